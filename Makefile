@@ -1,0 +1,36 @@
+# Sertel: `make run` starts the app with demo data; `make test` runs the whole suite on SQLite.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+
+.PHONY: setup system frontend run test test-pg bench clean
+
+$(STAMP): pyproject.toml
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+system:
+	bash scripts/setup-system.sh
+
+frontend:
+	bash scripts/build-frontend.sh
+
+setup: $(STAMP) frontend
+
+run: setup
+	$(VENV)/bin/sertel demo
+	@echo "Sertel berjalan di http://127.0.0.1:5000 (Ctrl+C untuk berhenti)"
+	$(VENV)/bin/sertel run
+
+test: setup system
+	$(PY) -m pytest
+
+# The same suite against PostgreSQL; point it elsewhere with PG_URL=postgresql+psycopg://user@host:port/db
+test-pg: setup system
+	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) instance frontend/node_modules engine/web/static/vendor

@@ -1,0 +1,1 @@
+"""Sertel: the Flask application and workflow runtime of the Registration Authority."""

@@ -1,0 +1,49 @@
+"""The application factory: settings, database, PSrE adapter, handler discovery and blueprints."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from engine import registry
+from engine.config import ROOT, load_settings
+from engine.models import db
+from engine.web import register_web
+from pki.embedded import EmbeddedPSrE
+
+
+def make_psre(settings: dict[str, Any]) -> Any:
+    """Build the PSrE adapter the settings ask for."""
+    if settings["PSRE"] != "embedded":
+        raise ValueError(f"PSrE adapter '{settings['PSRE']}' tidak dikenal")
+    return EmbeddedPSrE(
+        Path(settings["INSTANCE_DIR"]) / "psre",
+        [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()],
+        settings["BASE_URL"] + "/pki",
+        validity_days=int(settings["CERT_VALIDITY_DAYS"]),
+        crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
+    )
+
+
+def create_app(overrides: dict[str, Any] | None = None) -> Flask:
+    """Create a configured Sertel application."""
+    settings = load_settings(overrides)
+    Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
+    app = Flask(__name__, template_folder=str(ROOT / "engine" / "web" / "templates"), static_folder=str(ROOT / "engine" / "web" / "static"))
+    app.config.update(
+        SERTEL=settings,
+        SECRET_KEY=settings["SECRET_KEY"],
+        SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        MAX_CONTENT_LENGTH=int(settings["MAX_UPLOAD_BYTES"]) * 3,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        TESTING=settings["ENV"] == "testing",
+    )
+    db.init_app(app)
+    app.extensions["sertel.psre"] = make_psre(settings)
+    registry.discover("handlers")
+    register_web(app)
+    return app

@@ -1,0 +1,142 @@
+"""The `sertel` command: init, demo, run, deploy, users, roster and audit."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from flask import Flask
+from flask.cli import FlaskGroup, with_appcontext
+
+from engine.app import create_app
+from engine.config import ROOT
+from engine.services import accounts, audit, deploy, setup
+from engine.services.errors import ServiceError
+
+
+def _create_app(*_args: Any) -> Flask:
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False, add_version_option=False)
+def main() -> None:
+    """Sertel: Registration Authority workflow for electronic certificates."""
+
+
+def _fail(exc: ServiceError) -> None:
+    click.echo(f"Gagal: {exc.message}", err=True)
+    for field, messages in exc.fields.items():
+        for message in messages:
+            click.echo(f"  {field}: {message}", err=True)
+    sys.exit(1)
+
+
+@main.command()
+@with_appcontext
+def init() -> None:
+    """Create the database schema and the embedded PSrE's CA (idempotent)."""
+    setup.create_schema()
+    setup.load_agencies()
+    created = setup.initialise_psre()
+    click.echo("Basis data siap. " + ("CA PSrE dibuat." if created else "CA PSrE sudah ada."))
+
+
+@main.command("deploy")
+@click.argument("files", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--actor", default="cli", help="Who deploys (recorded in the log).")
+@with_appcontext
+def deploy_command(files: tuple[Path, ...], actor: str) -> None:
+    """Deploy BPMN files (default: every processes/*.bpmn)."""
+    paths = list(files) or sorted((ROOT / "processes").glob("*.bpmn"))
+    try:
+        for deployment, created in deploy.deploy_files(paths, actor):
+            state = "versi baru" if created else "tidak berubah"
+            click.echo(f"{deployment.key}: v{deployment.version} ({state}, sha256 {deployment.sha256[:12]})")
+    except ServiceError as exc:
+        _fail(exc)
+
+
+@main.command()
+@with_appcontext
+def demo() -> None:
+    """Initialise, load demo agencies, users and roster, and deploy the processes."""
+    setup.create_schema()
+    setup.initialise_psre()
+    logins = setup.load_demo()
+    paths = sorted((ROOT / "processes").glob("*.bpmn"))
+    try:
+        deploy.deploy_files(paths, "demo")
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo("Data demo siap. Akun demo (kata sandi sama untuk semua):")
+    for username, password, roles in logins:
+        click.echo(f"  {username:<12} {password}   {', '.join(roles)}")
+
+
+@main.command("run")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=5000, type=int)
+def run_command(host: str, port: int) -> None:
+    """Serve the app (development server)."""
+    app = _create_app()
+    app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.group()
+def users() -> None:
+    """Manage users."""
+
+
+@users.command("create")
+@click.argument("username")
+@click.option("--full-name", required=True)
+@click.option("--email", required=True)
+@click.option("--role", "roles", multiple=True, required=True, help="Pemohon, Atasan, Verifikator, Admin, Auditor")
+@click.option("--agency", default=None, help="Agency code, e.g. diskominfo")
+@click.option("--nip", default=None)
+@click.option("--nik", default=None)
+@click.password_option()
+@with_appcontext
+def users_create(username: str, full_name: str, email: str, roles: tuple[str, ...], agency: str | None, nip: str | None, nik: str | None, password: str) -> None:
+    """Create a user."""
+    try:
+        accounts.create_user(username, password, full_name, email, list(roles), agency, nip, nik, actor="cli")
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Pengguna {username} dibuat.")
+
+
+@main.group()
+def roster() -> None:
+    """The ASN roster."""
+
+
+@roster.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def roster_import(csv_file: Path) -> None:
+    """Import a roster CSV (nip,nik,full_name,agency_code,position,status)."""
+    try:
+        result = setup.import_roster(csv_file.read_text(encoding="utf-8-sig"), "cli")
+    except ServiceError as exc:
+        _fail(exc)
+    click.echo(f"Daftar ASN diimpor: {result['created']} baru, {result['updated']} diperbarui.")
+
+
+@main.group("audit")
+def audit_group() -> None:
+    """The event log."""
+
+
+@audit_group.command("verify")
+@with_appcontext
+def audit_verify() -> None:
+    """Check the hash chains of the event log; exit 1 if anything was altered."""
+    problems = audit.verify()
+    if problems:
+        for problem in problems:
+            click.echo(problem, err=True)
+        sys.exit(1)
+    click.echo("Log peristiwa utuh.")

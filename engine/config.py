@@ -1,0 +1,85 @@
+"""Every setting of Sertel with its default; each can be overridden by a SERTEL_<NAME> variable."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS: dict[str, Any] = {
+    # "development" allows the built-in demo secrets; anything else demands real ones.
+    "ENV": "development",
+    # Where the database, uploaded documents and the embedded PSrE live.
+    "INSTANCE_DIR": str(ROOT / "instance"),
+    # SQLAlchemy URL; empty means SQLite inside INSTANCE_DIR.
+    "DATABASE_URL": "",
+    # Signs sessions, CSRF tokens and API tokens.
+    "SECRET_KEY": "",
+    # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.
+    "KEK_KEYS": "",
+    # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links.
+    "BASE_URL": "http://127.0.0.1:5000",
+    # Only addresses on this domain (or its subdomains) count as official e-mail.
+    "OFFICIAL_EMAIL_DOMAIN": "pekalongankota.go.id",
+    # Validity of issued certificates, in days.
+    "CERT_VALIDITY_DAYS": 730,
+    # Hours until the next CRL is due.
+    "CRL_NEXT_UPDATE_HOURS": 24,
+    # Which PSrE adapter the RA talks to: "embedded" or "http".
+    "PSRE": "embedded",
+    # Largest accepted upload, bytes.
+    "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
+    # Lifetime of an API bearer token, seconds.
+    "API_TOKEN_TTL": 8 * 3600,
+    # SMTP host for e-mail; empty means mail goes to the in-app outbox only.
+    "SMTP_HOST": "",
+    "SMTP_PORT": 25,
+    "MAIL_FROM": "sertel@pekalongankota.go.id",
+    # Upper bound on evaluation steps of a diagram expression in the sandbox.
+    "SANDBOX_MAX_STEPS": 100_000,
+}
+
+DEV_SECRET = "sertel-development-secret-do-not-use-in-production"
+# A fixed Fernet key for development only: production must set SERTEL_KEK_KEYS.
+DEV_KEK = "c2VydGVsLWRldmVsb3BtZW50LWtlay0wMDAwMDAwMDA="
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed."""
+
+
+def _coerce(default: Any, raw: str) -> Any:
+    """Turn an environment string into the type of the default."""
+    if isinstance(default, bool):
+        return raw.lower() in {"1", "true", "yes", "on"}
+    if isinstance(default, int):
+        return int(raw)
+    if isinstance(default, (list, dict)):
+        return json.loads(raw)
+    return raw
+
+
+def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Merge defaults, SERTEL_* environment variables and explicit overrides; fail fast on secrets."""
+    settings = dict(DEFAULTS)
+    for name, default in DEFAULTS.items():
+        raw = os.environ.get(f"SERTEL_{name}")
+        if raw is not None:
+            settings[name] = _coerce(default, raw)
+    settings.update(overrides or {})
+    instance = Path(settings["INSTANCE_DIR"])
+    if not settings["DATABASE_URL"]:
+        settings["DATABASE_URL"] = f"sqlite:///{instance / 'sertel.sqlite3'}"
+    development = settings["ENV"] in {"development", "testing"}
+    if not settings["SECRET_KEY"]:
+        if not development:
+            raise ConfigError("SERTEL_SECRET_KEY must be set outside development")
+        settings["SECRET_KEY"] = DEV_SECRET
+    if not settings["KEK_KEYS"]:
+        if not development:
+            raise ConfigError("SERTEL_KEK_KEYS must be set outside development")
+        settings["KEK_KEYS"] = DEV_KEK
+    return settings

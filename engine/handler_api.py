@@ -1,0 +1,36 @@
+"""The whole surface of the engine that handlers may import: decorators, context and error."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from engine.registry import form_schema, service_task
+
+__all__ = ["HandlerContext", "HandlerError", "form_schema", "service_task"]
+
+
+class HandlerError(RuntimeError):
+    """A service task failed in a way the case cannot continue from; the message is shown to staff."""
+
+
+def _unavailable(*_args: Any, **_kwargs: Any) -> Any:
+    raise HandlerError("Layanan ini tidak tersedia dalam konteks ini.")
+
+
+@dataclass
+class HandlerContext:
+    """What a service-task handler receives: the case, the task's data and the ports it may use."""
+
+    case_id: int
+    task_name: str
+    idempotency_key: str
+    data: Mapping[str, Any]
+    params: dict[str, Any] = field(default_factory=dict)
+    psre: Any = None
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    applicant: dict[str, Any] = field(default_factory=dict)
+    lookup_roster: Callable[[str], dict[str, Any] | None] = _unavailable
+    record_certificate: Callable[[Any], None] = _unavailable
+    notify: Callable[[str, str, dict[str, Any]], None] = _unavailable
+    document_bytes: Callable[[int], bytes] = _unavailable

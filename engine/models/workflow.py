@@ -1,0 +1,80 @@
+"""Deployed process versions, running cases (process instances) and their inbox rows."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from engine.models.base import db, utcnow
+
+
+class ProcessDeployment(db.Model):  # type: ignore[name-defined]
+    """One immutable version of a BPMN file; its parsed definition is stored once, here."""
+
+    __tablename__ = "process_deployments"
+    __table_args__ = (
+        UniqueConstraint("key", "version"),
+        UniqueConstraint("key", "sha256"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    title: Mapped[str] = mapped_column(String(200), default="")
+    xml: Mapped[str] = mapped_column(Text)
+    spec_json: Mapped[str] = mapped_column(Text)
+    deployed_by: Mapped[str] = mapped_column(String(80))
+    deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ProcessInstance(db.Model):  # type: ignore[name-defined]
+    """A case: one application by one person under one SOP, with SpiffWorkflow's instance state."""
+
+    __tablename__ = "process_instances"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("process_deployments.id"))
+    sop_key: Mapped[str] = mapped_column(String(80), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="running", index=True)
+    outcome: Mapped[str | None] = mapped_column(String(80), nullable=True)
+    state_json: Mapped[str] = mapped_column(Text)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True, index=True)
+    current_steps: Mapped[str] = mapped_column(String(500), default="")
+    # The applicant's data as last submitted in a form of this case (name, NIK, NIP, agency…).
+    applicant_json: Mapped[str] = mapped_column(Text, default="{}")
+    error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # Optimistic lock: a concurrent writer's UPDATE matches no row and fails instead of overwriting.
+    row_version: Mapped[int] = mapped_column(Integer, default=1)
+    deployment: Mapped[ProcessDeployment] = relationship()
+    __mapper_args__ = {"version_id_col": row_version}
+
+
+class HumanTask(db.Model):  # type: ignore[name-defined]
+    """An inbox row: a READY user task of a case, projected after every step."""
+
+    __tablename__ = "human_tasks"
+    __table_args__ = (Index("ix_human_tasks_open", "status", "role"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
+    task_uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    task_name: Mapped[str] = mapped_column(String(120))
+    # "<process key>.<task id>": the webform template and the registered schema of this task.
+    form_key: Mapped[str] = mapped_column(String(200))
+    label: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(40))
+    # For Pemohon tasks: the case's applicant; for Atasan tasks: the case's agency.
+    owner_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    instance: Mapped[ProcessInstance] = relationship()

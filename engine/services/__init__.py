@@ -1,0 +1,1 @@
+"""Use cases of Sertel; the only layer that commits."""

@@ -1,0 +1,86 @@
+"""Accounts: password hashing (argon2), login, API tokens and creating users."""
+
+from __future__ import annotations
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import select
+
+from engine.models import Agency, Role, User, db
+from engine.models.people import ROLE_NAMES
+from engine.services import audit
+from engine.services.errors import Invalid
+from engine.services.runtime_context import settings
+
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("sertel-dummy-password")
+
+
+def _tokens() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(settings()["SECRET_KEY"], salt="sertel-api-token")
+
+
+def authenticate(username: str, password: str) -> User | None:
+    """Return the active user whose password matches, else None; logs the attempt."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    try:
+        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    audit.append("system", "login" if ok else "login_failed", username[:80] or "?", {})
+    db.session.commit()
+    return user if ok else None
+
+
+def issue_token(user: User) -> str:
+    """A signed bearer token for the JSON API."""
+    return _tokens().dumps({"uid": user.id})
+
+
+def user_from_token(token: str) -> User | None:
+    """The active user a bearer token belongs to, if it is valid and not expired."""
+    try:
+        data = _tokens().loads(token, max_age=int(settings()["API_TOKEN_TTL"]))
+    except (BadSignature, SignatureExpired):
+        return None
+    user = db.session.get(User, int(data.get("uid", 0)))
+    return user if user and user.active else None
+
+
+def ensure_roles() -> dict[str, Role]:
+    """Create the fixed roles if missing; return them by name."""
+    roles = {r.name: r for r in db.session.execute(select(Role)).scalars()}
+    for name in ROLE_NAMES:
+        if name not in roles:
+            roles[name] = Role(name=name)
+            db.session.add(roles[name])
+    db.session.flush()
+    return roles
+
+
+def create_user(username: str, password: str, full_name: str, email: str, roles: list[str], agency_code: str | None = None, nip: str | None = None, nik: str | None = None, actor: str = "sistem") -> User:
+    """Create a user with roles; raise Invalid on an unknown role or agency or a taken username."""
+    known = ensure_roles()
+    unknown = [r for r in roles if r not in known]
+    if unknown:
+        raise Invalid(f"Peran tidak dikenal: {', '.join(unknown)}")
+    if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none():
+        raise Invalid(f"Nama pengguna '{username}' sudah dipakai.")
+    agency = None
+    if agency_code:
+        agency = db.session.execute(select(Agency).where(Agency.code == agency_code)).scalar_one_or_none()
+        if agency is None:
+            raise Invalid(f"Perangkat Daerah '{agency_code}' tidak dikenal.")
+    if len(password) < 8:
+        raise Invalid("Kata sandi minimal 8 karakter.")
+    user = User(
+        username=username, password_hash=_hasher.hash(password), full_name=full_name, email=email,
+        agency_id=agency.id if agency else None, nip=nip, nik=nik, roles=[known[r] for r in roles],
+    )
+    db.session.add(user)
+    db.session.flush()
+    audit.append("system", "user_created", actor, {"username": username, "roles": roles})
+    db.session.commit()
+    return user

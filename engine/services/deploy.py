@@ -1,0 +1,86 @@
+"""Deploying BPMN files as immutable, versioned process definitions."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from engine import runtime
+from engine.config import ROOT
+from engine.models import ProcessDeployment, db
+from engine.services import audit
+from engine.services.access import LANE_ROLES
+from engine.services.errors import Invalid
+
+PROCESSES_DIR = ROOT / "processes"
+WEBFORMS_DIR = ROOT / "webforms"
+
+
+def form_exists(process_key: str, task_name: str) -> bool:
+    """Tell whether a user task has its webform template."""
+    return (WEBFORMS_DIR / process_key / f"{task_name}.html").is_file()
+
+
+def common_processes() -> dict[str, str]:
+    """The shared call activities of processes/common/, by file name."""
+    folder = PROCESSES_DIR / "common"
+    return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.bpmn"))} if folder.is_dir() else {}
+
+
+def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
+    """Parse a diagram and run every deploy check; raise Invalid listing the problems per element."""
+    ids = runtime.process_ids(xml) if xml.strip() else []
+    if key not in ids:
+        raise Invalid(f"Diagram harus memuat proses dengan id '{key}' (ditemukan: {', '.join(ids) or 'tidak ada'}).")
+    try:
+        parsed = runtime.parse(xml, key, common_processes())
+    except runtime.ProcessError as exc:
+        raise Invalid(str(exc)) from exc
+    problems = runtime.check(parsed, LANE_ROLES, form_exists)
+    if problems:
+        fields: dict[str, list[str]] = {}
+        for problem in problems:
+            fields.setdefault(problem.element_id, []).append(problem.message)
+        raise Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(problems)} masalah).", fields)
+    return parsed
+
+
+def deploy(xml: str, key: str, actor: str) -> tuple[ProcessDeployment, bool]:
+    """Deploy a diagram; return (deployment, created). An unchanged file is not re-versioned."""
+    digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()
+    existing = db.session.execute(
+        select(ProcessDeployment).where(ProcessDeployment.key == key, ProcessDeployment.sha256 == digest)
+    ).scalar_one_or_none()
+    if existing:
+        return existing, False
+    parsed = parse_and_check(xml, key)
+    latest = db.session.execute(select(func.max(ProcessDeployment.version)).where(ProcessDeployment.key == key)).scalar()
+    deployment = ProcessDeployment(
+        key=key, version=(latest or 0) + 1, sha256=digest, title=parsed.title, xml=xml,
+        spec_json=runtime.spec_json(parsed), deployed_by=actor,
+    )
+    db.session.add(deployment)
+    db.session.flush()
+    audit.append("system", "process_deployed", actor, {"key": key, "version": deployment.version, "sha256": digest})
+    db.session.commit()
+    return deployment, True
+
+
+def deploy_files(paths: list[Path], actor: str) -> list[tuple[ProcessDeployment, bool]]:
+    """Deploy BPMN files, each under the key named by its file name."""
+    return [deploy(path.read_text(encoding="utf-8"), path.stem, actor) for path in paths]
+
+
+def latest(key: str) -> ProcessDeployment | None:
+    """The newest deployed version of a process."""
+    return db.session.execute(
+        select(ProcessDeployment).where(ProcessDeployment.key == key).order_by(ProcessDeployment.version.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def latest_all() -> list[ProcessDeployment]:
+    """The newest version of every deployed process."""
+    keys = db.session.execute(select(ProcessDeployment.key).distinct().order_by(ProcessDeployment.key)).scalars()
+    return [d for d in (latest(k) for k in keys) if d]

@@ -1,0 +1,132 @@
+"""Setting up an installation: schema, CA, demo data, and the ASN roster import."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from sqlalchemy import select
+
+from engine.models import Agency, RosterEntry, User, db
+from engine.services import accounts, audit
+from engine.services.errors import Invalid
+from engine.services.runtime_context import psre
+
+AGENCIES: list[tuple[str, str]] = [
+    ("setda", "Sekretariat Daerah"),
+    ("diskominfo", "Dinas Komunikasi dan Informatika"),
+    ("dinperinaker", "Dinas Perindustrian dan Tenaga Kerja"),
+    ("dlh", "Dinas Lingkungan Hidup"),
+    ("dindukcapil", "Dinas Kependudukan dan Pencatatan Sipil"),
+    ("bkpsdm", "Badan Kepegawaian dan Pengembangan Sumber Daya Manusia"),
+    ("bpkad", "Badan Pengelolaan Keuangan dan Aset Daerah"),
+    ("bapperida", "Badan Perencanaan Pembangunan, Riset dan Inovasi Daerah"),
+    ("disdik", "Dinas Pendidikan"),
+    ("dinkes", "Dinas Kesehatan"),
+    ("dpupr", "Dinas Pekerjaan Umum dan Penataan Ruang"),
+    ("dishub", "Dinas Perhubungan"),
+    ("dpmptsp", "Dinas Penanaman Modal dan Pelayanan Terpadu Satu Pintu"),
+    ("rsud-bendan", "RSUD Bendan"),
+    ("kec-pekalongan-barat", "Kecamatan Pekalongan Barat"),
+    ("kec-pekalongan-timur", "Kecamatan Pekalongan Timur"),
+    ("kec-pekalongan-utara", "Kecamatan Pekalongan Utara"),
+    ("kec-pekalongan-selatan", "Kecamatan Pekalongan Selatan"),
+]
+
+DEMO_PASSWORD = "demo-sertel-2026"
+# (username, full name, roles, agency, NIP, NIK, position, roster status); people are fictional.
+DEMO_PEOPLE: list[tuple[str, str, list[str], str, str, str, str, str]] = [
+    ("pemohon", "Budi Santoso", ["Pemohon"], "diskominfo", "199007152015031001", "3375011507900001", "Pranata Komputer Ahli Pertama", "aktif"),
+    ("pemohon2", "Siti Aminah", ["Pemohon"], "dinkes", "199203222017012002", "3375026203920002", "Analis Kesehatan", "aktif"),
+    ("atasan", "Dr. Agus Prasetyo, M.Kom.", ["Atasan", "Pemohon"], "diskominfo", "197501102000031003", "3375011001750003", "Kepala Dinas Komunikasi dan Informatika", "aktif"),
+    ("atasan2", "dr. Rina Wulandari", ["Atasan", "Pemohon"], "dinkes", "197804152003122004", "3375035504780004", "Kepala Dinas Kesehatan", "aktif"),
+    ("verifikator", "Dewi Lestari", ["Verifikator", "Pemohon"], "diskominfo", "198811302012012005", "3375047011880005", "Sandiman Ahli Muda", "aktif"),
+    ("admin", "Admin Diskominfo", ["Admin"], "diskominfo", "", "", "Pengelola Sistem", ""),
+    ("auditor", "Auditor Inspektorat", ["Auditor"], "setda", "", "", "Auditor", ""),
+]
+# Roster-only people: one who has left, to exercise leaver checks.
+DEMO_ROSTER_EXTRA: list[tuple[str, str, str, str, str, str]] = [
+    ("198501012010011006", "3375010101850006", "Hendra Gunawan", "dishub", "Kepala Seksi", "keluar"),
+    ("199512122020122007", "3375015212950007", "Ayu Kartika", "bpkad", "Analis Keuangan", "aktif"),
+]
+
+
+def create_schema() -> None:
+    """Create every table that does not exist yet, and the fixed roles."""
+    db.create_all()
+    accounts.ensure_roles()
+    db.session.commit()
+
+
+def initialise_psre() -> bool:
+    """Create the embedded PSrE's CA hierarchy if absent; True when created now."""
+    return bool(psre().initialise())
+
+
+def load_agencies() -> None:
+    """Insert the city's agencies that are missing."""
+    known = set(db.session.execute(select(Agency.code)).scalars())
+    for code, name in AGENCIES:
+        if code not in known:
+            db.session.add(Agency(code=code, name=name))
+    db.session.commit()
+
+
+def load_demo() -> list[tuple[str, str, list[str]]]:
+    """Load agencies, one user per role and a roster (idempotent); return the demo logins."""
+    load_agencies()
+    agencies = {a.code: a for a in db.session.execute(select(Agency)).scalars()}
+    for username, name, roles, agency, nip, nik, position, status in DEMO_PEOPLE:
+        if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+            email = f"{username}@pekalongankota.go.id"
+            accounts.create_user(username, DEMO_PASSWORD, name, email, roles, agency, nip or None, nik or None, actor="demo")
+        if nip and db.session.get(RosterEntry, nip) is None:
+            db.session.add(RosterEntry(nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status))
+    for nip, nik, name, agency, position, status in DEMO_ROSTER_EXTRA:
+        if db.session.get(RosterEntry, nip) is None:
+            db.session.add(RosterEntry(nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status))
+    db.session.commit()
+    return [(u, DEMO_PASSWORD, roles) for u, _n, roles, *_rest in DEMO_PEOPLE]
+
+
+ROSTER_COLUMNS = ("nip", "nik", "full_name", "agency_code", "position", "status")
+
+
+def import_roster(text: str, actor: str) -> dict[str, Any]:
+    """Import a roster CSV (columns: nip,nik,full_name,agency_code,position,status); all or nothing."""
+    reader = csv.DictReader(io.StringIO(text))
+    missing = [c for c in ROSTER_COLUMNS if c not in (reader.fieldnames or [])]
+    if missing:
+        raise Invalid(f"Kolom wajib tidak ada: {', '.join(missing)}")
+    agencies = {a.code: a for a in db.session.execute(select(Agency)).scalars()}
+    errors: list[str] = []
+    rows: list[dict[str, str]] = []
+    for number, row in enumerate(reader, start=2):
+        nip = (row.get("nip") or "").strip()
+        if len(nip) != 18 or not nip.isdigit():
+            errors.append(f"baris {number}: NIP harus 18 digit")
+        if (row.get("agency_code") or "").strip() not in agencies:
+            errors.append(f"baris {number}: Perangkat Daerah '{row.get('agency_code')}' tidak dikenal")
+        if (row.get("status") or "aktif").strip() not in ("aktif", "keluar"):
+            errors.append(f"baris {number}: status harus 'aktif' atau 'keluar'")
+        rows.append({k: (row.get(k) or "").strip() for k in ROSTER_COLUMNS})
+    if errors:
+        raise Invalid("Impor daftar ASN dibatalkan.", {"csv": errors})
+    created = updated = 0
+    for row in rows:
+        entry = db.session.get(RosterEntry, row["nip"])
+        if entry is None:
+            entry = RosterEntry(nip=row["nip"])
+            db.session.add(entry)
+            created += 1
+        else:
+            updated += 1
+        entry.nik = row["nik"] or None
+        entry.full_name = row["full_name"]
+        entry.agency_id = agencies[row["agency_code"]].id
+        entry.position = row["position"]
+        entry.status = row["status"] or "aktif"
+    audit.append("system", "roster_imported", actor, {"created": created, "updated": updated})
+    db.session.commit()
+    return {"created": created, "updated": updated}

@@ -1,0 +1,56 @@
+"""Blueprints of the web UI and the JSON API, and the error pages they share."""
+
+from __future__ import annotations
+
+from flask import Flask, jsonify, render_template, request
+from jinja2 import ChoiceLoader, FileSystemLoader
+from werkzeug.exceptions import HTTPException
+
+from engine.config import ROOT
+from engine.services.errors import ServiceError
+from engine.web import api, auth, cases, inbox, pki_views, tasks
+
+
+def register_web(app: Flask) -> None:
+    """Register blueprints, the webforms template folder, CSRF and error handlers."""
+    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))])
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, pki_views.bp, api.bp):
+        app.register_blueprint(blueprint)
+    app.before_request(auth.load_user)
+    app.before_request(auth.check_csrf)
+    app.context_processor(auth.template_globals)
+
+    @app.errorhandler(ServiceError)
+    def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+        if _wants_json():
+            return jsonify(error=exc.message, fields=exc.fields), exc.status
+        return render_template("error.html", message=exc.message, status=exc.status), exc.status
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+        message = MESSAGES.get(exc.code or 500, exc.description or "Terjadi kesalahan.")
+        if _wants_json():
+            return jsonify(error=message), exc.code
+        return render_template("error.html", message=message, status=exc.code), exc.code
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+        app.logger.exception("unexpected error")
+        message = "Terjadi kesalahan pada server. Kejadian ini telah dicatat."
+        if _wants_json():
+            return jsonify(error=message), 500
+        return render_template("error.html", message=message, status=500), 500
+
+
+MESSAGES = {
+    400: "Permintaan tidak valid.",
+    401: "Silakan masuk terlebih dahulu.",
+    403: "Anda tidak berwenang.",
+    404: "Halaman tidak ditemukan.",
+    405: "Metode tidak diizinkan.",
+    413: "Berkas terlalu besar.",
+}
+
+
+def _wants_json() -> bool:
+    return request.path.startswith("/api/")

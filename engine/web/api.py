@@ -1,0 +1,166 @@
+"""The JSON API under /api/v1: tokens, processes, cases, tasks, documents and certificates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, request
+from marshmallow import ValidationError
+
+from engine import registry
+from engine.models import Certificate, Document, HumanTask, ProcessInstance
+from engine.services import accounts, cases, certificates, documents, queries
+from engine.services.errors import Invalid
+from engine.web import openapi
+from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
+from engine.web.auth import login_required
+
+bp = Blueprint("api", __name__, url_prefix="/api/v1")
+
+
+def _load(schema: Any) -> dict[str, Any]:
+    try:
+        return schema.load(request.get_json(silent=True) or {})  # type: ignore[no-any-return]
+    except ValidationError as exc:
+        raise Invalid("Input tidak valid.", {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}) from exc
+
+
+def task_json(task: HumanTask) -> dict[str, Any]:
+    """An inbox row as JSON."""
+    return {
+        "id": task.id, "case_id": task.instance_id, "task_name": task.task_name, "label": task.label,
+        "lane": task.lane, "role": task.role, "status": task.status, "claimed_by": task.claimed_by_id,
+        "form_key": task.form_key, "created_at": task.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def case_json(case: ProcessInstance) -> dict[str, Any]:
+    """A case's summary as JSON."""
+    return {
+        "id": case.id, "process_key": case.sop_key, "process_version": case.deployment.version,
+        "status": case.status, "outcome": case.outcome, "current_steps": case.current_steps,
+        "created_at": case.created_at.isoformat(timespec="seconds"),
+    }
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    """A document's metadata as JSON."""
+    return {"id": doc.id, "filename": doc.filename, "media_type": doc.media_type, "size": doc.size, "sha256": doc.sha256, "kind": doc.kind}
+
+
+def certificate_json(cert: Certificate) -> dict[str, Any]:
+    """A certificate's metadata as JSON."""
+    return {"serial": cert.serial, "subject": cert.subject, "status": cert.status, "not_before": cert.not_before.isoformat(), "not_after": cert.not_after.isoformat()}
+
+
+@bp.get("/openapi.json")
+def openapi_document() -> Any:
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi.document())
+
+
+@bp.post("/auth/token")
+def token() -> Any:
+    """Exchange a username and password for a bearer token."""
+    body = _load(TokenRequestSchema())
+    user = accounts.authenticate(body["username"], body["password"])
+    if user is None:
+        return jsonify(error="Nama pengguna atau kata sandi salah."), 401
+    return jsonify(token=accounts.issue_token(user), token_type="Bearer", roles=user.role_names)
+
+
+@bp.get("/processes")
+@login_required()
+def list_processes() -> Any:
+    """The deployed processes."""
+    return jsonify(processes=queries.processes())
+
+
+@bp.post("/cases")
+@login_required("Pemohon")
+def start_case() -> Any:
+    """Start a case; answer with it and its first tasks."""
+    body = _load(StartCaseSchema())
+    case = cases.start_case(body["process_key"], g.user)
+    mine, _ = queries.inbox(g.user)
+    return jsonify(case=case_json(case), tasks=[task_json(t) for t in mine if t.instance_id == case.id]), 201
+
+
+@bp.get("/cases/<int:case_id>")
+@login_required()
+def get_case(case_id: int) -> Any:
+    """A case with its open tasks, documents, certificates and timeline."""
+    view = queries.case_view(case_id, g.user)
+    return jsonify(
+        case=case_json(view.case), applicant=view.applicant, open_tasks=[task_json(t) for t in view.open_tasks],
+        documents=[document_json(d) for d in view.documents], certificates=[certificate_json(c) for c in view.certificates],
+        timeline=view.timeline, data=view.data,
+    )
+
+
+@bp.get("/tasks")
+@login_required()
+def list_tasks() -> Any:
+    """My tasks and the tasks I may claim."""
+    mine, claimable = queries.inbox(g.user)
+    return jsonify(mine=[task_json(t) for t in mine], claimable=[task_json(t) for t in claimable])
+
+
+@bp.post("/tasks/<int:task_id>/claim")
+@login_required()
+def claim(task_id: int) -> Any:
+    """Claim a task."""
+    return jsonify(task=task_json(cases.claim_task(task_id, g.user)))
+
+
+@bp.post("/tasks/<int:task_id>/release")
+@login_required()
+def release(task_id: int) -> Any:
+    """Release a claimed task."""
+    return jsonify(task=task_json(cases.release_task(task_id, g.user)))
+
+
+@bp.get("/tasks/<int:task_id>/form")
+@login_required()
+def form(task_id: int) -> Any:
+    """A task's form: its JSON Schema and the data it is prefilled with."""
+    task, data = queries.task_for_form(task_id, g.user)
+    schema_class = registry.form_for(task.form_key)
+    return jsonify(task=task_json(task), schema=describe(schema_class) if schema_class else None, prefill=data.get(task.task_name) or {}, data=data)
+
+
+@bp.post("/tasks/<int:task_id>/complete")
+@login_required()
+def complete(task_id: int) -> Any:
+    """Complete a task with JSON, or multipart fields and files."""
+    if request.mimetype == "multipart/form-data":
+        values: dict[str, Any] = dict(request.form.items())
+        files = {name: (f.filename or "berkas", f.read()) for name, f in request.files.items() if f and f.filename}
+        stored, errors = cases.attach_uploads(task_id, g.user, files) if files else ({}, {})
+        if errors:
+            raise Invalid("Sebagian berkas ditolak.", errors)
+        values.update(stored)
+    else:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            raise Invalid("Badan permintaan harus objek JSON.")
+        values = body
+    case = cases.complete_task(task_id, g.user, values)
+    mine, _ = queries.inbox(g.user)
+    return jsonify(case=case_json(case), next_tasks=[task_json(t) for t in mine if t.instance_id == case.id])
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required()
+def document(document_id: int) -> Any:
+    """Download a document."""
+    doc = queries.document_for(document_id, g.user)
+    return Response(documents.read(doc), mimetype=doc.media_type, headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'})
+
+
+@bp.get("/certificates/<serial>")
+@login_required()
+def certificate(serial: str) -> Any:
+    """Download a certificate and its chain (PEM)."""
+    cert = certificates.download_certificate(serial, g.user)
+    return Response(cert.certificate_pem + cert.chain_pem, mimetype="application/x-pem-file")

@@ -1,0 +1,44 @@
+"""The case page (status, diagram, documents, decisions, timeline) and file downloads."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, render_template
+from markupsafe import Markup
+
+from engine.services import certificates, documents, queries
+from engine.web import diagram_svg
+from engine.web.auth import login_required
+
+bp = Blueprint("cases", __name__)
+
+
+@bp.get("/kasus/<int:case_id>")
+@login_required()
+def show(case_id: int) -> Any:
+    """Show a case."""
+    view = queries.case_view(case_id, g.user)
+    svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
+    return render_template("case.html", view=view, case=view.case, diagram=Markup(svg))
+
+
+@bp.get("/dokumen/<int:document_id>")
+@login_required()
+def document(document_id: int) -> Any:
+    """Download a document of a case the user may see."""
+    doc = queries.document_for(document_id, g.user)
+    content = documents.read(doc)
+    return Response(content, mimetype=doc.media_type, headers={
+        "Content-Disposition": f'attachment; filename="{doc.filename}"', "X-Content-Type-Options": "nosniff",
+    })
+
+
+@bp.get("/sertifikat/<serial>.pem")
+@login_required()
+def certificate(serial: str) -> Any:
+    """Download a certificate with its chain (PEM)."""
+    cert = certificates.download_certificate(serial, g.user)
+    return Response(cert.certificate_pem + cert.chain_pem, mimetype="application/x-pem-file", headers={
+        "Content-Disposition": f'attachment; filename="sertifikat-{serial}.pem"',
+    })

@@ -1,0 +1,67 @@
+"""Render a BPMN diagram to SVG from its diagram interchange, highlighting done and current steps."""
+
+from __future__ import annotations
+
+from html import escape
+
+from lxml import etree
+
+NS = {
+    "bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL",
+    "bpmndi": "http://www.omg.org/spec/BPMN/20100524/DI",
+    "dc": "http://www.omg.org/spec/DD/20100524/DC",
+    "di": "http://www.omg.org/spec/DD/20100524/DI",
+}
+
+
+def _kind(element: etree._Element | None) -> str:
+    return etree.QName(element).localname if element is not None else ""
+
+
+def render(xml: str, done: set[str], active: set[str]) -> str:
+    """Return an inline SVG of the diagram; `done` elements are green, `active` ones orange."""
+    root = etree.fromstring(xml.encode("utf-8"))
+    elements = {el.get("id"): el for el in root.iter() if el.get("id")}
+    shapes: list[str] = []
+    edges: list[str] = []
+    max_x = max_y = 0.0
+    for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
+        bounds = shape.find("dc:Bounds", NS)
+        if bounds is None:
+            continue
+        x, y, w, h = (float(bounds.get(k, 0)) for k in ("x", "y", "width", "height"))
+        max_x, max_y = max(max_x, x + w), max(max_y, y + h)
+        ref = shape.get("bpmnElement", "")
+        element = elements.get(ref)
+        kind = _kind(element)
+        label = escape(element.get("name", "") if element is not None else "")
+        state = "active" if ref in active else "done" if ref in done else ""
+        css = f'class="bpmn-{kind} {state}" data-element-id="{escape(ref)}"'
+        if kind in ("participant", "lane"):
+            shapes.insert(0, f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="#999"/>'
+                          f'<text x="{x + 14}" y="{y + h / 2}" transform="rotate(-90 {x + 14} {y + h / 2})" text-anchor="middle" font-size="12">{label}</text></g>')
+        elif kind.endswith("Event"):
+            r = w / 2
+            width = 3 if kind == "endEvent" else 1.5
+            shapes.append(f'<g {css}><circle cx="{x + r}" cy="{y + r}" r="{r}" stroke-width="{width}"/>'
+                          f'<text x="{x + r}" y="{y + h + 14}" text-anchor="middle" font-size="10">{label}</text></g>')
+        elif kind.endswith("Gateway"):
+            cx, cy = x + w / 2, y + h / 2
+            shapes.append(f'<g {css}><polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>'
+                          f'<text x="{cx}" y="{y - 6}" text-anchor="middle" font-size="10">{label}</text></g>')
+        else:
+            shapes.append(f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
+                          f'<foreignObject x="{x + 4}" y="{y + 4}" width="{w - 8}" height="{h - 8}"><div xmlns="http://www.w3.org/1999/xhtml" class="bpmn-label">{label}</div></foreignObject></g>')
+    for edge in root.iterfind(".//bpmndi:BPMNEdge", NS):
+        points = " ".join(f"{p.get('x')},{p.get('y')}" for p in edge.iterfind("di:waypoint", NS))
+        ref = edge.get("bpmnElement", "")
+        flow = elements.get(ref)
+        label = escape(flow.get("name", "")) if flow is not None else ""
+        first = edge.find("di:waypoint", NS)
+        text = f'<text x="{float(first.get("x")) + 6}" y="{float(first.get("y")) - 6}" font-size="10">{label}</text>' if label and first is not None else ""
+        edges.append(f'<g class="bpmn-flow" data-element-id="{escape(ref)}"><polyline points="{points}" marker-end="url(#arrow)"/>{text}</g>')
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" viewBox="0 0 {max_x + 20} {max_y + 30}" role="img" aria-label="Diagram proses">'
+        '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
+        '<path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>' + "".join(shapes) + "".join(edges) + "</svg>"
+    )

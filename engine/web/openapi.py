@@ -1,0 +1,60 @@
+"""The OpenAPI 3.1 document of /api/v1, built from the API's marshmallow schemas."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
+
+ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}
+JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
+ERRORS = {
+    str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+    for code, text in ((401, "Belum masuk"), (403, "Tidak berwenang"), (404, "Tidak ditemukan"), (409, "Konflik"), (422, "Input tidak valid"))
+}
+
+
+def _op(summary: str, body: dict[str, Any] | None = None, secured: bool = True, ok: dict[str, Any] | None = None, params: list[str] | None = None) -> dict[str, Any]:
+    operation: dict[str, Any] = {"summary": summary, "responses": {"200": ok or JSON_OK, **ERRORS}}
+    if body is not None:
+        operation["requestBody"] = {"required": True, "content": body}
+    if not secured:
+        operation["security"] = []
+    if params:
+        operation["parameters"] = [
+            {"name": p, "in": "path", "required": True, "schema": {"type": "integer" if p.endswith("_id") else "string"}} for p in params
+        ]
+    return operation
+
+
+def document() -> dict[str, Any]:
+    """Build the OpenAPI document."""
+    pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
+    binary = {"description": "Berkas", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    complete_body = {
+        "application/json": {"schema": {"type": "object", "description": "isian formulir; lihat GET /tasks/{task_id}/form"}},
+        "multipart/form-data": {"schema": {"type": "object", "description": "isian formulir dan berkas unggahan"}},
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sertel API", "version": "1", "description": "API Otoritas Pendaftaran Sertifikat Elektronik Kota Pekalongan"},
+        "servers": [{"url": "/api/v1"}],
+        "security": [{"bearer": []}],
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {"Error": ERROR, "TokenRequest": describe(TokenRequestSchema), "StartCase": describe(StartCaseSchema)},
+        },
+        "paths": {
+            "/auth/token": {"post": _op("Masuk dan dapatkan token", {"application/json": {"schema": {"$ref": "#/components/schemas/TokenRequest"}}}, secured=False)},
+            "/processes": {"get": _op("Daftar proses yang di-deploy")},
+            "/cases": {"post": _op("Mulai permohonan", {"application/json": {"schema": {"$ref": "#/components/schemas/StartCase"}}})},
+            "/cases/{case_id}": {"get": _op("Kasus dengan linimasa", params=["case_id"])},
+            "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
+            "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},
+            "/tasks/{task_id}/release": {"post": _op("Lepas tugas", params=["task_id"])},
+            "/tasks/{task_id}/form": {"get": _op("Skema formulir tugas", params=["task_id"])},
+            "/tasks/{task_id}/complete": {"post": _op("Selesaikan tugas", complete_body, params=["task_id"])},
+            "/documents/{document_id}": {"get": _op("Unduh dokumen", ok=binary, params=["document_id"])},
+            "/certificates/{serial}": {"get": _op("Unduh sertifikat dan rantainya", ok=pem, params=["serial"])},
+        },
+    }

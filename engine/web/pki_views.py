@@ -1,0 +1,53 @@
+"""Public PKI endpoints of the embedded PSrE: CRL, OCSP (RFC 6960 GET and POST) and the CA chain."""
+
+from __future__ import annotations
+
+import base64
+from typing import Any
+from urllib.parse import unquote
+
+from flask import Blueprint, Response, abort, current_app, request
+
+bp = Blueprint("pki", __name__, url_prefix="/pki")
+
+
+def _psre() -> Any:
+    return current_app.extensions["sertel.psre"]
+
+
+@bp.get("/crl")
+def crl() -> Response:
+    """The issuing CA's current CRL (DER)."""
+    return Response(_psre().crl_der(), mimetype="application/pkix-crl")
+
+
+@bp.get("/root-crl")
+def root_crl() -> Response:
+    """The root CA's CRL (DER)."""
+    return Response(_psre().root_crl_der(), mimetype="application/pkix-crl")
+
+
+@bp.get("/ca.pem")
+def chain() -> Response:
+    """The CA chain (issuing CA and root) in PEM."""
+    return Response(_psre().ca_chain_pem(), mimetype="application/x-pem-file")
+
+
+@bp.post("/ocsp")
+def ocsp_post() -> Response:
+    """OCSP over POST: the DER request is the body."""
+    return _ocsp(request.get_data())
+
+
+@bp.get("/ocsp/<path:encoded>")
+def ocsp_get(encoded: str) -> Response:
+    """OCSP over GET: the base64 DER request is the URL path (RFC 6960 appendix A)."""
+    try:
+        der = base64.b64decode(unquote(encoded))
+    except ValueError:
+        abort(400)
+    return _ocsp(der)
+
+
+def _ocsp(der: bytes) -> Response:
+    return Response(_psre().ocsp_response_der(der), mimetype="application/ocsp-response")

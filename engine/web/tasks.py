@@ -1,0 +1,71 @@
+"""Webforms of user tasks: render with prefill, accept uploads, submit, re-render with errors."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+
+from engine.models import Document, HumanTask, db
+from engine.services import cases, queries
+from engine.services.errors import Invalid
+from engine.web.auth import login_required
+
+bp = Blueprint("tasks", __name__)
+
+
+def template_of(task: HumanTask) -> str:
+    """The webform template of a task: webforms/<process key>/<task id>.html."""
+    process_key, _, task_name = task.form_key.partition(".")
+    return f"{process_key}/{task_name}.html"
+
+
+def render_task(task: HumanTask, data: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
+    """Render a task's webform."""
+    view = queries.case_view(task.instance_id, g.user)
+    docs = {d.id: d for d in view.documents}
+    return render_template(
+        template_of(task), task=task, case=view.case, view=view, data=data, values=values, errors=errors,
+        documents=docs, applicant=view.applicant, agencies=queries.agency_choices(),
+    ), status
+
+
+@bp.get("/tugas/<int:task_id>")
+@login_required()
+def show(task_id: int) -> Any:
+    """Show a task's form, prefilled from the applicant record and any earlier submission."""
+    task, data = queries.task_for_form(task_id, g.user)
+    if task.status != "open":
+        flash("Tugas ini sudah diselesaikan.", "info")
+        return redirect(url_for("cases.show", case_id=task.instance_id))
+    values = {**queries.case_view(task.instance_id, g.user).applicant, **(data.get(task.task_name) or {})}
+    return render_task(task, data, values, {})
+
+
+@bp.post("/tugas/<int:task_id>")
+@login_required()
+def submit(task_id: int) -> Any:
+    """Submit a task's form; on errors re-render with what was typed (HTTP 422)."""
+    task, data = queries.task_for_form(task_id, g.user)
+    values: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
+    files = {name: (f.filename or "berkas", f.read()) for name, f in request.files.items() if f and f.filename}
+    stored, upload_errors = cases.attach_uploads(task_id, g.user, files) if files else ({}, {})
+    values.update(stored)
+    try:
+        if upload_errors:
+            raise Invalid("Sebagian berkas ditolak.", upload_errors)
+        case = cases.complete_task(task_id, g.user, values)
+    except Invalid as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+        return render_task(db.session.get(HumanTask, task_id), data, values, exc.fields, 422)
+    flash(f"'{task.label}' tersimpan.", "ok")
+    mine, _ = queries.inbox(g.user)
+    following = next((t for t in mine if t.instance_id == case.id), None)
+    return redirect(url_for("tasks.show", task_id=following.id) if following else url_for("cases.show", case_id=case.id))
+
+
+def document_name(doc_id: Any) -> str:
+    """The file name of a document id, for showing what is already uploaded."""
+    document = db.session.get(Document, int(doc_id)) if str(doc_id).isdigit() else None
+    return document.filename if document else ""

@@ -1,0 +1,221 @@
+"""Form rules (marshmallow schemas) of the user tasks of SOP 088.9, with Indonesian messages."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives.asymmetric import rsa
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+
+from engine.handler_api import form_schema
+from handlers.identity import normalize_number, validate_nik, validate_nip
+
+REQUIRED = "Wajib diisi."
+CSR_MAX_BYTES = 20 * 1024
+CSR_BEGIN = "-----BEGIN CERTIFICATE REQUEST-----"
+CSR_END = "-----END CERTIFICATE REQUEST-----"
+MIN_RSA_BITS = 2048
+PHONE_DIGITS = (8, 15)
+
+
+class Text(fields.String):
+    """A string field that trims whitespace and treats an empty required value as missing."""
+
+    default_error_messages = {
+        "required": REQUIRED,
+        "null": REQUIRED,
+        "validator_failed": "Nilai tidak valid.",
+        "invalid": "Harus berupa teks.",
+        "invalid_utf8": "Teks tidak valid (bukan UTF-8).",
+    }
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs).strip()
+        if self.required and not text:
+            raise self.make_error("required")
+        return text
+
+
+class IdentityNumber(Text):
+    """A NIK or NIP: whitespace between digit groups removed before it is checked and stored."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return normalize_number(super()._deserialize(value, attr, data, **kwargs))
+
+
+class DocumentId(fields.Integer):
+    """The id of an uploaded document, as the upload widget puts it in the form."""
+
+    default_error_messages = {
+        "required": "Dokumen wajib diunggah.",
+        "null": "Dokumen wajib diunggah.",
+        "invalid": "Dokumen tidak valid.",
+        "too_large": "Dokumen tidak valid.",
+        "validator_failed": "Dokumen tidak valid.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # metadata document=True tells the engine this field takes an upload stored as a Document.
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "document": True}
+        super().__init__(validate=validate.Range(min=1, error="Dokumen tidak valid."), **kwargs)
+
+
+class Checkbox(fields.Boolean):
+    """A checkbox: absent means unticked (browsers send nothing for an unticked box)."""
+
+    default_error_messages = {
+        "required": REQUIRED,
+        "null": REQUIRED,
+        "invalid": "Harus berupa ya atau tidak.",
+        "validator_failed": "Nilai tidak valid.",
+    }
+
+    def __init__(self, must_be_true: str | None = None, **kwargs: Any) -> None:
+        if must_be_true is None:
+            super().__init__(load_default=False, **kwargs)
+            return
+        # Defaults are not validated by marshmallow, so a box that must be ticked is required instead.
+        super().__init__(
+            required=True,
+            validate=validate.Equal(True, error=must_be_true),
+            error_messages={"required": must_be_true, "null": must_be_true},
+            **kwargs,
+        )
+
+
+def check_nik(value: str) -> None:
+    """Block a NIK with a structural problem."""
+    problems = validate_nik(value)
+    if problems:
+        raise ValidationError(problems)
+
+
+def check_nip(value: str) -> None:
+    """Block a NIP that is not 18 digits; a non-PNS pattern passes as PPPK."""
+    problems = validate_nip(value).problems
+    if problems:
+        raise ValidationError(problems)
+
+
+def check_phone(value: str) -> None:
+    """Accept an Indonesian phone number written with digits, spaces, dashes and a leading +."""
+    digits = "".join(ch for ch in value if ch.isdigit())
+    allowed = set("0123456789+-() ")
+    low, high = PHONE_DIGITS
+    if not set(value) <= allowed or not low <= len(digits) <= high:
+        raise ValidationError(f"Nomor telepon harus berisi {low}–{high} angka, contoh 0812-3456-7890.")
+
+
+def check_csr(value: str) -> None:
+    """Accept one PEM certificate request, at most 20 KB, whose signature verifies and key is strong."""
+    if len(value.encode("utf-8")) > CSR_MAX_BYTES:
+        raise ValidationError("CSR terlalu besar (maksimal 20 KB).")
+    if not (value.startswith(CSR_BEGIN) and value.endswith(CSR_END)) or value.count(CSR_BEGIN) != 1:
+        raise ValidationError("CSR harus berformat PEM 'CERTIFICATE REQUEST' (PKCS#10).")
+    try:
+        csr = x509.load_pem_x509_csr(value.encode("ascii"))
+        signature_ok = csr.is_signature_valid
+        key = csr.public_key()
+    except (ValueError, UnicodeEncodeError):
+        raise ValidationError("CSR tidak dapat dibaca; buat ulang CSR.") from None
+    if not signature_ok:
+        raise ValidationError("Tanda tangan CSR tidak valid; buat ulang CSR.")
+    if isinstance(key, rsa.RSAPublicKey) and key.key_size < MIN_RSA_BITS:
+        raise ValidationError(f"Kunci RSA pada CSR terlalu pendek (minimal {MIN_RSA_BITS} bit).")
+
+
+def one_of(choices: list[str], labels: str) -> Callable[[Any], Any]:
+    """Return a validator accepting only `choices`, with an Indonesian message."""
+    return validate.OneOf(choices, error=f"Pilih salah satu: {labels}.")
+
+
+class FormSchema(Schema):
+    """Base of every form: unknown inputs (CSRF token, buttons) are dropped, messages are Indonesian."""
+
+    error_messages = {"type": "Data formulir tidak valid.", "unknown": "Kolom tidak dikenal."}
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+@form_schema("issuance_ams.registration_form")
+class RegistrationSchema(FormSchema):
+    """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""
+
+    full_name = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
+    nik = IdentityNumber(required=True, validate=check_nik)
+    nip = IdentityNumber(required=True, validate=check_nip)
+    position = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
+    agency_code = Text(
+        required=True, validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid.")
+    )
+    email = Text(required=True, validate=validate.Email(error="Alamat e-mail tidak valid."))
+    phone = Text(required=True, validate=check_phone)
+    ktp_scan = DocumentId(required=True)
+    asn_proof = DocumentId(required=True)
+    statement_true = Checkbox(
+        must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
+        metadata={"label": "Saya menyatakan data yang saya berikan benar"},
+    )
+
+
+@form_schema("issuance_ams.recommendation")
+class RecommendationSchema(FormSchema):
+    """Formulir Rekomendasi Permohonan Penerbitan Sertifikat Elektronik untuk Individu."""
+
+    decision = Text(required=True, validate=one_of(["approve", "decline"], "setujui atau tolak"))
+    head_name = Text(required=True)
+    head_nip = IdentityNumber(required=True, validate=check_nip)
+    head_position = Text(required=True)
+    notes = Text(load_default="")
+
+    @validates_schema
+    def notes_when_declining(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Require the reason when the head declines."""
+        if data.get("decision") == "decline" and not data.get("notes"):
+            raise ValidationError("Alasan penolakan wajib diisi.", field_name="notes")
+
+
+@form_schema("issuance_ams.verification")
+class VerificationSchema(FormSchema):
+    """The verifikator's decision on identity, ASN status and recommendation."""
+
+    decision = Text(
+        required=True,
+        validate=one_of(["approve", "return", "reject"], "setujui, kembalikan untuk perbaikan, atau tolak"),
+    )
+    reasons = Text(load_default="")
+    checked_identity = Checkbox(metadata={"label": "Identitas (NIK, KTP) telah diperiksa"})
+    checked_asn = Checkbox(metadata={"label": "Status ASN dan perangkat daerah telah diperiksa"})
+    checked_recommendation = Checkbox(metadata={"label": "Rekomendasi atasan telah diperiksa"})
+
+    @validates_schema
+    def decision_is_justified(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Require reasons to return or reject, and every check ticked to approve."""
+        decision = data.get("decision")
+        errors: dict[str, list[str]] = {}
+        if decision in ("return", "reject") and not data.get("reasons"):
+            errors["reasons"] = ["Alasan wajib diisi bila permohonan dikembalikan atau ditolak."]
+        if decision == "approve":
+            for name in ("checked_identity", "checked_asn", "checked_recommendation"):
+                if not data.get(name):
+                    errors[name] = ["Wajib dicentang sebelum permohonan disetujui."]
+        if errors:
+            raise ValidationError(errors)
+
+
+@form_schema("issuance_ams.activation")
+class ActivationSchema(FormSchema):
+    """Activation: the owner accepts the obligations and sends the CSR of a key pair made on their device."""
+
+    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
+    csr_pem = Text(required=True, validate=check_csr)
+
+
+@form_schema("issuance_ams.delivery")
+class DeliverySchema(FormSchema):
+    """Delivery: the owner downloads the certificate and confirms receipt."""
+
+    received = Checkbox(must_be_true="Anda harus mengonfirmasi bahwa sertifikat telah diterima.")

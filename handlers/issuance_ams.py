@@ -1,0 +1,171 @@
+"""Operators of SOP 088.9 (issuance with AMS): the automated checks shown to the verifikator."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from engine.handler_api import HandlerContext, service_task
+from handlers.identity import (
+    email_on_official_domain,
+    names_match_loosely,
+    nik_nip_agreement,
+    validate_nik,
+    validate_nip,
+)
+
+Severity = Literal["error", "warning", "info"]
+Item = dict[str, Any]
+
+REGISTRATION_FORM = "registration_form"
+DEFAULT_OFFICIAL_DOMAIN = "pekalongankota.go.id"
+ACTIVE = "aktif"
+
+
+def item(code: str, label: str, ok: bool, severity: Severity, message: str) -> Item:
+    """Build one check line; `severity` is how much a failure of this check weighs."""
+    return {"code": code, "label": label, "ok": ok, "severity": severity, "message": message}
+
+
+def application_value(ctx: HandlerContext, key: str) -> str:
+    """Return what this case's registration form says, falling back to the applicant record."""
+    form = ctx.data.get(REGISTRATION_FORM)
+    value = form.get(key) if isinstance(form, Mapping) else None
+    if not value:
+        value = ctx.applicant.get(key)
+    return str(value).strip() if value else ""
+
+
+def nik_items(nik: str) -> list[Item]:
+    """Check the structure of the NIK."""
+    problems = validate_nik(nik)
+    message = " ".join(problems) if problems else f"NIK {nik} berstruktur benar."
+    return [item("nik_format", "Struktur NIK", not problems, "error", message)]
+
+
+def nip_items(nik: str, nip: str) -> list[Item]:
+    """Check the structure of the NIP, say whether it is PNS or PPPK, and compare it with the NIK."""
+    result = validate_nip(nip)
+    if not result.ok:
+        return [item("nip_format", "Struktur NIP", False, "error", " ".join(result.problems))]
+    items = [
+        item("nip_format", "Struktur NIP", True, "error", f"NIP {nip} berstruktur benar."),
+        item(
+            "nip_kind",
+            "Jenis kepegawaian",
+            True,
+            "info",
+            " ".join(result.notes) if result.notes else "NIP berpola NIP PNS.",
+        ),
+    ]
+    warnings = nik_nip_agreement(nik, nip)
+    items.append(
+        item(
+            "nik_nip_agreement",
+            "Kesesuaian NIK dan NIP",
+            not warnings,
+            "warning",
+            " ".join(warnings) if warnings else "Tanggal lahir dan jenis kelamin pada NIK dan NIP sesuai.",
+        )
+    )
+    return items
+
+
+def roster_items(ctx: HandlerContext, nip: str, nik: str, full_name: str, agency_code: str) -> list[Item]:
+    """Check the applicant against the city's ASN roster: listed, active, same agency, same name and NIK."""
+    label = "Terdaftar di data ASN"
+    if not validate_nip(nip).ok:
+        return [item("roster_member", label, False, "error", "Tidak dapat diperiksa: NIP tidak valid.")]
+    row = ctx.lookup_roster(nip)
+    if row is None:
+        return [item("roster_member", label, False, "error", f"NIP {nip} tidak ditemukan di data ASN kota.")]
+    items = [item("roster_member", label, True, "error", f"NIP {nip} terdaftar di data ASN kota.")]
+    status = str(row.get("status") or "").strip().lower()
+    items.append(
+        item(
+            "roster_active",
+            "Status ASN aktif",
+            status == ACTIVE,
+            "error",
+            "ASN berstatus aktif."
+            if status == ACTIVE
+            else f"Status ASN pada data kepegawaian: {status or '-'}.",
+        )
+    )
+    roster_agency = str(row.get("agency_code") or "").strip()
+    same_agency = bool(agency_code) and roster_agency.lower() == agency_code.lower()
+    agency_name = row.get("agency_name") or roster_agency or "-"
+    items.append(
+        item(
+            "roster_agency",
+            "Perangkat daerah sesuai",
+            same_agency,
+            "error",
+            f"Terdaftar pada {agency_name}."
+            if same_agency
+            else f"Data ASN mencatat {agency_name} ({roster_agency or '-'}), "
+            f"bukan perangkat daerah yang dipilih ({agency_code or '-'}).",
+        )
+    )
+    roster_name = str(row.get("full_name") or "")
+    name_ok = names_match_loosely(full_name, roster_name)
+    items.append(
+        item(
+            "roster_name",
+            "Nama sesuai data ASN",
+            name_ok,
+            "warning",
+            "Nama sesuai data ASN."
+            if name_ok
+            else f"Nama pada formulir ({full_name or '-'}) berbeda dengan data ASN ({roster_name or '-'}).",
+        )
+    )
+    roster_nik = "".join(str(row.get("nik") or "").split())
+    if roster_nik:
+        nik_ok = roster_nik == nik
+        items.append(
+            item(
+                "roster_nik",
+                "NIK sesuai data ASN",
+                nik_ok,
+                "warning",
+                "NIK sesuai data ASN."
+                if nik_ok
+                else f"NIK pada data ASN ({roster_nik}) berbeda dengan formulir.",
+            )
+        )
+    return items
+
+
+def email_items(email: str, domain: str) -> list[Item]:
+    """Check the e-mail address is on the city's official domain."""
+    ok = email_on_official_domain(email, domain)
+    message = (
+        f"Alamat {email} berada pada domain resmi {domain}."
+        if ok
+        else f"Alamat e-mail ({email or '-'}) tidak berada pada domain resmi {domain}."
+    )
+    return [item("email_domain", "E-mail domain resmi", ok, "error", message)]
+
+
+@service_task("issuance_ams.automated_checks")
+def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
+    """Check NIK, NIP, their agreement, ASN roster membership and the official e-mail domain."""
+    nik = "".join(application_value(ctx, "nik").split())
+    nip = "".join(application_value(ctx, "nip").split())
+    domain = str(ctx.settings.get("official_email_domain") or DEFAULT_OFFICIAL_DOMAIN)
+    items = [
+        *nik_items(nik),
+        *nip_items(nik, nip),
+        *roster_items(
+            ctx, nip, nik, application_value(ctx, "full_name"), application_value(ctx, "agency_code")
+        ),
+        *email_items(application_value(ctx, "email"), domain),
+    ]
+    failed = [entry for entry in items if not entry["ok"]]
+    return {
+        "items": items,
+        "all_ok": not failed,
+        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
+        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
+    }

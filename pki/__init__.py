@@ -1,0 +1,1 @@
+"""The embedded PSrE (CA, CRL/OCSP, key store) and its adapter interface: a pure library."""

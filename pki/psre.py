@@ -1,0 +1,143 @@
+"""The PSrE adapter interface the RA codes against, and the value types that cross it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+from datetime import datetime
+from typing import Literal, Protocol, runtime_checkable
+
+from cryptography import x509
+
+# RFC 5280 reason names, as the RA's forms and the adapter speak them. removeFromCRL is left out:
+# it is a CRL-delta mechanic, not something an owner or verifikator asks for.
+REVOCATION_REASONS: dict[str, x509.ReasonFlags] = {
+    "unspecified": x509.ReasonFlags.unspecified,
+    "keyCompromise": x509.ReasonFlags.key_compromise,
+    "cACompromise": x509.ReasonFlags.ca_compromise,
+    "affiliationChanged": x509.ReasonFlags.affiliation_changed,
+    "superseded": x509.ReasonFlags.superseded,
+    "cessationOfOperation": x509.ReasonFlags.cessation_of_operation,
+    "certificateHold": x509.ReasonFlags.certificate_hold,
+    "privilegeWithdrawn": x509.ReasonFlags.privilege_withdrawn,
+    "aACompromise": x509.ReasonFlags.aa_compromise,
+}
+
+CertState = Literal["good", "revoked", "unknown"]
+
+
+class SubjectStatus(enum.StrEnum):
+    """A subject's status, in BSrE's own status words (user/check/status)."""
+
+    ISSUE = "ISSUE"
+    EXPIRED = "EXPIRED"
+    REVOKE = "REVOKE"
+    NOT_REGISTERED = "NOT_REGISTERED"
+    NO_CERTIFICATE = "NO_CERTIFICATE"
+
+
+@dataclasses.dataclass(frozen=True)
+class SubjectInfo:
+    """RA-verified identity of a certificate owner; the only source of a certificate's subject."""
+
+    name: str
+    nik: str
+    email: str
+    agency: str
+    position: str
+    nip: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class IssuedCertificate:
+    """A certificate as the PSrE hands it back: leaf PEM plus the chain up to (and including) the root."""
+
+    serial_hex: str
+    certificate_pem: str
+    chain_pem: str
+    not_before: datetime
+    not_after: datetime
+    subject_id: str
+
+    def to_json(self) -> dict[str, str]:
+        """Return a JSON-safe dict (datetimes as ISO 8601), e.g. for handler results."""
+        data = dataclasses.asdict(self)
+        data["not_before"] = self.not_before.isoformat()
+        data["not_after"] = self.not_after.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, str]) -> IssuedCertificate:
+        """Rebuild an IssuedCertificate from `to_json()` output."""
+        return cls(
+            serial_hex=data["serial_hex"],
+            certificate_pem=data["certificate_pem"],
+            chain_pem=data["chain_pem"],
+            not_before=datetime.fromisoformat(data["not_before"]),
+            not_after=datetime.fromisoformat(data["not_after"]),
+            subject_id=data["subject_id"],
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateStatus:
+    """Revocation status of one serial, as CRL/OCSP would report it."""
+
+    serial_hex: str
+    status: CertState
+    reason: str | None = None
+    revoked_at: datetime | None = None
+    not_after: datetime | None = None
+
+
+def normalise_serial_hex(serial_hex: str) -> str:
+    """Return the canonical serial form: lowercase hex, no separators, no leading zeros."""
+    cleaned = serial_hex.strip().lower().replace(":", "").replace(" ", "")
+    cleaned = cleaned.removeprefix("0x").lstrip("0")
+    int(cleaned or "0", 16)  # raises ValueError on non-hex input, before any lookup
+    return cleaned or "0"
+
+
+@runtime_checkable
+class PSrE(Protocol):
+    """What the RA needs from a certification provider (embedded CA now, BSrE over HTTP later).
+
+    Every mutating call carries an idempotency key: the same key with the same arguments returns the
+    first result and changes nothing; the same key with other arguments raises IdempotencyConflict.
+    """
+
+    def register_subject(self, subject: SubjectInfo, idempotency_key: str) -> str:
+        """Register (or update, for the same NIK) a subject and return its subject id."""
+        ...
+
+    def issue_from_csr(self, subject_id: str, csr_pem: str, idempotency_key: str) -> IssuedCertificate:
+        """Issue a certificate for the subject's RA-verified data and the CSR's public key."""
+        ...
+
+    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
+        """Revoke a certificate with an RFC 5280 reason name."""
+        ...
+
+    def certificate_status(self, serial_hex: str) -> CertificateStatus:
+        """Return good / revoked / unknown for a serial."""
+        ...
+
+    def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:
+        """Return the subject's status word (ISSUE, EXPIRED, REVOKE, NOT_REGISTERED, NO_CERTIFICATE)."""
+        ...
+
+    def crl_der(self) -> bytes:
+        """Return a freshly signed CRL of the issuing CA, DER-encoded."""
+        ...
+
+    def ocsp_response_der(self, request_der: bytes) -> bytes:
+        """Answer a DER OCSP request with a DER OCSP response."""
+        ...
+
+    def ca_chain_pem(self) -> str:
+        """Return the issuing CA and root certificates, PEM, issuing first."""
+        ...
+
+    def root_certificate_pem(self) -> str:
+        """Return the root CA certificate, PEM."""
+        ...

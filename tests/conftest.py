@@ -1,0 +1,84 @@
+"""Fixtures shared by the engine and SOP tests: a fresh app and database per test, a shared test CA."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+
+from engine.app import create_app
+from engine.models import db
+from engine.services import setup
+from engine.services.deploy import PROCESSES_DIR, deploy_files
+
+DATABASE_URL = os.environ.get("SERTEL_DATABASE_URL", "")
+
+
+@pytest.fixture(scope="session")
+def psre_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised embedded PSrE, created once and copied into each test (CA creation is slow)."""
+    instance = tmp_path_factory.mktemp("psre-template")
+    app = create_app({"ENV": "testing", "INSTANCE_DIR": str(instance), "DATABASE_URL": "sqlite://"})
+    with app.app_context():
+        setup.initialise_psre()
+    return instance / "psre"
+
+
+def _reset_database() -> None:
+    if db.engine.dialect.name == "postgresql":
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    else:
+        db.drop_all()
+
+
+@pytest.fixture
+def app(tmp_path: Path, psre_template: Path) -> Iterator[Flask]:
+    """A fresh app with demo data and deployed processes, on SQLite or SERTEL_DATABASE_URL."""
+    shutil.copytree(psre_template, tmp_path / "psre")
+    url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    application = create_app({"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url})
+    with application.app_context():
+        _reset_database()
+        setup.create_schema()
+        setup.load_demo()
+        deploy_files(sorted(PROCESSES_DIR.glob("*.bpmn")), "test")
+    yield application
+    with application.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of the app."""
+    return app.test_client()
+
+
+class Api:
+    """A small JSON API client acting as one logged-in user."""
+
+    def __init__(self, client: FlaskClient, username: str) -> None:
+        self.client = client
+        response = client.post("/api/v1/auth/token", json={"username": username, "password": setup.DEMO_PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        self.headers = {"Authorization": f"Bearer {response.get_json()['token']}"}
+
+    def get(self, path: str, **kwargs: Any) -> Any:
+        return self.client.get(f"/api/v1{path}", headers=self.headers, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> Any:
+        return self.client.post(f"/api/v1{path}", headers=self.headers, **kwargs)
+
+
+@pytest.fixture
+def api(client: FlaskClient) -> Any:
+    """Log in through the API as a demo user: api('pemohon')."""
+    return lambda username: Api(client, username)
