@@ -7,12 +7,13 @@ from pathlib import Path
 from typing import Any
 
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from engine.app import create_app
 from engine.config import ROOT
-from engine.services import accounts, audit, deploy, setup
+from engine.jobs import build_scheduler
+from engine.services import accounts, audit, deploy, setup, timers
 from engine.services.errors import ServiceError
 
 
@@ -82,6 +83,19 @@ def run_command(host: str, port: int) -> None:
     """Serve the app (development server)."""
     app = _create_app()
     app.run(host=host, port=port, debug=False, use_reloader=False)
+
+
+@main.command()
+@click.option("--interval", default=30, type=int, help="Seconds between timer polls.")
+@click.option("--once", is_flag=True, help="Fire due timers once and exit.")
+@with_appcontext
+def scheduler(interval: int, once: bool) -> None:
+    """Run the scheduler process: BPMN timers, SLA reminders and escalations."""
+    if once:
+        click.echo(f"Pewaktu yang dijalankan: {timers.fire_due_timers()}")
+        return
+    click.echo(f"Penjadwal berjalan (setiap {interval} detik). Ctrl+C untuk berhenti.")
+    build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]
 
 
 @main.group()

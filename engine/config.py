@@ -38,6 +38,20 @@ DEFAULTS: dict[str, Any] = {
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
     "MAIL_FROM": "sertel@pekalongankota.go.id",
+    # Team mailboxes for SLA reminders (verifikator) and escalations (the Dinas).
+    "VERIFIKATOR_EMAIL": "verifikator@pekalongankota.go.id",
+    "DINAS_EMAIL": "diskominfo@pekalongankota.go.id",
+    # SLA of verification (ISO 8601 durations, calendar time): reminder, then escalation to the Dinas.
+    "SLA_VERIFICATION_REMINDER": "P2D",
+    "SLA_VERIFICATION_ESCALATION": "P3D",
+    # Hours within which a key-compromise revocation must be handled (fast track).
+    "KEY_COMPROMISE_SLA_HOURS": 4,
+    "SLA_KEY_COMPROMISE": "PT4H",
+    # Days an activation link stays valid, and the same as an ISO duration for diagram timers.
+    "ACTIVATION_LINK_DAYS": 7,
+    "SLA_ACTIVATION": "P7D",
+    # Days before not_after when the owner is reminded to renew.
+    "EXPIRY_REMINDER_DAYS": 30,
     # Upper bound on evaluation steps of a diagram expression in the sandbox.
     "SANDBOX_MAX_STEPS": 100_000,
 }

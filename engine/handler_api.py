@@ -34,3 +34,15 @@ class HandlerContext:
     record_certificate: Callable[[Any], None] = _unavailable
     notify: Callable[[str, str, dict[str, Any]], None] = _unavailable
     document_bytes: Callable[[int], bytes] = _unavailable
+    # Produced files (form PDFs, dossiers): (filename, media type, content, kind) -> document id.
+    store_document: Callable[[str, str, bytes, str], int] = _unavailable
+    # The applicant's certificates known to the RA, newest first (serial, status, not_after, …).
+    certificates: Callable[[], list[dict[str, Any]]] = _unavailable
+    # Record a certificate's new status in the RA's inventory: (serial, "revoked" | "superseded" | …).
+    set_certificate_status: Callable[[str, str], None] = _unavailable
+    # Update the applicant's record (name, NIK, NIP, position, agency_code, e-mail) after a verified change.
+    update_applicant: Callable[[dict[str, Any]], None] = _unavailable
+    # Update a roster row by NIP with verified data.
+    update_roster: Callable[[str, dict[str, Any]], None] = _unavailable
+    # Secrets typed in the form that started this run (passphrases): never stored, never logged.
+    secrets: Mapping[str, str] = field(default_factory=dict)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, timezone
 from uuid import UUID
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -233,6 +234,12 @@ def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkfl
     return BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
 
 
+def seed(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
+    """Give a fresh workflow its start data (before the first advance)."""
+    for task in workflow.get_tasks(state=TaskState.READY):
+        task.data.update(data)
+
+
 def dump_state(workflow: BpmnWorkflow) -> str:
     """Serialize the instance part of a workflow (the definition is stored with its deployment)."""
     dct = _serializer.to_dict(workflow)
@@ -305,6 +312,22 @@ def _ready_task(workflow: BpmnWorkflow, task_uuid: str) -> Task:
     if task is None or task.state != TaskState.READY:
         raise EngineError("Tugas tidak lagi menunggu.")
     return task
+
+
+def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
+    """The earliest due time of the workflow's waiting timers (UTC, naive), or None."""
+    due: list[datetime] = []
+    for event in workflow.waiting_events():
+        if "Timer" not in event.event_type or not isinstance(event.value, str):
+            continue
+        try:
+            moment = datetime.fromisoformat(event.value)
+        except ValueError:
+            continue
+        if moment.tzinfo is not None:
+            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+        due.append(moment)
+    return min(due) if due else None
 
 
 def is_completed(workflow: BpmnWorkflow) -> bool:

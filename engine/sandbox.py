@@ -121,13 +121,19 @@ def run(code: CodeType, namespace: dict[str, Any], mode: str, max_steps: int) ->
         sys.settrace(previous)
 
 
+# Only these settings are visible to diagrams: never secrets, keys or database URLs.
+DIAGRAM_SETTING_PREFIXES = ("SLA_",)
+DIAGRAM_SETTINGS = frozenset({"OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "EXPIRY_REMINDER_DAYS", "ACTIVATION_LINK_DAYS"})
+
+
 def helper_functions(settings: Mapping[str, Any]) -> dict[str, Any]:
     """The whitelist of helpers diagrams may call."""
 
     def setting(name: str) -> Any:
-        key = name.upper()
-        if key not in settings:
-            raise SandboxViolation(f"pengaturan '{name}' tidak dikenal")
+        key = str(name).upper()
+        visible = key in DIAGRAM_SETTINGS or key.startswith(DIAGRAM_SETTING_PREFIXES)
+        if not visible or key not in settings:
+            raise SandboxViolation(f"pengaturan '{name}' tidak dikenal atau tidak boleh dibaca diagram")
         return settings[key]
 
     def today() -> str:

@@ -45,6 +45,8 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     # The applicant's data as last submitted in a form of this case (name, NIK, NIP, agency…).
     applicant_json: Mapped[str] = mapped_column(Text, default="{}")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # When the earliest waiting timer of the case falls due; the scheduler polls on this column.
+    next_timer_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
     ended_at: Mapped[datetime | None] = mapped_column(nullable=True)

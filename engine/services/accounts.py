@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine.models import Agency, Role, User, db
 from engine.models.people import ROLE_NAMES
 from engine.services import audit
-from engine.services.errors import Invalid
+from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import settings
 
 _hasher = PasswordHasher()
@@ -32,6 +32,14 @@ def authenticate(username: str, password: str) -> User | None:
     audit.append("system", "login" if ok else "login_failed", username[:80] or "?", {})
     db.session.commit()
     return user if ok else None
+
+
+def user_by_username(username: str) -> User:
+    """The active user with this username, or NotFound."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None or not user.active:
+        raise NotFound(f"Pengguna '{username}' tidak ditemukan.")
+    return user
 
 
 def issue_token(user: User) -> str:

@@ -10,51 +10,67 @@ from sqlalchemy import select
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine import registry, runtime
-from engine.models import Document, HumanTask, ProcessInstance, User, db
+from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit, deploy, documents
-from engine.services.access import LANE_ROLES, may_act_on
-from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
-from engine.services.ports import agency_by_code, handler_context
-from engine.services.runtime_context import settings
+from engine.services import advance, audit, deploy, documents
+from engine.services.access import may_act_on
+from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.services.ports import agency_by_code
 
 # Fields of a submission that describe the applicant; they update the case's applicant record.
 APPLICANT_FIELDS = ("full_name", "nik", "nip", "position", "agency_code", "email", "phone")
 
 
-def _engine(case: ProcessInstance, actor: str) -> runtime.SertelScriptEngine:
-    return runtime.SertelScriptEngine(settings(), lambda task, params: handler_context(case, task, params, actor))
 
 
-def _recorder(case: ProcessInstance, actor: str) -> Any:
-    def on_completed(task: Any) -> None:
-        if runtime.is_significant(task) and not runtime.is_user_task_record(task):
-            record = runtime.describe_completed(task)
-            audit.append(audit.case_stream(case.id), "step_completed", actor, record, case.id, record["task_name"])
-
-    return on_completed
 
 
-def start_case(sop_key: str, user: User) -> ProcessInstance:
-    """Start a case of the newest version of `sop_key` for `user` as applicant."""
-    if not user.has_role("Pemohon"):
+def start_case(sop_key: str, user: User, start_data: dict[str, Any] | None = None, applicant: User | None = None) -> ProcessInstance:
+    """Start a case of the newest version of `sop_key`: by a Pemohon for themself, or by RA staff for someone."""
+    applicant = applicant or user
+    if applicant.id == user.id and not user.has_role("Pemohon"):
         raise Forbidden("Hanya Pemohon yang dapat memulai permohonan.")
+    if applicant.id != user.id and not (user.has_role("Verifikator") or user.has_role("Admin")):
+        raise Forbidden("Hanya petugas Otoritas Pendaftaran yang dapat memulai permohonan atas nama orang lain.")
     deployment = deploy.latest(sop_key)
     if deployment is None:
         raise NotFound(f"Proses '{sop_key}' belum di-deploy.")
+    data = _validate_start(sop_key, applicant, start_data or {})
     case = ProcessInstance(
-        deployment_id=deployment.id, sop_key=sop_key, state_json="{}", applicant_id=user.id,
-        agency_id=user.agency_id, status="running",
+        deployment_id=deployment.id, sop_key=sop_key, state_json="{}", applicant_id=applicant.id,
+        agency_id=applicant.agency_id, status="running",
     )
     db.session.add(case)
     db.session.flush()
-    audit.append(audit.case_stream(case.id), "case_started", user.username, {"sop_key": sop_key, "deployment_version": deployment.version, "deployment_sha256": deployment.sha256}, case.id)
-    engine = _engine(case, user.username)
-    workflow = runtime.new_workflow(deployment.spec_json, engine)
-    _run(lambda: runtime.advance(workflow, _recorder(case, user.username)))
-    _save(case, workflow)
+    audit.append(audit.case_stream(case.id), "case_started", user.username, {
+        "sop_key": sop_key, "deployment_version": deployment.version, "deployment_sha256": deployment.sha256,
+        "applicant": applicant.username, "start_data": data,
+    }, case.id)
+    workflow = runtime.new_workflow(deployment.spec_json, advance.engine_for(case, user.username))
+    runtime.seed(workflow, {"started_by": user.username, **data})
+    advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, user.username)))
+    advance.save_case(case, workflow)
     db.session.commit()
     return case
+
+
+def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate a case's start data with the schema `<sop_key>.start`; a certificate must be the applicant's."""
+    schema_class = registry.form_for(f"{sop_key}.start")
+    if schema_class is None:
+        if raw:
+            raise Invalid(f"Proses '{sop_key}' tidak menerima data awal.")
+        return {}
+    try:
+        data = json.loads(json.dumps(schema_class(unknown=EXCLUDE).load(raw), default=str))
+    except ValidationError as exc:
+        raise Invalid("Periksa kembali data awal permohonan.", _flatten(exc.messages)) from exc
+    serial = data.get("certificate_serial")
+    if serial:
+        cert = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar_one_or_none()
+        if cert is None or cert.user_id != applicant.id:
+            raise Invalid("Periksa kembali data awal permohonan.", {"certificate_serial": ["Sertifikat tidak ditemukan pada pemohon ini."]})
+    return data  # type: ignore[no-any-return]
 
 
 def claim_task(task_id: int, user: User) -> HumanTask:
@@ -101,17 +117,18 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     if task.claimed_by_id not in (None, user.id):
         raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     submission = validate_submission(task, raw)
-    case = _lock_case(task.instance_id)
+    secrets = {name: str(submission.pop(name)) for name in _secret_fields(registry.form_for(task.form_key)) if name in submission}
+    case = advance.lock_case(task.instance_id)
     db.session.refresh(task)
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
     _absorb_applicant_fields(case, submission)
-    engine = _engine(case, user.username)
+    engine = advance.engine_for(case, user.username, secrets)
     workflow = runtime.load(case.deployment.spec_json, case.state_json, engine)
     audit.append(audit.case_stream(case.id), "task_completed", user.username, {"task_id": task.id, "submission": submission}, case.id, task.task_name)
     task.status, task.completed_at, task.completed_by_id, task.claimed_by_id = "completed", utcnow(), user.id, user.id
-    _run(lambda: runtime.complete_user_task(workflow, task.task_uuid, submission, _recorder(case, user.username)))
-    _save(case, workflow)
+    advance.run_step(lambda: runtime.complete_user_task(workflow, task.task_uuid, submission, advance.step_recorder(case, user.username)))
+    advance.save_case(case, workflow)
     try:
         db.session.commit()
     except StaleDataError:
@@ -120,13 +137,6 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     return case
 
 
-def _run(step: Any) -> None:
-    """Run an engine step; a handler or script failure rolls the whole transaction back."""
-    try:
-        step()
-    except runtime.EngineError as exc:
-        db.session.rollback()
-        raise Unavailable(f"{exc} Data Anda belum disimpan; silakan coba lagi.") from exc
 
 
 def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) -> None:
@@ -141,38 +151,6 @@ def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) 
     case.applicant_json = json.dumps(record, ensure_ascii=False)
 
 
-def _save(case: ProcessInstance, workflow: Any) -> None:
-    """Store the workflow state and project its READY user tasks into inbox rows."""
-    case.state_json = runtime.dump_state(workflow)
-    case.updated_at = utcnow()
-    ready = runtime.ready_user_tasks(workflow)
-    open_rows = {
-        row.task_uuid: row
-        for row in db.session.execute(select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")).scalars()
-    }
-    ready_ids = {t.uuid for t in ready}
-    for uuid, row in open_rows.items():
-        if uuid not in ready_ids:
-            row.status = "cancelled"
-    for item in ready:
-        if item.uuid in open_rows:
-            continue
-        role = LANE_ROLES.get(item.lane)
-        if role is None:
-            raise Unavailable(f"Tugas '{item.label}' berada di lane '{item.lane}' yang tidak dipetakan ke peran.")
-        db.session.add(HumanTask(
-            instance_id=case.id, task_uuid=item.uuid, task_name=item.name, form_key=item.form_key,
-            label=item.label, lane=item.lane, role=role,
-            owner_user_id=case.applicant_id if role == "Pemohon" else None,
-            agency_id=case.agency_id if role == "Atasan" else None,
-        ))
-    case.current_steps = ", ".join(t.label for t in ready)[:500]
-    if runtime.is_completed(workflow):
-        case.status = "completed"
-        case.outcome = runtime.end_event(workflow)
-        case.ended_at = utcnow()
-        audit.append(audit.case_stream(case.id), "case_completed", "sistem", {"outcome": case.outcome}, case.id)
-    db.session.flush()
 
 
 def _task_for(task_id: int, user: User) -> HumanTask:
@@ -186,14 +164,6 @@ def _task_for(task_id: int, user: User) -> HumanTask:
     return task
 
 
-def _lock_case(instance_id: int) -> ProcessInstance:
-    """Lock the case row while it advances (FOR UPDATE on PostgreSQL; the version column elsewhere)."""
-    case = db.session.execute(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
-    ).scalar_one()
-    if case.status != "running":
-        raise Conflict("Kasus ini sudah selesai.")
-    return case
 
 
 def _flatten(messages: Any) -> dict[str, list[str]]:
@@ -228,6 +198,13 @@ def _document_fields(schema_class: Any) -> set[str]:
     if schema_class is None:
         return set()
     return {name for name, f in schema_class().fields.items() if f.metadata.get("document")}
+
+
+def _secret_fields(schema_class: Any) -> set[str]:
+    """Fields of a form schema that hold secrets (metadata secret=True): passed to handlers, never stored."""
+    if schema_class is None:
+        return set()
+    return {name for name, f in schema_class().fields.items() if f.metadata.get("secret")}
 
 
 def _check_documents(task: HumanTask, data: dict[str, Any]) -> None:

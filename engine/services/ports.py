@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from datetime import timezone
-from typing import Any
+from typing import Any, Mapping
 
 from sqlalchemy import select
 
@@ -14,7 +14,11 @@ from engine.models import Agency, Certificate, Document, ProcessInstance, Roster
 from engine.services import audit, documents, mail
 from engine.services.runtime_context import psre, settings
 
-HANDLER_SETTINGS = ("OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "BASE_URL")
+HANDLER_SETTINGS = (
+    "OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "BASE_URL", "DINAS_EMAIL", "VERIFIKATOR_EMAIL",
+    "KEY_COMPROMISE_SLA_HOURS", "ACTIVATION_LINK_DAYS",
+)
+USER_FIELDS = ("full_name", "email", "nik", "nip")
 
 
 def applicant_of(case: ProcessInstance) -> dict[str, Any]:
@@ -41,54 +45,131 @@ def roster_row(nip: str) -> dict[str, Any] | None:
     }
 
 
-def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], actor: str) -> HandlerContext:
-    """Build the context a handler runs with, bound to this case and task."""
-    task_name = task.task_spec.name
-    applicant = applicant_of(case)
-
-    def record_certificate(issued: Any) -> None:
-        certificate = Certificate(
-            serial=issued.serial_hex, instance_id=case.id, user_id=case.applicant_id,
-            subject=applicant.get("full_name", ""), status="active",
-            not_before=_naive(issued.not_before), not_after=_naive(issued.not_after),
-            certificate_pem=issued.certificate_pem, chain_pem=issued.chain_pem,
-        )
-        db.session.add(certificate)
-        db.session.flush()
-        audit.append(audit.case_stream(case.id), "certificate_recorded", actor, {"serial": issued.serial_hex}, case.id, task_name)
-
-    def notify(template: str, to: str, context: dict[str, Any]) -> None:
-        base = {"case_id": case.id, "applicant": applicant, "link": f"{settings()['BASE_URL']}/kasus/{case.id}"}
-        base.update(context)
-        sent = mail.send(template, to, base, case.id)
-        audit.append(audit.case_stream(case.id), "mail_sent", actor, {"template": template, "to": to, "mail_id": sent.id}, case.id, task_name)
-
-    def document_bytes(doc_id: int) -> bytes:
-        document = db.session.get(Document, int(doc_id))
-        if document is None or document.instance_id != case.id:
-            raise HandlerError(f"Dokumen {doc_id} bukan milik kasus ini.")
-        return documents.read(document)
-
-    config = settings()
-    return HandlerContext(
-        case_id=case.id,
-        task_name=task_name,
-        idempotency_key=f"case-{case.id}/{task_name}/{runtime.iteration(task)}",
-        data=dict(task.data),
-        params=params,
-        psre=psre(),
-        settings={name.lower(): config[name] for name in HANDLER_SETTINGS},
-        applicant=applicant,
-        lookup_roster=roster_row,
-        record_certificate=record_certificate,
-        notify=notify,
-        document_bytes=document_bytes,
-    )
+def certificate_row(cert: Certificate) -> dict[str, Any]:
+    """A certificate of the inventory as plain data."""
+    return {
+        "serial": cert.serial, "status": cert.status, "subject": cert.subject, "case_id": cert.instance_id,
+        "not_before": cert.not_before.isoformat(), "not_after": cert.not_after.isoformat(),
+    }
 
 
 def agency_by_code(code: str) -> Agency | None:
     """Find an agency by its code."""
     return db.session.execute(select(Agency).where(Agency.code == code)).scalar_one_or_none()
+
+
+class CasePorts:
+    """The side effects a handler may cause, bound to one case and step, each logged in the case's stream."""
+
+    def __init__(self, case: ProcessInstance, task_name: str, actor: str) -> None:
+        self.case, self.task_name, self.actor = case, task_name, actor
+
+    def _log(self, kind: str, payload: dict[str, Any]) -> None:
+        audit.append(audit.case_stream(self.case.id), kind, self.actor, payload, self.case.id, self.task_name)
+
+    def record_certificate(self, issued: Any) -> None:
+        """Add an issued certificate to the inventory, owned by the case's applicant."""
+        db.session.add(Certificate(
+            serial=issued.serial_hex, instance_id=self.case.id, user_id=self.case.applicant_id,
+            subject=applicant_of(self.case).get("full_name", ""), status="active",
+            not_before=_naive(issued.not_before), not_after=_naive(issued.not_after),
+            certificate_pem=issued.certificate_pem, chain_pem=issued.chain_pem,
+        ))
+        db.session.flush()
+        self._log("certificate_recorded", {"serial": issued.serial_hex})
+
+    def notify(self, template: str, to: str, context: dict[str, Any]) -> None:
+        """Send a mail from a template, with the case's link and applicant in its context."""
+        base = {"case_id": self.case.id, "applicant": applicant_of(self.case), "link": f"{settings()['BASE_URL']}/kasus/{self.case.id}"}
+        base.update(context)
+        sent = mail.send(template, to, base, self.case.id)
+        self._log("mail_sent", {"template": template, "to": to, "mail_id": sent.id})
+
+    def document_bytes(self, doc_id: int) -> bytes:
+        """The content of a document of this case."""
+        document = db.session.get(Document, int(doc_id))
+        if document is None or document.instance_id != self.case.id:
+            raise HandlerError(f"Dokumen {doc_id} bukan milik kasus ini.")
+        return documents.read(document)
+
+    def store_document(self, filename: str, media_type: str, content: bytes, kind: str) -> int:
+        """Store a file the handler produced as a document of this case."""
+        return documents.store_bytes(content, filename, media_type, kind, None, self.case.id, self.actor).id
+
+    def certificates(self) -> list[dict[str, Any]]:
+        """The applicant's certificates, newest first."""
+        rows = db.session.execute(
+            select(Certificate).where(Certificate.user_id == self.case.applicant_id).order_by(Certificate.id.desc())
+        ).scalars()
+        return [certificate_row(c) for c in rows]
+
+    def set_certificate_status(self, serial: str, status: str) -> None:
+        """Record a certificate's new status in the inventory."""
+        cert = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar_one_or_none()
+        if cert is None:
+            raise HandlerError(f"Sertifikat {serial} tidak ada dalam inventaris.")
+        cert.status = status
+        self._log("certificate_status_changed", {"serial": serial, "status": status})
+
+    def update_applicant(self, fields: dict[str, Any]) -> None:
+        """Apply verified changes to the applicant's account and the case's applicant record."""
+        user = db.session.get(User, self.case.applicant_id)
+        assert user is not None
+        for name in USER_FIELDS:
+            if fields.get(name):
+                setattr(user, name, fields[name])
+        if fields.get("agency_code"):
+            agency = agency_by_code(str(fields["agency_code"]))
+            if agency is None:
+                raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
+            user.agency_id = agency.id
+            self.case.agency_id = agency.id
+            fields = {**fields, "agency_name": agency.name}
+        record = json.loads(self.case.applicant_json or "{}")
+        record.update({k: v for k, v in fields.items() if v not in (None, "")})
+        self.case.applicant_json = json.dumps(record, ensure_ascii=False)
+        self._log("applicant_updated", {"fields": sorted(k for k, v in fields.items() if v not in (None, ""))})
+
+    def update_roster(self, nip: str, fields: dict[str, Any]) -> None:
+        """Apply verified changes to a roster row."""
+        entry = db.session.get(RosterEntry, nip)
+        if entry is None:
+            raise HandlerError(f"NIP {nip} tidak ada dalam daftar ASN.")
+        for name in ("full_name", "position", "status", "nik"):
+            if fields.get(name):
+                setattr(entry, name, fields[name])
+        if fields.get("agency_code"):
+            agency = agency_by_code(str(fields["agency_code"]))
+            if agency is None:
+                raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
+            entry.agency_id = agency.id
+        self._log("roster_updated", {"nip": nip, "fields": sorted(fields)})
+
+
+def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], actor: str, secrets: Mapping[str, str] | None = None) -> HandlerContext:
+    """Build the context a handler runs with, bound to this case and task."""
+    ports = CasePorts(case, task.task_spec.name, actor)
+    config = settings()
+    return HandlerContext(
+        case_id=case.id,
+        task_name=ports.task_name,
+        idempotency_key=f"case-{case.id}/{ports.task_name}/{runtime.iteration(task)}",
+        data=dict(task.data),
+        params=params,
+        psre=psre(),
+        settings={name.lower(): config[name] for name in HANDLER_SETTINGS},
+        applicant=applicant_of(case),
+        lookup_roster=roster_row,
+        record_certificate=ports.record_certificate,
+        notify=ports.notify,
+        document_bytes=ports.document_bytes,
+        store_document=ports.store_document,
+        certificates=ports.certificates,
+        set_certificate_status=ports.set_certificate_status,
+        update_applicant=ports.update_applicant,
+        update_roster=ports.update_roster,
+        secrets=dict(secrets or {}),
+    )
 
 
 def _naive(moment: Any) -> Any:

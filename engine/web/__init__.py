@@ -8,7 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import ROOT
 from engine.services.errors import ServiceError
-from engine.web import api, auth, cases, inbox, pki_views, tasks
+from engine.web import api, auth, cases, inbox, labels, pki_views, tasks
 
 
 def register_web(app: Flask) -> None:
@@ -19,6 +19,9 @@ def register_web(app: Flask) -> None:
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)
     app.context_processor(auth.template_globals)
+    app.add_template_filter(labels.event_label, "event_label")
+    app.add_template_filter(labels.status_label, "status_label")
+    app.add_template_filter(labels.decision_label, "decision_label")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]

@@ -77,11 +77,12 @@ def list_processes() -> Any:
 
 
 @bp.post("/cases")
-@login_required("Pemohon")
+@login_required("Pemohon", "Verifikator", "Admin")
 def start_case() -> Any:
-    """Start a case; answer with it and its first tasks."""
+    """Start a case (for oneself, or as RA staff for an applicant); answer with it and its first tasks."""
     body = _load(StartCaseSchema())
-    case = cases.start_case(body["process_key"], g.user)
+    applicant = accounts.user_by_username(body["applicant"]) if body["applicant"] else None
+    case = cases.start_case(body["process_key"], g.user, body["data"], applicant)
     mine, _ = queries.inbox(g.user)
     return jsonify(case=case_json(case), tasks=[task_json(t) for t in mine if t.instance_id == case.id]), 201
 

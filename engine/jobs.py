@@ -1,0 +1,38 @@
+"""APScheduler jobs of `sertel scheduler`: run as their own process, never inside web workers."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.blocking import BlockingScheduler
+from flask import Flask
+
+from engine.services import timers
+
+log = logging.getLogger(__name__)
+_app: Flask | None = None
+
+
+def poll_timers() -> int:
+    """Fire the BPMN timers that fell due (idempotent: a case is advanced once per due timer)."""
+    assert _app is not None
+    with _app.app_context():
+        fired = timers.fire_due_timers()
+    if fired:
+        log.info("fired timers of %d case(s)", fired)
+    return fired
+
+
+def build_scheduler(app: Flask, interval_seconds: int) -> BlockingScheduler:
+    """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
+    global _app
+    _app = app
+    scheduler = BlockingScheduler(
+        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")},
+        job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": interval_seconds},
+    )
+    options: dict[str, Any] = {"id": "poll_timers", "replace_existing": True, "seconds": interval_seconds}
+    scheduler.add_job("engine.jobs:poll_timers", "interval", **options)
+    return scheduler

@@ -1,0 +1,85 @@
+"""The mechanics of advancing a case: an engine bound to the case, the step log, locking and saving."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from sqlalchemy import select
+
+from engine import runtime
+from engine.models import HumanTask, ProcessInstance, db
+from engine.models.base import utcnow
+from engine.services import audit
+from engine.services.access import LANE_ROLES
+from engine.services.errors import Conflict, Unavailable
+from engine.services.ports import handler_context
+from engine.services.runtime_context import settings
+
+
+def engine_for(case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None) -> runtime.SertelScriptEngine:
+    """A script engine whose service tasks get handler contexts bound to this case (and this run's secrets)."""
+    return runtime.SertelScriptEngine(settings(), lambda task, params: handler_context(case, task, params, actor, secrets))
+
+
+def step_recorder(case: ProcessInstance, actor: str) -> Any:
+    """A callback that logs every completed engine step (service outputs included) of the case."""
+    def on_completed(task: Any) -> None:
+        if runtime.is_significant(task) and not runtime.is_user_task_record(task):
+            record = runtime.describe_completed(task)
+            audit.append(audit.case_stream(case.id), "step_completed", actor, record, case.id, record["task_name"])
+
+    return on_completed
+
+
+def run_step(step: Any) -> None:
+    """Run an engine step; a handler or script failure rolls the whole transaction back."""
+    try:
+        step()
+    except runtime.EngineError as exc:
+        db.session.rollback()
+        raise Unavailable(f"{exc} Data Anda belum disimpan; silakan coba lagi.") from exc
+
+
+def save_case(case: ProcessInstance, workflow: Any) -> None:
+    """Store the workflow state and project its READY user tasks into inbox rows."""
+    case.state_json = runtime.dump_state(workflow)
+    case.updated_at = utcnow()
+    ready = runtime.ready_user_tasks(workflow)
+    open_rows = {
+        row.task_uuid: row
+        for row in db.session.execute(select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")).scalars()
+    }
+    ready_ids = {t.uuid for t in ready}
+    for uuid, row in open_rows.items():
+        if uuid not in ready_ids:
+            row.status = "cancelled"
+    for item in ready:
+        if item.uuid in open_rows:
+            continue
+        role = LANE_ROLES.get(item.lane)
+        if role is None:
+            raise Unavailable(f"Tugas '{item.label}' berada di lane '{item.lane}' yang tidak dipetakan ke peran.")
+        db.session.add(HumanTask(
+            instance_id=case.id, task_uuid=item.uuid, task_name=item.name, form_key=item.form_key,
+            label=item.label, lane=item.lane, role=role,
+            owner_user_id=case.applicant_id if role == "Pemohon" else None,
+            agency_id=case.agency_id if role == "Atasan" else None,
+        ))
+    case.current_steps = ", ".join(t.label for t in ready)[:500]
+    case.next_timer_at = runtime.next_timer_due(workflow)
+    if runtime.is_completed(workflow):
+        case.status = "completed"
+        case.outcome = runtime.end_event(workflow)
+        case.ended_at = utcnow()
+        audit.append(audit.case_stream(case.id), "case_completed", "sistem", {"outcome": case.outcome}, case.id)
+    db.session.flush()
+
+
+def lock_case(instance_id: int) -> ProcessInstance:
+    """Lock the case row while it advances (FOR UPDATE on PostgreSQL; the version column elsewhere)."""
+    case = db.session.execute(
+        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+    ).scalar_one()
+    if case.status != "running":
+        raise Conflict("Kasus ini sudah selesai.")
+    return case

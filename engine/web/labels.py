@@ -1,0 +1,47 @@
+"""Indonesian labels for what the UI shows: event kinds, case status and outcomes."""
+
+from __future__ import annotations
+
+EVENT_LABELS = {
+    "case_started": "Permohonan dibuat",
+    "task_claimed": "Tugas diklaim",
+    "task_released": "Tugas dilepas",
+    "task_completed": "Formulir dikirim",
+    "step_completed": "Langkah otomatis selesai",
+    "document_stored": "Dokumen disimpan",
+    "certificate_recorded": "Sertifikat dicatat",
+    "certificate_downloaded": "Sertifikat diunduh",
+    "mail_sent": "Surel dikirim",
+    "case_completed": "Kasus selesai",
+}
+
+STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat"}
+
+OUTCOME_LABELS = {
+    "end_delivered": "sertifikat diserahkan",
+    "end_rejected": "ditolak verifikator",
+    "end_declined": "tidak direkomendasikan atasan",
+}
+
+DECISION_LABELS = {
+    "approve": "Disetujui",
+    "decline": "Tidak direkomendasikan",
+    "return": "Dikembalikan untuk perbaikan",
+    "reject": "Ditolak",
+}
+
+
+def event_label(kind: str) -> str:
+    """The Indonesian label of an event kind."""
+    return EVENT_LABELS.get(kind, kind)
+
+
+def status_label(status: str, outcome: str | None = None) -> str:
+    """The Indonesian label of a case's status, with its outcome."""
+    text = STATUS_LABELS.get(status, status)
+    return f"{text} ({OUTCOME_LABELS.get(outcome, outcome)})" if outcome else text
+
+
+def decision_label(decision: str | None) -> str:
+    """The Indonesian label of a decision value."""
+    return DECISION_LABELS.get(decision or "", decision or "—")
