@@ -9,11 +9,12 @@ from typing import Any
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from werkzeug.serving import run_simple
 
 from engine.app import create_app
 from engine.config import ROOT
 from engine.jobs import build_scheduler
-from engine.services import accounts, audit, deploy, setup, timers
+from engine.services import accounts, audit, deploy, reminders, setup, timers
 from engine.services.errors import ServiceError
 
 
@@ -81,8 +82,8 @@ def demo() -> None:
 @click.option("--port", default=5000, type=int)
 def run_command(host: str, port: int) -> None:
     """Serve the app (development server)."""
-    app = _create_app()
-    app.run(host=host, port=port, debug=False, use_reloader=False)
+    # app.run() refuses to block inside the flask CLI, so serve with werkzeug directly.
+    run_simple(host, port, _create_app(), use_reloader=False, use_debugger=False, threaded=True)
 
 
 @main.command()
@@ -93,6 +94,7 @@ def scheduler(interval: int, once: bool) -> None:
     """Run the scheduler process: BPMN timers, SLA reminders and escalations."""
     if once:
         click.echo(f"Pewaktu yang dijalankan: {timers.fire_due_timers()}")
+        click.echo(f"Pengingat masa berlaku dikirim: {reminders.send_expiry_reminders()}")
         return
     click.echo(f"Penjadwal berjalan (setiap {interval} detik). Ctrl+C untuk berhenti.")
     build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]

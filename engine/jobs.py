@@ -9,7 +9,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from engine.services import timers
+from engine.services import reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -25,6 +25,13 @@ def poll_timers() -> int:
     return fired
 
 
+def send_expiry_reminders() -> int:
+    """Remind owners of certificates about to expire (each certificate once)."""
+    assert _app is not None
+    with _app.app_context():
+        return reminders.send_expiry_reminders()
+
+
 def build_scheduler(app: Flask, interval_seconds: int) -> BlockingScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -35,4 +42,5 @@ def build_scheduler(app: Flask, interval_seconds: int) -> BlockingScheduler:
     )
     options: dict[str, Any] = {"id": "poll_timers", "replace_existing": True, "seconds": interval_seconds}
     scheduler.add_job("engine.jobs:poll_timers", "interval", **options)
+    scheduler.add_job("engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6)
     return scheduler

@@ -58,6 +58,8 @@ class Certificate(db.Model):  # type: ignore[name-defined]
     certificate_pem: Mapped[str] = mapped_column(Text)
     chain_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Set once the expiry reminder was sent, so a second scheduler or a re-run never sends it twice.
+    expiry_reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class OutboxMail(db.Model):  # type: ignore[name-defined]
