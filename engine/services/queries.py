@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from engine import runtime
-from engine.models import Agency, Certificate, Document, HumanTask, ProcessInstance, User, db
+from engine.models import Agency, Certificate, Document, HumanTask, OutboxMail, ProcessInstance, User, db
 from engine.services import audit, deploy
 from engine.services.access import may_act_on, may_view_case
 from engine.services.errors import Forbidden, NotFound
@@ -134,3 +134,10 @@ def processes() -> list[dict[str, Any]]:
 def agency_choices() -> list[tuple[str, str]]:
     """(code, name) of every agency, for select fields."""
     return [(a.code, a.name) for a in db.session.execute(select(Agency).order_by(Agency.name)).scalars()]
+
+
+def outbox(page: int, per_page: int = 50) -> list[OutboxMail]:
+    """One page of the mail outbox, newest first."""
+    return list(
+        db.session.execute(select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars()
+    )

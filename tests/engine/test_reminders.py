@@ -1,0 +1,51 @@
+"""Certificate expiry reminders: sent once, near expiry, with the renewal link."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import time_machine
+from sqlalchemy import select
+
+from engine.models import Certificate, OutboxMail, db
+from engine.services import reminders
+from tests.sops.builders import APPROVE, csr_pem
+from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+
+
+def issue_certificate(api: Any) -> None:
+    pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    verify(api, case_id, APPROVE)
+    activation = only_task(pemohon, case_id, "activation")
+    csr, _key = csr_pem()
+    assert pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr}).status_code == 200
+
+
+def test_expiry_reminder_is_sent_once_within_the_window(api: Any, app: Any) -> None:
+    issue_certificate(api)
+    with app.app_context():
+        cert = db.session.execute(select(Certificate)).scalar_one()
+        assert reminders.send_expiry_reminders() == 0  # two years away: nothing yet
+        with time_machine.travel(cert.not_after - timedelta(days=10), tick=False):
+            assert reminders.send_expiry_reminders() == 1
+            assert reminders.send_expiry_reminders() == 0
+        mails = db.session.execute(select(OutboxMail).where(OutboxMail.template == "certificate_expiring")).scalars().all()
+        assert len(mails) == 1
+        assert f"/sertifikat/{cert.serial}/perbarui" in mails[0].body
+        assert mails[0].recipient == "pemohon@pekalongankota.go.id"
+
+
+def test_revoked_or_expired_certificates_get_no_reminder(api: Any, app: Any) -> None:
+    issue_certificate(api)
+    with app.app_context():
+        cert = db.session.execute(select(Certificate)).scalar_one()
+        cert.status = "revoked"
+        db.session.commit()
+        with time_machine.travel(cert.not_after - timedelta(days=10), tick=False):
+            assert reminders.send_expiry_reminders() == 0
+        cert.status = "active"
+        db.session.commit()
+        with time_machine.travel(cert.not_after + timedelta(days=1), tick=False):
+            assert reminders.send_expiry_reminders() == 0
