@@ -8,22 +8,32 @@ from typing import Any
 from flask import Flask
 
 from engine import registry
-from engine.config import ROOT, load_settings
+from engine.config import ROOT, ConfigError, load_settings
 from engine.models import db
 from engine.web import register_web
 from pki.embedded import EmbeddedPSrE
+from pki.http_client import HttpPSrE
 
 
 def make_psre(settings: dict[str, Any]) -> Any:
-    """Build the PSrE adapter the settings ask for."""
+    """Build the PSrE adapter the settings ask for: the embedded CA, or a remote PSrE over HTTP."""
+    if settings["PSRE"] == "http":
+        if not settings["PSRE_URL"]:
+            raise ConfigError("SERTEL_PSRE_URL must be set when SERTEL_PSRE=http")
+        return HttpPSrE(
+            settings["PSRE_URL"], settings["PSRE_USERNAME"], settings["PSRE_PASSWORD"],
+            timeout=float(settings["PSRE_TIMEOUT"]), retries=int(settings["PSRE_RETRIES"]),
+        )
     if settings["PSRE"] != "embedded":
-        raise ValueError(f"PSrE adapter '{settings['PSRE']}' tidak dikenal")
+        raise ConfigError(f"SERTEL_PSRE must be 'embedded' or 'http', not {settings['PSRE']!r}")
     return EmbeddedPSrE(
         Path(settings["INSTANCE_DIR"]) / "psre",
         [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()],
         settings["BASE_URL"] + "/pki",
         validity_days=int(settings["CERT_VALIDITY_DAYS"]),
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
+        max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
+        scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
     )
 
 

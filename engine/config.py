@@ -30,8 +30,20 @@ DEFAULTS: dict[str, Any] = {
     "CRL_NEXT_UPDATE_HOURS": 24,
     # Which PSrE adapter the RA talks to: "embedded" or "http".
     "PSRE": "embedded",
+    # The remote PSrE (PSRE=http): base URL, HTTP Basic credentials, per-request timeout and retries.
+    "PSRE_URL": "",
+    "PSRE_USERNAME": "",
+    "PSRE_PASSWORD": "",
+    "PSRE_TIMEOUT": 10,
+    "PSRE_RETRIES": 3,
+    # eSign keys of the embedded PSrE: wrong passphrases before LOCK, and the scrypt cost (2**15).
+    "ESIGN_MAX_ATTEMPTS": 5,
+    "ESIGN_SCRYPT_N": 32768,
     # Largest accepted upload, bytes.
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
+    # argon2id cost of password hashes (OWASP defaults); tests lower them to stay fast.
+    "ARGON2_TIME_COST": 3,
+    "ARGON2_MEMORY_KIB": 65536,
     # Lifetime of an API bearer token, seconds.
     "API_TOKEN_TTL": 8 * 3600,
     # SMTP host for e-mail; empty means mail goes to the in-app outbox only.

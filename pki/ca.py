@@ -199,18 +199,19 @@ class IssuingCA:
         csr = load_csr(csr_pem)
         # Only the public key is taken from the CSR: the subject is what the RA verified, not what
         # the requester typed into the CSR.
-        return self._issue(csr.public_key(), subject, validity_days, now)
+        return self.issue_for_public_key(csr.public_key(), subject, validity_days, now)
 
     def issue_with_generated_key(
         self, subject: SubjectInfo, validity_days: int, now: datetime | None = None
     ) -> tuple[x509.Certificate, ec.EllipticCurvePrivateKey]:
         """Generate a P-256 key pair server-side (eSign) and certify it; the caller must protect the key."""
         key = ec.generate_private_key(ec.SECP256R1())
-        return self._issue(key.public_key(), subject, validity_days, now), key
+        return self.issue_for_public_key(key.public_key(), subject, validity_days, now), key
 
-    def _issue(
-        self, public_key: object, subject: SubjectInfo, validity_days: int, now: datetime | None
+    def issue_for_public_key(
+        self, public_key: object, subject: SubjectInfo, validity_days: int, now: datetime | None = None
     ) -> x509.Certificate:
+        """Issue an individual certificate for an already-checked public key (CSR or server-generated)."""
         check_public_key(public_key)
         assert isinstance(public_key, (rsa.RSAPublicKey, ec.EllipticCurvePublicKey))
         if "@" not in subject.email or len(subject.email) > 254:

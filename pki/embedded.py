@@ -3,342 +3,246 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import hmac
 import json
-import re
-import secrets
 import sqlite3
-import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from datetime import datetime
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 
-from pki import ca, status
+from pki import ca
+from pki.embedded_core import NIK_PATTERN, EmbeddedCore
+from pki.embedded_services import EmbeddedServices
 from pki.errors import (
     AlreadyRevoked,
-    KeyReused,
-    NotInitialised,
+    InvalidRequest,
+    InvalidSubject,
+    NoServerKey,
     UnknownCertificate,
-    UnknownRevocationReason,
     UnknownSubject,
 )
-from pki.keywrap import rewrap, unwrap_private_key, unwrap_secret, wrap_secret
-from pki.psre import (
-    REVOCATION_REASONS,
-    CertificateStatus,
-    IssuedCertificate,
-    SubjectInfo,
-    SubjectStatus,
-    normalise_serial_hex,
-)
-from pki.store import Store, get_meta, remember, replay, set_meta
+from pki.keystore import SealedKey, check_passphrase
+from pki.keywrap import wrap_secret
+from pki.psre import IssuedCertificate, SubjectInfo, normalise_serial_hex
+from pki.signing import PdfSigningKey, sign_pdf
+from pki.store import remember, replay
 
-NIK_PATTERN = re.compile(r"^\d{16}$")
-WRAPPED_META = ("root_key", "issuing_key", "pseudonym_salt")
+__all__ = ["NIK_PATTERN", "EmbeddedCore", "EmbeddedPSrE"]
 
 
-def _utc_now() -> datetime:
-    return datetime.now(UTC)
+class EmbeddedPSrE(EmbeddedServices):
+    """A real (test) CA run inside the RA's deployment, behaving like an external PSrE (BSrE)."""
 
+    # --- server-held keys (eSign) ---------------------------------------------------------------------
 
-def _pem(cert: x509.Certificate) -> str:
-    return cert.public_bytes(serialization.Encoding.PEM).decode("ascii")
+    def _new_server_key(self, subject_id: str, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey, SealedKey]:
+        # Generated and sealed before the write lock is taken: the slow KDF must not block other calls.
+        check_passphrase(passphrase)
+        key = ec.generate_private_key(ec.SECP256R1())
+        return key, self.keystore.seal(subject_id, key, passphrase)
 
-
-def _spki_sha256(key: Any) -> str:
-    der = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
-
-
-class EmbeddedPSrE:
-    """A real (test) CA run inside the RA's deployment, behaving like an external PSrE."""
-
-    def __init__(
-        self,
-        state_dir: Path,
-        kek_keys: list[str],
-        base_url: str,
-        validity_days: int = 730,
-        crl_next_update_hours: int = 24,
-        *,
-        ocsp_next_update_minutes: int = 60,
-        clock: Callable[[], datetime] = _utc_now,
+    def _install_server_key(
+        self, conn: sqlite3.Connection, subject_id: str, sealed: SealedKey, issued: IssuedCertificate
     ) -> None:
-        """Configure the PSrE; state is created by `initialise()`, not here."""
-        if not kek_keys:
-            raise ValueError("EmbeddedPSrE needs at least one KEK")
-        self.store = Store(state_dir)
-        self.kek_keys = list(kek_keys)
-        self.base_url = base_url
-        self.validity_days = validity_days
-        self.crl_next_update = timedelta(hours=crl_next_update_hours)
-        self.ocsp_next_update = timedelta(minutes=ocsp_next_update_minutes)
-        self.clock = clock
-        self._issuing_ca: ca.IssuingCA | None = None
+        self.keystore.put(conn, sealed)
+        conn.execute(
+            "INSERT INTO server_key_certificates (subject_id, serial_hex) VALUES (?, ?)"
+            " ON CONFLICT (subject_id) DO UPDATE SET serial_hex = excluded.serial_hex",
+            (subject_id, issued.serial_hex),
+        )
 
-    # --- lifecycle ------------------------------------------------------------------------------------
+    def _server_key_serial(self, conn: sqlite3.Connection, subject_id: str) -> str | None:
+        row = conn.execute(
+            "SELECT serial_hex FROM server_key_certificates WHERE subject_id = ?", (subject_id,)
+        ).fetchone()
+        return None if row is None else str(row["serial_hex"])
 
-    def initialise(self) -> bool:
-        """Create the state and CA hierarchy if absent; return True if it was created now."""
-        self.store.create_schema()
+    def _revoke_if_good(self, conn: sqlite3.Connection, serial: str | None, reason: str) -> None:
+        if serial is None:
+            return
+        row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
+        if row is not None and row["status"] == "good":
+            self._revoke_in(conn, serial, reason)
+
+    def issue_with_server_key(self, subject_id: str, passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """Generate the owner's key on the PSrE, certify it and keep it wrapped under the passphrase."""
+        # The passphrase is deliberately not part of the request digest: nothing derived from it is kept.
+        digest = self._digest("issue_with_server_key", {"subject_id": subject_id})
+        key, sealed = self._new_server_key(subject_id, passphrase)
         with self.store.write() as conn:
-            if get_meta(conn, "root_pem") is not None:
-                return False
-            hierarchy = ca.create_hierarchy(self.kek_keys, self.base_url, now=self.clock())
-            set_meta(conn, "root_pem", _pem(hierarchy.root_certificate).encode())
-            set_meta(conn, "issuing_pem", _pem(hierarchy.issuing_certificate).encode())
-            set_meta(conn, "root_key", hierarchy.wrapped_root_key)
-            set_meta(conn, "issuing_key", hierarchy.wrapped_issuing_key)
-            set_meta(conn, "pseudonym_salt", wrap_secret(secrets.token_bytes(32), self.kek_keys))
-            set_meta(conn, "crl_number", b"0")
-            set_meta(conn, "root_crl_number", b"0")
-            return True
-
-    def rotate_keys(self) -> int:
-        """Re-encrypt every wrapped secret under the first KEK; afterwards older KEKs can be dropped."""
-        count = 0
-        with self.store.write() as conn:
-            for name in WRAPPED_META:
-                token = get_meta(conn, name)
-                if token is not None:
-                    set_meta(conn, name, rewrap(token, self.kek_keys))
-                    count += 1
-            for row in conn.execute("SELECT subject_id, data_token FROM subjects").fetchall():
-                conn.execute(
-                    "UPDATE subjects SET data_token = ? WHERE subject_id = ?",
-                    (rewrap(bytes(row["data_token"]), self.kek_keys), row["subject_id"]),
-                )
-                count += 1
-        return count
-
-    def _ca(self) -> ca.IssuingCA:
-        if self._issuing_ca is None:
-            if not self.store.path.exists():
-                raise NotInitialised("PSrE state not found; run initialise()")
-            with self.store.read() as conn:
-                root, issuing = get_meta(conn, "root_pem"), get_meta(conn, "issuing_pem")
-                key, salt = get_meta(conn, "issuing_key"), get_meta(conn, "pseudonym_salt")
-            if root is None or issuing is None or key is None or salt is None:
-                raise NotInitialised("PSrE has no CA hierarchy; run initialise()")
-            self._issuing_ca = ca.load_issuing_ca(
-                root, issuing, key, self.kek_keys, self.base_url, unwrap_secret(salt, self.kek_keys)
-            )
-        return self._issuing_ca
-
-    def _digest(self, operation: str, request: dict[str, Any]) -> str:
-        # Keyed with the PSrE's secret salt: request records mention NIK-derived data and must not
-        # be brute-forceable from the stored digest.
-        body = json.dumps({"operation": operation, **request}, sort_keys=True).encode()
-        return hmac.new(self._ca().pseudonym_salt, body, hashlib.sha256).hexdigest()
-
-    # --- subjects -------------------------------------------------------------------------------------
-
-    def register_subject(self, subject: SubjectInfo, idempotency_key: str) -> str:
-        """Register a subject (or update the record of the same NIK) and return its subject id."""
-        issuing = self._ca()
-        pseudonym = ca.subject_pseudonym(subject.nik, issuing.pseudonym_salt)
-        digest = self._digest("register_subject", dataclasses.asdict(subject))
-        now = self.clock().isoformat()
-        token = wrap_secret(json.dumps(dataclasses.asdict(subject)).encode(), self.kek_keys)
-        with self.store.write() as conn:
-            done, result = replay(conn, idempotency_key, "register_subject", digest)
-            if done:
-                return str(result)
-            row = conn.execute("SELECT subject_id FROM subjects WHERE pseudonym = ?", (pseudonym,)).fetchone()
-            if row is None:
-                subject_id = str(uuid.uuid4())
-                conn.execute(
-                    "INSERT INTO subjects (subject_id, pseudonym, data_token, registered_at, updated_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (subject_id, pseudonym, token, now, now),
-                )
-            else:
-                # One person, one subject: a data change (088.12) updates the record that the next
-                # issuance uses; certificates already issued keep the data they were issued with.
-                subject_id = str(row["subject_id"])
-                conn.execute(
-                    "UPDATE subjects SET data_token = ?, updated_at = ? WHERE subject_id = ?",
-                    (token, now, subject_id),
-                )
-            remember(conn, idempotency_key, "register_subject", digest, subject_id, now)
-            return subject_id
-
-    def _load_subject(self, conn: sqlite3.Connection, subject_id: str) -> SubjectInfo:
-        row = conn.execute("SELECT data_token FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone()
-        if row is None:
-            raise UnknownSubject(f"subject {subject_id!r} is not registered")
-        return SubjectInfo(**json.loads(unwrap_secret(bytes(row["data_token"]), self.kek_keys)))
-
-    def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:
-        """Return ISSUE, EXPIRED, REVOKE, NOT_REGISTERED or NO_CERTIFICATE for a subject id or NIK."""
-        key = subject_id_or_nik.strip()
-        with self.store.read() as conn:
-            if NIK_PATTERN.match(key):
-                pseudonym = ca.subject_pseudonym(key, self._ca().pseudonym_salt)
-                row = conn.execute(
-                    "SELECT subject_id FROM subjects WHERE pseudonym = ?", (pseudonym,)
-                ).fetchone()
-            else:
-                row = conn.execute("SELECT subject_id FROM subjects WHERE subject_id = ?", (key,)).fetchone()
-            if row is None:
-                return SubjectStatus.NOT_REGISTERED
-            certs = conn.execute(
-                "SELECT status, not_after FROM certificates WHERE subject_id = ? ORDER BY issued_at DESC",
-                (row["subject_id"],),
-            ).fetchall()
-        if not certs:
-            return SubjectStatus.NO_CERTIFICATE
-        now = self.clock()
-        if any(c["status"] == "good" and datetime.fromisoformat(c["not_after"]) > now for c in certs):
-            return SubjectStatus.ISSUE
-        # No usable certificate: report what happened to the most recent one.
-        return SubjectStatus.REVOKE if certs[0]["status"] == "revoked" else SubjectStatus.EXPIRED
-
-    # --- certificates ---------------------------------------------------------------------------------
-
-    def issue_from_csr(self, subject_id: str, csr_pem: str, idempotency_key: str) -> IssuedCertificate:
-        """Issue a certificate for the registered subject's data and the CSR's public key."""
-        issuing = self._ca()
-        digest = self._digest("issue_from_csr", {"subject_id": subject_id, "csr": csr_pem.strip()})
-        with self.store.write() as conn:
-            done, result = replay(conn, idempotency_key, "issue_from_csr", digest)
+            done, result = replay(conn, idempotency_key, "issue_with_server_key", digest)
             if done:
                 return IssuedCertificate.from_json(result)
-            subject = self._load_subject(conn, subject_id)
-            csr = ca.load_csr(csr_pem)
-            spki = _spki_sha256(csr.public_key())
-            if conn.execute("SELECT 1 FROM certificates WHERE spki_sha256 = ?", (spki,)).fetchone():
-                raise KeyReused("this public key is already certified; generate a new key pair")
-            cert = issuing.issue_from_csr(csr_pem, subject, self.validity_days, now=self.clock())
-            issued = IssuedCertificate(
-                serial_hex=format(cert.serial_number, "x"),
-                certificate_pem=_pem(cert),
-                chain_pem=self.ca_chain_pem(),
-                not_before=cert.not_valid_before_utc,
-                not_after=cert.not_valid_after_utc,
-                subject_id=subject_id,
-            )
-            now = self.clock().isoformat()
-            conn.execute(
-                "INSERT INTO certificates (serial_hex, subject_id, spki_sha256, pem, not_before, not_after,"
-                " issued_at, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'good')",
-                (
-                    issued.serial_hex,
-                    subject_id,
-                    spki,
-                    issued.certificate_pem,
-                    issued.not_before.isoformat(),
-                    issued.not_after.isoformat(),
-                    now,
-                ),
-            )
-            remember(conn, idempotency_key, "issue_from_csr", digest, issued.to_json(), now)
+            previous = self._server_key_serial(conn, subject_id)
+            issued = self._issue_in(conn, subject_id, key.public_key())
+            self._install_server_key(conn, subject_id, sealed, issued)
+            # The previous server key was just overwritten, so its certificate can never sign again.
+            self._revoke_if_good(conn, previous, "superseded")
+            remember(conn, idempotency_key, "issue_with_server_key", digest, issued.to_json(), self._now_iso())
             return issued
 
-    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
-        """Revoke a certificate with an RFC 5280 reason name; it shows in CRL and OCSP at once."""
-        if reason not in REVOCATION_REASONS:
-            raise UnknownRevocationReason(f"{reason!r} is not one of {', '.join(REVOCATION_REASONS)}")
-        serial = normalise_serial_hex(serial_hex)
-        digest = self._digest("revoke", {"serial_hex": serial, "reason": reason})
-        with self.store.write() as conn:
-            done, _ = replay(conn, idempotency_key, "revoke", digest)
-            if done:
-                return
-            row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
-            if row is None:
-                raise UnknownCertificate(f"no certificate with serial {serial}")
-            if row["status"] == "revoked":
-                raise AlreadyRevoked(f"certificate {serial} is already revoked")
-            now = self.clock().replace(microsecond=0)  # CRL/OCSP times have one-second precision
-            conn.execute(
-                "UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ? WHERE serial_hex = ?",
-                (now.isoformat(), reason, serial),
-            )
-            remember(conn, idempotency_key, "revoke", digest, None, now.isoformat())
-
-    def certificate_status(self, serial_hex: str) -> CertificateStatus:
-        """Return good / revoked (with reason and time) / unknown for a serial."""
-        try:
-            serial = normalise_serial_hex(serial_hex)
-        except ValueError:
-            return CertificateStatus(serial_hex=serial_hex, status="unknown")
+    def sign_pdf(
+        self,
+        subject_id_or_nik: str,
+        passphrase: str,
+        pdf_bytes: bytes,
+        reason: str,
+        location: str,
+        visible: bool = True,
+    ) -> bytes:
+        """Sign a PDF with the owner's server-held key (PAdES B-LTA); every attempt counts towards LOCK."""
         with self.store.read() as conn:
-            row = conn.execute(
-                "SELECT status, revoked_at, reason, not_after FROM certificates WHERE serial_hex = ?",
-                (serial,),
+            subject_id = self._find_subject_id(conn, subject_id_or_nik)
+            if subject_id is None:
+                raise UnknownSubject("subject is not registered")
+            serial = self._server_key_serial(conn, subject_id)
+            row = None if serial is None else conn.execute(
+                "SELECT pem, status, not_after FROM certificates WHERE serial_hex = ?", (serial,)
             ).fetchone()
         if row is None:
-            return CertificateStatus(serial_hex=serial, status="unknown")
-        revoked_at = datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None
-        return CertificateStatus(
-            serial_hex=serial,
-            status="revoked" if row["status"] == "revoked" else "good",
-            reason=row["reason"],
-            revoked_at=revoked_at,
+            raise NoServerKey("subject has no server-held key and certificate")
+        if row["status"] != "good" or datetime.fromisoformat(row["not_after"]) <= self.clock():
+            raise NoServerKey("the certificate of the server-held key is revoked or expired")
+        private_key = self.keystore.unlock(subject_id, passphrase)
+        certificate = x509.load_pem_x509_certificate(row["pem"].encode())
+        signing_key = PdfSigningKey(private_key, certificate, self._chain())
+        return sign_pdf(
+            pdf_bytes,
+            signing_key,
+            reason=reason,
+            location=location,
+            visible=visible,
+            timestamper=self.timestamper(),
+            revocation=self,
+        )
+
+    def current_certificate(self, subject_id_or_nik: str) -> IssuedCertificate:
+        """Return the subject's newest good certificate with its chain (BSrE: certificate/chain/:id)."""
+        with self.store.read() as conn:
+            subject_id = self._find_subject_id(conn, subject_id_or_nik)
+            if subject_id is None:
+                raise UnknownSubject("subject is not registered")
+            row = conn.execute(
+                "SELECT serial_hex, pem, not_before, not_after FROM certificates WHERE subject_id = ?"
+                " AND status = 'good' ORDER BY issued_at DESC, rowid DESC LIMIT 1",
+                (subject_id,),
+            ).fetchone()
+        if row is None:
+            raise NoServerKey("subject has no valid certificate")
+        return IssuedCertificate(
+            serial_hex=row["serial_hex"],
+            certificate_pem=row["pem"],
+            chain_pem=self.ca_chain_pem(),
+            not_before=datetime.fromisoformat(row["not_before"]),
             not_after=datetime.fromisoformat(row["not_after"]),
+            subject_id=subject_id,
         )
 
-    # --- publication ----------------------------------------------------------------------------------
+    # --- key replacement: renewal (088.10), data change (088.12), reset (088.13) --------------------
 
-    def crl_der(self) -> bytes:
-        """Sign and return a fresh CRL of the issuing CA (each call gets the next CRL number)."""
-        issuing = self._ca()
+    def _new_key_material(
+        self, subject_id: str, csr_pem: str | None, passphrase: str | None
+    ) -> tuple[object, SealedKey | None]:
+        if (csr_pem is None) == (passphrase is None):
+            raise InvalidRequest("give exactly one of csr_pem (owner's key) or passphrase (server-held key)")
+        if csr_pem is not None:
+            return ca.load_csr(csr_pem).public_key(), None
+        assert passphrase is not None
+        key, sealed = self._new_server_key(subject_id, passphrase)
+        return key.public_key(), sealed
+
+    def _subject_of(self, serial: str) -> str:
+        with self.store.read() as conn:
+            row = conn.execute("SELECT subject_id FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
+        if row is None:
+            raise UnknownCertificate(f"no certificate with serial {serial}")
+        return str(row["subject_id"])
+
+    def renew(
+        self, serial_hex: str, csr_pem: str | None, passphrase: str | None, idempotency_key: str
+    ) -> IssuedCertificate:
+        """Issue a new certificate on a new key for the same subject, then revoke the old as superseded."""
+        serial = normalise_serial_hex(serial_hex)
+        request = {"serial_hex": serial, "csr": (csr_pem or "").strip(), "server_key": passphrase is not None}
+        digest = self._digest("renew", request)
+        subject_id = self._subject_of(serial)
+        public_key, sealed = self._new_key_material(subject_id, csr_pem, passphrase)
         with self.store.write() as conn:
-            number = int(get_meta(conn, "crl_number") or b"0") + 1
-            set_meta(conn, "crl_number", str(number).encode())
-            rows = conn.execute(
-                "SELECT serial_hex, revoked_at, reason FROM certificates WHERE status = 'revoked'"
-            ).fetchall()
-        revoked = [
-            status.RevokedEntry(
-                int(r["serial_hex"], 16), datetime.fromisoformat(r["revoked_at"]), r["reason"]
+            done, result = replay(conn, idempotency_key, "renew", digest)
+            if done:
+                return IssuedCertificate.from_json(result)
+            row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
+            if row["status"] == "revoked":
+                raise AlreadyRevoked(f"certificate {serial} is revoked; renewal needs a valid certificate")
+            issued = self._issue_in(conn, subject_id, public_key)
+            if sealed is not None:
+                previous = self._server_key_serial(conn, subject_id)
+                self._install_server_key(conn, subject_id, sealed, issued)
+                self._revoke_if_good(conn, previous if previous != serial else None, "superseded")
+            # Same transaction, after the insert: the old certificate is revoked only once the new exists.
+            self._revoke_in(conn, serial, "superseded")
+            remember(conn, idempotency_key, "renew", digest, issued.to_json(), self._now_iso())
+            return issued
+
+    def reissue(
+        self,
+        subject_id: str,
+        subject: SubjectInfo,
+        csr_pem: str | None,
+        passphrase: str | None,
+        idempotency_key: str,
+    ) -> IssuedCertificate:
+        """Data change (088.12): update the subject's data, issue with it, revoke the old as affiliationChanged."""
+        request = {"subject_id": subject_id, "subject": dataclasses.asdict(subject), "csr": (csr_pem or "").strip()}
+        digest = self._digest("reissue", {**request, "server_key": passphrase is not None})
+        public_key, sealed = self._new_key_material(subject_id, csr_pem, passphrase)
+        pseudonym = ca.subject_pseudonym(subject.nik, self._ca().pseudonym_salt)
+        token = wrap_secret(json.dumps(dataclasses.asdict(subject)).encode(), self.kek_keys)
+        with self.store.write() as conn:
+            done, result = replay(conn, idempotency_key, "reissue", digest)
+            if done:
+                return IssuedCertificate.from_json(result)
+            row = conn.execute("SELECT pseudonym FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone()
+            if row is None:
+                raise UnknownSubject(f"subject {subject_id!r} is not registered")
+            if row["pseudonym"] != pseudonym:
+                raise InvalidSubject("a NIK never changes: the new data must carry the subject's NIK")
+            conn.execute(
+                "UPDATE subjects SET data_token = ?, updated_at = ? WHERE subject_id = ?",
+                (token, self._now_iso(), subject_id),
             )
-            for r in rows
-        ]
-        now = self.clock()
-        crl = status.build_crl(
-            issuing.certificate, issuing.private_key, revoked, number, now, now + self.crl_next_update
-        )
-        return crl.public_bytes(serialization.Encoding.DER)
+            old = [
+                str(r["serial_hex"])
+                for r in conn.execute(
+                    "SELECT serial_hex FROM certificates WHERE subject_id = ? AND status = 'good'", (subject_id,)
+                )
+            ]
+            issued = self._issue_in(conn, subject_id, public_key, subject)
+            if sealed is not None:
+                self._install_server_key(conn, subject_id, sealed, issued)
+            for serial in old:
+                self._revoke_in(conn, serial, "affiliationChanged")
+            remember(conn, idempotency_key, "reissue", digest, issued.to_json(), self._now_iso())
+            return issued
 
-    def root_crl_der(self) -> bytes:
-        """Sign and return the root's CRL (empty: the issuing CA is never revoked here)."""
-        issuing = self._ca()
+    def reset_subject(self, subject_id: str, new_passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """Forgotten passphrase (088.13): new server key + certificate under the new passphrase, old revoked.
+
+        The old key is overwritten (it was wrapped under a passphrase nobody knows any more), so it can
+        never sign again, and the LOCK goes with it.
+        """
+        digest = self._digest("reset_subject", {"subject_id": subject_id})
+        key, sealed = self._new_server_key(subject_id, new_passphrase)
         with self.store.write() as conn:
-            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
-            set_meta(conn, "root_crl_number", str(number).encode())
-            token = get_meta(conn, "root_key")
-        assert token is not None
-        root_key = unwrap_private_key(token, self.kek_keys)
-        now = self.clock()
-        crl = status.build_crl(
-            issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update
-        )
-        return crl.public_bytes(serialization.Encoding.DER)
-
-    def ocsp_response_der(self, request_der: bytes) -> bytes:
-        """Answer a DER OCSP request about a certificate of the issuing CA."""
-        issuing = self._ca()
-        return status.build_ocsp_response(
-            request_der,
-            issuing.certificate,
-            issuing.private_key,
-            lambda serial: self.certificate_status(format(serial, "x")),
-            self.clock().replace(microsecond=0),
-            self.ocsp_next_update,
-        )
-
-    def ca_chain_pem(self) -> str:
-        """Return the issuing CA then the root, PEM."""
-        issuing = self._ca()
-        return _pem(issuing.certificate) + _pem(issuing.root_certificate)
-
-    def root_certificate_pem(self) -> str:
-        """Return the root CA certificate, PEM (the trust anchor relying parties install)."""
-        return _pem(self._ca().root_certificate)
+            done, result = replay(conn, idempotency_key, "reset_subject", digest)
+            if done:
+                return IssuedCertificate.from_json(result)
+            previous = self._server_key_serial(conn, subject_id)
+            if previous is None:
+                self._load_subject(conn, subject_id)  # UnknownSubject if not registered at all
+                raise NoServerKey("subject has no server-held key to reset")
+            issued = self._issue_in(conn, subject_id, key.public_key())
+            self._install_server_key(conn, subject_id, sealed, issued)
+            self._revoke_if_good(conn, previous, "superseded")
+            remember(conn, idempotency_key, "reset_subject", digest, issued.to_json(), self._now_iso())
+            return issued

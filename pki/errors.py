@@ -1,8 +1,18 @@
 """Exception types raised by the pki package, so callers can catch one family (`PkiError`)."""
 
 
+# Shown to the owner as-is (Indonesian UI): it must say what to do next, i.e. which SOP to file.
+LOCKED_MESSAGE = (
+    "Kunci dikunci (LOCK) setelah terlalu banyak passphrase salah. "
+    "Ajukan permohonan sesuai SOP 088.13 (Lupa Passphrase)."
+)
+
+
 class PkiError(Exception):
     """Base class of every error the pki package raises on purpose."""
+
+    # BSrE Esign error code for the errors that have one (2011 / 2021 / 2031); 2032 is our LOCK code.
+    error_code: int | None = None
 
 
 class InvalidCsr(PkiError):
@@ -22,7 +32,9 @@ class IdempotencyConflict(PkiError):
 
 
 class UnknownSubject(PkiError):
-    """No subject with that id is registered with the PSrE."""
+    """No subject with that id is registered with the PSrE (BSrE: 2011 user not registered)."""
+
+    error_code = 2011
 
 
 class UnknownCertificate(PkiError):
@@ -56,9 +68,13 @@ class WeakPassphrase(PkiError):
 class NoServerKey(PkiError):
     """The owner has no server-held key (BSrE: 2021 no certificate)."""
 
+    error_code = 2021
+
 
 class WrongPassphrase(PkiError):
     """The passphrase does not unlock the key (BSrE: 2031); the attempt was counted."""
+
+    error_code = 2031
 
     def __init__(self, remaining_attempts: int) -> None:
         """Record how many attempts are left before LOCK (never the passphrase itself)."""
@@ -68,3 +84,27 @@ class WrongPassphrase(PkiError):
 
 class KeyLocked(PkiError):
     """Too many wrong passphrases: the key is LOCKED until the forgotten-passphrase procedure resets it."""
+
+    error_code = 2032
+
+    def __init__(self, message: str = LOCKED_MESSAGE) -> None:
+        """Default to the owner-facing message that points to SOP 088.13."""
+        super().__init__(message)
+
+
+# BSrE calls it "no certificate" (2021); for us that is "no usable server-held key and certificate".
+NoCertificate = NoServerKey
+
+
+class InvalidRequest(PkiError):
+    """The call's arguments contradict each other (e.g. both or neither of CSR and passphrase)."""
+
+
+class RemotePsreError(PkiError):
+    """The remote PSrE failed or answered something this client does not understand."""
+
+    def __init__(self, message: str, status_code: int | None = None, error_code: int | None = None) -> None:
+        """Keep the HTTP status and the PSrE's own error code for the caller's log."""
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code  # type: ignore[misc]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import sqlite3
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-from pki.errors import KeyLocked, NoServerKey, UnsupportedKey, WeakPassphrase, WrongPassphrase
+from pki.errors import LOCKED_MESSAGE, KeyLocked, NoServerKey, UnsupportedKey, WeakPassphrase, WrongPassphrase
 from pki.keywrap import CaPrivateKey
 from pki.store import Store
 
@@ -37,6 +38,17 @@ MAX_PASSPHRASE_LENGTH = 256
 # scrypt r=8: n=2^15 costs 32 MiB and ~0.1 s per attempt, bearable per signature in a web worker while
 # making offline guessing of a stolen row expensive. Stored per row, so it can be raised later.
 DEFAULT_SCRYPT_N = 2**15
+
+
+@dataclass(frozen=True)
+class SealedKey:
+    """A private key encrypted under a passphrase-derived key, ready to be stored."""
+
+    owner_id: str
+    salt: bytes
+    kdf_n: int
+    nonce: bytes
+    ciphertext: bytes
 
 
 @dataclass(frozen=True)
@@ -86,6 +98,12 @@ class KeyStore:
 
     def store_key(self, owner_id: str, private_key: CaPrivateKey, passphrase: str) -> None:
         """Wrap a key under the passphrase; replaces any previous key and lifts a LOCK (reset, 088.13)."""
+        sealed = self.seal(owner_id, private_key, passphrase)
+        with self.store.write() as conn:
+            self.put(conn, sealed)
+
+    def seal(self, owner_id: str, private_key: CaPrivateKey, passphrase: str) -> SealedKey:
+        """Encrypt a key under the passphrase (slow KDF) without touching the database."""
         if not isinstance(private_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise UnsupportedKey("only EC and RSA keys can be stored")
         check_passphrase(passphrase)
@@ -95,15 +113,18 @@ class KeyStore:
         )
         # The owner id is authenticated data: a row copied onto another owner does not decrypt.
         ciphertext = AESGCM(_derive(passphrase, salt, self.scrypt_n)).encrypt(nonce, der, owner_id.encode())
-        with self.store.write() as conn:
-            conn.execute(
-                "INSERT INTO esign_keys (owner_id, kdf_salt, kdf_n, nonce, ciphertext, failed_attempts,"
-                " locked_at, created_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?)"
-                " ON CONFLICT (owner_id) DO UPDATE SET kdf_salt = excluded.kdf_salt, kdf_n = excluded.kdf_n,"
-                " nonce = excluded.nonce, ciphertext = excluded.ciphertext, failed_attempts = 0,"
-                " locked_at = NULL, created_at = excluded.created_at",
-                (owner_id, salt, self.scrypt_n, nonce, ciphertext, self.clock().isoformat()),
-            )
+        return SealedKey(owner_id, salt, self.scrypt_n, nonce, ciphertext)
+
+    def put(self, conn: sqlite3.Connection, sealed: SealedKey) -> None:
+        """Store a sealed key inside the caller's transaction (so a certificate and its key commit together)."""
+        conn.execute(
+            "INSERT INTO esign_keys (owner_id, kdf_salt, kdf_n, nonce, ciphertext, failed_attempts,"
+            " locked_at, created_at) VALUES (?, ?, ?, ?, ?, 0, NULL, ?)"
+            " ON CONFLICT (owner_id) DO UPDATE SET kdf_salt = excluded.kdf_salt, kdf_n = excluded.kdf_n,"
+            " nonce = excluded.nonce, ciphertext = excluded.ciphertext, failed_attempts = 0,"
+            " locked_at = NULL, created_at = excluded.created_at",
+            (sealed.owner_id, sealed.salt, sealed.kdf_n, sealed.nonce, sealed.ciphertext, self.clock().isoformat()),
+        )
 
     def unlock(self, owner_id: str, passphrase: str) -> CaPrivateKey:
         """Return the owner's private key, or count a wrong attempt and LOCK at the limit."""
@@ -115,7 +136,7 @@ class KeyStore:
             if row is None:
                 raise NoServerKey(f"no server-held key for {owner_id!r}")
             if row["locked_at"] is not None or row["failed_attempts"] >= self.max_attempts:
-                raise KeyLocked("key is LOCKED after too many wrong passphrases")
+                raise KeyLocked(LOCKED_MESSAGE)
             conn.execute(
                 "UPDATE esign_keys SET failed_attempts = failed_attempts + 1 WHERE owner_id = ?", (owner_id,)
             )

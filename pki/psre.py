@@ -114,8 +114,45 @@ class PSrE(Protocol):
         """Issue a certificate for the subject's RA-verified data and the CSR's public key."""
         ...
 
+    def issue_with_server_key(self, subject_id: str, passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """eSign: generate the key on the PSrE, keep it under the owner's passphrase, issue its certificate."""
+        ...
+
     def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
         """Revoke a certificate with an RFC 5280 reason name."""
+        ...
+
+    def renew(
+        self, serial_hex: str, csr_pem: str | None, passphrase: str | None, idempotency_key: str
+    ) -> IssuedCertificate:
+        """Re-key (088.10): new key from a CSR or server-held; the old certificate ends revoked as superseded."""
+        ...
+
+    def reissue(
+        self,
+        subject_id: str,
+        subject: SubjectInfo,
+        csr_pem: str | None,
+        passphrase: str | None,
+        idempotency_key: str,
+    ) -> IssuedCertificate:
+        """Data change (088.12): re-register, issue with the new data, revoke the old as affiliationChanged."""
+        ...
+
+    def reset_subject(self, subject_id: str, new_passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """Forgotten passphrase (088.13): new server key + certificate under the new passphrase, old revoked."""
+        ...
+
+    def sign_pdf(
+        self,
+        subject_id_or_nik: str,
+        passphrase: str,
+        pdf_bytes: bytes,
+        reason: str,
+        location: str,
+        visible: bool = True,
+    ) -> bytes:
+        """Sign with the server-held key (never retried): WrongPassphrase(remaining) / KeyLocked (088.13)."""
         ...
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:

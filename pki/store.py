@@ -40,6 +40,11 @@ CREATE TABLE IF NOT EXISTS certificates (
 );
 CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject_id);
 CREATE INDEX IF NOT EXISTS certificates_spki ON certificates (spki_sha256);
+-- Which certificate certifies a subject's server-held (eSign) key: at most one per subject.
+CREATE TABLE IF NOT EXISTS server_key_certificates (
+    subject_id TEXT PRIMARY KEY REFERENCES subjects (subject_id),
+    serial_hex TEXT NOT NULL REFERENCES certificates (serial_hex)
+);
 CREATE TABLE IF NOT EXISTS idempotency (
     key TEXT PRIMARY KEY,
     operation TEXT NOT NULL,

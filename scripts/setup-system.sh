@@ -6,7 +6,7 @@
 # Run as root (CI runs as root); falls back to sudo when available.
 set -euo pipefail
 
-PACKAGES=(chromium poppler-utils openssl)
+PACKAGES=(chromium poppler-utils openssl libnss3-tools)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

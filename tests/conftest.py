@@ -18,6 +18,8 @@ from engine.services import setup
 from engine.services.deploy import PROCESSES_DIR, deploy_files
 
 DATABASE_URL = os.environ.get("SERTEL_DATABASE_URL", "")
+# Cheap argon2 for tests only: the production cost is ~0.5 s a hash on this machine.
+FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 
 
 @pytest.fixture(scope="session")
@@ -39,17 +41,25 @@ def _reset_database() -> None:
         db.drop_all()
 
 
-@pytest.fixture
-def app(tmp_path: Path, psre_template: Path) -> Iterator[Flask]:
+def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
     """A fresh app with demo data and deployed processes, on SQLite or SERTEL_DATABASE_URL."""
-    shutil.copytree(psre_template, tmp_path / "psre")
+    if not (tmp_path / "psre").exists():
+        shutil.copytree(psre_template, tmp_path / "psre")
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
-    application = create_app({"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url})
+    settings = {"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url, "ESIGN_SCRYPT_N": 1024, **FAST_HASHING}
+    application = create_app({**settings, **overrides})
     with application.app_context():
         _reset_database()
         setup.create_schema()
         setup.load_demo()
         deploy_files(sorted(PROCESSES_DIR.glob("*.bpmn")), "test")
+    return application
+
+
+@pytest.fixture
+def app(tmp_path: Path, psre_template: Path) -> Iterator[Flask]:
+    """A fresh app with demo data and deployed processes."""
+    application = build_app(tmp_path, psre_template)
     yield application
     with application.app_context():
         db.session.remove()

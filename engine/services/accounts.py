@@ -13,9 +13,19 @@ from engine.services import audit
 from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import settings
 
-_hasher = PasswordHasher()
-# A hash to verify against when the user does not exist, so timing does not reveal usernames.
-_DUMMY_HASH = _hasher.hash("sertel-dummy-password")
+_hashers: dict[tuple[int, int], tuple[PasswordHasher, str]] = {}
+
+
+def _hasher() -> tuple[PasswordHasher, str]:
+    """The password hasher for the configured cost, with a dummy hash of the same cost.
+
+    Verifying the dummy hash when a username does not exist keeps timing from revealing usernames.
+    """
+    cost = (int(settings()["ARGON2_TIME_COST"]), int(settings()["ARGON2_MEMORY_KIB"]))
+    if cost not in _hashers:
+        hasher = PasswordHasher(time_cost=cost[0], memory_cost=cost[1])
+        _hashers[cost] = (hasher, hasher.hash("sertel-dummy-password"))
+    return _hashers[cost]
 
 
 def _tokens() -> URLSafeTimedSerializer:
@@ -25,8 +35,9 @@ def _tokens() -> URLSafeTimedSerializer:
 def authenticate(username: str, password: str) -> User | None:
     """Return the active user whose password matches, else None; logs the attempt."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    hasher, dummy = _hasher()
     try:
-        ok = _hasher.verify(user.password_hash if user else _DUMMY_HASH, password) and user is not None and user.active
+        ok = hasher.verify(user.password_hash if user else dummy, password) and user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
     audit.append("system", "login" if ok else "login_failed", username[:80] or "?", {})
@@ -84,7 +95,7 @@ def create_user(username: str, password: str, full_name: str, email: str, roles:
     if len(password) < 8:
         raise Invalid("Kata sandi minimal 8 karakter.")
     user = User(
-        username=username, password_hash=_hasher.hash(password), full_name=full_name, email=email,
+        username=username, password_hash=_hasher()[0].hash(password), full_name=full_name, email=email,
         agency_id=agency.id if agency else None, nip=nip, nik=nik, roles=[known[r] for r in roles],
     )
     db.session.add(user)

@@ -60,8 +60,9 @@ def create_schema() -> None:
 
 
 def initialise_psre() -> bool:
-    """Create the embedded PSrE's CA hierarchy if absent; True when created now."""
-    return bool(psre().initialise())
+    """Create the embedded PSrE's CA hierarchy if absent; True when created now (a remote PSrE has its own)."""
+    adapter = psre()
+    return bool(adapter.initialise()) if hasattr(adapter, "initialise") else False
 
 
 def load_agencies() -> None:

@@ -8,13 +8,13 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import ROOT
 from engine.services.errors import ServiceError
-from engine.web import admin, api, auth, cases, inbox, labels, pki_views, tasks
+from engine.web import admin, api, auth, cases, inbox, labels, pki_views, signing_views, tasks
 
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the webforms template folder, CSRF and error handlers."""
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))])
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, pki_views.bp, api.bp, admin.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, pki_views.bp, api.bp, admin.bp, signing_views.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)

@@ -51,3 +51,15 @@ def ocsp_get(encoded: str) -> Response:
 
 def _ocsp(der: bytes) -> Response:
     return Response(_psre().ocsp_response_der(der), mimetype="application/ocsp-response")
+
+
+@bp.post("/tsa")
+def tsa() -> Response:
+    """RFC 3161 timestamp authority: a TimeStampReq in, a TimeStampResp out."""
+    return Response(_psre().tsa_response_der(request.get_data()), mimetype="application/timestamp-reply")
+
+
+@bp.get("/tsa.pem")
+def tsa_certificate() -> Response:
+    """The timestamp authority's certificate (PEM)."""
+    return Response(_psre().tsa_certificate_pem(), mimetype="application/x-pem-file")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -12,6 +13,9 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
+
+from pyhanko.pdf_utils import generic
+from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
 from pki.embedded import EmbeddedPSrE
 from pki.psre import SubjectInfo
@@ -66,8 +70,28 @@ def make_csr(key: Any = None, common_name: str = "Whatever The Requester Typed")
 
 
 def new_psre(state_dir: Path, kek_keys: list[str], clock: FakeClock | None = None) -> EmbeddedPSrE:
-    """Construct an EmbeddedPSrE with the test base URL."""
-    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock())
+    """Construct an EmbeddedPSrE with the test base URL and a cheap passphrase KDF."""
+    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock(), scrypt_n=2**10)
+
+
+def one_page_pdf(text: str = "Surat Keputusan uji coba") -> bytes:
+    """Build a minimal one-page A4 PDF with one line of Helvetica text."""
+    writer = PdfFileWriter()
+    font = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Font"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+            generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica"),
+        }
+    )
+    resources = generic.DictionaryObject(
+        {generic.NameObject("/Font"): generic.DictionaryObject({generic.NameObject("/F1"): writer.add_object(font)})}
+    )
+    content = generic.StreamObject(stream_data=f"BT /F1 14 Tf 72 760 Td ({text}) Tj ET".encode("latin-1"))
+    writer.insert_page(PageObject(contents=writer.add_object(content), media_box=[0, 0, 595, 842], resources=resources))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    return buffer.getvalue()
 
 
 def openssl(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:

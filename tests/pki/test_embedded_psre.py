@@ -79,7 +79,7 @@ def test_kek_rotation_lets_the_old_kek_be_retired(tmp_path: Path, kek: str) -> N
     psre.initialise()
     subject_id = psre.register_subject(make_subject(), "reg-1")
     new_kek = Fernet.generate_key().decode()
-    assert new_psre(state, [new_kek, kek]).rotate_keys() == 4  # 3 CA secrets + 1 subject
+    assert new_psre(state, [new_kek, kek]).rotate_keys() == 6  # 3 CA secrets + TSA + RA seal + 1 subject
     rotated = new_psre(state, [new_kek])
     issued = rotated.issue_from_csr(subject_id, make_csr(), "issue-1")
     assert issued.chain_pem == psre.ca_chain_pem()

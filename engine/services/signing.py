@@ -1,0 +1,62 @@
+"""Signing documents with an owner's eSign key at the PSrE, and validating signed PDFs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.models import Document, User, db
+from engine.services import audit, documents
+from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
+from engine.services.runtime_context import psre
+from pki.errors import KeyLocked, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
+from pki.validation import validate_pdf
+
+
+class Locked(ServiceError):
+    """The owner's eSign key is LOCKED; the way out is SOP 088.13."""
+
+    status = 423
+
+
+def sign_document(user: User, pdf: bytes, filename: str, passphrase: str, reason: str, location: str, visible: bool) -> Document:
+    """Sign a PDF with the user's server-held key; keep the signed file; never store the passphrase."""
+    if not pdf.startswith(b"%PDF-"):
+        raise Invalid("Berkas harus PDF.", {"file": ["Berkas harus PDF."]})
+    if not user.nik:
+        raise Forbidden("NIK Anda belum tercatat; hubungi Verifikator.")
+    stream = "system"
+    try:
+        signed = psre().sign_pdf(user.nik, passphrase, pdf, reason or "Disetujui", location or "Kota Pekalongan", visible)
+    except WrongPassphrase as exc:
+        audit.append(stream, "signing_refused", user.username, {"why": "wrong_passphrase", "remaining": exc.remaining_attempts})
+        db.session.commit()
+        message = f"Passphrase salah. Sisa percobaan sebelum kunci dikunci (LOCK): {exc.remaining_attempts}."
+        raise Invalid(message, {"passphrase": [message]}) from exc
+    except KeyLocked as exc:
+        audit.append(stream, "signing_refused", user.username, {"why": "locked"})
+        db.session.commit()
+        raise Locked(str(exc)) from exc
+    except (NoServerKey, UnknownSubject) as exc:
+        raise Forbidden("Anda belum memiliki Sertifikat Elektronik eSign yang aktif (SOP 088.14).") from exc
+    except PkiError as exc:
+        raise Unavailable(f"PSrE menolak penandatanganan: {exc}") from exc
+    name = filename.rsplit(".", 1)[0] + "-ttd.pdf"
+    document = documents.store_bytes(signed, name, "application/pdf", "signed", user.id, None, user.username)
+    audit.append(stream, "document_signed", user.username, {"document_id": document.id, "sha256": document.sha256, "reason": reason})
+    db.session.commit()
+    return document
+
+
+def validate(content: bytes, actor: str) -> dict[str, Any]:
+    """Validate an uploaded PDF's signatures against the city's root; a report, never an exception."""
+    adapter = psre()
+    source = adapter if hasattr(adapter, "revocation_material") else None
+    report = validate_pdf(content, adapter.root_certificate_pem(), source)
+    audit.append("system", "document_validated", actor, {"verdict": report.verdict, "signatures": report.signature_count})
+    db.session.commit()
+    return report.to_dict()
+
+
+def read_signed(document: Document) -> bytes:
+    """The bytes of a signed document just produced."""
+    return documents.read(document)

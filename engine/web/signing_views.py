@@ -1,0 +1,77 @@
+"""Pages to sign a PDF with one's eSign key and to validate a signed PDF (HTML and JSON)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, jsonify, render_template, request
+
+from engine.services import signing
+from engine.services.errors import Invalid, ServiceError
+from engine.web.auth import login_required
+
+bp = Blueprint("signing", __name__)
+MAX_PDF = 20 * 1024 * 1024
+
+
+def _uploaded_pdf(field: str = "file") -> tuple[bytes, str]:
+    upload = request.files.get(field)
+    if upload is None or not upload.filename:
+        raise Invalid("Pilih berkas PDF.", {field: ["Pilih berkas PDF."]})
+    content = upload.read(MAX_PDF + 1)
+    if len(content) > MAX_PDF:
+        raise Invalid("Berkas melebihi 20 MB.", {field: ["Berkas melebihi 20 MB."]})
+    return content, upload.filename
+
+
+@bp.route("/tanda-tangan", methods=["GET", "POST"])
+@login_required("Pemohon")
+def sign() -> Any:
+    """Sign a PDF with the owner's eSign key and passphrase; download the signed file."""
+    if request.method == "GET":
+        return render_template("sign.html", errors={}, values={})
+    values = {k: request.form.get(k, "") for k in ("reason", "location")}
+    try:
+        content, filename = _uploaded_pdf()
+        document = signing.sign_document(
+            g.user, content, filename, request.form.get("passphrase", ""), values["reason"], values["location"],
+            request.form.get("visible") == "true",
+        )
+    except ServiceError as exc:
+        return render_template("sign.html", errors=exc.fields or {"_": [exc.message]}, values=values, message=exc.message), exc.status
+    signed = signing.read_signed(document)
+    return Response(signed, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+
+
+@bp.route("/validasi", methods=["GET", "POST"])
+def validate_page() -> Any:
+    """Public validation page: upload a signed PDF, read a report per signature."""
+    if request.method == "GET":
+        return render_template("validate.html", report=None)
+    try:
+        content, filename = _uploaded_pdf()
+    except Invalid as exc:
+        return render_template("validate.html", report=None, message=exc.message), 422
+    report = signing.validate(content, g.user.username if g.get("user") else "publik")
+    return render_template("validate.html", report=report, filename=filename)
+
+
+@bp.post("/api/v1/validate")
+def validate_api() -> Any:
+    """Validate a signed PDF (multipart field `file`, or the raw PDF as the body); JSON report."""
+    content = request.files["file"].read(MAX_PDF + 1) if "file" in request.files else request.get_data()[: MAX_PDF + 1]
+    if len(content) > MAX_PDF:
+        raise Invalid("Berkas melebihi 20 MB.")
+    return jsonify(signing.validate(content, g.user.username if g.get("user") else "publik"))
+
+
+@bp.post("/api/v1/sign")
+@login_required("Pemohon")
+def sign_api() -> Any:
+    """Sign a PDF with the owner's eSign key (multipart: file, passphrase, reason, location, visible)."""
+    content, filename = _uploaded_pdf()
+    document = signing.sign_document(
+        g.user, content, filename, request.form.get("passphrase", ""), request.form.get("reason", ""),
+        request.form.get("location", ""), request.form.get("visible", "true") == "true",
+    )
+    return Response(signing.read_signed(document), mimetype="application/pdf", headers={"X-Document-Id": str(document.id)})

@@ -1,0 +1,160 @@
+"""The embedded PSrE's publications and services: CRL/OCSP, timestamp authority, RA seal, LTV material."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+
+from pki import status
+from pki.embedded_core import EmbeddedCore
+from pki.errors import NotInitialised
+from pki.keywrap import unwrap_private_key
+from pki.service_certs import (
+    ServiceIdentity,
+    issue_ra_seal_identity,
+    issue_tsa_identity,
+    load_service_identity,
+)
+from pki.signing import PdfSigningKey, RaSeal, RevocationMaterial
+from pki.store import get_meta, set_meta
+from pki.tsa import PsreTimeStamper
+
+SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
+
+
+class EmbeddedServices(EmbeddedCore):
+    """Adds the TSA and the RA seal (created at initialise, or lazily for older states) to the core."""
+
+    _identities: dict[str, ServiceIdentity]
+    _timestamper: PsreTimeStamper | None = None
+    _ra_seal: RaSeal | None = None
+
+    def initialise(self) -> bool:
+        """Create the CA hierarchy if absent, then any missing service certificate (TSA, RA seal)."""
+        created = super().initialise()
+        for name in SERVICES:
+            self._service(name)
+        return created
+
+    def _service(self, name: str) -> ServiceIdentity:
+        cache = self.__dict__.setdefault("_identities", {})
+        if name in cache:
+            return cache[name]
+        issuing = self._ca()
+        with self.store.read() as conn:
+            pem, token = get_meta(conn, f"{name}_pem"), get_meta(conn, f"{name}_key")
+        if pem is None or token is None:
+            # States made before the TSA/seal existed get them on first use; the write lock and the
+            # re-check make concurrent first uses agree on one certificate.
+            with self.store.write() as conn:
+                pem, token = get_meta(conn, f"{name}_pem"), get_meta(conn, f"{name}_key")
+                if pem is None or token is None:
+                    identity = SERVICES[name](issuing, self.clock())
+                    pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
+                    set_meta(conn, f"{name}_pem", pem)
+                    set_meta(conn, f"{name}_key", token)
+        cache[name] = load_service_identity(pem, token, self.kek_keys)
+        return cache[name]
+
+    def _chain(self) -> list[x509.Certificate]:
+        issuing = self._ca()
+        return [issuing.certificate, issuing.root_certificate]
+
+    # --- publication: CRLs and OCSP ------------------------------------------------------------------------------
+
+    def crl_der(self) -> bytes:
+        """Sign and return a fresh CRL of the issuing CA (each call gets the next CRL number)."""
+        issuing = self._ca()
+        with self.store.write() as conn:
+            number = int(get_meta(conn, "crl_number") or b"0") + 1
+            set_meta(conn, "crl_number", str(number).encode())
+            rows = conn.execute(
+                "SELECT serial_hex, revoked_at, reason FROM certificates WHERE status = 'revoked'"
+            ).fetchall()
+        revoked = [
+            status.RevokedEntry(
+                int(r["serial_hex"], 16), datetime.fromisoformat(r["revoked_at"]), r["reason"]
+            )
+            for r in rows
+        ]
+        now = self.clock()
+        crl = status.build_crl(
+            issuing.certificate, issuing.private_key, revoked, number, now, now + self.crl_next_update
+        )
+        return crl.public_bytes(serialization.Encoding.DER)
+
+    def root_crl_der(self) -> bytes:
+        """Sign and return the root's CRL (empty: the issuing CA is never revoked here)."""
+        issuing = self._ca()
+        with self.store.write() as conn:
+            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
+            set_meta(conn, "root_crl_number", str(number).encode())
+            token = get_meta(conn, "root_key")
+        assert token is not None
+        root_key = unwrap_private_key(token, self.kek_keys)
+        now = self.clock()
+        crl = status.build_crl(
+            issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update
+        )
+        return crl.public_bytes(serialization.Encoding.DER)
+
+    def ocsp_response_der(self, request_der: bytes) -> bytes:
+        """Answer a DER OCSP request about a certificate of the issuing CA."""
+        issuing = self._ca()
+        return status.build_ocsp_response(
+            request_der,
+            issuing.certificate,
+            issuing.private_key,
+            lambda serial: self.certificate_status(format(serial, "x")),
+            self.clock().replace(microsecond=0),
+            self.ocsp_next_update,
+        )
+
+    # --- timestamp authority ------------------------------------------------------------------------
+
+    def timestamper(self) -> PsreTimeStamper:
+        """Return the in-process RFC 3161 TSA (a pyHanko TimeStamper; no HTTP needed)."""
+        if self._timestamper is None:
+            self._timestamper = PsreTimeStamper(self._service("tsa"), self._chain(), self.clock)
+        return self._timestamper
+
+    def tsa_response_der(self, request_der: bytes) -> bytes:
+        """Answer an RFC 3161 TimeStampReq (DER) with a TimeStampResp (DER), e.g. for POST /pki/tsa."""
+        return self.timestamper().respond_der(request_der)
+
+    def tsa_certificate_pem(self) -> str:
+        """Return the TSA certificate, PEM."""
+        return self._service("tsa").certificate_pem
+
+    # --- RA seal --------------------------------------------------------------------------------------
+
+    def ra_seal(self) -> RaSeal:
+        """Return the RA's seal, prepared once (key loaded, chain parsed) and reused for every document."""
+        if self._ra_seal is None:
+            identity = self._service("ra_seal")
+            key = PdfSigningKey(identity.private_key, identity.certificate, self._chain())
+            self._ra_seal = RaSeal(key, self.timestamper(), self)
+        return self._ra_seal
+
+    def ra_seal_certificate_pem(self) -> str:
+        """Return the RA seal certificate, PEM."""
+        return self._service("ra_seal").certificate_pem
+
+    # --- revocation material for LTV and validation ------------------------------------------------
+
+    def revocation_material(self, certificate: x509.Certificate | None = None) -> RevocationMaterial:
+        """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
+        if not self.store.path.exists():
+            raise NotInitialised("PSrE state not found; run initialise()")
+        crls = [self.crl_der(), self.root_crl_der()]
+        ocsps: list[bytes] = []
+        issuing = self._ca().certificate
+        if certificate is not None and certificate.issuer == issuing.subject:
+            request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuing, hashes.SHA256()).build()
+            response = self.ocsp_response_der(request.public_bytes(serialization.Encoding.DER))
+            if ocsp.load_der_ocsp_response(response).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL:
+                ocsps.append(response)
+        return RevocationMaterial(crls=crls, ocsps=ocsps)

@@ -1,0 +1,215 @@
+"""HttpPSrE: the PSrE adapter over HTTP (BSrE Esign v2 shapes + our /api/ra endpoints) with safe retries."""
+
+from __future__ import annotations
+
+import base64
+import dataclasses
+import time
+import uuid
+from datetime import datetime
+from typing import Any
+
+import requests
+
+from pki import errors
+from pki.errors import PkiError, RemotePsreError
+from pki.psre import CertificateStatus, IssuedCertificate, SubjectInfo, SubjectStatus
+
+# Error classes the server may name in `type`; BSrE's own codes take precedence (see _raise).
+_ERROR_TYPES: dict[str, type[PkiError]] = {
+    name: cls for name, cls in vars(errors).items() if isinstance(cls, type) and issubclass(cls, PkiError)
+}
+_BSRE_CODES: dict[int, type[PkiError]] = {2011: errors.UnknownSubject, 2021: errors.NoServerKey}
+
+
+class HttpPSrE:
+    """A remote PSrE. Mutating calls are retried on 5xx/connection errors with the same Idempotency-Key;
+    a sign call is never retried (a retry could sign twice and would count twice towards LOCK)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        username: str,
+        password: str,
+        timeout: float = 10,
+        retries: int = 3,
+        backoff_seconds: float = 0.2,
+        session: requests.Session | None = None,
+    ) -> None:
+        """Configure the endpoint, credentials, per-request timeout and retry policy."""
+        self.base_url = base_url.rstrip("/")
+        self.timeout = timeout
+        self.retries = retries
+        self.backoff_seconds = backoff_seconds
+        self.session = session or requests.Session()
+        self.session.auth = (username, password)
+
+    # --- transport -------------------------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json_body: dict[str, Any] | None = None,
+        data: bytes | None = None,
+        content_type: str | None = None,
+        idempotency_key: str | None = None,
+        retry: bool = True,
+    ) -> requests.Response:
+        headers = {"Accept": "application/json"}
+        if idempotency_key is not None:
+            headers["Idempotency-Key"] = idempotency_key
+        if content_type is not None:
+            headers["Content-Type"] = content_type
+        attempts = 1 + (self.retries if retry else 0)
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
+            try:
+                response = self.session.request(
+                    method, self.base_url + path, json=json_body, data=data, headers=headers, timeout=self.timeout
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                if last:
+                    raise RemotePsreError(f"PSrE unreachable: {type(exc).__name__}") from exc
+            else:
+                if response.status_code < 500:
+                    if response.status_code >= 400:
+                        self._raise(response)
+                    return response
+                if last:
+                    self._raise(response)
+            time.sleep(self.backoff_seconds * 2**attempt)
+        raise AssertionError("unreachable")  # the loop always returns or raises
+
+    @staticmethod
+    def _raise(response: requests.Response) -> None:
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        code = body.get("status_code") if isinstance(body, dict) else None
+        message = str(body.get("error") or response.reason) if isinstance(body, dict) else response.reason
+        if code == 2031:
+            raise errors.WrongPassphrase(int(body.get("remaining_attempts", 0)))
+        if code == 2032 or body.get("type") == "KeyLocked":
+            raise errors.KeyLocked()
+        if code in _BSRE_CODES:
+            raise _BSRE_CODES[code](message)
+        cls = _ERROR_TYPES.get(str(body.get("type")))
+        if cls is not None and cls not in (errors.WrongPassphrase, RemotePsreError):
+            raise cls(message)
+        raise RemotePsreError(f"PSrE answered HTTP {response.status_code}: {message}", response.status_code, code)
+
+    def _json(self, method: str, path: str, body: dict[str, Any] | None = None, key: str | None = None) -> Any:
+        return self._request(method, path, json_body=body, idempotency_key=key).json()
+
+    # --- PSrE protocol -----------------------------------------------------------------------------------
+
+    def register_subject(self, subject: SubjectInfo, idempotency_key: str) -> str:
+        """Register or update a subject."""
+        return str(self._json("POST", "/api/ra/subjects", {"subject": dataclasses.asdict(subject)}, idempotency_key)["subject_id"])
+
+    def issue_from_csr(self, subject_id: str, csr_pem: str, idempotency_key: str) -> IssuedCertificate:
+        """Issue from a CSR."""
+        body = self._json("POST", f"/api/ra/subjects/{subject_id}/certificates", {"csr_pem": csr_pem}, idempotency_key)
+        return IssuedCertificate.from_json(body)
+
+    def issue_with_server_key(self, subject_id: str, passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """Issue with a key generated and held by the PSrE."""
+        body = self._json("POST", f"/api/ra/subjects/{subject_id}/server-key", {"passphrase": passphrase}, idempotency_key)
+        return IssuedCertificate.from_json(body)
+
+    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
+        """Revoke with an RFC 5280 reason name."""
+        self._json("POST", f"/api/ra/certificates/{serial_hex}/revoke", {"reason": reason}, idempotency_key)
+
+    def renew(
+        self, serial_hex: str, csr_pem: str | None, passphrase: str | None, idempotency_key: str
+    ) -> IssuedCertificate:
+        """Renew with a new key (CSR or server-held)."""
+        body = {"csr_pem": csr_pem, "passphrase": passphrase}
+        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/certificates/{serial_hex}/renew", body, idempotency_key))
+
+    def reissue(
+        self,
+        subject_id: str,
+        subject: SubjectInfo,
+        csr_pem: str | None,
+        passphrase: str | None,
+        idempotency_key: str,
+    ) -> IssuedCertificate:
+        """Re-issue after a data change."""
+        body = {"subject": dataclasses.asdict(subject), "csr_pem": csr_pem, "passphrase": passphrase}
+        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/subjects/{subject_id}/reissue", body, idempotency_key))
+
+    def reset_subject(self, subject_id: str, new_passphrase: str, idempotency_key: str) -> IssuedCertificate:
+        """Reset a (locked) server key under a new passphrase (the remote PSrE's own reset)."""
+        body = {"new_passphrase": new_passphrase}
+        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/subjects/{subject_id}/reset", body, idempotency_key))
+
+    def sign_pdf(
+        self,
+        subject_id_or_nik: str,
+        passphrase: str,
+        pdf_bytes: bytes,
+        reason: str,
+        location: str,
+        visible: bool = True,
+    ) -> bytes:
+        """Sign with the server-held key via BSrE's /api/v2/sign/pdf; never retried."""
+        body = {
+            "nik": subject_id_or_nik,
+            "passphrase": passphrase,
+            "signatureProperties": [
+                {"tampilan": "VISIBLE" if visible else "INVISIBLE", "reason": reason, "location": location}
+            ],
+            "file": [base64.b64encode(pdf_bytes).decode()],
+        }
+        # A per-call key only for tracing on the server; it does not make the call safe to repeat.
+        response = self._request("POST", "/api/v2/sign/pdf", json_body=body, idempotency_key=str(uuid.uuid4()), retry=False)
+        return base64.b64decode(response.json()["file"][0])
+
+    def certificate_status(self, serial_hex: str) -> CertificateStatus:
+        """Return good / revoked / unknown for a serial."""
+        body = self._json("GET", f"/api/ra/certificates/{serial_hex}")
+        return CertificateStatus(
+            serial_hex=body["serial_hex"],
+            status=body["status"],
+            reason=body["reason"],
+            revoked_at=datetime.fromisoformat(body["revoked_at"]) if body["revoked_at"] else None,
+            not_after=datetime.fromisoformat(body["not_after"]) if body["not_after"] else None,
+        )
+
+    def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:
+        """Return the status word via BSrE's /api/v2/user/check/status."""
+        return SubjectStatus(self._json("POST", "/api/v2/user/check/status", {"nik": subject_id_or_nik})["status"])
+
+    def verify_pdf(self, pdf_bytes: bytes) -> dict[str, Any]:
+        """Ask the PSrE to verify a PDF (BSrE /api/v2/verify/pdf); returns its JSON answer."""
+        body = self._json("POST", "/api/v2/verify/pdf", {"file": [base64.b64encode(pdf_bytes).decode()]})
+        return dict(body)
+
+    def certificate_chain_pem(self, subject_id_or_nik: str) -> list[str]:
+        """Return the subject's certificate and CA chain (BSrE /api/v2/user/certificate/chain/:id)."""
+        return list(self._json("GET", f"/api/v2/user/certificate/chain/{subject_id_or_nik}")["data"])
+
+    def crl_der(self) -> bytes:
+        """Fetch the issuing CA's current CRL (DER)."""
+        return self._request("GET", "/api/ra/crl").content
+
+    def ocsp_response_der(self, request_der: bytes) -> bytes:
+        """Relay a DER OCSP request (an OCSP query is read-only, so retrying it is safe)."""
+        return self._request("POST", "/api/ra/ocsp", data=request_der, content_type="application/ocsp-request").content
+
+    def tsa_response_der(self, request_der: bytes) -> bytes:
+        """Relay a DER RFC 3161 request to the PSrE's TSA."""
+        return self._request("POST", "/api/ra/tsa", data=request_der, content_type="application/timestamp-query").content
+
+    def ca_chain_pem(self) -> str:
+        """Return the issuing CA then the root, PEM."""
+        return self._request("GET", "/api/ra/ca-chain").text
+
+    def root_certificate_pem(self) -> str:
+        """Return the root CA certificate, PEM."""
+        return self._request("GET", "/api/ra/root").text

@@ -1,0 +1,139 @@
+"""Certificates the PSrE issues to its own services: the timestamp authority and the RA's seal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+from pki.ca import (
+    CLOCK_SKEW,
+    ID_KP_DOCUMENT_SIGNING,
+    PKI_ORGANIZATION,
+    IssuingCA,
+    crl_url,
+    new_serial,
+    signature_hash,
+)
+from pki.keywrap import CaPrivateKey, unwrap_private_key, wrap_private_key
+from pki.profile import PKI_LOCALITY, individual_key_usage
+
+# Service certificates are re-issued by the operator, not by the owner: 5 years, capped by the issuer.
+SERVICE_VALIDITY = timedelta(days=5 * 365 + 1)
+TSA_COMMON_NAME = "Timestamp Authority Pemerintah Kota Pekalongan (UJI COBA)"
+RA_SEAL_COMMON_NAME = "Otoritas Pendaftaran Diskominfo Kota Pekalongan (UJI COBA)"
+RA_SEAL_ORG_UNIT = "Dinas Komunikasi dan Informatika"
+
+
+@dataclass(frozen=True)
+class ServiceIdentity:
+    """A service certificate with its loaded private key (kept in memory, never re-parsed per use)."""
+
+    certificate: x509.Certificate
+    private_key: CaPrivateKey
+
+    @property
+    def certificate_pem(self) -> str:
+        """Return the certificate as PEM."""
+        return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
+
+    def wrapped_key(self, kek_keys: list[str]) -> bytes:
+        """Return the private key wrapped under the KEKs, for storage at rest."""
+        return wrap_private_key(self.private_key, kek_keys)
+
+
+def load_service_identity(certificate_pem: bytes, wrapped_key: bytes, kek_keys: list[str]) -> ServiceIdentity:
+    """Rebuild a ServiceIdentity from its stored PEM and KEK-wrapped key."""
+    return ServiceIdentity(
+        certificate=x509.load_pem_x509_certificate(certificate_pem),
+        private_key=unwrap_private_key(wrapped_key, kek_keys),
+    )
+
+
+def _service_builder(
+    issuing: IssuingCA, name: x509.Name, public_key: ec.EllipticCurvePublicKey, now: datetime
+) -> x509.CertificateBuilder:
+    issuer_ski = issuing.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
+    not_after = min(now + SERVICE_VALIDITY, issuing.certificate.not_valid_after_utc)
+    point = x509.DistributionPoint(
+        full_name=[x509.UniformResourceIdentifier(crl_url(issuing.base_url))],
+        relative_name=None,
+        reasons=None,
+        crl_issuer=None,
+    )
+    # CRL only, no OCSP URL: service certificates are not subjects' rows, so the CRL (which lists
+    # every revoked serial of the issuing CA) is their single, complete status source.
+    return (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(issuing.certificate.subject)
+        .public_key(public_key)
+        .serial_number(new_serial())
+        .not_valid_before(now - CLOCK_SKEW)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+        .add_extension(
+            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
+        )
+        .add_extension(x509.CRLDistributionPoints([point]), critical=False)
+    )
+
+
+def issue_tsa_identity(issuing: IssuingCA, now: datetime | None = None) -> ServiceIdentity:
+    """Create the TSA key (P-256) and certificate: EKU timeStamping only, critical (RFC 3161 2.3)."""
+    now = now or datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
+            x509.NameAttribute(NameOID.COMMON_NAME, TSA_COMMON_NAME),
+        ]
+    )
+    usage = x509.KeyUsage(
+        digital_signature=True,
+        content_commitment=True,
+        key_encipherment=False,
+        data_encipherment=False,
+        key_agreement=False,
+        key_cert_sign=False,
+        crl_sign=False,
+        encipher_only=False,
+        decipher_only=False,
+    )
+    cert = (
+        _service_builder(issuing, name, key.public_key(), now)
+        .add_extension(usage, critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+        .sign(issuing.private_key, signature_hash(issuing.private_key))
+    )
+    return ServiceIdentity(certificate=cert, private_key=key)
+
+
+def issue_ra_seal_identity(issuing: IssuingCA, now: datetime | None = None) -> ServiceIdentity:
+    """Create the RA's organisation certificate (P-256) used to seal letters and dossiers."""
+    now = now or datetime.now(UTC)
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+            x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, RA_SEAL_ORG_UNIT),
+            x509.NameAttribute(NameOID.COMMON_NAME, RA_SEAL_COMMON_NAME),
+        ]
+    )
+    eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, ID_KP_DOCUMENT_SIGNING]
+    cert = (
+        _service_builder(issuing, name, key.public_key(), now)
+        .add_extension(individual_key_usage(), critical=True)
+        .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        .sign(issuing.private_key, signature_hash(issuing.private_key))
+    )
+    return ServiceIdentity(certificate=cert, private_key=key)

@@ -1,0 +1,67 @@
+"""The RA talking to a remote PSrE over HTTP (SERTEL_PSRE=http): SOP 088.9 end to end over a real socket."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from cryptography import x509
+from flask import Flask
+
+from engine.config import DEV_KEK
+from pki.embedded import EmbeddedPSrE
+from pki.http_client import HttpPSrE
+from pki.http_server import PsreWsgiApp
+from tests.conftest import Api, build_app
+from tests.sops.builders import APPROVE, csr_pem
+from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        """Keep the test output clean."""
+
+
+@pytest.fixture
+def remote_psre(tmp_path: Path, psre_template: Path) -> Iterator[tuple[str, EmbeddedPSrE]]:
+    """An EmbeddedPSrE served over HTTP on 127.0.0.1, as a remote PSrE would be."""
+    state = tmp_path / "remote-psre"
+    shutil.copytree(psre_template, state)
+    psre = EmbeddedPSrE(state, [DEV_KEK], "http://127.0.0.1/pki", scrypt_n=1024)
+    server = make_server("127.0.0.1", 0, PsreWsgiApp(psre, "ra-kota", "rahasia-ra"), handler_class=QuietHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}", psre
+    server.shutdown()
+
+
+@pytest.fixture
+def remote_app(tmp_path: Path, psre_template: Path, remote_psre: tuple[str, EmbeddedPSrE]) -> Iterator[Flask]:
+    url, _psre = remote_psre
+    application = build_app(tmp_path / "ra", psre_template, PSRE="http", PSRE_URL=url, PSRE_USERNAME="ra-kota", PSRE_PASSWORD="rahasia-ra")
+    yield application
+
+
+def test_http_adapter_is_chosen_by_the_setting(remote_app: Flask) -> None:
+    assert isinstance(remote_app.extensions["sertel.psre"], HttpPSrE)
+
+
+def test_issuance_runs_against_the_remote_psre(remote_app: Flask, remote_psre: tuple[str, EmbeddedPSrE]) -> None:
+    client = remote_app.test_client()
+    api = lambda username: Api(client, username)  # noqa: E731 - same shape as the api fixture
+    pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    assert verify(api, case_id, APPROVE).status_code == 200
+    activation = only_task(pemohon, case_id, "activation")
+    csr, _key = csr_pem()
+    response = pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
+    assert response.status_code == 200, response.get_json()
+    serial = pemohon.get(f"/cases/{case_id}").get_json()["certificates"][0]["serial"]
+    _url, remote = remote_psre
+    assert remote.certificate_status(serial).status == "good"
+    leaf = x509.load_pem_x509_certificates(pemohon.get(f"/certificates/{serial}").get_data())[0]
+    assert format(leaf.serial_number, "x") == serial.lstrip("0")
