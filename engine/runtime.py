@@ -158,8 +158,11 @@ def element_labels(xml: str) -> dict[str, str]:
 
 
 def process_ids(xml: str) -> list[str]:
-    """The ids of the processes declared in a BPMN document."""
-    root = etree.fromstring(xml.encode("utf-8"))
+    """The ids of the processes declared in a BPMN document; ProcessError if it is not XML."""
+    try:
+        root = etree.fromstring(xml.encode("utf-8"))
+    except etree.XMLSyntaxError as exc:
+        raise ProcessError(f"Berkas bukan XML BPMN yang valid: {exc}") from exc
     return [el.get("id") for el in root.iter(f"{{{BPMN_NS}}}process")]
 
 
@@ -207,6 +210,8 @@ def check(parsed: ParsedProcess, lane_roles: Mapping[str, str], form_exists: Cal
                     found.append(Problem(ts.name, f"lane '{ts.lane}' tidak dipetakan ke peran"))
                 if not form_exists(spec.name, ts.name):
                     found.append(Problem(ts.name, f"formulir webforms/{spec.name}/{ts.name}.html tidak ada"))
+                if registry.form_for(f"{spec.name}.{ts.name}") is None:
+                    found.append(Problem(ts.name, f"aturan formulir {spec.name}.{ts.name} tidak terdaftar"))
             for text, mode in expressions(ts):
                 for message in sandbox.problems(text, mode):
                     found.append(Problem(ts.name, f"ekspresi '{text}': {message}"))
@@ -341,6 +346,13 @@ def end_event(workflow: BpmnWorkflow) -> str | None:
         if isinstance(task.task_spec, EndEvent) and task.workflow is workflow:
             return str(task.task_spec.name)
     return None
+
+
+def active_elements(workflow: BpmnWorkflow) -> list[str]:
+    """Elements to highlight as current: READY user tasks and the running call activities holding them."""
+    names = {t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+    names |= {t.task_spec.name for t in workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING) if t.task_spec.bpmn_id}
+    return sorted(names)
 
 
 def completed_path(workflow: BpmnWorkflow) -> list[str]:

@@ -28,6 +28,8 @@ FORBIDDEN_NODES: dict[type[ast.AST], str] = {
     ast.Delete: "del tidak diizinkan",
     ast.Raise: "raise tidak diizinkan",
     ast.NamedExpr: "operator := tidak diizinkan",
+    # Class patterns name attributes (`case str(__class__=x)`) without an ast.Attribute node.
+    ast.Match: "match tidak diizinkan",
 }
 
 # Methods a diagram may call on data (strings, lists, dicts); `format` is left out on purpose,
@@ -80,10 +82,20 @@ def problems(source: str, mode: str = "eval") -> list[str]:
             found.append(f"atribut '.{node.attr}' tidak diizinkan")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Pow):
             found.append("operator ** tidak diizinkan")
+        elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.LShift)) and _large_constant(node):
+            found.append("perkalian dengan konstanta besar tidak diizinkan")
         elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
             if len(node.value) > MAX_CONSTANT_LENGTH:
                 found.append("konstanta terlalu panjang")
     return sorted(set(found))
+
+
+def _large_constant(node: ast.BinOp) -> bool:
+    """Tell whether a multiplication has an int operand above MAX_RANGE (a repetition or memory bomb)."""
+    return any(
+        isinstance(side, ast.Constant) and isinstance(side.value, int) and abs(side.value) > MAX_RANGE
+        for side in (node.left, node.right)
+    )
 
 
 def compile_checked(source: str, mode: str = "eval") -> CodeType:

@@ -28,6 +28,15 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class AuditHead(db.Model):  # type: ignore[name-defined]
+    """The newest event of each stream: lets verify() notice a deleted tail, and serialises appends."""
+
+    __tablename__ = "audit_heads"
+    stream: Mapped[str] = mapped_column(String(40), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+
+
 class Document(db.Model):  # type: ignore[name-defined]
     """A stored file (by content hash) attached to a case."""
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine.models import AuditEvent, db
+from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
 
 GENESIS = "0" * 64
@@ -27,11 +27,11 @@ def _digest(stream: str, seq: int, at: datetime, actor: str, kind: str, task_nam
 
 def append(stream: str, kind: str, actor: str, payload: dict[str, Any] | None = None, instance_id: int | None = None, task_name: str | None = None) -> AuditEvent:
     """Append an event to `stream`; the caller's transaction commits it with the change it records."""
-    last = db.session.execute(
-        select(AuditEvent).where(AuditEvent.stream == stream).order_by(AuditEvent.seq.desc()).limit(1)
-    ).scalar_one_or_none()
-    seq = (last.seq + 1) if last else 1
-    prev_hash = last.hash if last else GENESIS
+    head = db.session.get(AuditHead, stream, with_for_update=True)
+    if head is None:
+        head = AuditHead(stream=stream, seq=0, hash=GENESIS)
+        db.session.add(head)
+    seq, prev_hash = head.seq + 1, head.hash
     at = utcnow()
     payload_json = json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, default=str)
     event = AuditEvent(
@@ -40,6 +40,7 @@ def append(stream: str, kind: str, actor: str, payload: dict[str, Any] | None = 
         hash=_digest(stream, seq, at, actor, kind, task_name, payload_json, prev_hash),
     )
     db.session.add(event)
+    head.seq, head.hash = seq, event.hash
     db.session.flush()  # a concurrent append to the same stream fails here on (stream, seq)
     return event
 
@@ -61,6 +62,13 @@ def verify(stream: str | None = None) -> list[str]:
         if digest != event.hash:
             found.append(f"{event.stream} #{event.seq}: isi peristiwa telah diubah")
         expected_prev[event.stream] = (event.seq, event.hash)
+    heads = select(AuditHead) if not stream else select(AuditHead).where(AuditHead.stream == stream)
+    for head in db.session.execute(heads).scalars():
+        last = expected_prev.pop(head.stream, (0, GENESIS))
+        if last != (head.seq, head.hash):
+            found.append(f"{head.stream}: peristiwa terakhir #{head.seq} hilang atau diganti")
+    for orphan in expected_prev:
+        found.append(f"{orphan}: aliran peristiwa tanpa kepala rantai")
     return found
 
 

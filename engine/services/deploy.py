@@ -31,7 +31,10 @@ def common_processes() -> dict[str, str]:
 
 def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     """Parse a diagram and run every deploy check; raise Invalid listing the problems per element."""
-    ids = runtime.process_ids(xml) if xml.strip() else []
+    try:
+        ids = runtime.process_ids(xml) if xml.strip() else []
+    except runtime.ProcessError as exc:
+        raise Invalid(str(exc)) from exc
     if key not in ids:
         raise Invalid(f"Diagram harus memuat proses dengan id '{key}' (ditemukan: {', '.join(ids) or 'tidak ada'}).")
     try:

@@ -29,6 +29,7 @@ class CaseView:
     completed_elements: list[str]
     active_elements: list[str]
     data: dict[str, Any] = field(default_factory=dict)
+    labels: dict[str, str] = field(default_factory=dict)
 
 
 def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
@@ -41,7 +42,8 @@ def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
     for row in rows:
         if not may_act_on(user, row):
             continue
-        if row.claimed_by_id == user.id or (row.role == "Pemohon" and row.claimed_by_id is None):
+        # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
+        if row.claimed_by_id == user.id or (row.role in ("Pemohon", "Atasan") and row.claimed_by_id is None):
             mine.append(row)
         elif row.claimed_by_id is None:
             claimable.append(row)
@@ -93,7 +95,8 @@ def case_view(case_id: int, user: User) -> CaseView:
     return CaseView(
         case=case, applicant=applicant_of(case), open_tasks=open_tasks, documents=docs, certificates=certs,
         timeline=timeline, completed_elements=runtime.completed_path(workflow),
-        active_elements=[t.name for t in runtime.ready_user_tasks(workflow)],
+        active_elements=runtime.active_elements(workflow),
+        labels=_labels(case),
         data=runtime.current_data(workflow),
     )
 
@@ -141,3 +144,12 @@ def outbox(page: int, per_page: int = 50) -> list[OutboxMail]:
     return list(
         db.session.execute(select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars()
     )
+
+
+def _labels(case: ProcessInstance) -> dict[str, str]:
+    """Element id -> label of the case's diagram and the shared call activities it may use."""
+    found: dict[str, str] = {}
+    for xml in deploy.common_processes().values():
+        found.update(runtime.element_labels(xml))
+    found.update(runtime.element_labels(case.deployment.xml))
+    return found

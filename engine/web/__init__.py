@@ -22,6 +22,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.event_label, "event_label")
     app.add_template_filter(labels.status_label, "status_label")
     app.add_template_filter(labels.decision_label, "decision_label")
+    app.add_template_filter(labels.wib, "wib")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
@@ -31,7 +32,9 @@ def register_web(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
-        message = MESSAGES.get(exc.code or 500, exc.description or "Terjadi kesalahan.")
+        # A message given to abort() wins over the generic one for the status.
+        custom = exc.description if exc.description != type(exc).description else None
+        message = custom or MESSAGES.get(exc.code or 500, exc.description or "Terjadi kesalahan.")
         if _wants_json():
             return jsonify(error=message), exc.code
         return render_template("error.html", message=message, status=exc.code), exc.code

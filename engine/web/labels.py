@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+# Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
+WIB = timezone(timedelta(hours=7), "WIB")
+
 EVENT_LABELS = {
     "case_started": "Permohonan dibuat",
     "task_claimed": "Tugas diklaim",
@@ -45,3 +51,14 @@ def status_label(status: str, outcome: str | None = None) -> str:
 def decision_label(decision: str | None) -> str:
     """The Indonesian label of a decision value."""
     return DECISION_LABELS.get(decision or "", decision or "—")
+
+
+def wib(moment: Any, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    """Show a stored UTC time (datetime or ISO string) in WIB."""
+    if moment is None or moment == "":
+        return "—"
+    if isinstance(moment, str):
+        moment = datetime.fromisoformat(moment)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(WIB).strftime(fmt) + " WIB"

@@ -57,7 +57,6 @@ def submit(task_id: int) -> Any:
         case = cases.complete_task(task_id, g.user, values)
     except Invalid as exc:
         db.session.rollback()
-        flash(exc.message, "error")
         return render_task(db.session.get(HumanTask, task_id), data, values, exc.fields, 422)
     flash(f"'{task.label}' tersimpan.", "ok")
     mine, _ = queries.inbox(g.user)
