@@ -39,7 +39,9 @@ def vendor_bundle() -> Path:
     return vendor
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an asyncio loop running while it is open, and pyHanko's
+# asyncio.run() in later test modules would fail inside it.
+@pytest.fixture(scope="module")
 def browser():
     if not os.path.exists(CHROMIUM):
         pytest.skip(f"{CHROMIUM} not found: run scripts/setup-system.sh (apt-get install chromium)")

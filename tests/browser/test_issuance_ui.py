@@ -123,9 +123,9 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     assert page.locator("a[href^='/dokumen/']").count() == 2
     s.logout()
 
-    # --- Atasan: claim and recommend ---------------------------------------------------------------
+    # --- Atasan: open (no claim: the task is their agency's) and recommend ---------------------------
     s.login("atasan")
-    s.claim_from_inbox(case_id)
+    s.open_from_inbox(case_id)
     page.check("input[name=decision][value=approve]")
     page.fill("#head_name", RECOMMEND["head_name"])
     page.fill("#head_nip", RECOMMEND["head_nip"])
