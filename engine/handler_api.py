@@ -44,5 +44,9 @@ class HandlerContext:
     update_applicant: Callable[[dict[str, Any]], None] = _unavailable
     # Update a roster row by NIP with verified data.
     update_roster: Callable[[str, dict[str, Any]], None] = _unavailable
+    # Seal a PDF the RA produces with the RA's own certificate: (pdf bytes, reason) -> sealed bytes.
+    seal_pdf: Callable[[bytes, str], bytes] = _unavailable
+    # Who caused this run: username, full_name, nik, roles ("penjadwal" for the scheduler).
+    actor: dict[str, Any] = field(default_factory=dict)
     # Secrets typed in the form that started this run (passphrases): never stored, never logged.
     secrets: Mapping[str, str] = field(default_factory=dict)

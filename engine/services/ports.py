@@ -96,6 +96,15 @@ class CasePorts:
         """Store a file the handler produced as a document of this case."""
         return documents.store_bytes(content, filename, media_type, kind, None, self.case.id, self.actor).id
 
+    def seal_pdf(self, pdf: bytes, reason: str) -> bytes:
+        """Seal a PDF with the RA's certificate (the embedded PSrE holds the RA seal key)."""
+        adapter = psre()
+        if not hasattr(adapter, "ra_seal"):
+            raise HandlerError("Segel Otoritas Pendaftaran tidak tersedia pada PSrE ini.")
+        sealed: bytes = adapter.ra_seal().seal_pdf(pdf, reason=reason, location="Kota Pekalongan")
+        self._log("document_sealed", {"reason": reason})
+        return sealed
+
     def certificates(self) -> list[dict[str, Any]]:
         """The applicant's certificates, newest first."""
         rows = db.session.execute(
@@ -168,8 +177,18 @@ def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], ac
         set_certificate_status=ports.set_certificate_status,
         update_applicant=ports.update_applicant,
         update_roster=ports.update_roster,
+        seal_pdf=ports.seal_pdf,
+        actor=actor_of(actor),
         secrets=dict(secrets or {}),
     )
+
+
+def actor_of(username: str) -> dict[str, Any]:
+    """Who caused a run, as handlers see it (the scheduler has no account)."""
+    user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    if user is None:
+        return {"username": username, "full_name": username, "nik": "", "roles": []}
+    return {"username": user.username, "full_name": user.full_name, "nik": user.nik or "", "roles": user.role_names}
 
 
 def _naive(moment: Any) -> Any:
