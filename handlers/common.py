@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +19,7 @@ from pki.errors import (
     PkiError,
     UnknownSubject,
     UnsupportedKey,
+    WeakPassphrase,
 )
 from pki.psre import IssuedCertificate, SubjectInfo
 
@@ -31,6 +34,7 @@ PKI_MESSAGES: dict[type[PkiError], str] = {
     KeyReused: "Kunci publik pada CSR sudah pernah disertifikasi; buat pasangan kunci baru.",
     IdempotencyConflict: "Permintaan ke PSrE untuk langkah ini sudah pernah dikirim dengan data berbeda.",
     UnknownSubject: "Pemilik sertifikat belum terdaftar di PSrE.",
+    WeakPassphrase: "Passphrase tidak memenuhi aturan PSrE: minimal 8 karakter dan memuat huruf dan angka.",
 }
 
 
@@ -64,12 +68,21 @@ def pki_failure(err: PkiError) -> HandlerError:
     return HandlerError(f"PSrE menolak permintaan: {err}")
 
 
+# Team mailboxes a diagram may name as recipients, and the setting holding each address.
+TEAM_RECIPIENTS = {"verifikator_team": "verifikator_email", "dinas": "dinas_email"}
+
+
 def resolve_recipient(ctx: HandlerContext, recipient: str) -> str:
-    """Return the e-mail address a notice goes to: 'applicant' or a literal address."""
+    """Return the e-mail address a notice goes to: 'applicant', a team ('verifikator_team', 'dinas') or an address."""
     if recipient == "applicant":
         address = applicant_field(ctx, "email")
         if not address:
             raise HandlerError("Alamat e-mail pemohon belum diketahui; pemberitahuan tidak dapat dikirim.")
+        return address
+    if recipient in TEAM_RECIPIENTS:
+        address = str(ctx.settings.get(TEAM_RECIPIENTS[recipient]) or "")
+        if not address:
+            raise HandlerError(f"Alamat e-mail '{recipient}' belum diatur.")
         return address
     if "@" in recipient:
         return recipient
@@ -83,7 +96,7 @@ def notify(ctx: HandlerContext) -> dict[str, Any]:
     if not template:
         raise HandlerError("Parameter 'template' wajib diisi pada tugas pemberitahuan.")
     to = resolve_recipient(ctx, str(param(ctx, "recipient", "applicant")))
-    context = {**ctx.data, "case_id": ctx.case_id, "applicant": dict(ctx.applicant)}
+    context = {**ctx.data, "case_id": ctx.case_id, "applicant": dict(ctx.applicant), "settings": dict(ctx.settings)}
     ctx.notify(str(template), to, context)
     return {"template": str(template), "to": to, "sent_at": now_iso()}
 
@@ -158,7 +171,106 @@ def issue_from_csr(ctx: HandlerContext) -> dict[str, Any]:
     return {**certificate_summary(issued), "issued_at": now_iso()}
 
 
+DOSSIER_MEDIA_TYPE = "application/json"
+
+
+def _is_document_id(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def case_documents(ctx: HandlerContext) -> list[dict[str, Any]]:
+    """The case's documents with their sha256: from the engine's document port, else from the submissions.
+
+    Without the port, a document is an integer field of a submission that the case's document store
+    knows (the store refuses ids of other cases); each is hashed from its bytes.
+    """
+    listing = getattr(ctx, "documents", None)
+    if callable(listing):
+        try:
+            return [dict(row) for row in listing()]
+        except HandlerError:
+            pass
+    found: dict[int, dict[str, Any]] = {}
+    for step, submission in ctx.data.items():
+        if not isinstance(submission, Mapping):
+            continue
+        for name, value in submission.items():
+            if not _is_document_id(value) or value in found:
+                continue
+            try:
+                content = ctx.document_bytes(value)
+            except HandlerError:
+                continue
+            found[value] = {"id": value, "step": step, "field": name, "sha256": hashlib.sha256(content).hexdigest()}
+    return [found[key] for key in sorted(found)]
+
+
+def case_decisions(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every decision taken in the case: the submissions that carry a `decision`, by step."""
+    return [
+        {"step": step, **{k: v for k, v in value.items() if not _is_document_id(v)}}
+        for step, value in data.items()
+        if isinstance(value, Mapping) and "decision" in value
+    ]
+
+
+# Fields by which a person declared or accepted something (statement of truth, owner obligations, receipt).
+DECLARATION_PREFIXES = ("accept_", "statement_", "received")
+
+
+def case_declarations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every declaration a person ticked in the case's forms, by step and field."""
+    return [
+        {"step": step, "field": name, "value": value}
+        for step, submission in data.items()
+        if isinstance(submission, Mapping)
+        for name, value in submission.items()
+        if name.startswith(DECLARATION_PREFIXES)
+    ]
+
+
+def case_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
+    """The certificates this case produced: the inventory's rows for this case, else the case data."""
+    try:
+        rows = [row for row in ctx.certificates() if row.get("case_id") == ctx.case_id]
+    except HandlerError:
+        rows = []
+    if rows:
+        return [{"serial": row["serial"], "status": row.get("status"), "not_after": row.get("not_after")} for row in rows]
+    return [
+        {"serial": value["serial_hex"], "step": step, "not_after": value.get("not_after")}
+        for step, value in ctx.data.items()
+        if isinstance(value, Mapping) and value.get("serial_hex")
+    ]
+
+
+def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
+    """The case dossier as data: who applied, every document with its hash, every decision, certificates."""
+    return {
+        "format": "sertel-berkas-kasus/1",
+        "case_id": ctx.case_id,
+        "process_key": str(getattr(ctx, "process_key", "") or ctx.data.get("process_key") or ""),
+        "applicant": dict(ctx.applicant),
+        "started_by": ctx.data.get("started_by"),
+        "documents": case_documents(ctx),
+        "decisions": case_decisions(ctx.data),
+        "declarations": case_declarations(ctx.data),
+        "certificates": case_certificates(ctx),
+        "archived_at": now_iso(),
+    }
+
+
 @service_task("common.archive_case")
 def archive_case(ctx: HandlerContext) -> dict[str, Any]:
-    """Mark the case archived; the engine builds and seals the dossier itself."""
-    return {"archived": True, "at": now_iso(), "case_id": ctx.case_id}
+    """Build the case dossier (a JSON manifest) and store it as the case's document of kind 'dossier'."""
+    manifest = dossier_manifest(ctx)
+    content = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2, default=str).encode("utf-8")
+    filename = f"berkas-kasus-{ctx.case_id}.json"
+    document_id = ctx.store_document(filename, DOSSIER_MEDIA_TYPE, content, "dossier")
+    return {
+        "document_id": document_id,
+        "sha256": hashlib.sha256(content).hexdigest(),
+        "filename": filename,
+        "documents": len(manifest["documents"]),
+        "archived_at": manifest["archived_at"],
+    }

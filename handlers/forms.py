@@ -1,4 +1,4 @@
-"""Form rules (marshmallow schemas) of the user tasks of SOP 088.9, with Indonesian messages."""
+"""Form rules (marshmallow schemas) of the issuance forms and the shared steps, with Indonesian messages."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, vali
 
 from engine.handler_api import form_schema
 from handlers.identity import normalize_number, validate_nik, validate_nip
+from pki.errors import WeakPassphrase
+from pki.keystore import check_passphrase as psre_passphrase_rules
 
 REQUIRED = "Wajib diisi."
 CSR_MAX_BYTES = 20 * 1024
@@ -18,6 +20,8 @@ CSR_BEGIN = "-----BEGIN CERTIFICATE REQUEST-----"
 CSR_END = "-----END CERTIFICATE REQUEST-----"
 MIN_RSA_BITS = 2048
 PHONE_DIGITS = (8, 15)
+PASSPHRASE_RULES = "Passphrase minimal 8 karakter dan harus memuat huruf dan angka."
+PASSPHRASE_MISMATCH = "Konfirmasi passphrase tidak sama dengan passphrase."
 
 
 class Text(fields.String):
@@ -83,6 +87,34 @@ class Checkbox(fields.Boolean):
             error_messages={"required": must_be_true, "null": must_be_true},
             **kwargs,
         )
+
+
+class Passphrase(fields.String):
+    """A passphrase typed twice in a form: never trimmed, never stored (metadata secret=True)."""
+
+    default_error_messages = {
+        "required": REQUIRED,
+        "null": REQUIRED,
+        "invalid": "Harus berupa teks.",
+        "invalid_utf8": "Teks tidak valid (bukan UTF-8).",
+        "validator_failed": PASSPHRASE_RULES,
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        # secret=True: the engine removes the value from the stored submission and the audit log and
+        # hands it to the next service task only, as ctx.secrets[<field name>].
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "secret": True}
+        super().__init__(required=True, **kwargs)
+
+
+def check_passphrase(value: str) -> None:
+    """Apply the PSrE's own passphrase rules (at least 8 characters with letters and digits)."""
+    if not value:
+        raise ValidationError(REQUIRED)
+    try:
+        psre_passphrase_rules(value)
+    except WeakPassphrase:
+        raise ValidationError(PASSPHRASE_RULES) from None
 
 
 def check_nik(value: str) -> None:
@@ -178,7 +210,7 @@ class RecommendationSchema(FormSchema):
             raise ValidationError("Alasan penolakan wajib diisi.", field_name="notes")
 
 
-@form_schema("issuance_ams.verification")
+@form_schema("common_verification.verification")
 class VerificationSchema(FormSchema):
     """The verifikator's decision on identity, ASN status and recommendation."""
 
@@ -214,8 +246,30 @@ class ActivationSchema(FormSchema):
     csr_pem = Text(required=True, validate=check_csr)
 
 
-@form_schema("issuance_ams.delivery")
+@form_schema("common_delivery.delivery")
 class DeliverySchema(FormSchema):
     """Delivery: the owner downloads the certificate and confirms receipt."""
 
     received = Checkbox(must_be_true="Anda harus mengonfirmasi bahwa sertifikat telah diterima.")
+
+
+class NewPassphraseSchema(FormSchema):
+    """A new passphrase and its confirmation, checked by the PSrE's rules; reused by every form that sets one."""
+
+    passphrase = Passphrase(validate=check_passphrase)
+    passphrase_confirmation = Passphrase()
+
+    @validates_schema
+    def passphrases_match(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Refuse a confirmation that differs from the passphrase."""
+        if "passphrase" in data and data.get("passphrase_confirmation") != data["passphrase"]:
+            raise ValidationError(PASSPHRASE_MISMATCH, field_name="passphrase_confirmation")
+
+
+@form_schema("issuance_esign.activation")
+class EsignActivationSchema(NewPassphraseSchema):
+    """eSign activation: KTP photo and selfie for the PSrE's identity check, obligations, passphrase."""
+
+    ktp_photo = DocumentId(required=True)
+    selfie = DocumentId(required=True)
+    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")

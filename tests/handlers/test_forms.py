@@ -15,6 +15,7 @@ from engine import registry
 from handlers.forms import (
     ActivationSchema,
     DeliverySchema,
+    EsignActivationSchema,
     RecommendationSchema,
     RegistrationSchema,
     VerificationSchema,
@@ -61,9 +62,14 @@ def registration_post(**overrides: Any) -> dict[str, Any]:
 def test_every_user_task_of_the_sop_has_a_registered_schema() -> None:
     assert registry.form_for("issuance_ams.registration_form") is RegistrationSchema
     assert registry.form_for("issuance_ams.recommendation") is RecommendationSchema
-    assert registry.form_for("issuance_ams.verification") is VerificationSchema
     assert registry.form_for("issuance_ams.activation") is ActivationSchema
-    assert registry.form_for("issuance_ams.delivery") is DeliverySchema
+
+
+def test_the_shared_steps_own_their_schemas() -> None:
+    assert registry.form_for("common_verification.verification") is VerificationSchema
+    assert registry.form_for("common_delivery.delivery") is DeliverySchema
+    assert registry.form_for("issuance_ams.verification") is None
+    assert registry.form_for("issuance_ams.delivery") is None
 
 
 def test_registration_loads_normalised_values() -> None:
@@ -250,3 +256,15 @@ def test_delivery_requires_confirmation() -> None:
     assert errors_of(DeliverySchema(), {}) == {
         "received": ["Anda harus mengonfirmasi bahwa sertifikat telah diterima."]
     }
+
+
+def test_new_passphrase_follows_the_psre_rules_and_must_be_confirmed() -> None:
+    base = {"ktp_photo": "1", "selfie": "2", "accept_obligations": "true"}
+    with pytest.raises(ValidationError) as weak:
+        EsignActivationSchema().load({**base, "passphrase": "abcdefgh", "passphrase_confirmation": "abcdefgh"})
+    assert weak.value.messages == {"passphrase": ["Passphrase minimal 8 karakter dan harus memuat huruf dan angka."]}
+    with pytest.raises(ValidationError) as mismatch:
+        EsignActivationSchema().load({**base, "passphrase": "rahasia123", "passphrase_confirmation": "rahasia321"})
+    assert mismatch.value.messages == {"passphrase_confirmation": ["Konfirmasi passphrase tidak sama dengan passphrase."]}
+    loaded = EsignActivationSchema().load({**base, "passphrase": " rahasia123 ", "passphrase_confirmation": " rahasia123 "})
+    assert loaded["passphrase"] == " rahasia123 "  # a passphrase is never trimmed

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -381,6 +384,66 @@ def test_psre_refusal_becomes_an_indonesian_handler_error() -> None:
 # --- common.archive_case ----------------------------------------------------------------------
 
 
+def archive_ctx(stored: list[tuple[str, str, bytes, str]], data: dict[str, Any] | None = None) -> HandlerContext:
+    """A context whose documents 11 and 12 belong to the case and whose inventory holds one certificate."""
+    blobs = {11: b"ktp scan", 12: b"sk cpns"}
+
+    def document_bytes(doc_id: int) -> bytes:
+        if doc_id not in blobs:
+            raise HandlerError(f"Dokumen {doc_id} bukan milik kasus ini.")
+        return blobs[doc_id]
+
+    def store_document(filename: str, media_type: str, content: bytes, kind: str) -> int:
+        stored.append((filename, media_type, content, kind))
+        return 99
+
+    certificates = [{"serial": "1a2b", "status": "active", "case_id": 7, "not_after": "2027-01-01T00:00:00"},
+                    {"serial": "ffff", "status": "active", "case_id": 3, "not_after": "2026-01-01T00:00:00"}]
+    return dataclasses.replace(
+        make_ctx(data=data), document_bytes=document_bytes, store_document=store_document, certificates=lambda: certificates
+    )
+
+
 @time_machine.travel(datetime(2025, 3, 4, 5, 6, 7, tzinfo=UTC), tick=False)
-def test_archive_case_reports_when() -> None:
-    assert archive_case(make_ctx()) == {"archived": True, "at": "2025-03-04T05:06:07+00:00", "case_id": 7}
+def test_archive_case_stores_a_json_dossier_and_reports_its_hash() -> None:
+    stored: list[tuple[str, str, bytes, str]] = []
+    data = {
+        "started_by": "pemohon",
+        "registration_form": registration(),
+        "recommendation": {"decision": "approve", "head_name": "Dr. Agus"},
+        "verification": {"decision": "approve", "reasons": "", "checked_identity": True},
+    }
+    result = archive_case(archive_ctx(stored, data))
+    [(filename, media_type, content, kind)] = stored
+    assert (filename, media_type, kind) == ("berkas-kasus-7.json", "application/json", "dossier")
+    assert result == {
+        "document_id": 99, "sha256": hashlib.sha256(content).hexdigest(), "filename": filename,
+        "documents": 2, "archived_at": "2025-03-04T05:06:07+00:00",
+    }
+    manifest = json.loads(content)
+    assert manifest["case_id"] == 7 and manifest["applicant"]["nik"] == NIK
+    assert [(d["id"], d["field"], d["sha256"]) for d in manifest["documents"]] == [
+        (11, "ktp_scan", hashlib.sha256(b"ktp scan").hexdigest()),
+        (12, "asn_proof", hashlib.sha256(b"sk cpns").hexdigest()),
+    ]
+    assert [(d["step"], d["decision"]) for d in manifest["decisions"]] == [("recommendation", "approve"), ("verification", "approve")]
+    assert manifest["certificates"] == [{"serial": "1a2b", "status": "active", "not_after": "2027-01-01T00:00:00"}]
+    assert manifest["archived_at"] == "2025-03-04T05:06:07+00:00"
+
+
+def test_archive_case_skips_numbers_that_are_not_documents_of_the_case() -> None:
+    stored: list[tuple[str, str, bytes, str]] = []
+    archive_case(archive_ctx(stored, {"registration_form": {**registration(), "ktp_scan": 13}, "validity": {"days": 730}}))
+    manifest = json.loads(stored[0][2])
+    assert [d["id"] for d in manifest["documents"]] == [12]
+
+
+def test_notify_reaches_the_team_mailboxes_from_settings() -> None:
+    ports = Ports()
+    settings = {"verifikator_email": "verifikator@kota.go.id", "dinas_email": "dinas@kota.go.id"}
+    notify(make_ctx(params={"template": "verification_reminder", "recipient": "verifikator_team"}, settings=settings, ports=ports))
+    notify(make_ctx(params={"template": "verification_escalation", "recipient": "dinas"}, settings=settings, ports=ports))
+    assert [(t, to) for t, to, _c in ports.notices] == [
+        ("verification_reminder", "verifikator@kota.go.id"), ("verification_escalation", "dinas@kota.go.id"),
+    ]
+    assert ports.notices[0][2]["settings"] == settings

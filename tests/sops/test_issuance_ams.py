@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from typing import Any
 
 from cryptography import x509
@@ -76,7 +78,35 @@ def test_happy_path_ends_with_a_downloaded_certificate_that_chains_to_the_city_c
     kinds = [e["kind"] for e in case["timeline"]]
     assert kinds[0] == "case_started" and kinds[-1] == "case_completed"
     assert {"task_completed", "step_completed", "certificate_recorded", "certificate_downloaded", "mail_sent"} <= set(kinds)
-    assert len(case["documents"]) == 2
+    uploads = [d for d in case["documents"] if d["kind"] == "upload"]
+    dossiers = [d for d in case["documents"] if d["kind"] == "dossier"]
+    assert len(uploads) == 2 and len(dossiers) == 1
+    assert dossiers[0]["filename"] == f"berkas-kasus-{case_id}.json"
+    assert case["data"]["dossier"]["document_id"] == dossiers[0]["id"]
+
+
+def test_archive_builds_a_dossier_listing_documents_decisions_and_the_certificate(api: Any, app: Any) -> None:
+    pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    verify(api, case_id, APPROVE)
+    csr, _key = csr_pem()
+    activation = only_task(pemohon, case_id, "activation")
+    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
+    delivery = only_task(pemohon, case_id, "delivery")
+    assert pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True}).status_code == 200
+
+    case = case_of(api("verifikator"), case_id)
+    archived = case["data"]["dossier"]
+    response = api("verifikator").get(f"/documents/{archived['document_id']}")
+    assert response.status_code == 200
+    assert hashlib.sha256(response.data).hexdigest() == archived["sha256"]
+    manifest = json.loads(response.data)
+    assert manifest["case_id"] == case_id
+    assert manifest["applicant"]["nik"] == "3375011507900001"
+    uploads = {d["id"]: d["sha256"] for d in case["documents"] if d["kind"] == "upload"}
+    assert {d["id"]: d["sha256"] for d in manifest["documents"] if d["id"] in uploads} == uploads
+    assert {d["step"]: d["decision"] for d in manifest["decisions"]} == {"recommendation": "approve", "verification": "approve"}
+    assert [c["serial"] for c in manifest["certificates"]] == [case["certificates"][0]["serial"]]
 
 
 def test_return_for_correction_loops_back_to_the_applicant_with_reasons(api: Any, app: Any) -> None:

@@ -1,0 +1,46 @@
+"""Operators and forms of SOP 088.14 (issuance with the eSign method: the key is held by the PSrE)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
+from handlers import issuance_ams
+from handlers.common import SUBJECT_VARIABLE, certificate_summary, now_iso, pki_failure
+from handlers.forms import RecommendationSchema, RegistrationSchema
+from pki.errors import PkiError
+
+# 088.14 uses the same official Registration and Recommendation forms as 088.9.
+form_schema("issuance_esign.registration_form")(RegistrationSchema)
+form_schema("issuance_esign.recommendation")(RecommendationSchema)
+
+PASSPHRASE = "passphrase"
+
+
+@service_task("issuance_esign.automated_checks")
+def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
+    """Check NIK, NIP, their agreement, ASN roster membership and the official e-mail domain."""
+    return issuance_ams.automated_checks(ctx)
+
+
+@service_task("issuance_esign.issue_with_server_key")
+def issue_with_server_key(ctx: HandlerContext) -> dict[str, Any]:
+    """Have the PSrE generate the owner's key, keep it under the passphrase just set, and issue its certificate.
+
+    The passphrase arrives only as ctx.secrets['passphrase'] from the activation form of the same run;
+    it is passed to the PSrE and never returned, stored or logged.
+    """
+    passphrase = ctx.secrets.get(PASSPHRASE)
+    if not passphrase:
+        raise HandlerError("Passphrase tidak tersedia; isi ulang formulir aktivasi.")
+    subject = ctx.data.get(SUBJECT_VARIABLE)
+    subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else None
+    if not subject_id:
+        raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
+    try:
+        issued = ctx.psre.issue_with_server_key(str(subject_id), passphrase, ctx.idempotency_key)
+    except PkiError as err:
+        raise pki_failure(err) from err
+    ctx.record_certificate(issued)
+    return {**certificate_summary(issued), "key_held_by": "psre", "issued_at": now_iso()}

@@ -1,0 +1,247 @@
+"""Operators and form rules of SOP 088.11: revocation of a certificate (statement, checks, PSrE revoke)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate, validates_schema
+
+from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
+from handlers.common import now_iso, pki_failure
+from handlers.forms import Checkbox, DocumentId, FormSchema, IdentityNumber, Text, check_nip, one_of
+from handlers.issuance_ams import Item, item
+from pki.errors import AlreadyRevoked, PkiError
+
+# RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
+REASONS: dict[str, str] = {
+    "keyCompromise": "Kunci privat bocor / dicurigai bocor",
+    "affiliationChanged": "Data berubah / pindah instansi",
+    "cessationOfOperation": "Tidak lagi ASN / berhenti menggunakan",
+    "superseded": "Digantikan oleh sertifikat baru",
+    "unspecified": "Alasan lain (tidak disebutkan)",
+}
+# Who asked the RA to revoke, when RA staff file the statement on someone's behalf.
+REQUESTERS: dict[str, str] = {
+    "owner": "Pemilik sertifikat (surat/permintaan langsung)",
+    "agency_head": "Kepala Perangkat Daerah (Atasan)",
+    "ra": "Otoritas Pendaftaran (mis. data kepegawaian menyatakan keluar)",
+}
+OWNER_STATEMENT = "statement"
+RA_STATEMENT = "ra_statement"
+ACTIVE = "active"
+REVOKED_STATUSES = ("revoked", "superseded")
+
+
+def not_in_future(value: date) -> None:
+    """Refuse a date after today."""
+    if value > date.today():
+        raise ValidationError("Tanggal tidak boleh melewati hari ini.")
+
+
+class IncidentDate(fields.Date):
+    """A date typed as YYYY-MM-DD (what a browser's date input sends), with Indonesian messages."""
+
+    default_error_messages = {
+        "required": "Wajib diisi.",
+        "null": "Wajib diisi.",
+        "invalid": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "format": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "validator_failed": "Tanggal tidak valid.",
+    }
+
+
+# ---------------------------------------------------------------- forms
+
+
+@form_schema("revocation.start")
+class RevocationStartSchema(FormSchema):
+    """Start data: the certificate and, when known, the reason (e.g. given by the RA for a leaver)."""
+
+    certificate_serial = Text(load_default="", validate=validate.Length(max=64, error="Nomor seri tidak valid."))
+    reason = Text(load_default="", validate=validate.OneOf([*REASONS, ""], error="Alasan pencabutan tidak dikenal."))
+
+
+@form_schema("revocation.statement")
+class StatementSchema(FormSchema):
+    """Formulir Pernyataan Pencabutan Sertifikat Elektronik."""
+
+    certificate_serial = Text(required=True, validate=validate.Length(max=64, error="Nomor seri tidak valid."))
+    reason = Text(required=True, validate=one_of(list(REASONS), "salah satu alasan pencabutan pada daftar"))
+    chronology = Text(
+        required=True,
+        validate=validate.Length(min=20, max=4000, error="Uraikan kronologi dalam 20–4000 karakter."),
+    )
+    incident_date = IncidentDate(required=True, validate=not_in_future)
+    statement_true = Checkbox(
+        must_be_true="Anda harus menyatakan bahwa keterangan ini benar dan memahami akibat pencabutan.",
+        metadata={"label": "Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan"},
+    )
+
+
+@form_schema("revocation.ra_statement")
+class RaStatementSchema(StatementSchema):
+    """The same statement, filed by RA staff on the owner's behalf, with who asked for it."""
+
+    requested_by = Text(required=True, validate=one_of(list(REQUESTERS), "pemilik, atasan, atau Otoritas Pendaftaran"))
+    requester_name = Text(load_default="", validate=validate.Length(max=200, error="Maksimal 200 karakter."))
+    requester_nip = IdentityNumber(load_default="")
+    request_letter = DocumentId(load_default=None, allow_none=True)
+
+    @validates_schema
+    def head_is_named(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Require the head's name and NIP when the agency head asked for the revocation."""
+        if data.get("requested_by") != "agency_head":
+            return
+        errors: dict[str, list[str]] = {}
+        if not data.get("requester_name"):
+            errors["requester_name"] = ["Nama Kepala Perangkat Daerah wajib diisi."]
+        nip = data.get("requester_nip") or ""
+        if not nip:
+            errors["requester_nip"] = ["NIP Kepala Perangkat Daerah wajib diisi."]
+        else:
+            try:
+                check_nip(nip)
+            except ValidationError as exc:
+                errors["requester_nip"] = list(exc.messages) if isinstance(exc.messages, list) else [str(exc.messages)]
+        if errors:
+            raise ValidationError(errors)
+
+
+@form_schema("revocation.fast_track_decision")
+class FastTrackDecisionSchema(FormSchema):
+    """The verifikator's decision on a key-compromise revocation (fast track: approve or reject)."""
+
+    decision = Text(required=True, validate=one_of(["approve", "reject"], "setujui atau tolak"))
+    reasons = Text(load_default="")
+    checked_identity = Checkbox(metadata={"label": "Identitas pemohon dan kepemilikan sertifikat telah diperiksa"})
+
+    @validates_schema
+    def decision_is_justified(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Require reasons to reject and the identity check to approve."""
+        if data.get("decision") == "reject" and not data.get("reasons"):
+            raise ValidationError("Alasan wajib diisi bila permohonan ditolak.", field_name="reasons")
+        if data.get("decision") == "approve" and not data.get("checked_identity"):
+            raise ValidationError("Wajib dicentang sebelum pencabutan disetujui.", field_name="checked_identity")
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def initiator(ctx: HandlerContext) -> str:
+    """'owner' when the owner started the case, 'ra' when RA staff started it on their behalf."""
+    started_by = str(ctx.data.get("started_by") or "")
+    return "owner" if not started_by or started_by == str(ctx.applicant.get("username") or "") else "ra"
+
+
+def submitted_statement(ctx: HandlerContext) -> Mapping[str, Any]:
+    """The statement of this case: the owner's or the one RA staff filed."""
+    prepared = ctx.data.get("revocation")
+    who = prepared.get("initiator") if isinstance(prepared, Mapping) else None
+    name = RA_STATEMENT if (who or initiator(ctx)) == "ra" else OWNER_STATEMENT
+    form = ctx.data.get(name)
+    if not isinstance(form, Mapping):
+        raise HandlerError("Formulir pernyataan pencabutan belum diisi.")
+    return form
+
+
+def roster_item(ctx: HandlerContext) -> list[Item]:
+    """Tell the verifikator what the roster says of the owner (a leaver explains an RA-initiated case)."""
+    nip = "".join(str(ctx.applicant.get("nip") or "").split())
+    row = ctx.lookup_roster(nip) if nip else None
+    if row is None:
+        return [item("roster_status", "Status pada data ASN", True, "info", "Pemilik tidak tercatat pada data ASN kota.")]
+    status = str(row.get("status") or "-")
+    message = f"Status pemilik pada data ASN: {status} ({row.get('agency_name') or '-'})."
+    return [item("roster_status", "Status pada data ASN", True, "info", message)]
+
+
+# ---------------------------------------------------------------- operators
+
+
+@service_task("revocation.prepare_revocation")
+def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
+    """Tell who filed the case, list the owner's active certificates and prefill the statement."""
+    certificates = [
+        {"serial": c["serial"], "subject": c.get("subject", ""), "not_after": c.get("not_after", "")}
+        for c in ctx.certificates()
+        if c.get("status") == ACTIVE
+    ]
+    wanted = str(ctx.data.get("certificate_serial") or "").strip().lower()
+    serials = [c["serial"] for c in certificates]
+    prefill = {
+        "certificate_serial": wanted or (serials[0] if len(serials) == 1 else ""),
+        "reason": str(ctx.data.get("reason") or ""),
+        "incident_date": date.today().isoformat(),
+    }
+    return {"initiator": initiator(ctx), "certificates": certificates, "prefill": prefill, "reasons": REASONS}
+
+
+@service_task("revocation.check_certificate")
+def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
+    """Check the certificate named in the statement: the owner's, and not revoked already (RA and PSrE).
+
+    `status` is 'active' (go on), 'revoked' (refused: already revoked) or 'not_found' (back to the form).
+    """
+    form = submitted_statement(ctx)
+    serial = str(form.get("certificate_serial") or "").strip().lower()
+    reason = str(form.get("reason") or "unspecified")
+    base = {"serial": serial, "reason": reason, "reason_label": REASONS.get(reason, reason), "checked_at": now_iso()}
+    owned = next((c for c in ctx.certificates() if str(c.get("serial", "")).lower() == serial), None)
+    if owned is None:
+        problem = f"Sertifikat dengan nomor seri {serial or '-'} tidak ditemukan pada pemilik ini. Pilih sertifikat dari daftar."
+        return {**base, "status": "not_found", "problem": problem, "checks": {"items": [], "errors": 1}}
+    try:
+        at_psre = ctx.psre.certificate_status(serial)
+    except PkiError as err:
+        raise pki_failure(err) from err
+    if owned.get("status") in REVOKED_STATUSES or at_psre.status == "revoked":
+        if at_psre.status == "revoked" and owned.get("status") not in REVOKED_STATUSES:
+            ctx.set_certificate_status(serial, "revoked")  # the RA's records catch up with the PSrE
+        when = at_psre.revoked_at.strftime("%d-%m-%Y %H:%M UTC") if at_psre.revoked_at else "sebelumnya"
+        problem = (
+            f"Sertifikat {serial} sudah dicabut ({when}, alasan: {at_psre.reason or owned.get('status')}). "
+            "Pencabutan tidak dapat diajukan dua kali; sertifikat ini sudah tidak berlaku."
+        )
+        return {**base, "status": "revoked", "problem": problem, "checks": {"items": [], "errors": 1}}
+    items = [
+        item("certificate_owned", "Sertifikat milik pemohon", True, "error", f"Sertifikat {serial} milik pemohon dan aktif."),
+        item("certificate_psre_status", "Status di PSrE", at_psre.status == "good", "error",
+             f"PSrE mencatat sertifikat: {at_psre.status}."),
+        item("reason", "Alasan pencabutan", True, "info", REASONS.get(reason, reason)),
+        *roster_item(ctx),
+    ]
+    failed = [entry for entry in items if not entry["ok"]]
+    checks = {
+        "items": items,
+        "all_ok": not failed,
+        "errors": sum(1 for e in failed if e["severity"] == "error"),
+        "warnings": sum(1 for e in failed if e["severity"] == "warning"),
+    }
+    return {**base, "status": ACTIVE, "problem": "", "checks": checks, "fast_track": reason == "keyCompromise"}
+
+
+@service_task("revocation.revoke_certificate")
+def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
+    """Have the PSrE revoke the certificate with the statement's reason; CRL and OCSP show it at once."""
+    request = ctx.data.get("revocation_request")
+    if not isinstance(request, Mapping) or not request.get("serial"):
+        raise HandlerError("Sertifikat yang akan dicabut tidak ditemukan pada data kasus.")
+    serial, reason = str(request["serial"]), str(request.get("reason") or "unspecified")
+    repeated = False
+    try:
+        ctx.psre.revoke(serial, reason, ctx.idempotency_key)
+    except AlreadyRevoked:
+        repeated = True  # revoked meanwhile (another case, the PSrE's own RA): the goal is reached
+    except PkiError as err:
+        raise pki_failure(err) from err
+    ctx.set_certificate_status(serial, "revoked")
+    status = ctx.psre.certificate_status(serial)
+    return {
+        "serial": serial,
+        "reason": reason,
+        "reason_label": REASONS.get(reason, reason),
+        "revoked_at": status.revoked_at.isoformat() if status.revoked_at else now_iso(),
+        "already_revoked": repeated,
+    }

@@ -1,0 +1,192 @@
+"""The operators and forms of SOP 088.11 (revocation), called directly with a HandlerContext."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from marshmallow import ValidationError
+
+from engine import registry
+from engine.handler_api import HandlerContext, HandlerError
+from handlers.revocation import (
+    REASONS,
+    RaStatementSchema,
+    StatementSchema,
+    check_certificate,
+    prepare_revocation,
+    revoke_certificate,
+)
+from pki.errors import AlreadyRevoked, UnknownCertificate
+from pki.psre import CertificateStatus
+
+SERIAL = "a1b2c3"
+NIP = "199007152015031001"
+
+
+def cert_row(serial: str = SERIAL, status: str = "active") -> dict[str, Any]:
+    return {"serial": serial, "status": status, "subject": "Budi Santoso", "case_id": 1, "not_before": "2025-01-01T00:00:00", "not_after": "2027-01-01T00:00:00"}
+
+
+def owner_statement(**overrides: Any) -> dict[str, Any]:
+    form = {"certificate_serial": SERIAL, "reason": "affiliationChanged", "chronology": "Pindah tugas ke kabupaten lain.",
+            "incident_date": "2025-06-01", "statement_true": True}
+    return {**form, **overrides}
+
+
+@dataclass
+class FakePSrE:
+    """A PSrE with one certificate whose status the test sets; records revocations."""
+
+    status: str = "good"
+    revoked: list[tuple[str, str, str]] = field(default_factory=list)
+    fail: Exception | None = None
+
+    def certificate_status(self, serial_hex: str) -> CertificateStatus:
+        at = datetime(2025, 6, 1, 9, 30, tzinfo=UTC) if self.status == "revoked" else None
+        return CertificateStatus(serial_hex, self.status, "keyCompromise" if at else None, at)  # type: ignore[arg-type]
+
+    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
+        if self.fail:
+            raise self.fail
+        self.revoked.append((serial_hex, reason, idempotency_key))
+        self.status = "revoked"
+
+
+@dataclass
+class Inventory:
+    rows: list[dict[str, Any]] = field(default_factory=lambda: [cert_row()])
+    statuses: list[tuple[str, str]] = field(default_factory=list)
+
+
+def make_ctx(data: dict[str, Any], psre: FakePSrE | None = None, inventory: Inventory | None = None,
+             roster_status: str | None = "aktif") -> HandlerContext:
+    inv = inventory if inventory is not None else Inventory()
+    rows = {NIP: {"nip": NIP, "status": roster_status, "agency_name": "Dinas Komunikasi dan Informatika"}} if roster_status else {}
+    return HandlerContext(
+        case_id=11, task_name="task", idempotency_key="case-11/task/1", data=data, psre=psre or FakePSrE(),
+        applicant={"username": "pemohon", "full_name": "Budi Santoso", "nip": NIP, "email": "pemohon@pekalongankota.go.id"},
+        lookup_roster=rows.get, certificates=lambda: inv.rows,
+        set_certificate_status=lambda serial, status: inv.statuses.append((serial, status)),
+    )
+
+
+def test_operators_and_forms_are_registered() -> None:
+    names = {op.name for op in registry.operators()}
+    assert {"revocation.prepare_revocation", "revocation.check_certificate", "revocation.revoke_certificate"} <= names
+    for key in ("start", "statement", "ra_statement", "fast_track_decision"):
+        assert registry.form_for(f"revocation.{key}") is not None
+
+
+def test_reasons_are_rfc5280_names_with_indonesian_labels() -> None:
+    assert list(REASONS) == ["keyCompromise", "affiliationChanged", "cessationOfOperation", "superseded", "unspecified"]
+    assert "bocor" in REASONS["keyCompromise"] and "ASN" in REASONS["cessationOfOperation"]
+
+
+# --- prepare_revocation ------------------------------------------------------------------------
+
+
+def test_prepare_tells_the_owner_from_the_ra_and_lists_only_active_certificates() -> None:
+    inventory = Inventory(rows=[cert_row("ff"), cert_row(SERIAL, "superseded")])
+    own = prepare_revocation(make_ctx({"started_by": "pemohon"}, inventory=inventory))
+    assert own["initiator"] == "owner"
+    assert [c["serial"] for c in own["certificates"]] == ["ff"]
+    assert own["prefill"]["certificate_serial"] == "ff"  # the only active one
+    by_ra = prepare_revocation(make_ctx({"started_by": "verifikator", "certificate_serial": SERIAL, "reason": "cessationOfOperation"}))
+    assert by_ra["initiator"] == "ra"
+    assert (by_ra["prefill"]["certificate_serial"], by_ra["prefill"]["reason"]) == (SERIAL, "cessationOfOperation")
+    assert by_ra["prefill"]["incident_date"] == date.today().isoformat()
+
+
+# --- check_certificate -------------------------------------------------------------------------
+
+
+def test_active_certificate_passes_with_checks_and_key_compromise_is_flagged_fast_track() -> None:
+    result = check_certificate(make_ctx({"statement": owner_statement(reason="keyCompromise"), "started_by": "pemohon"}))
+    assert (result["status"], result["serial"], result["reason"], result["fast_track"]) == ("active", SERIAL, "keyCompromise", True)
+    codes = {i["code"]: i for i in result["checks"]["items"]}
+    assert codes["certificate_owned"]["ok"] and "aktif" in codes["roster_status"]["message"]
+    assert result["checks"]["errors"] == 0
+
+
+def test_statement_filed_by_the_ra_is_read_from_its_own_form() -> None:
+    data = {"revocation": {"initiator": "ra"}, "ra_statement": owner_statement(reason="cessationOfOperation"), "started_by": "verifikator"}
+    result = check_certificate(make_ctx(data, roster_status="keluar"))
+    assert result["reason"] == "cessationOfOperation" and result["fast_track"] is False
+    assert "keluar" in {i["code"]: i for i in result["checks"]["items"]}["roster_status"]["message"]
+
+
+def test_certificate_of_someone_else_is_not_found() -> None:
+    result = check_certificate(make_ctx({"statement": owner_statement(certificate_serial="beef")}))
+    assert result["status"] == "not_found"
+    assert "tidak ditemukan" in result["problem"]
+
+
+def test_certificate_already_revoked_in_the_inventory_or_at_the_psre_is_refused() -> None:
+    inventory = Inventory(rows=[cert_row(status="revoked")])
+    assert check_certificate(make_ctx({"statement": owner_statement()}, inventory=inventory))["status"] == "revoked"
+    inventory = Inventory()
+    result = check_certificate(make_ctx({"statement": owner_statement()}, psre=FakePSrE(status="revoked"), inventory=inventory))
+    assert result["status"] == "revoked"
+    assert "sudah dicabut" in result["problem"] and "01-06-2025" in result["problem"]
+    assert inventory.statuses == [(SERIAL, "revoked")]
+
+
+def test_missing_statement_is_a_handler_error() -> None:
+    with pytest.raises(HandlerError, match="pernyataan"):
+        check_certificate(make_ctx({}))
+
+
+# --- revoke_certificate ------------------------------------------------------------------------
+
+
+def test_revoke_passes_the_reason_and_idempotency_key_and_records_the_status() -> None:
+    psre, inventory = FakePSrE(), Inventory()
+    request = {"serial": SERIAL, "reason": "keyCompromise"}
+    result = revoke_certificate(make_ctx({"revocation_request": request}, psre=psre, inventory=inventory))
+    assert psre.revoked == [(SERIAL, "keyCompromise", "case-11/task/1")]
+    assert inventory.statuses == [(SERIAL, "revoked")]
+    assert (result["reason_label"], result["already_revoked"]) == (REASONS["keyCompromise"], False)
+    assert result["revoked_at"].startswith("2025-06-01T09:30")
+
+
+def test_revoke_of_a_certificate_revoked_meanwhile_still_completes() -> None:
+    psre = FakePSrE(fail=AlreadyRevoked("already"))
+    result = revoke_certificate(make_ctx({"revocation_request": {"serial": SERIAL, "reason": "unspecified"}}, psre=psre))
+    assert result["already_revoked"] is True
+
+
+def test_revoke_refusals_are_handler_errors() -> None:
+    with pytest.raises(HandlerError, match="PSrE menolak"):
+        revoke_certificate(make_ctx({"revocation_request": {"serial": SERIAL}}, psre=FakePSrE(fail=UnknownCertificate("x"))))
+    with pytest.raises(HandlerError):
+        revoke_certificate(make_ctx({}))
+
+
+# --- forms -------------------------------------------------------------------------------------
+
+
+def test_statement_form_checks_reason_chronology_and_date_in_indonesian() -> None:
+    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    with pytest.raises(ValidationError) as caught:
+        StatementSchema().load(owner_statement(reason="lostKey", chronology="singkat", incident_date=tomorrow, statement_true=None))
+    messages = caught.value.messages
+    assert set(messages) >= {"reason", "chronology", "incident_date", "statement_true"}
+    assert "melewati hari ini" in messages["incident_date"][0]  # type: ignore[index]
+    loaded = StatementSchema().load(owner_statement())
+    assert loaded["incident_date"] == date(2025, 6, 1)
+
+
+def test_ra_statement_needs_the_head_when_the_head_asked() -> None:
+    with pytest.raises(ValidationError) as caught:
+        RaStatementSchema().load({**owner_statement(), "requested_by": "agency_head"})
+    assert set(caught.value.messages) == {"requester_name", "requester_nip"}
+    with pytest.raises(ValidationError) as caught:
+        RaStatementSchema().load({**owner_statement(), "requested_by": "agency_head", "requester_name": "Dr. Agus", "requester_nip": "123"})
+    assert set(caught.value.messages) == {"requester_nip"}
+    loaded = RaStatementSchema().load({**owner_statement(), "requested_by": "agency_head", "requester_name": "Dr. Agus Prasetyo",
+                                        "requester_nip": "19750110 200003 1 003"})
+    assert loaded["requester_nip"] == "197501102000031003"
+    assert RaStatementSchema().load({**owner_statement(), "requested_by": "ra"})["request_letter"] is None

@@ -1,0 +1,270 @@
+"""SOP 088.11 end to end through the JSON API: revocation by the owner or the RA, with the key-compromise fast track."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import time_machine
+from cryptography import x509
+from cryptography.x509 import ocsp
+from flask import Flask
+from sqlalchemy import select
+
+from engine.models import OutboxMail, db
+from engine.services.timers import fire_due_timers
+from tests.sops.builders import APPROVE
+from tests.sops.test_issuance_ams import case_of, only_task
+from tests.sops.test_renewal_rekey import (
+    PEMOHON_NIP,
+    chain_of,
+    crl_entry,
+    issued_certificate,
+    ocsp_status,
+    set_roster_status,
+)
+from tests.web.test_html_flow import WebUser
+
+START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+CHRONOLOGY = "Laptop kantor yang menyimpan kunci privat hilang di kereta pada pagi hari."
+
+
+def statement(**overrides: Any) -> dict[str, Any]:
+    """A complete revocation statement (the certificate is added by the caller)."""
+    body = {"reason": "affiliationChanged", "chronology": "Saya pindah tugas ke Pemerintah Kabupaten Batang mulai bulan depan.",
+            "incident_date": date.today().isoformat(), "statement_true": True}
+    body.update(overrides)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+def start_revocation(user: Any, serial: str, applicant: str | None = None, **data: Any) -> int:
+    """Start a revocation case: by the owner, or by RA staff for `applicant`."""
+    body: dict[str, Any] = {"process_key": "revocation", "data": {"certificate_serial": serial, **data}}
+    if applicant:
+        body["applicant"] = applicant
+    response = user.post("/cases", json=body)
+    assert response.status_code == 201, response.get_json()
+    return int(response.get_json()["case"]["id"])
+
+
+def submit(user: Any, case_id: int, task_name: str, body: dict[str, Any]) -> Any:
+    """Claim (staff) and complete the open task `task_name` of a case."""
+    task = only_task(user, case_id, task_name)
+    if task["role"] != "Pemohon":
+        assert user.post(f"/tasks/{task['id']}/claim").status_code == 200
+    return user.post(f"/tasks/{task['id']}/complete", json=body)
+
+
+def mails(app: Flask, case_id: int) -> list[tuple[str, str]]:
+    """(template, recipient) of every mail the case sent."""
+    with app.app_context():
+        rows = db.session.execute(select(OutboxMail).where(OutboxMail.instance_id == case_id)).scalars()
+        return [(m.template, m.recipient) for m in rows]
+
+
+def revocation_reason(client: Any, owner: Any, serial: str) -> tuple[x509.ReasonFlags | None, ocsp.OCSPResponse]:
+    """The reason in the CRL served now, and the OCSP answer, for a certificate."""
+    entry = crl_entry(client, serial)
+    assert entry is not None, "serial not in the CRL"
+    reason = entry.extensions.get_extension_for_class(x509.CRLReason).value.reason
+    leaf, issuing, _root = chain_of(owner, serial)
+    return reason, ocsp_status(client, leaf, issuing)
+
+
+def test_owner_revocation_after_verification_shows_in_crl_and_ocsp_at_once(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, issuance_case = issued_certificate(api)
+    pemohon = api("pemohon")
+    case_id = start_revocation(pemohon, serial)
+    task = only_task(pemohon, case_id, "statement")
+    form = pemohon.get(f"/tasks/{task['id']}/form").get_json()
+    assert form["prefill"]["certificate_serial"] == serial
+    assert form["data"]["revocation"]["initiator"] == "owner"
+    page = WebUser(app, "pemohon").get(f"/tugas/{task['id']}")
+    assert page.status_code == 200 and "kunci privat bocor" in page.get_data(as_text=True).lower()
+
+    future = (date.today() + timedelta(days=2)).isoformat()
+    response = submit(pemohon, case_id, "statement", statement(certificate_serial=serial, reason="lostKey", chronology="pendek", incident_date=future))
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) >= {"reason", "chronology", "incident_date"}
+    assert submit(pemohon, case_id, "statement", statement(certificate_serial=serial)).status_code == 200
+
+    verifikator = api("verifikator")
+    verification = only_task(verifikator, case_id, "verification")
+    page = WebUser(app, "verifikator").get(f"/tugas/{verification['id']}")
+    assert page.status_code == 200 and 'id="revocation-summary"' in page.get_data(as_text=True)
+    assert crl_entry(client, serial) is None
+    response = submit(verifikator, case_id, "verification", APPROVE)
+    assert response.status_code == 200, response.get_json()
+
+    reason, answer = revocation_reason(client, pemohon, serial)
+    assert reason == x509.ReasonFlags.affiliation_changed
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason == x509.ReasonFlags.affiliation_changed
+    case = case_of(pemohon, case_id)
+    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_revoked")
+    assert case["data"]["revoked"]["serial"] == serial
+    assert any(d["kind"] == "dossier" for d in case["documents"])
+    assert case_of(pemohon, issuance_case)["certificates"][0]["status"] == "revoked"
+    assert ("certificate_revoked", "pemohon@pekalongankota.go.id") in mails(app, case_id)
+    case_page = WebUser(app, "pemohon").get(f"/kasus/{case_id}")
+    assert case_page.status_code == 200 and "<svg" in case_page.get_data(as_text=True)
+
+
+def test_key_compromise_is_fast_tracked_to_the_verifikator_and_revoked_at_once(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, _case = issued_certificate(api)
+    pemohon = api("pemohon")
+    case_id = start_revocation(pemohon, serial)
+    response = submit(pemohon, case_id, "statement", statement(certificate_serial=serial, reason="keyCompromise", chronology=CHRONOLOGY))
+    assert response.status_code == 200, response.get_json()
+
+    verifikator = api("verifikator")
+    listing = verifikator.get("/tasks").get_json()
+    names = [t["task_name"] for t in listing["mine"] + listing["claimable"] if t["case_id"] == case_id]
+    assert names == ["fast_track_decision"]
+    assert ("key_compromise_alert", "verifikator@pekalongankota.go.id") in mails(app, case_id)
+    task = only_task(verifikator, case_id, "fast_track_decision")
+    page = WebUser(app, "verifikator").get(f"/tugas/{task['id']}")
+    assert page.status_code == 200 and "Jalur cepat" in page.get_data(as_text=True)
+
+    assert submit(verifikator, case_id, "fast_track_decision", {"decision": "approve"}).status_code == 422
+    response = submit(verifikator, case_id, "fast_track_decision", {"decision": "approve", "checked_identity": True})
+    assert response.status_code == 200, response.get_json()
+
+    reason, answer = revocation_reason(client, pemohon, serial)
+    assert reason == x509.ReasonFlags.key_compromise
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert answer.revocation_reason == x509.ReasonFlags.key_compromise
+    case = case_of(pemohon, case_id)
+    assert case["case"]["outcome"] == "end_revoked"
+    assert "verification" not in case["data"]
+
+
+def test_undecided_key_compromise_escalates_to_the_dinas_after_the_sla(api: Any, app: Flask, client: Any) -> None:
+    with time_machine.travel(START, tick=False):
+        serial, _key, _case = issued_certificate(api)
+        pemohon = api("pemohon")
+        case_id = start_revocation(pemohon, serial)
+        assert submit(pemohon, case_id, "statement", statement(certificate_serial=serial, reason="keyCompromise", chronology=CHRONOLOGY)).status_code == 200
+
+    with time_machine.travel(START + timedelta(hours=3, minutes=59), tick=False), app.app_context():
+        assert fire_due_timers() == 0
+    with time_machine.travel(START + timedelta(hours=4, minutes=1), tick=False), app.app_context():
+        assert fire_due_timers() == 1
+        assert fire_due_timers() == 0
+    assert ("key_compromise_escalation", "diskominfo@pekalongankota.go.id") in mails(app, case_id)
+
+    with time_machine.travel(START + timedelta(hours=5), tick=False):
+        verifikator = api("verifikator")
+        assert only_task(verifikator, case_id, "fast_track_decision")["status"] == "open"
+        response = submit(verifikator, case_id, "fast_track_decision", {"decision": "approve", "checked_identity": True})
+        assert response.status_code == 200, response.get_json()
+        case = case_of(pemohon, case_id)
+    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_revoked")
+    assert [t for t, _to in mails(app, case_id)].count("key_compromise_escalation") == 1
+
+
+def test_revocation_of_an_already_revoked_certificate_is_refused_up_front(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, _case = issued_certificate(api)
+    pemohon = api("pemohon")
+    first = start_revocation(pemohon, serial)
+    submit(pemohon, first, "statement", statement(certificate_serial=serial, reason="keyCompromise", chronology=CHRONOLOGY))
+    submit(api("verifikator"), first, "fast_track_decision", {"decision": "approve", "checked_identity": True})
+    revoked_at = crl_entry(client, serial).revocation_date_utc  # type: ignore[union-attr]
+
+    second = start_revocation(pemohon, serial)
+    assert pemohon.get(f"/tasks/{only_task(pemohon, second, 'statement')['id']}/form").get_json()["data"]["revocation"]["certificates"] == []
+    response = submit(pemohon, second, "statement", statement(certificate_serial=serial))
+    assert response.status_code == 200, response.get_json()
+    case = case_of(pemohon, second)
+    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_already_revoked")
+    assert "sudah dicabut" in case["data"]["revocation_request"]["problem"]
+    assert [t for t, _to in mails(app, second)] == ["revocation_not_possible"]
+    assert crl_entry(client, serial).revocation_date_utc == revoked_at  # type: ignore[union-attr]
+    assert api("verifikator").get("/tasks").get_json()["claimable"] == []
+
+
+def test_certificate_revoked_at_the_psre_directly_is_refused_and_the_inventory_catches_up(api: Any, app: Flask) -> None:
+    serial, _key, issuance_case = issued_certificate(api)
+    with app.app_context():
+        app.extensions["sertel.psre"].revoke(serial, "cessationOfOperation", "psre-portal-1")
+    pemohon = api("pemohon")
+    case_id = start_revocation(pemohon, serial)
+    assert submit(pemohon, case_id, "statement", statement(certificate_serial=serial)).status_code == 200
+    assert case_of(pemohon, case_id)["case"]["outcome"] == "end_already_revoked"
+    assert case_of(pemohon, issuance_case)["certificates"][0]["status"] == "revoked"
+
+
+def test_ra_revokes_on_behalf_of_someone_who_left_the_roster(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, _case = issued_certificate(api)
+    set_roster_status(app, PEMOHON_NIP, "keluar")
+    verifikator = api("verifikator")
+    case_id = start_revocation(verifikator, serial, applicant="pemohon", reason="cessationOfOperation")
+    pemohon = api("pemohon")
+    assert [t for t in pemohon.get("/tasks").get_json()["mine"] if t["case_id"] == case_id] == []
+    task = only_task(verifikator, case_id, "ra_statement")
+    form = verifikator.get(f"/tasks/{task['id']}/form").get_json()
+    assert form["data"]["revocation"]["initiator"] == "ra"
+    assert form["prefill"]["reason"] == "cessationOfOperation"
+    page = WebUser(app, "verifikator").get(f"/tugas/{task['id']}")
+    assert page.status_code == 200 and "atas nama pemilik" in page.get_data(as_text=True)
+
+    body = statement(certificate_serial=serial, reason="cessationOfOperation", chronology="Data kepegawaian BKPSDM menyatakan yang bersangkutan keluar.")
+    response = submit(verifikator, case_id, "ra_statement", {**body, "requested_by": "agency_head"})
+    assert response.status_code == 422
+    assert set(response.get_json()["fields"]) >= {"requester_name", "requester_nip"}
+    response = verifikator.post(f"/tasks/{task['id']}/complete", json={**body, "requested_by": "ra"})
+    assert response.status_code == 200, response.get_json()
+
+    checks = case_of(verifikator, case_id)["data"]["checks"]
+    roster = {i["code"]: i for i in checks["items"]}["roster_status"]
+    assert "keluar" in roster["message"]
+    assert submit(verifikator, case_id, "verification", APPROVE).status_code == 200
+
+    reason, answer = revocation_reason(client, pemohon, serial)
+    assert reason == x509.ReasonFlags.cessation_of_operation
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert case_of(verifikator, case_id)["case"]["outcome"] == "end_revoked"
+    assert ("certificate_revoked", "pemohon@pekalongankota.go.id") in mails(app, case_id)
+
+
+def test_unknown_certificate_goes_back_to_the_form_then_return_and_rejection_keep_the_certificate(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, issuance_case = issued_certificate(api)
+    pemohon = api("pemohon")
+    case_id = pemohon.post("/cases", json={"process_key": "revocation"}).get_json()["case"]["id"]
+    assert submit(pemohon, case_id, "statement", statement(certificate_serial="abcdef0123")).status_code == 200
+    task = only_task(pemohon, case_id, "statement")
+    data = pemohon.get(f"/tasks/{task['id']}/form").get_json()["data"]
+    assert data["revocation_request"]["status"] == "not_found"
+    assert "tidak ditemukan" in data["revocation_request"]["problem"]
+    assert submit(pemohon, case_id, "statement", statement(certificate_serial=serial)).status_code == 200
+
+    verifikator = api("verifikator")
+    assert submit(verifikator, case_id, "verification", {"decision": "return", "reasons": "Lampirkan surat mutasi."}).status_code == 200
+    task = only_task(pemohon, case_id, "statement")
+    form = pemohon.get(f"/tasks/{task['id']}/form").get_json()
+    assert form["data"]["verification"]["reasons"] == "Lampirkan surat mutasi."
+    assert form["prefill"]["certificate_serial"] == serial
+    assert submit(pemohon, case_id, "statement", statement(certificate_serial=serial)).status_code == 200
+
+    assert submit(verifikator, case_id, "verification", {"decision": "reject", "reasons": "Mutasi belum berlaku."}).status_code == 200
+    case = case_of(pemohon, case_id)
+    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_rejected")
+    assert crl_entry(client, serial) is None
+    assert case_of(pemohon, issuance_case)["certificates"][0]["status"] == "active"
+    assert [t for t, _to in mails(app, case_id)] == ["revocation_returned", "revocation_rejected"]
+
+
+def test_fast_track_rejection_keeps_the_certificate(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, _case = issued_certificate(api)
+    pemohon = api("pemohon")
+    case_id = start_revocation(pemohon, serial)
+    submit(pemohon, case_id, "statement", statement(certificate_serial=serial, reason="keyCompromise", chronology=CHRONOLOGY))
+    verifikator = api("verifikator")
+    assert submit(verifikator, case_id, "fast_track_decision", {"decision": "reject"}).status_code == 422
+    response = submit(verifikator, case_id, "fast_track_decision", {"decision": "reject", "reasons": "Pemohon menemukan laptopnya."})
+    assert response.status_code == 200, response.get_json()
+    assert case_of(pemohon, case_id)["case"]["outcome"] == "end_rejected"
+    assert crl_entry(client, serial) is None
+    with app.app_context():
+        body = db.session.execute(select(OutboxMail.body).where(OutboxMail.template == "revocation_rejected")).scalar_one()
+    assert "Pemohon menemukan laptopnya." in body
