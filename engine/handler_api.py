@@ -7,11 +7,22 @@ from typing import Any, Callable, Mapping
 
 from engine.registry import form_schema, service_task
 
-__all__ = ["HandlerContext", "HandlerError", "form_schema", "service_task"]
+__all__ = ["FormRefused", "HandlerContext", "HandlerError", "form_schema", "service_task"]
 
 
 class HandlerError(RuntimeError):
     """A service task failed in a way the case cannot continue from; the message is shown to staff."""
+
+
+class FormRefused(HandlerError):
+    """A service step right after a form refuses what was submitted: the submitter gets a 422 with `fields`.
+
+    Nothing of the run is kept, so the person corrects the form and submits again.
+    """
+
+    def __init__(self, message: str, fields: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 def _unavailable(*_args: Any, **_kwargs: Any) -> Any:
@@ -27,6 +38,8 @@ class HandlerContext:
     idempotency_key: str
     data: Mapping[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
+    # The id of the process the case runs (its SOP key).
+    process_key: str = ""
     psre: Any = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     applicant: dict[str, Any] = field(default_factory=dict)
@@ -36,6 +49,8 @@ class HandlerContext:
     document_bytes: Callable[[int], bytes] = _unavailable
     # Produced files (form PDFs, dossiers): (filename, media type, content, kind) -> document id.
     store_document: Callable[[str, str, bytes, str], int] = _unavailable
+    # The case's documents: id, filename, media_type, kind, sha256, size, created_at.
+    documents: Callable[[], list[dict[str, Any]]] = _unavailable
     # The applicant's certificates known to the RA, newest first (serial, status, not_after, …).
     certificates: Callable[[], list[dict[str, Any]]] = _unavailable
     # Record a certificate's new status in the RA's inventory: (serial, "revoked" | "superseded" | …).

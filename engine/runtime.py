@@ -23,7 +23,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine import registry, sandbox
-from engine.handler_api import HandlerContext, HandlerError
+from engine.handler_api import FormRefused, HandlerContext, HandlerError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
@@ -39,6 +39,11 @@ class ProcessError(ValueError):
 
 class EngineError(RuntimeError):
     """Advancing a case failed (a handler error or a script error); the message is for staff."""
+
+    def __init__(self, message: str, fields: dict[str, list[str]] | None = None) -> None:
+        super().__init__(message)
+        # Set when a handler refused the submitted form (FormRefused): the submitter gets a 422.
+        self.fields = fields
 
 
 @dataclass(frozen=True)
@@ -273,9 +278,19 @@ def advance(workflow: BpmnWorkflow, on_completed: Callable[[Task], None] | None 
     try:
         workflow.do_engine_steps(did_complete_task=on_completed)
     except SpiffWorkflowException as exc:
-        raise EngineError(_describe(exc)) from exc
+        raise _engine_error(exc) from exc
     except sandbox.SandboxViolation as exc:
         raise EngineError(str(exc)) from exc
+
+
+def _engine_error(exc: SpiffWorkflowException) -> EngineError:
+    """Describe a failed step; a handler's FormRefused keeps its own message and field errors."""
+    cause: BaseException | None = exc
+    while cause is not None:
+        if isinstance(cause, FormRefused):
+            return EngineError(str(cause), cause.fields)
+        cause = cause.__cause__ or cause.__context__
+    return EngineError(_describe(exc))
 
 
 def _describe(exc: SpiffWorkflowException) -> str:
@@ -305,7 +320,7 @@ def complete_user_task(workflow: BpmnWorkflow, task_uuid: str, submission: dict[
     try:
         task.run()
     except SpiffWorkflowException as exc:
-        raise EngineError(_describe(exc)) from exc
+        raise _engine_error(exc) from exc
     if on_completed:
         on_completed(task)
     advance(workflow, on_completed)
@@ -342,10 +357,9 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
 
 def end_event(workflow: BpmnWorkflow) -> str | None:
     """The id of the end event the main process finished on, if any."""
-    for task in workflow.get_tasks(state=TaskState.COMPLETED):
-        if isinstance(task.task_spec, EndEvent) and task.workflow is workflow:
-            return str(task.task_spec.name)
-    return None
+    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent) and t.workflow is workflow]
+    # A branch such as an escalation may end before the main path does: the outcome is the last end reached.
+    return str(max(ends, key=lambda t: t.last_state_change).task_spec.name) if ends else None
 
 
 def active_elements(workflow: BpmnWorkflow) -> list[str]:

@@ -225,13 +225,20 @@ class VerificationSchema(FormSchema):
 
     @validates_schema
     def decision_is_justified(self, data: dict[str, Any], **kwargs: Any) -> None:
-        """Require reasons to return or reject, and every check ticked to approve."""
+        """Require reasons to return or reject, and every check ticked to approve.
+
+        The recommendation check is required only when the case has a recommendation (088.9, 088.14):
+        the engine gives the schema the task's data as `task_data`.
+        """
         decision = data.get("decision")
         errors: dict[str, list[str]] = {}
         if decision in ("return", "reject") and not data.get("reasons"):
             errors["reasons"] = ["Alasan wajib diisi bila permohonan dikembalikan atau ditolak."]
+        required = ["checked_identity", "checked_asn"]
+        if getattr(self, "task_data", {}).get("recommendation") or not hasattr(self, "task_data"):
+            required.append("checked_recommendation")
         if decision == "approve":
-            for name in ("checked_identity", "checked_asn", "checked_recommendation"):
+            for name in required:
                 if not data.get(name):
                     errors[name] = ["Wajib dicentang sebelum permohonan disetujui."]
         if errors:

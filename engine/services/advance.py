@@ -11,7 +11,7 @@ from engine.models import HumanTask, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import audit
 from engine.services.access import LANE_ROLES
-from engine.services.errors import Conflict, Unavailable
+from engine.services.errors import Conflict, Invalid, Unavailable
 from engine.services.ports import handler_context
 from engine.services.runtime_context import settings
 
@@ -37,6 +37,8 @@ def run_step(step: Any) -> None:
         step()
     except runtime.EngineError as exc:
         db.session.rollback()
+        if exc.fields is not None:
+            raise Invalid(str(exc), exc.fields) from exc
         raise Unavailable(f"{exc} Data Anda belum disimpan; silakan coba lagi.") from exc
 
 

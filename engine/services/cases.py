@@ -30,8 +30,8 @@ def start_case(sop_key: str, user: User, start_data: dict[str, Any] | None = Non
     applicant = applicant or user
     if applicant.id == user.id and not user.has_role("Pemohon"):
         raise Forbidden("Hanya Pemohon yang dapat memulai permohonan.")
-    if applicant.id != user.id and not (user.has_role("Verifikator") or user.has_role("Admin")):
-        raise Forbidden("Hanya petugas Otoritas Pendaftaran yang dapat memulai permohonan atas nama orang lain.")
+    if applicant.id != user.id and not _may_start_for(sop_key, user, applicant):
+        raise Forbidden("Hanya petugas Otoritas Pendaftaran (atau Kepala Perangkat Daerah bila prosesnya mengizinkan) yang dapat memulai permohonan atas nama orang lain.")
     deployment = deploy.latest(sop_key)
     if deployment is None:
         raise NotFound(f"Proses '{sop_key}' belum di-deploy.")
@@ -52,6 +52,15 @@ def start_case(sop_key: str, user: User, start_data: dict[str, Any] | None = Non
     advance.save_case(case, workflow)
     db.session.commit()
     return case
+
+
+def _may_start_for(sop_key: str, user: User, applicant: User) -> bool:
+    """RA staff may start for anyone; an agency head for their own agency's people if the process opts in."""
+    if user.has_role("Verifikator") or user.has_role("Admin"):
+        return True
+    schema_class = registry.form_for(f"{sop_key}.start")
+    opted_in = bool(getattr(schema_class, "allow_agency_head", False))
+    return opted_in and user.has_role("Atasan") and user.agency_id is not None and user.agency_id == applicant.agency_id
 
 
 def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
@@ -95,13 +104,19 @@ def release_task(task_id: int, user: User) -> HumanTask:
     return task
 
 
-def validate_submission(task: HumanTask, raw: dict[str, Any]) -> dict[str, Any]:
-    """Validate a submission with the task's registered schema; raise Invalid with field messages."""
+def validate_submission(task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Validate a submission with the task's registered schema; raise Invalid with field messages.
+
+    The schema instance gets `task_data` (what the task sees), so a rule may depend on the case, e.g.
+    "tick the recommendation check only when there is a recommendation".
+    """
     schema_class = registry.form_for(task.form_key)
     if schema_class is None:
         raise Invalid(f"Formulir {task.form_key} tidak memiliki aturan validasi.")
+    schema = schema_class(unknown=EXCLUDE)
+    schema.task_data = dict(task_data or {})  # type: ignore[attr-defined]
     try:
-        loaded = schema_class(unknown=EXCLUDE).load(raw)
+        loaded = schema.load(raw)
     except ValidationError as exc:
         raise Invalid("Periksa kembali isian formulir.", _flatten(exc.messages)) from exc
     data = json.loads(json.dumps(loaded, default=str))
@@ -116,15 +131,15 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     task = _task_for(task_id, user)
     if task.claimed_by_id not in (None, user.id):
         raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
-    submission = validate_submission(task, raw)
-    secrets = {name: str(submission.pop(name)) for name in _secret_fields(registry.form_for(task.form_key)) if name in submission}
     case = advance.lock_case(task.instance_id)
     db.session.refresh(task)
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
+    secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
+    workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets))
+    submission = validate_submission(task, raw, runtime.task_data(workflow, task.task_uuid))
+    secrets.update({name: str(submission.pop(name)) for name in _secret_fields(registry.form_for(task.form_key)) if name in submission})
     _absorb_applicant_fields(case, submission)
-    engine = advance.engine_for(case, user.username, secrets)
-    workflow = runtime.load(case.deployment.spec_json, case.state_json, engine)
     audit.append(audit.case_stream(case.id), "task_completed", user.username, {"task_id": task.id, "submission": submission}, case.id, task.task_name)
     task.status, task.completed_at, task.completed_by_id, task.claimed_by_id = "completed", utcnow(), user.id, user.id
     advance.run_step(lambda: runtime.complete_user_task(workflow, task.task_uuid, submission, advance.step_recorder(case, user.username)))

@@ -50,15 +50,25 @@ def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     return parsed
 
 
+def definition_digest(xml: str, parsed: runtime.ParsedProcess) -> str:
+    """sha256 of the diagram and of the shared call activities it uses: a change to either is a new version."""
+    used = set(parsed.subprocess_specs)
+    digest = hashlib.sha256(xml.encode("utf-8"))
+    for name, text in common_processes().items():
+        if used.intersection(runtime.process_ids(text)):
+            digest.update(b"\0" + name.encode("utf-8") + b"\0" + text.encode("utf-8"))
+    return digest.hexdigest()
+
+
 def deploy(xml: str, key: str, actor: str) -> tuple[ProcessDeployment, bool]:
-    """Deploy a diagram; return (deployment, created). An unchanged file is not re-versioned."""
-    digest = hashlib.sha256(xml.encode("utf-8")).hexdigest()
+    """Deploy a diagram; return (deployment, created). An unchanged definition is not re-versioned."""
+    parsed = parse_and_check(xml, key)
+    digest = definition_digest(xml, parsed)
     existing = db.session.execute(
         select(ProcessDeployment).where(ProcessDeployment.key == key, ProcessDeployment.sha256 == digest)
     ).scalar_one_or_none()
     if existing:
         return existing, False
-    parsed = parse_and_check(xml, key)
     latest = db.session.execute(select(func.max(ProcessDeployment.version)).where(ProcessDeployment.key == key)).scalar()
     deployment = ProcessDeployment(
         key=key, version=(latest or 0) + 1, sha256=digest, title=parsed.title, xml=xml,

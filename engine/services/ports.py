@@ -105,6 +105,15 @@ class CasePorts:
         self._log("document_sealed", {"reason": reason})
         return sealed
 
+    def documents(self) -> list[dict[str, Any]]:
+        """The case's documents, oldest first."""
+        rows = db.session.execute(select(Document).where(Document.instance_id == self.case.id).order_by(Document.id)).scalars()
+        return [
+            {"id": d.id, "filename": d.filename, "media_type": d.media_type, "kind": d.kind, "sha256": d.sha256,
+             "size": d.size, "created_at": d.created_at.isoformat()}
+            for d in rows
+        ]
+
     def certificates(self) -> list[dict[str, Any]]:
         """The applicant's certificates, newest first."""
         rows = db.session.execute(
@@ -165,6 +174,7 @@ def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], ac
         idempotency_key=f"case-{case.id}/{ports.task_name}/{runtime.iteration(task)}",
         data=dict(task.data),
         params=params,
+        process_key=case.sop_key,
         psre=psre(),
         settings={name.lower(): config[name] for name in HANDLER_SETTINGS},
         applicant=applicant_of(case),
@@ -173,6 +183,7 @@ def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], ac
         notify=ports.notify,
         document_bytes=ports.document_bytes,
         store_document=ports.store_document,
+        documents=ports.documents,
         certificates=ports.certificates,
         set_certificate_status=ports.set_certificate_status,
         update_applicant=ports.update_applicant,

@@ -110,6 +110,19 @@ def test_changed_xml_becomes_version_two_with_its_own_definition(app: Flask) -> 
         assert "versi 2" in deployment.spec_json
 
 
+def test_a_change_to_a_shared_call_activity_is_a_new_version(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    shared = deploy.common_processes()
+    changed = {
+        name: text.replace('name="Verifikasi', 'name="Verifikasi (ubah)') if "common_verification" in name else text
+        for name, text in shared.items()
+    }
+    assert changed != shared
+    monkeypatch.setattr(deploy, "common_processes", lambda: changed)
+    with app.app_context():
+        deployment, created = deploy.deploy(original_xml(), KEY, "test")
+        assert created and deployment.version == 2
+
+
 def test_case_started_on_version_one_stays_on_it_after_a_new_deployment(app: Flask, api: Any) -> None:
     pemohon, old_case = start_case(api)
     with app.app_context():

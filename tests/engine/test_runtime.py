@@ -9,7 +9,7 @@ import pytest
 from marshmallow import Schema, fields
 
 from engine import registry, runtime
-from engine.handler_api import HandlerContext, HandlerError
+from engine.handler_api import FormRefused, HandlerContext, HandlerError
 from tests.engine.bpmn_builders import chain, document, end, flow, gateway, script_task, service_task, start, user_task
 
 pytestmark = pytest.mark.usefixtures("clean_registry")
@@ -144,6 +144,17 @@ def test_handler_error_surfaces_as_engine_error_with_its_message() -> None:
     with pytest.raises(runtime.EngineError, match="PSrE tidak menjawab") as caught:
         started(service_then_review("test.refuse"))
     assert "Hitung dua kali" in str(caught.value)
+
+
+def test_form_refused_by_a_handler_carries_its_field_errors() -> None:
+    def refuse(_context: HandlerContext) -> dict[str, Any]:
+        raise FormRefused("Sertifikat sudah dicabut.", {"certificate_serial": ["Sertifikat sudah dicabut."]})
+
+    register("test.double", refuse)
+    with pytest.raises(runtime.EngineError) as caught:
+        started(service_then_review())
+    assert caught.value.fields == {"certificate_serial": ["Sertifikat sudah dicabut."]}
+    assert str(caught.value) == "Sertifikat sudah dicabut."
 
 
 def test_handler_bug_surfaces_as_engine_error_naming_operator_and_exception() -> None:

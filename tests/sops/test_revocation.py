@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+import pytest
 import time_machine
 from cryptography import x509
 from cryptography.x509 import ocsp
 from flask import Flask
+from marshmallow import ValidationError
 from sqlalchemy import select
 
 from engine.models import OutboxMail, db
 from engine.services.timers import fire_due_timers
+from handlers.forms import VerificationSchema
 from tests.sops.builders import APPROVE
 from tests.sops.test_issuance_ams import case_of, only_task
 from tests.sops.test_renewal_rekey import (
@@ -268,3 +271,14 @@ def test_fast_track_rejection_keeps_the_certificate(api: Any, app: Flask, client
     with app.app_context():
         body = db.session.execute(select(OutboxMail.body).where(OutboxMail.template == "revocation_rejected")).scalar_one()
     assert "Pemohon menemukan laptopnya." in body
+
+
+def test_verification_without_a_recommendation_needs_no_recommendation_check() -> None:
+    schema = VerificationSchema()
+    schema.task_data = {"statement": {"reason": "affiliationChanged"}}  # type: ignore[attr-defined]
+    loaded = schema.load({"decision": "approve", "checked_identity": True, "checked_asn": True})
+    assert loaded["decision"] == "approve"
+    schema.task_data = {"recommendation": {"decision": "approve"}}  # type: ignore[attr-defined]
+    with pytest.raises(ValidationError) as caught:
+        schema.load({"decision": "approve", "checked_identity": True, "checked_asn": True})
+    assert "checked_recommendation" in caught.value.messages
