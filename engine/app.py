@@ -34,6 +34,7 @@ def make_psre(settings: dict[str, Any]) -> Any:
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
         max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
         scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
+        min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
     )
 
 

@@ -39,6 +39,8 @@ DEFAULTS: dict[str, Any] = {
     # eSign keys of the embedded PSrE: wrong passphrases before LOCK, and the scrypt cost (2**15).
     "ESIGN_MAX_ATTEMPTS": 5,
     "ESIGN_SCRYPT_N": 32768,
+    # Shortest eSign passphrase the embedded PSrE accepts (it must also hold letters and digits).
+    "ESIGN_PASSPHRASE_MIN_LENGTH": 8,
     # Largest accepted upload, bytes.
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     # argon2id cost of password hashes (OWASP defaults); tests lower them to stay fast.

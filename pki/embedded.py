@@ -37,7 +37,7 @@ class EmbeddedPSrE(EmbeddedServices):
 
     def _new_server_key(self, subject_id: str, passphrase: str) -> tuple[ec.EllipticCurvePrivateKey, SealedKey]:
         # Generated and sealed before the write lock is taken: the slow KDF must not block other calls.
-        check_passphrase(passphrase)
+        check_passphrase(passphrase, self.keystore.min_passphrase_length)
         key = ec.generate_private_key(ec.SECP256R1())
         return key, self.keystore.seal(subject_id, key, passphrase)
 

@@ -71,6 +71,7 @@ class EmbeddedCore:
         clock: Callable[[], datetime] = _utc_now,
         max_attempts: int = 5,
         scrypt_n: int = DEFAULT_SCRYPT_N,
+        min_passphrase_length: int = 8,
     ) -> None:
         """Configure the PSrE; state is created by `initialise()`, not here."""
         if not kek_keys:
@@ -84,7 +85,9 @@ class EmbeddedCore:
         self.clock = clock
         self._issuing_ca: ca.IssuingCA | None = None
         # Same SQLite file: issuing a certificate and storing its server key commit together.
-        self.keystore = KeyStore(state_dir, max_attempts=max_attempts, scrypt_n=scrypt_n, clock=clock)
+        self.keystore = KeyStore(
+            state_dir, max_attempts=max_attempts, scrypt_n=scrypt_n, clock=clock, min_passphrase_length=min_passphrase_length
+        )
 
     # --- lifecycle ------------------------------------------------------------------------------------
 

@@ -60,12 +60,10 @@ class KeyState:
     locked: bool
 
 
-def check_passphrase(passphrase: str) -> None:
-    """Enforce the passphrase rules: 8..256 characters with at least one letter and one digit."""
-    if not MIN_PASSPHRASE_LENGTH <= len(passphrase) <= MAX_PASSPHRASE_LENGTH:
-        raise WeakPassphrase(
-            f"passphrase must be {MIN_PASSPHRASE_LENGTH} to {MAX_PASSPHRASE_LENGTH} characters"
-        )
+def check_passphrase(passphrase: str, min_length: int = MIN_PASSPHRASE_LENGTH) -> None:
+    """Enforce the passphrase rules: min_length (default 8)..256 characters with a letter and a digit."""
+    if not max(min_length, 1) <= len(passphrase) <= MAX_PASSPHRASE_LENGTH:
+        raise WeakPassphrase(f"passphrase must be {min_length} to {MAX_PASSPHRASE_LENGTH} characters")
     if not re.search(r"[^\W\d_]", passphrase) or not re.search(r"\d", passphrase):
         raise WeakPassphrase("passphrase must contain letters and digits")
 
@@ -85,9 +83,11 @@ class KeyStore:
         max_attempts: int = 5,
         scrypt_n: int = DEFAULT_SCRYPT_N,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        min_passphrase_length: int = MIN_PASSPHRASE_LENGTH,
     ) -> None:
         """Configure the store; tables are created by `initialise()`."""
         self.store = Store(state_dir)
+        self.min_passphrase_length = min_passphrase_length
         self.max_attempts = max_attempts
         self.scrypt_n = scrypt_n
         self.clock = clock
@@ -106,7 +106,7 @@ class KeyStore:
         """Encrypt a key under the passphrase (slow KDF) without touching the database."""
         if not isinstance(private_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise UnsupportedKey("only EC and RSA keys can be stored")
-        check_passphrase(passphrase)
+        check_passphrase(passphrase, self.min_passphrase_length)
         salt, nonce = os.urandom(16), os.urandom(12)
         der = private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from pki_builders import make_key
 
 from pki.errors import KeyLocked, NoServerKey, PkiError, WeakPassphrase, WrongPassphrase
@@ -133,3 +134,13 @@ def test_unknown_owner_has_no_server_key(keystore: KeyStore) -> None:
     keystore.delete_key(OWNER)
     with pytest.raises(NoServerKey):
         keystore.state(OWNER)
+
+
+def test_minimum_passphrase_length_comes_from_the_setting(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path, scrypt_n=1024, min_passphrase_length=12)
+    store.initialise()
+    key = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(WeakPassphrase):
+        store.store_key("owner-12", key, "rahasia2026")  # 11 characters: too short for this setting
+    store.store_key("owner-12", key, "rahasia20261")
+    assert store.unlock("owner-12", "rahasia20261").public_key().public_numbers() == key.public_key().public_numbers()
