@@ -141,6 +141,22 @@ def roster_import(csv_file: Path) -> None:
     click.echo(f"Daftar ASN diimpor: {result['created']} baru, {result['updated']} diperbarui.")
 
 
+@main.group("keys")
+def keys_group() -> None:
+    """Key-encryption keys of the embedded PSrE."""
+
+
+@keys_group.command("rotate")
+@with_appcontext
+def keys_rotate() -> None:
+    """Re-wrap every stored CA, TSA, seal and eSign key under the first of SERTEL_KEK_KEYS."""
+    adapter = current_app.extensions["sertel.psre"]
+    if not hasattr(adapter, "rotate_keys"):
+        click.echo("Gagal: PSrE jarak jauh mengelola kuncinya sendiri.", err=True)
+        sys.exit(1)
+    click.echo(f"{adapter.rotate_keys()} kunci dibungkus ulang dengan KEK terbaru.")
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The event log."""

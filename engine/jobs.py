@@ -6,6 +6,8 @@ import logging
 from typing import Any
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
@@ -32,11 +34,12 @@ def send_expiry_reminders() -> int:
         return reminders.send_expiry_reminders()
 
 
-def build_scheduler(app: Flask, interval_seconds: int) -> BlockingScheduler:
+def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
     _app = app
-    scheduler = BlockingScheduler(
+    kind = BlockingScheduler if blocking else BackgroundScheduler
+    scheduler = kind(
         jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": interval_seconds},
     )

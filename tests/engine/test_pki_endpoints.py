@@ -1,0 +1,68 @@
+"""The app's public PKI endpoints answer OpenSSL: CRL (with -crl_check) and OCSP over POST and GET."""
+
+from __future__ import annotations
+
+import base64
+import subprocess
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from tests.engine.test_reminders import issue_certificate
+
+
+def openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(["openssl", *args], cwd=cwd, capture_output=True, text=True)
+
+
+def write_certificates(api: Any, app: Any, client: Any, tmp_path: Path) -> str:
+    issue_certificate(api)
+    pemohon = api("pemohon")
+    case_id = pemohon.get("/tasks").get_json()["mine"][0]["case_id"]
+    serial = pemohon.get(f"/cases/{case_id}").get_json()["certificates"][0]["serial"]
+    leaf, issuing, root = pemohon.get(f"/certificates/{serial}").get_data(as_text=True).split("-----END CERTIFICATE-----\n")[:3]
+    end = "-----END CERTIFICATE-----\n"
+    (tmp_path / "leaf.pem").write_text(leaf + end)
+    (tmp_path / "issuing.pem").write_text(issuing + end)
+    (tmp_path / "root.pem").write_text(root + end)
+    (tmp_path / "chain.pem").write_text(issuing + end + root + end)
+    return serial
+
+
+def crl_pem(client: Any, path: str) -> str:
+    return x509.load_der_x509_crl(client.get(path).get_data()).public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_crl_check_passes_then_reports_the_revocation(api: Any, app: Any, client: Any, tmp_path: Path) -> None:
+    serial = write_certificates(api, app, client, tmp_path)
+
+    def verify() -> subprocess.CompletedProcess[str]:
+        (tmp_path / "crls.pem").write_text(crl_pem(client, "/pki/crl") + crl_pem(client, "/pki/root-crl"))
+        return openssl("verify", "-crl_check_all", "-CRLfile", "crls.pem", "-CAfile", "chain.pem", "leaf.pem", cwd=tmp_path)
+
+    assert verify().returncode == 0
+    app.extensions["sertel.psre"].revoke(serial, "keyCompromise", "test/revoke")
+    result = verify()
+    assert result.returncode != 0 and "certificate revoked" in result.stdout + result.stderr
+
+
+def test_ocsp_over_get_and_post_answers_openssl(api: Any, app: Any, client: Any, tmp_path: Path) -> None:
+    serial = write_certificates(api, app, client, tmp_path)
+    made = openssl("ocsp", "-issuer", "issuing.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "req.der", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    request = (tmp_path / "req.der").read_bytes()
+
+    def check(response: bytes) -> str:
+        (tmp_path / "resp.der").write_bytes(response)
+        result = openssl("ocsp", "-respin", "resp.der", "-issuer", "issuing.pem", "-cert", "leaf.pem", "-CAfile", "chain.pem", "-no_nonce", cwd=tmp_path)
+        return result.stdout + result.stderr
+
+    posted = client.post("/pki/ocsp", data=request, content_type="application/ocsp-request")
+    assert "Response verify OK" in check(posted.get_data()) and "leaf.pem: good" in check(posted.get_data())
+    app.extensions["sertel.psre"].revoke(serial, "affiliationChanged", "test/revoke")
+    fetched = client.get("/pki/ocsp/" + quote(base64.b64encode(request).decode(), safe=""))
+    assert fetched.headers["Content-Type"] == "application/ocsp-response"
+    assert "leaf.pem: revoked" in check(fetched.get_data())
