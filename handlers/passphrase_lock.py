@@ -1,0 +1,126 @@
+"""Operators and form rules of SOP 088.13 (forgotten passphrase / LOCK of an eSign key): checks and reset."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from marshmallow import validate
+
+from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
+from handlers.common import certificate_summary, now_iso, pki_failure
+from handlers.data_change import (
+    certificate_items,
+    chosen_certificate,
+    current_record,
+    form_of,
+    load_current,
+    revoke_superseded_in_inventory,
+)
+from handlers.forms import Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
+from handlers.issuance_ams import item, nik_items
+from pki.errors import PkiError
+from pki.psre import SubjectStatus
+
+STATEMENT_FORM = "statement_form"
+PASSPHRASE = "passphrase"
+
+
+@form_schema("passphrase_lock.start")
+class PassphraseLockStartSchema(FormSchema):
+    """Start data: optionally the eSign certificate whose passphrase was forgotten."""
+
+    certificate_serial = Text(load_default="")
+
+
+@form_schema("passphrase_lock.statement_form")
+class StatementFormSchema(FormSchema):
+    """Formulir Pernyataan Lupa Passphrase."""
+
+    certificate_serial = Text(required=True)
+    statement_date = Text(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Tanggal harus berformat TTTT-BB-HH."))
+    reason = Text(load_default="", validate=validate.Length(max=1000, error="Maksimal 1000 karakter."))
+    ktp_scan = DocumentId(required=True, metadata={"label": "Pindaian KTP"})
+    statement_forgotten = Checkbox(
+        must_be_true="Anda harus menyatakan bahwa Anda lupa passphrase atau kunci Anda terkunci (LOCK).",
+        metadata={"label": "Saya menyatakan lupa passphrase / kunci saya terkunci"},
+    )
+    statement_true = Checkbox(
+        must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
+        metadata={"label": "Saya menyatakan data yang saya berikan benar"},
+    )
+
+
+@form_schema("passphrase_lock.set_new_passphrase")
+class SetNewPassphraseSchema(NewPassphraseSchema):
+    """The one-time step where the owner sets the new passphrase (secrets: never stored or logged)."""
+
+    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
+
+
+def subject_id_of(ctx: HandlerContext, nik: str) -> str:
+    """Return the PSrE's subject id of the owner with this NIK, read from their current certificate.
+
+    Read-only on purpose: re-registering the owner to learn the id would also rewrite their data.
+    """
+    try:
+        return str(ctx.psre.current_certificate(nik).subject_id)
+    except PkiError as err:
+        raise pki_failure(err) from err
+
+
+@service_task("passphrase_lock.load_current")
+def passphrase_lock_current(ctx: HandlerContext) -> dict[str, Any]:
+    """Collect the owner's current data and active certificates for the statement form."""
+    return load_current(ctx)
+
+
+def subject_items(ctx: HandlerContext, nik: str) -> list[dict[str, Any]]:
+    """Ask the PSrE for the owner's status: only a registered owner with a certificate can be reset."""
+    label = "Status pemilik di PSrE"
+    try:
+        status = ctx.psre.subject_status(nik)
+    except PkiError as err:
+        return [item("psre_status", label, False, "error", str(pki_failure(err)))]
+    ok = status == SubjectStatus.ISSUE
+    return [item("psre_status", label, ok, "error", f"Status di PSrE: {status}.")]
+
+
+@service_task("passphrase_lock.automated_checks")
+def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
+    """Check the certificate belongs to the owner and is active, the NIK, and the owner's status at the PSrE."""
+    form = form_of(ctx, STATEMENT_FORM)
+    nik = current_record(ctx)["nik"]
+    items = [
+        *certificate_items(ctx, str(form.get("certificate_serial") or "")),
+        *nik_items(nik),
+        *subject_items(ctx, nik),
+        item("ktp_uploaded", "Pindaian KTP diunggah", bool(form.get("ktp_scan")), "error",
+             "Pindaian KTP terlampir." if form.get("ktp_scan") else "Pindaian KTP belum diunggah."),
+    ]
+    failed = [entry for entry in items if not entry["ok"]]
+    return {
+        "items": items,
+        "all_ok": not failed,
+        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
+        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
+    }
+
+
+@service_task("passphrase_lock.reset_key")
+def reset_key(ctx: HandlerContext) -> dict[str, Any]:
+    """Have the PSrE replace the locked key: new key and certificate under the new passphrase, old revoked."""
+    passphrase = ctx.secrets.get(PASSPHRASE)
+    if not passphrase:
+        raise HandlerError("Passphrase baru tidak diterima; isi kembali formulir passphrase baru.")
+    form: Mapping[str, Any] = form_of(ctx, STATEMENT_FORM)
+    old_serial = str(form.get("certificate_serial") or "")
+    chosen_certificate(ctx, old_serial)
+    subject_id = subject_id_of(ctx, current_record(ctx)["nik"])
+    try:
+        issued = ctx.psre.reset_subject(subject_id, passphrase, ctx.idempotency_key)
+    except PkiError as err:
+        raise pki_failure(err) from err
+    ctx.record_certificate(issued)
+    revoked = revoke_superseded_in_inventory(ctx, issued.serial_hex)
+    return {**certificate_summary(issued), "issued_at": now_iso(), "old_serial": old_serial, "revoked": revoked}
