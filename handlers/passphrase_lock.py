@@ -115,8 +115,8 @@ def reset_key(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerError("Passphrase baru tidak diterima; isi kembali formulir passphrase baru.")
     form: Mapping[str, Any] = form_of(ctx, STATEMENT_FORM)
     old_serial = str(form.get("certificate_serial") or "")
-    chosen_certificate(ctx, old_serial)
-    subject_id = subject_id_of(ctx, current_record(ctx)["nik"])
+    # The RA's inventory keeps the PSrE subject id (works with any adapter); older rows fall back to the PSrE.
+    subject_id = chosen_certificate(ctx, old_serial).get("subject_id") or subject_id_of(ctx, current_record(ctx)["nik"])
     try:
         issued = ctx.psre.reset_subject(subject_id, passphrase, ctx.idempotency_key)
     except PkiError as err:

@@ -58,6 +58,8 @@ class Certificate(db.Model):  # type: ignore[name-defined]
     __tablename__ = "certificates"
     id: Mapped[int] = mapped_column(primary_key=True)
     serial: Mapped[str] = mapped_column(String(64), unique=True)
+    # The owner's subject id at the PSrE (what reset, re-issue and status calls need).
+    subject_id: Mapped[str] = mapped_column(String(80), default="")
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500))

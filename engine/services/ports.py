@@ -48,7 +48,7 @@ def roster_row(nip: str) -> dict[str, Any] | None:
 def certificate_row(cert: Certificate) -> dict[str, Any]:
     """A certificate of the inventory as plain data."""
     return {
-        "serial": cert.serial, "status": cert.status, "subject": cert.subject, "case_id": cert.instance_id,
+        "serial": cert.serial, "subject_id": cert.subject_id, "status": cert.status, "subject": cert.subject, "case_id": cert.instance_id,
         "not_before": cert.not_before.isoformat(), "not_after": cert.not_after.isoformat(),
     }
 
@@ -70,7 +70,7 @@ class CasePorts:
     def record_certificate(self, issued: Any) -> None:
         """Add an issued certificate to the inventory, owned by the case's applicant."""
         db.session.add(Certificate(
-            serial=issued.serial_hex, instance_id=self.case.id, user_id=self.case.applicant_id,
+            serial=issued.serial_hex, subject_id=issued.subject_id, instance_id=self.case.id, user_id=self.case.applicant_id,
             subject=applicant_of(self.case).get("full_name", ""), status="active",
             not_before=_naive(issued.not_before), not_after=_naive(issued.not_after),
             certificate_pem=issued.certificate_pem, chain_pem=issued.chain_pem,
