@@ -16,6 +16,8 @@ from engine.config import ROOT
 from engine.jobs import build_scheduler
 from engine.services import accounts, audit, deploy, reminders, setup, timers
 from engine.services.errors import ServiceError
+from pki.embedded import EmbeddedPSrE
+from pki.http_server import PsreWsgiApp
 
 
 def _create_app(*_args: Any) -> Flask:
@@ -155,6 +157,23 @@ def keys_rotate() -> None:
         click.echo("Gagal: PSrE jarak jauh mengelola kuncinya sendiri.", err=True)
         sys.exit(1)
     click.echo(f"{adapter.rotate_keys()} kunci dibungkus ulang dengan KEK terbaru.")
+
+
+@main.command("psre-server")
+@click.option("--host", default="127.0.0.1")
+@click.option("--port", default=8088, type=int)
+@click.option("--username", envvar="SERTEL_PSRE_USERNAME", required=True, help="HTTP Basic user the RA logs in with.")
+@click.option("--password", envvar="SERTEL_PSRE_PASSWORD", required=True, help="HTTP Basic password (from the environment).")
+@with_appcontext
+def psre_server(host: str, port: int, username: str, password: str) -> None:
+    """Serve the embedded PSrE over HTTP (BSrE Esign v2 shapes + /api/ra), for an RA set to SERTEL_PSRE=http."""
+    adapter = current_app.extensions["sertel.psre"]
+    if not isinstance(adapter, EmbeddedPSrE):
+        click.echo("Gagal: hanya PSrE tertanam yang dapat dilayani.", err=True)
+        sys.exit(1)
+    adapter.initialise()
+    click.echo(f"PSrE tertanam dilayani di http://{host}:{port} (Ctrl+C untuk berhenti)")
+    run_simple(host, port, PsreWsgiApp(adapter, username, password), use_reloader=False, threaded=True)
 
 
 @main.group("audit")
