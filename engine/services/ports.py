@@ -30,6 +30,9 @@ def applicant_of(case: ProcessInstance) -> dict[str, Any]:
         "nik": user.nik or "", "nip": user.nip or "", "agency_code": user.agency.code if user.agency else "",
         "agency_name": user.agency.name if user.agency else "",
     }
+    if user.nip:
+        entry = db.session.get(RosterEntry, user.nip)
+        record["position"] = entry.position if entry else ""
     record.update(json.loads(case.applicant_json or "{}"))
     return record
 

@@ -23,6 +23,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.status_label, "status_label")
     app.add_template_filter(labels.decision_label, "decision_label")
     app.add_template_filter(labels.wib, "wib")
+    app.add_template_filter(labels.sop_number, "sop_number")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]

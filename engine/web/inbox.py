@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, flash, g, redirect, render_template, url_for
 
 from engine.services import cases, queries
+from engine.web import labels
 from engine.web.auth import login_required
 
 bp = Blueprint("inbox", __name__)
@@ -19,7 +20,7 @@ def index() -> Any:
     mine, claimable = queries.inbox(g.user)
     return render_template(
         "inbox.html", mine=mine, claimable=claimable, cases=queries.my_cases(g.user),
-        processes=queries.processes() if g.user.has_role("Pemohon") else [],
+        processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"])) if g.user.has_role("Pemohon") else [],
     )
 
 

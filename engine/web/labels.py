@@ -62,3 +62,21 @@ def wib(moment: Any, fmt: str = "%d-%m-%Y %H:%M") -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(WIB).strftime(fmt) + " WIB"
+
+
+# The SOP number of each process key, as the Dinas's SOP documents number them.
+SOP_NUMBERS = {
+    "issuance_ams": "088.9", "renewal_rekey": "088.10", "revocation": "088.11",
+    "data_change": "088.12", "passphrase_lock": "088.13", "issuance_esign": "088.14",
+}
+
+
+def sop_number(key: str) -> str:
+    """The SOP number of a process key ('' for processes outside the SOP list)."""
+    return SOP_NUMBERS.get(key, "")
+
+
+def sop_order(key: str) -> tuple[int, str]:
+    """Sort key: SOP 088.9 first, then by number; other processes last."""
+    number = SOP_NUMBERS.get(key)
+    return (int(number.split(".")[1]), key) if number else (999, key)
