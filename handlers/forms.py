@@ -22,6 +22,7 @@ MIN_RSA_BITS = 2048
 PHONE_DIGITS = (8, 15)
 PASSPHRASE_RULES = "Passphrase minimal 8 karakter dan harus memuat huruf dan angka."
 PASSPHRASE_MISMATCH = "Konfirmasi passphrase tidak sama dengan passphrase."
+SIGNING_PASSPHRASE_LABEL = "Passphrase eSign (opsional, bila Anda sudah memiliki sertifikat eSign)"
 
 
 class Text(fields.String):
@@ -105,6 +106,22 @@ class Passphrase(fields.String):
         # hands it to the next service task only, as ctx.secrets[<field name>].
         kwargs["metadata"] = {**kwargs.get("metadata", {}), "secret": True}
         super().__init__(required=True, **kwargs)
+
+
+class SigningPassphrase(fields.String):
+    """The submitter's optional eSign passphrase to sign the form's PDF (secret: never stored or logged).
+
+    Empty means "seal with the RA seal instead" (see handlers/form_documents.py, operator common.form_pdf).
+    """
+
+    default_error_messages = {"invalid": "Harus berupa teks.", "invalid_utf8": "Teks tidak valid (bukan UTF-8)."}
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {"label": SIGNING_PASSPHRASE_LABEL, **kwargs.get("metadata", {}), "secret": True}
+        super().__init__(allow_none=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        return "" if value is None else super()._deserialize(value, attr, data, **kwargs)
 
 
 def check_passphrase(value: str) -> None:
@@ -191,6 +208,7 @@ class RegistrationSchema(FormSchema):
         must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
         metadata={"label": "Saya menyatakan data yang saya berikan benar"},
     )
+    signing_passphrase = SigningPassphrase()
 
 
 @form_schema("issuance_ams.recommendation")
@@ -202,6 +220,7 @@ class RecommendationSchema(FormSchema):
     head_nip = IdentityNumber(required=True, validate=check_nip)
     head_position = Text(required=True)
     notes = Text(load_default="")
+    signing_passphrase = SigningPassphrase()
 
     @validates_schema
     def notes_when_declining(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -10,7 +10,16 @@ from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
 from handlers.common import now_iso, pki_failure
-from handlers.forms import Checkbox, DocumentId, FormSchema, IdentityNumber, Text, check_nip, one_of
+from handlers.forms import (
+    Checkbox,
+    DocumentId,
+    FormSchema,
+    IdentityNumber,
+    SigningPassphrase,
+    Text,
+    check_nip,
+    one_of,
+)
 from handlers.issuance_ams import Item, item
 from pki.errors import AlreadyRevoked, PkiError
 
@@ -78,6 +87,7 @@ class StatementSchema(FormSchema):
         must_be_true="Anda harus menyatakan bahwa keterangan ini benar dan memahami akibat pencabutan.",
         metadata={"label": "Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan"},
     )
+    signing_passphrase = SigningPassphrase()
 
 
 @form_schema("revocation.ra_statement")

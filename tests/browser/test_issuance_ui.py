@@ -120,7 +120,7 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     page.check("input[name=statement_true]")
     s.submit()  # the files are not uploaded again: the hidden document ids carry them
     assert s.path() == f"/kasus/{case_id}", page.text_content("main")
-    assert page.locator("a[href^='/dokumen/']").count() == 2
+    assert page.locator("a[href^='/dokumen/']").count() == 3  # two uploads and the sealed registration PDF
     s.logout()
 
     # --- Atasan: open (no claim: the task is their agency's) and recommend ---------------------------

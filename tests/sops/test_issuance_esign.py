@@ -22,7 +22,8 @@ from tests.web.test_html_flow import WebUser, html_of
 KEY = "issuance_esign"
 NIK = "3375011507900001"
 PASSPHRASE = "Batik-Pekalongan2025"
-START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+# After the test PSrE is created (the RA seal and TSA certificates start then): the form PDFs are sealed.
+START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
 
 
 def activation(passphrase: str = PASSPHRASE, confirmation: str | None = None, **overrides: Any) -> dict[str, Any]:
@@ -96,7 +97,7 @@ def test_happy_path_issues_a_server_held_key_the_owner_signs_with(api: Any, app:
     assert case["data"]["certificate"]["serial_hex"] == serial
     assert case["data"]["certificate"]["key_held_by"] == "psre"
     kinds = {d["kind"] for d in case["documents"]}
-    assert kinds == {"upload", "dossier"}
+    assert kinds == {"upload", "form", "dossier"}  # form: the sealed PDFs of the two forms
 
     with app.app_context():
         psre = app.extensions["sertel.psre"]

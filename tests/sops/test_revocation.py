@@ -28,7 +28,8 @@ from tests.sops.test_renewal_rekey import (
 )
 from tests.web.test_html_flow import WebUser
 
-START = datetime(2025, 6, 2, 8, 0, tzinfo=UTC)
+# After the test PSrE is created (the RA seal and TSA certificates start then): the form PDFs are sealed.
+START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
 CHRONOLOGY = "Laptop kantor yang menyimpan kunci privat hilang di kereta pada pagi hari."
 
 

@@ -267,7 +267,8 @@ def test_failed_registration_rerenders_422_keeping_input_and_uploads(app: Flask)
     fixed = registration(full_name="Budi Santoso Wibowo", phone="0813-2222-3333", ktp_scan=kept[0])
     assert location(pemohon.post(f"/tugas/{task_id}", fixed, multipart=True)) == f"/kasus/{case_id}"
     case_page = pemohon.get(f"/kasus/{case_id}").get_data(as_text=True)
-    assert case_page.count('href="/dokumen/') == 2  # ktp.png once (not twice) and sk-cpns.pdf
+    # ktp.png once (not twice), sk-cpns.pdf and the sealed PDF of the registration form
+    assert case_page.count('href="/dokumen/') == 3
 
 
 def test_post_without_csrf_token_is_refused(app: Flask) -> None:
@@ -323,7 +324,7 @@ def test_people_outside_the_case_get_403_on_its_pages_and_documents(app: Flask) 
     case_id, task_id = start_case(pemohon)
     assert location(register(pemohon, task_id)) == f"/kasus/{case_id}"
     doc_links = html_of(pemohon.get(f"/kasus/{case_id}")).xpath("//a[starts-with(@href, '/dokumen/')]/@href")
-    assert len(doc_links) == 2
+    assert len(doc_links) == 3  # the two uploads and the sealed PDF of the registration form
     own = pemohon.get(doc_links[0])
     assert own.status_code == 200 and own.get_data() == PNG
     assert own.headers["X-Content-Type-Options"] == "nosniff"
