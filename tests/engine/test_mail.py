@@ -27,6 +27,11 @@ class Collector:
         return "250 OK"
 
 
+def subject_of(envelope: Any) -> str:
+    """The decoded subject of a received message."""
+    return str(make_header(decode_header(message_from_bytes(envelope.content)["Subject"])))
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -54,23 +59,23 @@ def test_notification_is_delivered_by_smtp_in_indonesian(api: Any, app: Any, smt
     collector, port = smtp_server
     app.config["SERTEL"].update(SMTP_HOST="127.0.0.1", SMTP_PORT=port)
     case_id = decline_application(api)
-    assert len(collector.messages) == 1
-    envelope = collector.messages[0]
+    received = {subject_of(envelope): envelope for envelope in collector.messages}
+    assert set(received) == {
+        f"Permohonan Sertifikat Elektronik #{case_id} diterima",
+        f"Permohonan Sertifikat Elektronik #{case_id} tidak direkomendasikan",
+    }
+    envelope = received[f"Permohonan Sertifikat Elektronik #{case_id} tidak direkomendasikan"]
     assert envelope.rcpt_tos == ["pemohon@pekalongankota.go.id"]
-    message = message_from_bytes(envelope.content)
-    subject = str(make_header(decode_header(message["Subject"])))
-    assert subject == f"Permohonan Sertifikat Elektronik #{case_id} tidak direkomendasikan"
-    assert "Belum diperlukan." in message.get_payload(decode=True).decode("utf-8")
+    assert "Belum diperlukan." in message_from_bytes(envelope.content).get_payload(decode=True).decode("utf-8")
     with app.app_context():
-        mail = db.session.execute(select(OutboxMail)).scalar_one()
-        assert mail.sent_at is not None
+        assert all(mail.sent_at is not None for mail in db.session.execute(select(OutboxMail)).scalars())
 
 
 def test_mail_stays_in_the_outbox_when_smtp_is_unreachable(api: Any, app: Any) -> None:
     app.config["SERTEL"].update(SMTP_HOST="127.0.0.1", SMTP_PORT=free_port())
     decline_application(api)
     with app.app_context():
-        mail = db.session.execute(select(OutboxMail)).scalar_one()
+        mail = db.session.execute(select(OutboxMail).where(OutboxMail.template == "recommendation_declined")).scalar_one()
         assert mail.sent_at is None
         assert "tidak direkomendasikan" in mail.subject
 
