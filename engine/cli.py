@@ -99,7 +99,7 @@ def scheduler(interval: int, once: bool) -> None:
         click.echo(f"Pengingat masa berlaku dikirim: {reminders.send_expiry_reminders()}")
         return
     click.echo(f"Penjadwal berjalan (setiap {interval} detik). Ctrl+C untuk berhenti.")
-    build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]
+    build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]  # LocalProxy method; current_app is typed as Flask
 
 
 @main.group()

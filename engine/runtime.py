@@ -3,18 +3,19 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
-from uuid import UUID
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
 
 from lxml import etree
+from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
-from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
@@ -84,7 +85,7 @@ class ReadyTask:
 # ---------------------------------------------------------------- sandboxed scripting
 
 
-class SandboxedEnvironment(TaskDataEnvironment):
+class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Evaluates diagram expressions and scripts only after the sandbox check, with a step limit."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
@@ -107,16 +108,15 @@ class SandboxedEnvironment(TaskDataEnvironment):
         before = set(namespace)
         sandbox.run(code, namespace, "exec", self.max_steps)
         for name, value in namespace.items():
-            if name in context or (name not in before and not callable(value)):
-                if not name.startswith("_"):
-                    context[name] = value
+            if (name in context or (name not in before and not callable(value))) and not name.startswith("_"):
+                context[name] = value
         return True
 
 
 ContextFactory = Callable[[Task, dict[str, Any]], HandlerContext]
 
 
-class SertelScriptEngine(PythonScriptEngine):
+class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Script engine that dispatches service tasks to registered handlers (and fixes 3.2's error path)."""
 
     def __init__(self, settings: Mapping[str, Any], context_factory: ContextFactory | None = None) -> None:
@@ -324,7 +324,8 @@ def complete_user_task(workflow: BpmnWorkflow, task_uuid: str, submission: dict[
     if on_completed:
         on_completed(task)
     advance(workflow, on_completed)
-    return task.task_spec.name
+    name: str = task.task_spec.name
+    return name
 
 
 def _ready_task(workflow: BpmnWorkflow, task_uuid: str) -> Task:
@@ -345,7 +346,7 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
         except ValueError:
             continue
         if moment.tzinfo is not None:
-            moment = moment.astimezone(timezone.utc).replace(tzinfo=None)
+            moment = moment.astimezone(UTC).replace(tzinfo=None)
         due.append(moment)
     return min(due) if due else None
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import ast
 import sys
-from datetime import date, datetime, timezone
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
 from types import CodeType, FrameType
-from typing import Any, Callable, Mapping
+from typing import Any
 
 # Restricting __builtins__ alone is no sandbox (see SPIFFWORKFLOW.md); these checks are what close it.
 FORBIDDEN_NODES: dict[type[ast.AST], str] = {
@@ -84,9 +85,12 @@ def problems(source: str, mode: str = "eval") -> list[str]:
             found.append("operator ** tidak diizinkan")
         elif isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Mult, ast.LShift)) and _large_constant(node):
             found.append("perkalian dengan konstanta besar tidak diizinkan")
-        elif isinstance(node, ast.Constant) and isinstance(node.value, (str, bytes)):
-            if len(node.value) > MAX_CONSTANT_LENGTH:
-                found.append("konstanta terlalu panjang")
+        elif (
+            isinstance(node, ast.Constant)
+            and isinstance(node.value, (str, bytes))
+            and len(node.value) > MAX_CONSTANT_LENGTH
+        ):
+            found.append("konstanta terlalu panjang")
     return sorted(set(found))
 
 
@@ -152,6 +156,6 @@ def helper_functions(settings: Mapping[str, Any]) -> dict[str, Any]:
         return date.today().isoformat()
 
     def now() -> str:
-        return datetime.now(timezone.utc).isoformat()
+        return datetime.now(UTC).isoformat()
 
     return {"setting": setting, "today": today, "now": now}

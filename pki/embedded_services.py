@@ -40,7 +40,7 @@ class EmbeddedServices(EmbeddedCore):
         return created
 
     def _service(self, name: str) -> ServiceIdentity:
-        cache = self.__dict__.setdefault("_identities", {})
+        cache: dict[str, ServiceIdentity] = self.__dict__.setdefault("_identities", {})
         if name in cache:
             return cache[name]
         issuing = self._ca()

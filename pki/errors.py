@@ -107,4 +107,4 @@ class RemotePsreError(PkiError):
         """Keep the HTTP status and the PSrE's own error code for the caller's log."""
         super().__init__(message)
         self.status_code = status_code
-        self.error_code = error_code  # type: ignore[misc]
+        self.error_code = error_code

@@ -137,7 +137,7 @@ class PsreWsgiApp:
 
     @staticmethod
     def _key(environ: dict[str, Any]) -> str:
-        key = environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
+        key: str = environ.get("HTTP_IDEMPOTENCY_KEY", "").strip()
         if not key:
             raise HttpError(400, 4000, "Idempotency-Key header is required")
         return key

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import ClassVar
 
 from asn1crypto import algos, cms, core, tsp
 from asn1crypto import x509 as asn1_x509
@@ -33,7 +34,7 @@ def _to_asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
 class TimeStampStatusOnly(core.Sequence):  # type: ignore[misc]
     """TimeStampResp without a token: asn1crypto's class wrongly makes the token mandatory."""
 
-    _fields = [("status", tsp.PKIStatusInfo)]
+    _fields: ClassVar[list[tuple[str, type]]] = [("status", tsp.PKIStatusInfo)]
 
 
 def _rejection(fail_info: str, text: str) -> TimeStampStatusOnly:
@@ -60,7 +61,7 @@ class PsreTimeStamper(TimeStamper):
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         """Keep the TSA key, its certificate and the CA chain to embed in every token."""
-        super().__init__(include_nonce=True)
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]  # pyHanko leaves TimeStamper.__init__ unannotated
         self.identity = identity
         self.clock = clock
         self._tsa_cert = _to_asn1(identity.certificate)
@@ -151,7 +152,9 @@ class PsreTimeStamper(TimeStamper):
         """Answer a DER `TimeStampReq` (application/timestamp-query) with a DER `TimeStampResp`."""
         try:
             request = tsp.TimeStampReq.load(request_der)
-            request.native  # force a full parse so malformed input fails here, not while signing
+            _ = request.native  # force a full parse so malformed input fails here, not while signing
         except (ValueError, TypeError) as exc:
-            return _rejection("bad_request", f"malformed request: {type(exc).__name__}").dump()
-        return self.request_tsa_response(request).dump()
+            rejection: bytes = _rejection("bad_request", f"malformed request: {type(exc).__name__}").dump()
+            return rejection
+        response: bytes = self.request_tsa_response(request).dump()
+        return response

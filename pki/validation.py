@@ -12,6 +12,7 @@ from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
@@ -146,6 +147,8 @@ def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: 
     ts = status.timestamp_validity
     when = ts.timestamp if ts is not None else (moment or status.signer_reported_dt)
     indication = status.trust_problem_indic
+    # Typed as the AdESSubIndic base; its only concrete kinds are these three enums.
+    indication_name = indication.name if isinstance(indication, (AdESPassed, AdESFailure, AdESIndeterminate)) else None
     # A revoked signer still chains to our root: the path was found, only its status is bad.
     chained = status.trusted or status.revoked
     data: dict[str, Any] = {
@@ -154,7 +157,7 @@ def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: 
         "signing_time": when.isoformat() if when else None,
         "timestamped": ts is not None and ts.valid and ts.intact,
         "chain_trusted": chained,
-        "chain_reason": "ok" if status.trusted else (indication.name if indication else "unknown"),
+        "chain_reason": "ok" if status.trusted else (indication_name or "unknown"),
         "revocation_status": "revoked" if status.revoked else ("good" if status.trusted else "unknown"),
         "intact": bool(status.intact),
         "coverage": status.coverage.name if status.coverage is not None else None,
@@ -162,7 +165,7 @@ def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: 
         "docmdp_ok": status.docmdp_ok,
         "valid": bool(status.valid),
     }
-    if not chained and indication is not None and "CHAIN" not in indication.name:
+    if not chained and indication_name is not None and "CHAIN" not in indication_name:
         # Revocation could not be checked, but is the chain itself ours? Say so separately.
         data["chain_trusted"] = status.validation_path is not None
     return SignatureReport(**data, verdict=_verdict(data))
@@ -201,7 +204,7 @@ def validate_pdf(
         reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
         embedded_signatures = list(reader.embedded_regular_signatures)
         dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
-    except Exception:  # noqa: BLE001 - any parse failure of an uploaded file is "not a PDF"
+    except Exception:  # any parse failure of an uploaded file is "not a PDF" (logged, so BLE001 allows it)
         logger.info("uploaded file is not a readable PDF", exc_info=True)
         return ValidationReport(is_pdf=False, valid=False, verdict=NOT_A_PDF, signatures=[])
     if not embedded_signatures:
@@ -217,7 +220,7 @@ def validate_pdf(
                 ts_validation_context=_context(roots, dss, material, None),
             )
             reports.append(_report(status, embedded, moment))
-        except Exception as exc:  # noqa: BLE001 - a malformed signature gets a verdict, not a 500
+        except Exception as exc:  # a malformed signature gets a verdict, not a 500 (logged, so BLE001 allows it)
             logger.info("signature %s cannot be checked", embedded.field_name, exc_info=True)
             reports.append(_broken(embedded, type(exc).__name__))
     failing = [r for r in reports if r.verdict != VALID]

@@ -1,9 +1,9 @@
 """SQLAlchemy models: the tables of people, cases, tasks, documents, certificates and the event log."""
 
 from engine.models.base import db
-from engine.models.people import Agency, RosterEntry, Role, User
-from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
+from engine.models.people import Agency, Role, RosterEntry, User
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
+from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
 __all__ = [
     "Agency",

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase
@@ -14,7 +15,14 @@ class Base(DeclarativeBase):
 
 db = SQLAlchemy(model_class=Base)
 
+# Flask-SQLAlchemy builds `db.Model` at runtime (a copy of `Base` plus its mixins), so to mypy it is a variable,
+# not a class: subclasses would be `Any` and no column would be checked. Type-check against `Base` instead.
+if TYPE_CHECKING:
+    Model = Base
+else:
+    Model = db.Model
+
 
 def utcnow() -> datetime:
     """Timezone-aware now; stored naive-UTC so SQLite and PostgreSQL agree."""
-    return datetime.now(timezone.utc).replace(tzinfo=None)
+    return datetime.now(UTC).replace(tzinfo=None)

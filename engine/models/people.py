@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.models.base import db, utcnow
+from engine.models.base import Model, db, utcnow
 
 ROLE_NAMES = ("Pemohon", "Atasan", "Verifikator", "Admin", "Auditor")
 
@@ -19,7 +19,7 @@ user_roles = Table(
 )
 
 
-class Role(db.Model):  # type: ignore[name-defined]
+class Role(Model):
     """A role a user holds; BPMN lanes map to role names."""
 
     __tablename__ = "roles"
@@ -27,7 +27,7 @@ class Role(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(40), unique=True)
 
 
-class Agency(db.Model):  # type: ignore[name-defined]
+class Agency(Model):
     """A Perangkat Daerah of the city."""
 
     __tablename__ = "agencies"
@@ -36,7 +36,7 @@ class Agency(db.Model):  # type: ignore[name-defined]
     name: Mapped[str] = mapped_column(String(200))
 
 
-class User(db.Model):  # type: ignore[name-defined]
+class User(Model):
     """Someone who logs in: applicant, agency head, verifikator, admin or auditor."""
 
     __tablename__ = "users"
@@ -63,7 +63,7 @@ class User(db.Model):  # type: ignore[name-defined]
         return sorted(role.name for role in self.roles)
 
 
-class RosterEntry(db.Model):  # type: ignore[name-defined]
+class RosterEntry(Model):
     """One ASN of the city as the imported roster lists them."""
 
     __tablename__ = "roster"

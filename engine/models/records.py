@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from engine.models.base import db, utcnow
+from engine.models.base import Model, utcnow
 
 
-class AuditEvent(db.Model):  # type: ignore[name-defined]
+class AuditEvent(Model):
     """An append-only event; `hash` covers the event and the previous event's hash in its stream."""
 
     __tablename__ = "audit_events"
@@ -28,7 +28,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined]
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class AuditHead(db.Model):  # type: ignore[name-defined]
+class AuditHead(Model):
     """The newest event of each stream: lets verify() notice a deleted tail, and serialises appends."""
 
     __tablename__ = "audit_heads"
@@ -37,7 +37,7 @@ class AuditHead(db.Model):  # type: ignore[name-defined]
     hash: Mapped[str] = mapped_column(String(64))
 
 
-class Document(db.Model):  # type: ignore[name-defined]
+class Document(Model):
     """A stored file (by content hash) attached to a case."""
 
     __tablename__ = "documents"
@@ -52,7 +52,7 @@ class Document(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class Certificate(db.Model):  # type: ignore[name-defined]
+class Certificate(Model):
     """A certificate the PSrE issued to an applicant through a case."""
 
     __tablename__ = "certificates"
@@ -73,7 +73,7 @@ class Certificate(db.Model):  # type: ignore[name-defined]
     expiry_reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
-class OutboxMail(db.Model):  # type: ignore[name-defined]
+class OutboxMail(Model):
     """An e-mail the app sent (or queued when no SMTP server is configured)."""
 
     __tablename__ = "outbox"

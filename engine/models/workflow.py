@@ -7,10 +7,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from engine.models.base import db, utcnow
+from engine.models.base import Model, utcnow
 
 
-class ProcessDeployment(db.Model):  # type: ignore[name-defined]
+class ProcessDeployment(Model):
     """One immutable version of a BPMN file; its parsed definition is stored once, here."""
 
     __tablename__ = "process_deployments"
@@ -29,7 +29,7 @@ class ProcessDeployment(db.Model):  # type: ignore[name-defined]
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class ProcessInstance(db.Model):  # type: ignore[name-defined]
+class ProcessInstance(Model):
     """A case: one application by one person under one SOP, with SpiffWorkflow's instance state."""
 
     __tablename__ = "process_instances"
@@ -56,7 +56,7 @@ class ProcessInstance(db.Model):  # type: ignore[name-defined]
     __mapper_args__ = {"version_id_col": row_version}
 
 
-class HumanTask(db.Model):  # type: ignore[name-defined]
+class HumanTask(Model):
     """An inbox row: a READY user task of a case, projected after every step."""
 
     __tablename__ = "human_tasks"

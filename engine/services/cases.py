@@ -71,7 +71,7 @@ def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[
             raise Invalid(f"Proses '{sop_key}' tidak menerima data awal.")
         return {}
     try:
-        data = json.loads(json.dumps(schema_class(unknown=EXCLUDE).load(raw), default=str))
+        data: dict[str, Any] = json.loads(json.dumps(schema_class(unknown=EXCLUDE).load(raw), default=str))
     except ValidationError as exc:
         raise Invalid("Periksa kembali data awal permohonan.", _flatten(exc.messages)) from exc
     serial = data.get("certificate_serial")
@@ -79,7 +79,7 @@ def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[
         cert = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar_one_or_none()
         if cert is None or cert.user_id != applicant.id:
             raise Invalid("Periksa kembali data awal permohonan.", {"certificate_serial": ["Sertifikat tidak ditemukan pada pemohon ini."]})
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def claim_task(task_id: int, user: User) -> HumanTask:
@@ -114,16 +114,16 @@ def validate_submission(task: HumanTask, raw: dict[str, Any], task_data: dict[st
     if schema_class is None:
         raise Invalid(f"Formulir {task.form_key} tidak memiliki aturan validasi.")
     schema = schema_class(unknown=EXCLUDE)
-    schema.task_data = dict(task_data or {})  # type: ignore[attr-defined]
+    schema.task_data = dict(task_data or {})  # type: ignore[attr-defined]  # ad-hoc attribute the form schemas read via getattr()
     try:
         loaded = schema.load(raw)
     except ValidationError as exc:
         raise Invalid("Periksa kembali isian formulir.", _flatten(exc.messages)) from exc
-    data = json.loads(json.dumps(loaded, default=str))
+    data: dict[str, Any] = json.loads(json.dumps(loaded, default=str))
     _check_documents(task, data)
     if "agency_code" in data and agency_by_code(str(data["agency_code"])) is None:
         raise Invalid("Periksa kembali isian formulir.", {"agency_code": ["Perangkat Daerah tidak dikenal."]})
-    return data  # type: ignore[no-any-return]
+    return data
 
 
 def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInstance:

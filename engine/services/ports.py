@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import timezone
-from typing import Any, Mapping
+from collections.abc import Mapping
+from datetime import UTC
+from typing import Any
 
 from sqlalchemy import select
 
@@ -206,4 +207,4 @@ def actor_of(username: str) -> dict[str, Any]:
 
 
 def _naive(moment: Any) -> Any:
-    return moment.astimezone(timezone.utc).replace(tzinfo=None) if getattr(moment, "tzinfo", None) else moment
+    return moment.astimezone(UTC).replace(tzinfo=None) if getattr(moment, "tzinfo", None) else moment

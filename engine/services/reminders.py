@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 
 from engine.models import Certificate, User, db
 from engine.models.base import utcnow
@@ -25,8 +26,12 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
     sent = 0
     for cert_id in candidates:
         # Claim the reminder with a conditional UPDATE: only one scheduler's UPDATE matches the row.
-        claimed = db.session.execute(
-            update(Certificate).where(Certificate.id == cert_id, Certificate.expiry_reminded_at.is_(None)).values(expiry_reminded_at=now)
+        # An UPDATE always yields a CursorResult (the one with `rowcount`); Session.execute is typed as Result.
+        claimed = cast(
+            CursorResult[Any],
+            db.session.execute(
+                update(Certificate).where(Certificate.id == cert_id, Certificate.expiry_reminded_at.is_(None)).values(expiry_reminded_at=now)
+            ),
         ).rowcount
         if not claimed:
             db.session.rollback()

@@ -10,7 +10,8 @@ from flask import current_app
 
 def settings() -> dict[str, Any]:
     """The loaded Sertel settings."""
-    return current_app.config["SERTEL"]  # type: ignore[no-any-return]
+    loaded: dict[str, Any] = current_app.config["SERTEL"]
+    return loaded
 
 
 def psre() -> Any:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, jsonify, render_template, request
+from flask.typing import ResponseReturnValue
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
@@ -26,22 +27,24 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.sop_number, "sop_number")
 
     @app.errorhandler(ServiceError)
-    def service_error(exc: ServiceError):  # type: ignore[no-untyped-def]
+    def service_error(exc: ServiceError) -> ResponseReturnValue:
         if _wants_json():
             return jsonify(error=exc.message, fields=exc.fields), exc.status
         return render_template("error.html", message=exc.message, status=exc.status), exc.status
 
     @app.errorhandler(HTTPException)
-    def http_error(exc: HTTPException):  # type: ignore[no-untyped-def]
+    def http_error(exc: HTTPException) -> ResponseReturnValue:
+        # Flask hands code-less HTTPExceptions back unhandled, so here `code` is always set.
+        status = exc.code or 500
         # A message given to abort() wins over the generic one for the status.
         custom = exc.description if exc.description != type(exc).description else None
-        message = custom or MESSAGES.get(exc.code or 500, exc.description or "Terjadi kesalahan.")
+        message = custom or MESSAGES.get(status, exc.description or "Terjadi kesalahan.")
         if _wants_json():
-            return jsonify(error=message), exc.code
-        return render_template("error.html", message=message, status=exc.code), exc.code
+            return jsonify(error=message), status
+        return render_template("error.html", message=message, status=status), status
 
     @app.errorhandler(Exception)
-    def unexpected(exc: Exception):  # type: ignore[no-untyped-def]
+    def unexpected(exc: Exception) -> ResponseReturnValue:
         app.logger.exception("unexpected error")
         message = "Terjadi kesalahan pada server. Kejadian ini telah dicatat."
         if _wants_json():

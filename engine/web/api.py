@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, request
-from marshmallow import ValidationError
+from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
@@ -18,11 +18,13 @@ from engine.web.auth import login_required
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _load(schema: Any) -> dict[str, Any]:
+def _load(schema: Schema) -> dict[str, Any]:
     try:
-        return schema.load(request.get_json(silent=True) or {})  # type: ignore[no-any-return]
+        data: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
-        raise Invalid("Input tidak valid.", {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages.items()}) from exc
+        # A Schema (not a single field) raised it, so its messages are always keyed by field.
+        raise Invalid("Input tidak valid.", {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages_dict.items()}) from exc
+    return data
 
 
 def task_json(task: HumanTask) -> dict[str, Any]:

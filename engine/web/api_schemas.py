@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from marshmallow import Schema, fields, validate
+from marshmallow.types import ErrorMessages
 
-REQUIRED = {"required": "Wajib diisi."}
+REQUIRED: ErrorMessages = {"required": "Wajib diisi."}
 
 
 class TokenRequestSchema(Schema):

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
-from typing import Any
+from datetime import UTC, datetime, timedelta, timezone
 
 # Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
 WIB = timezone(timedelta(hours=7), "WIB")
@@ -53,14 +52,14 @@ def decision_label(decision: str | None) -> str:
     return DECISION_LABELS.get(decision or "", decision or "—")
 
 
-def wib(moment: Any, fmt: str = "%d-%m-%Y %H:%M") -> str:
+def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
     """Show a stored UTC time (datetime or ISO string) in WIB."""
     if moment is None or moment == "":
         return "—"
     if isinstance(moment, str):
         moment = datetime.fromisoformat(moment)
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(WIB).strftime(fmt) + " WIB"
 
 

@@ -57,7 +57,7 @@ def submit(task_id: int) -> Any:
         case = cases.complete_task(task_id, g.user, values)
     except Invalid as exc:
         db.session.rollback()
-        return render_task(db.session.get(HumanTask, task_id), data, values, exc.fields, 422)
+        return render_task(db.session.get_one(HumanTask, task_id), data, values, exc.fields, 422)
     flash(f"'{task.label}' tersimpan.", "ok")
     mine, _ = queries.inbox(g.user)
     following = next((t for t in mine if t.instance_id == case.id), None)
