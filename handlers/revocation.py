@@ -39,6 +39,9 @@ REQUESTERS: dict[str, str] = {
 }
 OWNER_STATEMENT = "statement"
 RA_STATEMENT = "ra_statement"
+HEAD_STATEMENT = "head_statement"
+# Who started the case -> the statement task they fill.
+STATEMENT_OF = {"owner": OWNER_STATEMENT, "ra": RA_STATEMENT, "head": HEAD_STATEMENT}
 ACTIVE = "active"
 REVOKED_STATUSES = ("revoked", "superseded")
 
@@ -68,6 +71,9 @@ class IncidentDate(fields.Date):
 class RevocationStartSchema(FormSchema):
     """Start data: the certificate and, when known, the reason (e.g. given by the RA for a leaver)."""
 
+    # The head of the owner's agency may start a revocation for one of their people (DOMAIN: 088.11).
+    allow_agency_head = True
+
     certificate_serial = Text(load_default="", validate=validate.Length(max=64, error="Nomor seri tidak valid."))
     reason = Text(load_default="", validate=validate.OneOf([*REASONS, ""], error="Alasan pencabutan tidak dikenal."))
 
@@ -88,6 +94,11 @@ class StatementSchema(FormSchema):
         metadata={"label": "Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan"},
     )
     signing_passphrase = SigningPassphrase()
+
+
+@form_schema("revocation.head_statement")
+class HeadStatementSchema(StatementSchema):
+    """The same statement, filed by the head of the owner's agency (who is the submitter on record)."""
 
 
 @form_schema("revocation.ra_statement")
@@ -140,16 +151,20 @@ class FastTrackDecisionSchema(FormSchema):
 
 
 def initiator(ctx: HandlerContext) -> str:
-    """'owner' when the owner started the case, 'ra' when RA staff started it on their behalf."""
+    """'owner' if the owner started the case, 'head' if their agency head did, 'ra' for RA staff."""
     started_by = str(ctx.data.get("started_by") or "")
-    return "owner" if not started_by or started_by == str(ctx.applicant.get("username") or "") else "ra"
+    if not started_by or started_by == str(ctx.applicant.get("username") or ""):
+        return "owner"
+    # Called at the start, so the actor is the starter; staff roles win over a head's.
+    roles = set(ctx.actor.get("roles") or []) if ctx.actor.get("username") == started_by else set()
+    return "head" if "Atasan" in roles and not roles & {"Verifikator", "Admin"} else "ra"
 
 
 def submitted_statement(ctx: HandlerContext) -> Mapping[str, Any]:
     """The statement of this case: the owner's or the one RA staff filed."""
     prepared = ctx.data.get("revocation")
     who = prepared.get("initiator") if isinstance(prepared, Mapping) else None
-    name = RA_STATEMENT if (who or initiator(ctx)) == "ra" else OWNER_STATEMENT
+    name = STATEMENT_OF.get(str(who or initiator(ctx)), OWNER_STATEMENT)
     form = ctx.data.get(name)
     if not isinstance(form, Mapping):
         raise HandlerError("Formulir pernyataan pencabutan belum diisi.")

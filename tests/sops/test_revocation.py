@@ -231,6 +231,30 @@ def test_ra_revokes_on_behalf_of_someone_who_left_the_roster(api: Any, app: Flas
     assert ("certificate_revoked", "pemohon@pekalongankota.go.id") in mails(app, case_id)
 
 
+def test_agency_head_starts_and_files_the_revocation_of_one_of_their_people(api: Any, app: Flask, client: Any) -> None:
+    serial, _key, _case = issued_certificate(api)
+    assert api("atasan2").post("/cases", json={"process_key": "revocation", "applicant": "pemohon", "data": {"certificate_serial": serial}}).status_code == 403
+    assert api("pemohon2").post("/cases", json={"process_key": "revocation", "applicant": "pemohon", "data": {}}).status_code == 403
+    atasan = api("atasan")
+    case_id = start_revocation(atasan, serial, applicant="pemohon")
+    task = only_task(atasan, case_id, "head_statement")
+    form = atasan.get(f"/tasks/{task['id']}/form").get_json()
+    assert form["data"]["revocation"]["initiator"] == "head"
+    page = WebUser(app, "atasan").get(f"/tugas/{task['id']}")
+    assert page.status_code == 200 and "sebagai Kepala Perangkat Daerah" in page.get_data(as_text=True)
+    body = statement(certificate_serial=serial, reason="affiliationChanged", chronology="Pegawai dimutasi ke instansi lain sejak awal bulan ini.")
+    response = atasan.post(f"/tasks/{task['id']}/complete", json=body)
+    assert response.status_code == 200, response.get_json()
+    verifikator = api("verifikator")
+    assert submit(verifikator, case_id, "verification", APPROVE).status_code == 200
+    reason, answer = revocation_reason(client, api("pemohon"), serial)
+    assert reason == x509.ReasonFlags.affiliation_changed
+    assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    case = case_of(verifikator, case_id)
+    assert case["case"]["outcome"] == "end_revoked"
+    assert any(d["filename"].startswith("revocation_statement") for d in case["documents"])
+
+
 def test_unknown_certificate_goes_back_to_the_form_then_return_and_rejection_keep_the_certificate(api: Any, app: Flask, client: Any) -> None:
     serial, _key, issuance_case = issued_certificate(api)
     pemohon = api("pemohon")
