@@ -12,6 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from engine.handler_api import HandlerContext, HandlerError, service_task
+from handlers.form_pdf import render_form_pdf
 from pki.errors import (
     IdempotencyConflict,
     InvalidCsr,
@@ -260,17 +261,55 @@ def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
     }
 
 
+def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tuple[str, str | None]]:
+    """The rows of the dossier's printable cover: who, what was decided, every document by its hash."""
+    applicant = manifest.get("applicant") or {}
+    rows: list[tuple[str, str | None]] = [
+        ("Nomor kasus", str(manifest["case_id"])),
+        ("Proses", str(manifest.get("process_key") or "-")),
+        ("Pemohon", f"{applicant.get('full_name', '-')} (NIK {applicant.get('nik') or '-'})"),
+        ("Perangkat Daerah", str(applicant.get("agency_name") or "-")),
+        ("Diarsipkan", str(manifest["archived_at"])),
+        ("SHA-256 manifes JSON", manifest_sha256),
+        ("Keputusan", None),
+    ]
+    rows += [(str(d["step"]), f"{d.get('decision')}: {d.get('reasons') or d.get('notes') or '-'}") for d in manifest["decisions"]]
+    rows.append(("Dokumen", None))
+    rows += [(str(d.get("filename") or d.get("id")), str(d.get("sha256") or "-")) for d in manifest["documents"]]
+    rows.append(("Sertifikat", None))
+    rows += [(str(c["serial"]), f"{c.get('status') or '-'}, berlaku sampai {c.get('not_after') or '-'}") for c in manifest["certificates"]]
+    return rows
+
+
+def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manifest_sha256: str) -> tuple[bytes, str]:
+    """The dossier's cover as a PDF sealed by the RA (it names the manifest's hash, so it seals it too)."""
+    pdf = render_form_pdf(
+        "dossier", dossier_rows(manifest, manifest_sha256), title="BERKAS ARSIP PERMOHONAN SERTIFIKAT ELEKTRONIK",
+        statement="Berkas ini diarsipkan oleh Otoritas Pendaftaran. Setiap dokumen dikenali dari nilai SHA-256-nya.",
+        signer_name="Otoritas Pendaftaran Diskominfo", signer_role="Verifikator", case_id=ctx.case_id,
+    )
+    try:
+        return ctx.seal_pdf(pdf, f"Arsip berkas kasus {ctx.case_id}"), "ra_seal"
+    except HandlerError:
+        return pdf, "unsigned"  # a remote PSrE without an RA seal: the manifest hash is still in the log
+
+
 @service_task("common.archive_case")
 def archive_case(ctx: HandlerContext) -> dict[str, Any]:
-    """Build the case dossier (a JSON manifest) and store it as the case's document of kind 'dossier'."""
+    """Build the case dossier: a JSON manifest and its printable cover sealed by the RA, both kept as 'dossier'."""
     manifest = dossier_manifest(ctx)
     content = json.dumps(manifest, ensure_ascii=False, sort_keys=True, indent=2, default=str).encode("utf-8")
+    digest = hashlib.sha256(content).hexdigest()
     filename = f"berkas-kasus-{ctx.case_id}.json"
     document_id = ctx.store_document(filename, DOSSIER_MEDIA_TYPE, content, "dossier")
+    cover, sealed_by = sealed_dossier_cover(ctx, manifest, digest)
+    cover_id = ctx.store_document(f"berkas-kasus-{ctx.case_id}.pdf", "application/pdf", cover, "dossier")
     return {
         "document_id": document_id,
-        "sha256": hashlib.sha256(content).hexdigest(),
+        "sha256": digest,
         "filename": filename,
+        "cover_document_id": cover_id,
+        "cover_sealed_by": sealed_by,
         "documents": len(manifest["documents"]),
         "archived_at": manifest["archived_at"],
     }

@@ -413,11 +413,20 @@ def test_archive_case_stores_a_json_dossier_and_reports_its_hash() -> None:
         "recommendation": {"decision": "approve", "head_name": "Dr. Agus"},
         "verification": {"decision": "approve", "reasons": "", "checked_identity": True},
     }
-    result = archive_case(archive_ctx(stored, data))
-    [(filename, media_type, content, kind)] = stored
+    sealed: list[bytes] = []
+
+    def seal_pdf(pdf: bytes, reason: str) -> bytes:
+        sealed.append(pdf)
+        return pdf + b"%sealed"
+
+    result = archive_case(dataclasses.replace(archive_ctx(stored, data), seal_pdf=seal_pdf))
+    [(filename, media_type, content, kind), (cover_name, cover_type, cover, cover_kind)] = stored
     assert (filename, media_type, kind) == ("berkas-kasus-7.json", "application/json", "dossier")
+    assert (cover_name, cover_type, cover_kind) == ("berkas-kasus-7.pdf", "application/pdf", "dossier")
+    assert cover.endswith(b"%sealed") and cover.startswith(b"%PDF-") and len(sealed) == 1
     assert result == {
         "document_id": 99, "sha256": hashlib.sha256(content).hexdigest(), "filename": filename,
+        "cover_document_id": 99, "cover_sealed_by": "ra_seal",
         "documents": 2, "archived_at": "2025-03-04T05:06:07+00:00",
     }
     manifest = json.loads(content)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from typing import Any
 
 from cryptography import x509
 
+from pki.validation import validate_pdf
 from tests.sops.builders import APPROVE, RECOMMEND, csr_pem, registration
 
 
@@ -80,9 +82,10 @@ def test_happy_path_ends_with_a_downloaded_certificate_that_chains_to_the_city_c
     assert {"task_completed", "step_completed", "certificate_recorded", "certificate_downloaded", "mail_sent"} <= set(kinds)
     uploads = [d for d in case["documents"] if d["kind"] == "upload"]
     dossiers = [d for d in case["documents"] if d["kind"] == "dossier"]
-    assert len(uploads) == 2 and len(dossiers) == 1
-    assert dossiers[0]["filename"] == f"berkas-kasus-{case_id}.json"
+    assert len(uploads) == 2 and len(dossiers) == 2
+    assert [d["filename"] for d in dossiers] == [f"berkas-kasus-{case_id}.json", f"berkas-kasus-{case_id}.pdf"]
     assert case["data"]["dossier"]["document_id"] == dossiers[0]["id"]
+    assert case["data"]["dossier"]["cover_document_id"] == dossiers[1]["id"]
 
 
 def test_archive_builds_a_dossier_listing_documents_decisions_and_the_certificate(api: Any, app: Any) -> None:
@@ -202,3 +205,22 @@ def test_upload_that_is_not_pdf_or_image_is_refused(api: Any, app: Any) -> None:
     response = pemohon.post(f"/tasks/{task['id']}/complete", data=data, content_type="multipart/form-data")
     assert response.status_code == 422
     assert "ktp_scan" in response.get_json()["fields"]
+
+
+def test_dossier_cover_is_sealed_by_the_ra_and_names_the_manifest_hash(api: Any, app: Any) -> None:
+    pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    verify(api, case_id, APPROVE)
+    csr, _key = csr_pem()
+    activation = only_task(pemohon, case_id, "activation")
+    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
+    delivery = only_task(pemohon, case_id, "delivery")
+    pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True})
+    archived = case_of(pemohon, case_id)["data"]["dossier"]
+    cover = api("verifikator").get(f"/documents/{archived['cover_document_id']}").data
+    psre = app.extensions["sertel.psre"]
+    report = validate_pdf(cover, psre.root_certificate_pem(), psre)
+    assert report.verdict == "Sah", report.to_dict()
+    assert "Otoritas Pendaftaran" in (report.signatures[0].signer_name or "")
+    text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=cover, capture_output=True, check=True).stdout.decode()
+    assert archived["sha256"] in "".join(text.split())  # a 64-character hash may wrap in its table cell
