@@ -137,13 +137,9 @@ class CasePorts:
         """Apply verified changes to the applicant's account and the case's applicant record."""
         user = db.session.get(User, self.case.applicant_id)
         assert user is not None
-        for name in USER_FIELDS:
-            if fields.get(name):
-                setattr(user, name, fields[name])
-        if fields.get("agency_code"):
-            agency = agency_by_code(str(fields["agency_code"]))
-            if agency is None:
-                raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
+        _apply(user, fields, USER_FIELDS)
+        agency = _changed_agency(fields)
+        if agency is not None:
             user.agency_id = agency.id
             self.case.agency_id = agency.id
             fields = {**fields, "agency_name": agency.name}
@@ -157,15 +153,28 @@ class CasePorts:
         entry = db.session.get(RosterEntry, nip)
         if entry is None:
             raise HandlerError(f"NIP {nip} tidak ada dalam daftar ASN.")
-        for name in ("full_name", "position", "status", "nik"):
-            if fields.get(name):
-                setattr(entry, name, fields[name])
-        if fields.get("agency_code"):
-            agency = agency_by_code(str(fields["agency_code"]))
-            if agency is None:
-                raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
+        _apply(entry, fields, ("full_name", "position", "status", "nik"))
+        agency = _changed_agency(fields)
+        if agency is not None:
             entry.agency_id = agency.id
         self._log("roster_updated", {"nip": nip, "fields": sorted(fields)})
+
+
+def _apply(row: Any, fields: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    """Copy the non-empty values of `names` from a verified change onto a row."""
+    for name in names:
+        if fields.get(name):
+            setattr(row, name, fields[name])
+
+
+def _changed_agency(fields: Mapping[str, Any]) -> Agency | None:
+    """The agency a verified change moves to (None when it does not change); unknown codes fail."""
+    if not fields.get("agency_code"):
+        return None
+    agency = agency_by_code(str(fields["agency_code"]))
+    if agency is None:
+        raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
+    return agency
 
 
 def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], actor: str, secrets: Mapping[str, str] | None = None) -> HandlerContext:
