@@ -12,6 +12,7 @@ from engine.models import Certificate, OutboxMail, db
 from engine.services import reminders
 from tests.sops.builders import APPROVE, csr_pem
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.web_login import csrf_of, login
 
 
 def issue_certificate(api: Any) -> None:
@@ -49,3 +50,20 @@ def test_revoked_or_expired_certificates_get_no_reminder(api: Any, app: Any) -> 
         db.session.commit()
         with time_machine.travel(cert.not_after + timedelta(days=1), tick=False):
             assert reminders.send_expiry_reminders() == 0
+
+
+def test_owner_accepting_the_reminder_starts_a_renewal_of_that_certificate(api: Any, app: Any, client: Any) -> None:
+    issue_certificate(api)
+    with app.app_context():
+        serial = db.session.execute(select(Certificate)).scalar_one().serial
+    login(client, "pemohon2")
+    assert client.get(f"/sertifikat/{serial}/perbarui").status_code == 403  # not theirs
+    login(client, "pemohon")
+    page = client.get(f"/sertifikat/{serial}/perbarui")
+    assert page.status_code == 200 and serial in page.get_data(as_text=True)
+    response = client.post(f"/sertifikat/{serial}/perbarui", data={"csrf_token": csrf_of(page.get_data(as_text=True))})
+    assert response.status_code == 302
+    case_id = int(response.headers["Location"].rsplit("/", 1)[1])
+    case = api("pemohon").get(f"/cases/{case_id}").get_json()
+    assert case["case"]["process_key"] == "renewal_rekey"
+    assert case["data"]["certificate_serial"] == serial
