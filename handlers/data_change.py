@@ -9,7 +9,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
 from handlers.common import certificate_summary, now_iso, pki_failure
-from handlers.forms import ActivationSchema, Checkbox, DocumentId, FormSchema, Text
+from handlers.forms import ActivationSchema, CertificateStartSchema, Checkbox, DocumentId, FormSchema, Text
 from handlers.identity import email_on_official_domain, names_match_loosely
 from handlers.issuance_ams import (
     DEFAULT_OFFICIAL_DOMAIN,
@@ -19,6 +19,7 @@ from handlers.issuance_ams import (
     nik_items,
     nip_items,
     roster_items,
+    summarize,
 )
 from pki.errors import PkiError
 from pki.psre import SubjectInfo
@@ -43,10 +44,8 @@ REVOKED = "revoked"
 
 
 @form_schema("data_change.start")
-class DataChangeStartSchema(FormSchema):
+class DataChangeStartSchema(CertificateStartSchema):
     """Start data: optionally the certificate whose data is to change (the engine checks it is the applicant's)."""
-
-    certificate_serial = Text(load_default="")
 
 
 @form_schema("data_change.change_form")
@@ -230,14 +229,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         *relaxed_roster_items(ctx, current, new),
         *email_items(new["email"], domain),
     ]
-    failed = [entry for entry in items if not entry["ok"]]
-    return {
-        "items": items,
-        "all_ok": not failed,
-        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
-        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
-        "new": new,
-    }
+    return {**summarize(items), "new": new}
 
 
 @service_task("data_change.apply_change")

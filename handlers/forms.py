@@ -189,6 +189,12 @@ class FormSchema(Schema):
         unknown = EXCLUDE
 
 
+class CertificateStartSchema(FormSchema):
+    """Start data of a request about one certificate: optionally its serial (the engine checks it is the applicant's)."""
+
+    certificate_serial = Text(load_default="")
+
+
 @form_schema("issuance_ams.registration_form")
 class RegistrationSchema(FormSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""

@@ -27,13 +27,29 @@ def item(code: str, label: str, ok: bool, severity: Severity, message: str) -> I
     return {"code": code, "label": label, "ok": ok, "severity": severity, "message": message}
 
 
-def application_value(ctx: HandlerContext, key: str) -> str:
-    """Return what this case's registration form says, falling back to the applicant record."""
-    form = ctx.data.get(REGISTRATION_FORM)
+def summarize(items: list[Item]) -> dict[str, Any]:
+    """Return the check lines with their totals, as the verification form shows them."""
+    failed = [entry for entry in items if not entry["ok"]]
+    return {
+        "items": items,
+        "all_ok": not failed,
+        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
+        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
+    }
+
+
+def submitted_value(ctx: HandlerContext, task_id: str, key: str) -> str:
+    """Return what the form submitted under `task_id` says, falling back to the applicant record."""
+    form = ctx.data.get(task_id)
     value = form.get(key) if isinstance(form, Mapping) else None
     if not value:
         value = ctx.applicant.get(key)
     return str(value).strip() if value else ""
+
+
+def application_value(ctx: HandlerContext, key: str) -> str:
+    """Return what this case's registration form says, falling back to the applicant record."""
+    return submitted_value(ctx, REGISTRATION_FORM, key)
 
 
 def nik_items(nik: str) -> list[Item]:
@@ -162,10 +178,4 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         ),
         *email_items(application_value(ctx, "email"), domain),
     ]
-    failed = [entry for entry in items if not entry["ok"]]
-    return {
-        "items": items,
-        "all_ok": not failed,
-        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
-        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
-    }
+    return summarize(items)

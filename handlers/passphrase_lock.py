@@ -17,8 +17,8 @@ from handlers.data_change import (
     load_current,
     revoke_superseded_in_inventory,
 )
-from handlers.forms import Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
-from handlers.issuance_ams import item, nik_items
+from handlers.forms import CertificateStartSchema, Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
+from handlers.issuance_ams import item, nik_items, summarize
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
@@ -27,10 +27,8 @@ PASSPHRASE = "passphrase"
 
 
 @form_schema("passphrase_lock.start")
-class PassphraseLockStartSchema(FormSchema):
+class PassphraseLockStartSchema(CertificateStartSchema):
     """Start data: optionally the eSign certificate whose passphrase was forgotten."""
-
-    certificate_serial = Text(load_default="")
 
 
 @form_schema("passphrase_lock.statement_form")
@@ -98,13 +96,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         item("ktp_uploaded", "Pindaian KTP diunggah", bool(form.get("ktp_scan")), "error",
              "Pindaian KTP terlampir." if form.get("ktp_scan") else "Pindaian KTP belum diunggah."),
     ]
-    failed = [entry for entry in items if not entry["ok"]]
-    return {
-        "items": items,
-        "all_ok": not failed,
-        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
-        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
-    }
+    return summarize(items)
 
 
 @service_task("passphrase_lock.reset_key")

@@ -21,13 +21,22 @@ from handlers.forms import (
     check_nip,
     check_phone,
 )
-from handlers.issuance_ams import Item, email_items, item, nik_items, nip_items, roster_items
+from handlers.issuance_ams import (
+    DEFAULT_OFFICIAL_DOMAIN,
+    Item,
+    email_items,
+    item,
+    nik_items,
+    nip_items,
+    roster_items,
+    submitted_value,
+    summarize,
+)
 from pki.errors import KeyReused, PkiError
 
 RENEWAL_FORM = "renewal_form"
 ACTIVATION = "activation"
 ACTIVE = "active"
-DEFAULT_OFFICIAL_DOMAIN = "pekalongankota.go.id"
 # Fields of the renewal form that describe the person (also the applicant record's fields).
 PERSON_FIELDS = ("full_name", "nik", "nip", "position", "agency_code", "email")
 
@@ -82,11 +91,7 @@ def active_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
 
 def form_value(ctx: HandlerContext, key: str) -> str:
     """What the renewal form says, falling back to the applicant record."""
-    form = ctx.data.get(RENEWAL_FORM)
-    value = form.get(key) if isinstance(form, Mapping) else None
-    if not value:
-        value = ctx.applicant.get(key)
-    return str(value).strip() if value else ""
+    return submitted_value(ctx, RENEWAL_FORM, key)
 
 
 def selected_serial(ctx: HandlerContext) -> str:
@@ -146,17 +151,6 @@ def change_items(ctx: HandlerContext, nip: str) -> list[Item]:
         )
         items.append(item("roster_position", "Jabatan sesuai data ASN", same, "warning", message))
     return items
-
-
-def summarize(items: list[Item]) -> dict[str, Any]:
-    """The check lines with their totals, as the verification form shows them."""
-    failed = [entry for entry in items if not entry["ok"]]
-    return {
-        "items": items,
-        "all_ok": not failed,
-        "errors": sum(1 for entry in failed if entry["severity"] == "error"),
-        "warnings": sum(1 for entry in failed if entry["severity"] == "warning"),
-    }
 
 
 # ---------------------------------------------------------------- operators

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from handlers.data_change import (
 )
 from pki.errors import KeyReused
 from pki.psre import CertificateStatus, IssuedCertificate, SubjectInfo
-from tests.handlers.test_issuance_ams_handlers import self_signed_pem
+from tests.handlers.test_issuance_ams_handlers import issued_certificate
 
 NIK = "3375011507900001"
 NIP = "199007152015031001"
@@ -65,24 +64,17 @@ class FakePSrE:
         if self.fail:
             raise self.fail
         self.reissued.append((subject_id, subject, csr_pem, key))
-        return self._issued(NEW_SERIAL, subject_id)
+        return issued_certificate(NEW_SERIAL, subject_id)
 
     def certificate_status(self, serial: str) -> CertificateStatus:
         return CertificateStatus(serial, "revoked" if self.reissued and serial != NEW_SERIAL else "good")
 
-    @staticmethod
-    def _issued(serial: str, subject_id: str) -> IssuedCertificate:
-        start = datetime(2025, 1, 1, tzinfo=UTC)
-        return IssuedCertificate(serial, self_signed_pem(int(serial, 16)), "", start, start + timedelta(days=730), subject_id)
-
 
 @dataclass
-class Ports:
-    """The engine's side effects, captured."""
+class Inventory:
+    """The applicant's certificates as the RA records them, written through the engine's two ports."""
 
-    inventory: list[dict[str, Any]] = field(default_factory=lambda: [{"serial": OLD_SERIAL, "status": "active", "subject": "Budi Santoso", "not_after": "2027-01-01T00:00:00"}])
-    applicant_updates: list[dict[str, Any]] = field(default_factory=list)
-    roster_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    inventory: list[dict[str, Any]] = field(default_factory=list)
     recorded: list[IssuedCertificate] = field(default_factory=list)
 
     def record(self, issued: IssuedCertificate) -> None:
@@ -91,6 +83,15 @@ class Ports:
 
     def set_status(self, serial: str, status: str) -> None:
         next(c for c in self.inventory if c["serial"] == serial)["status"] = status
+
+
+@dataclass
+class Ports(Inventory):
+    """The engine's side effects, captured."""
+
+    inventory: list[dict[str, Any]] = field(default_factory=lambda: [{"serial": OLD_SERIAL, "status": "active", "subject": "Budi Santoso", "not_after": "2027-01-01T00:00:00"}])
+    applicant_updates: list[dict[str, Any]] = field(default_factory=list)
+    roster_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def roster(**overrides: Any) -> dict[str, dict[str, Any]]:

@@ -130,6 +130,13 @@ def rendered(kept: dict[str, Any]) -> str:
     return text_of(content)
 
 
+def form_pdf_text(data: dict[str, Any], form: str, source: str, **options: Any) -> tuple[str, dict[str, Any]]:
+    """Run the form_pdf operator on `data`; return the kept PDF's text and what the seal and store got."""
+    ctx, kept = context(data, form, source, **options)
+    form_pdf(ctx)
+    return rendered(kept), kept
+
+
 def assert_common(text: str, form: str) -> None:
     for line in LETTERHEAD:
         assert line in text
@@ -164,9 +171,7 @@ def test_registration_form_pdf_shows_the_letterhead_title_values_and_date() -> N
 
 def test_recommendation_pdf_names_the_employee_and_the_head() -> None:
     data = {"registration_form": REGISTRATION, "recommendation": RECOMMENDATION}
-    ctx, kept = context(data, "recommendation", "recommendation")
-    form_pdf(ctx)
-    text = rendered(kept)
+    text, _kept = form_pdf_text(data, "recommendation", "recommendation")
     assert_common(text, "recommendation")
     for value in (
         "Budi Santoso",
@@ -180,9 +185,9 @@ def test_recommendation_pdf_names_the_employee_and_the_head() -> None:
 
 
 def test_revocation_statement_pdf_shows_the_certificate_reason_and_incident_date() -> None:
-    ctx, kept = context({"statement": REVOCATION}, "revocation_statement", "statement", process_key="revocation")
-    form_pdf(ctx)
-    text = rendered(kept)
+    text, _kept = form_pdf_text(
+        {"statement": REVOCATION}, "revocation_statement", "statement", process_key="revocation"
+    )
     assert_common(text, "revocation_statement")
     for value in (
         "Budi Santoso",
@@ -207,11 +212,9 @@ def test_revocation_statement_filed_by_ra_staff_names_the_requester_and_the_offi
         "request_letter": None,
     }
     actor = {"username": "verifikator", "full_name": "Sri Lestari", "nik": "", "roles": ["Verifikator"]}
-    ctx, kept = context(
+    text, kept = form_pdf_text(
         {"ra_statement": form}, "revocation_statement", "ra_statement", actor=actor, process_key="revocation"
     )
-    form_pdf(ctx)
-    text = rendered(kept)
     for value in (
         "Kepala Perangkat Daerah (Atasan)",
         "Dr. Agus Prasetyo, M.Kom.",
@@ -223,11 +226,9 @@ def test_revocation_statement_filed_by_ra_staff_names_the_requester_and_the_offi
 
 
 def test_forgotten_passphrase_statement_pdf() -> None:
-    ctx, kept = context(
+    text, _kept = form_pdf_text(
         {"statement_form": FORGOTTEN}, "forgotten_passphrase", "statement_form", process_key="passphrase_lock"
     )
-    form_pdf(ctx)
-    text = rendered(kept)
     assert_common(text, "forgotten_passphrase")
     for value in (
         "Budi Santoso",

@@ -78,6 +78,12 @@ def self_signed_pem(serial: int = 0x1A2B) -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode()
 
 
+def issued_certificate(serial: str, subject_id: str) -> IssuedCertificate:
+    """Return what the PSrE hands back for hex `serial`: a two-year certificate from 1 January 2025."""
+    start = datetime(2025, 1, 1, tzinfo=UTC)
+    return IssuedCertificate(serial, self_signed_pem(int(serial, 16)), "", start, start + timedelta(days=730), subject_id)
+
+
 @dataclass
 class FakePSrE:
     """Records calls; issues a fixed certificate; raises `fail` if set."""

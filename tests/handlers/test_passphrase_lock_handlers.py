@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +14,8 @@ from handlers.forms import PASSPHRASE_MISMATCH, PASSPHRASE_RULES
 from handlers.passphrase_lock import SetNewPassphraseSchema, StatementFormSchema, automated_checks, reset_key
 from pki.errors import NoServerKey, UnknownSubject
 from pki.psre import CertificateStatus, IssuedCertificate, SubjectStatus
-from tests.handlers.test_issuance_ams_handlers import self_signed_pem
+from tests.handlers.test_data_change_handlers import Inventory
+from tests.handlers.test_issuance_ams_handlers import issued_certificate
 
 NIK = "3375011507900001"
 OLD_SERIAL = "0a1b"
@@ -32,7 +32,7 @@ class FakePSrE:
     fail: Exception | None = None
 
     def current_certificate(self, nik: str) -> IssuedCertificate:
-        return self._issued(OLD_SERIAL, f"subj-{nik}")
+        return issued_certificate(OLD_SERIAL, f"subj-{nik}")
 
     def subject_status(self, nik: str) -> SubjectStatus:
         if isinstance(self.status, Exception):
@@ -43,28 +43,15 @@ class FakePSrE:
         if self.fail:
             raise self.fail
         self.resets.append((subject_id, passphrase, key))
-        return self._issued(NEW_SERIAL, subject_id)
+        return issued_certificate(NEW_SERIAL, subject_id)
 
     def certificate_status(self, serial: str) -> CertificateStatus:
         return CertificateStatus(serial, "revoked" if self.resets and serial != NEW_SERIAL else "good")
 
-    @staticmethod
-    def _issued(serial: str, subject_id: str) -> IssuedCertificate:
-        start = datetime(2025, 1, 1, tzinfo=UTC)
-        return IssuedCertificate(serial, self_signed_pem(int(serial, 16)), "", start, start + timedelta(days=730), subject_id)
-
 
 @dataclass
-class Ports:
+class Ports(Inventory):
     inventory: list[dict[str, Any]] = field(default_factory=lambda: [{"serial": OLD_SERIAL, "status": "active", "subject": "Budi Santoso", "not_after": ""}])
-    recorded: list[IssuedCertificate] = field(default_factory=list)
-
-    def record(self, issued: IssuedCertificate) -> None:
-        self.recorded.append(issued)
-        self.inventory.insert(0, {"serial": issued.serial_hex, "status": "active"})
-
-    def set_status(self, serial: str, status: str) -> None:
-        next(c for c in self.inventory if c["serial"] == serial)["status"] = status
 
 
 def statement(**overrides: Any) -> dict[str, Any]:

@@ -37,6 +37,19 @@ def form_document(user: Any, case_id: int, form: str) -> bytes:
     return bytes(response.data)
 
 
+def send_registration(api: Any, process_key: str, **overrides: Any) -> tuple[Any, int, Any]:
+    """Start a `process_key` case as the applicant and send its registration form with `overrides`."""
+    pemohon = api("pemohon")
+    case_id = pemohon.post("/cases", json={"process_key": process_key}).get_json()["case"]["id"]
+    task = only_task(pemohon, case_id, "registration_form")
+    response = pemohon.post(
+        f"/tasks/{task['id']}/complete",
+        data=registration(**overrides),
+        content_type="multipart/form-data",
+    )
+    return pemohon, case_id, response
+
+
 def signer_of(app: Flask, pdf: bytes) -> str:
     """Validate the PDF's only signature against the city root (verdict 'Sah'); return the signer's name."""
     with app.app_context():
@@ -137,28 +150,14 @@ def test_head_signs_the_recommendation_with_own_esign_key_and_a_wrong_passphrase
 
 
 def test_applicant_without_esign_key_is_told_to_leave_the_passphrase_empty(api: Any, app: Flask) -> None:
-    pemohon = api("pemohon")
-    case_id = pemohon.post("/cases", json={"process_key": "issuance_ams"}).get_json()["case"]["id"]
-    task = only_task(pemohon, case_id, "registration_form")
-    response = pemohon.post(
-        f"/tasks/{task['id']}/complete",
-        data=registration(signing_passphrase="Apa-Saja-123"),
-        content_type="multipart/form-data",
-    )
+    pemohon, case_id, response = send_registration(api, "issuance_ams", signing_passphrase="Apa-Saja-123")
     assert response.status_code == 422
     assert "belum memiliki sertifikat eSign" in response.get_json()["fields"]["signing_passphrase"][0]
     assert only_task(pemohon, case_id, "registration_form")["status"] == "open"
 
 
 def test_a_name_outside_latin1_renders_in_the_registration_pdf(api: Any, app: Flask) -> None:
-    pemohon = api("pemohon")
-    case_id = pemohon.post("/cases", json={"process_key": "issuance_esign"}).get_json()["case"]["id"]
-    task = only_task(pemohon, case_id, "registration_form")
-    response = pemohon.post(
-        f"/tasks/{task['id']}/complete",
-        data=registration(full_name="Zoë Łukasiewicz Nguyễn"),
-        content_type="multipart/form-data",
-    )
+    pemohon, case_id, response = send_registration(api, "issuance_esign", full_name="Zoë Łukasiewicz Nguyễn")
     assert response.status_code == 200, response.get_json()
     pdf = form_document(pemohon, case_id, "registration")
     assert "Zoë Lukasiewicz Nguyen" in text_of(pdf)

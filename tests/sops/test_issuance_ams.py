@@ -45,6 +45,17 @@ def verify(api: Any, case_id: int, body: dict[str, Any]) -> Any:
     return verifikator.post(f"/tasks/{task['id']}/complete", json=body)
 
 
+def approve_and_deliver(api: Any, pemohon: Any, case_id: int) -> Any:
+    """Recommend and approve the case, activate it with a new CSR and confirm receipt; return that answer."""
+    recommend(api, case_id)
+    verify(api, case_id, APPROVE)
+    csr, _key = csr_pem()
+    activation = only_task(pemohon, case_id, "activation")
+    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
+    delivery = only_task(pemohon, case_id, "delivery")
+    return pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True})
+
+
 def case_of(user: Any, case_id: int) -> dict[str, Any]:
     response = user.get(f"/cases/{case_id}")
     assert response.status_code == 200
@@ -90,13 +101,7 @@ def test_happy_path_ends_with_a_downloaded_certificate_that_chains_to_the_city_c
 
 def test_archive_builds_a_dossier_listing_documents_decisions_and_the_certificate(api: Any, app: Any) -> None:
     pemohon, case_id = start_and_register(api)
-    recommend(api, case_id)
-    verify(api, case_id, APPROVE)
-    csr, _key = csr_pem()
-    activation = only_task(pemohon, case_id, "activation")
-    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
-    delivery = only_task(pemohon, case_id, "delivery")
-    assert pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True}).status_code == 200
+    assert approve_and_deliver(api, pemohon, case_id).status_code == 200
 
     case = case_of(api("verifikator"), case_id)
     archived = case["data"]["dossier"]
@@ -209,13 +214,7 @@ def test_upload_that_is_not_pdf_or_image_is_refused(api: Any, app: Any) -> None:
 
 def test_dossier_cover_is_sealed_by_the_ra_and_names_the_manifest_hash(api: Any, app: Any) -> None:
     pemohon, case_id = start_and_register(api)
-    recommend(api, case_id)
-    verify(api, case_id, APPROVE)
-    csr, _key = csr_pem()
-    activation = only_task(pemohon, case_id, "activation")
-    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
-    delivery = only_task(pemohon, case_id, "delivery")
-    pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True})
+    approve_and_deliver(api, pemohon, case_id)
     archived = case_of(pemohon, case_id)["data"]["dossier"]
     cover = api("verifikator").get(f"/documents/{archived['cover_document_id']}").data
     psre = app.extensions["sertel.psre"]
