@@ -116,6 +116,11 @@ def document_for(document_id: int, user: User) -> Document:
     return document
 
 
+def my_certificates(user: User) -> list[Certificate]:
+    """The user's certificates, newest first."""
+    return list(db.session.execute(select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.id.desc())).scalars())
+
+
 def certificate_for(serial: str, user: User) -> Certificate:
     """A certificate the user may download: the owner's own, or any for RA staff."""
     certificate = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar_one_or_none()

@@ -9,13 +9,13 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import ROOT
 from engine.services.errors import ServiceError
-from engine.web import admin, api, auth, cases, inbox, labels, pki_views, signing_views, tasks
+from engine.web import admin, api, auth, cases, certificates_views, inbox, labels, pki_views, signing_views, tasks
 
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the webforms template folder, CSRF and error handlers."""
     app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))])
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, pki_views.bp, api.bp, admin.bp, signing_views.bp):
+    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, certificates_views.bp, pki_views.bp, api.bp, admin.bp, signing_views.bp):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)
@@ -25,6 +25,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.decision_label, "decision_label")
     app.add_template_filter(labels.wib, "wib")
     app.add_template_filter(labels.sop_number, "sop_number")
+    app.add_template_filter(labels.certificate_status_label, "certificate_status_label")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, flash, g, redirect, render_template, url_for
+from flask import Blueprint, Response, g, render_template
 from markupsafe import Markup
 
-from engine.services import cases, certificates, documents, queries
+from engine.services import certificates, documents, queries
 from engine.web import diagram_svg
 from engine.web.auth import login_required
 
@@ -43,19 +43,3 @@ def certificate(serial: str) -> Any:
         "Content-Disposition": f'attachment; filename="sertifikat-{serial}.pem"',
     })
 
-
-@bp.post("/sertifikat/<serial>/perbarui")
-@login_required("Pemohon")
-def renew(serial: str) -> Any:
-    """Accept the expiry reminder: start a renewal case (SOP 088.10) for one's own certificate."""
-    case = cases.start_case("renewal_rekey", g.user, {"certificate_serial": serial})
-    flash("Permohonan pembaruan sertifikat dibuat.", "ok")
-    return redirect(url_for("cases.show", case_id=case.id))
-
-
-@bp.get("/sertifikat/<serial>/perbarui")
-@login_required("Pemohon")
-def renew_confirm(serial: str) -> Any:
-    """The page the reminder links to: confirm the renewal of one's own certificate."""
-    cert = queries.certificate_for(serial, g.user)
-    return render_template("renew_confirm.html", cert=cert)

@@ -28,6 +28,8 @@ OUTCOME_LABELS = {
     "end_declined": "tidak direkomendasikan atasan",
 }
 
+CERTIFICATE_STATUS_LABELS = {"active": "Aktif", "revoked": "Dicabut", "superseded": "Digantikan", "expired": "Kedaluwarsa"}
+
 DECISION_LABELS = {
     "approve": "Disetujui",
     "decline": "Tidak direkomendasikan",
@@ -45,6 +47,11 @@ def status_label(status: str, outcome: str | None = None) -> str:
     """The Indonesian label of a case's status, with its outcome."""
     text = STATUS_LABELS.get(status, status)
     return f"{text} ({OUTCOME_LABELS.get(outcome, outcome)})" if outcome else text
+
+
+def certificate_status_label(status: str) -> str:
+    """The Indonesian label of a certificate's status in the inventory."""
+    return CERTIFICATE_STATUS_LABELS.get(status, status)
 
 
 def decision_label(decision: str | None) -> str:

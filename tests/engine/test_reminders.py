@@ -67,3 +67,20 @@ def test_owner_accepting_the_reminder_starts_a_renewal_of_that_certificate(api: 
     case = api("pemohon").get(f"/cases/{case_id}").get_json()
     assert case["case"]["process_key"] == "renewal_rekey"
     assert case["data"]["certificate_serial"] == serial
+
+
+def test_owner_lists_their_certificates_and_starts_a_revocation_from_one(api: Any, app: Any, client: Any) -> None:
+    issue_certificate(api)
+    with app.app_context():
+        serial = db.session.execute(select(Certificate)).scalar_one().serial
+    login(client, "pemohon2")
+    assert serial not in client.get("/sertifikat").get_data(as_text=True)
+    login(client, "pemohon")
+    page = client.get("/sertifikat").get_data(as_text=True)
+    assert serial in page and "Aktif" in page and "Cabut (SOP 088.11)" in page
+    token = csrf_of(page)
+    assert client.post(f"/sertifikat/{serial}/ajukan/issuance_ams", data={"csrf_token": token}).status_code == 404
+    response = client.post(f"/sertifikat/{serial}/ajukan/revocation", data={"csrf_token": token})
+    assert response.status_code == 302 and "/tugas/" in response.headers["Location"]
+    form = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert serial in form
