@@ -18,6 +18,11 @@ EVENT_LABELS = {
     "certificate_downloaded": "Sertifikat diunduh",
     "mail_sent": "Surel dikirim",
     "case_completed": "Kasus selesai",
+    "document_sealed": "Dokumen disegel Otoritas Pendaftaran",
+    "certificate_status_changed": "Status sertifikat diubah",
+    "applicant_updated": "Data pemohon diperbarui",
+    "roster_updated": "Data ASN diperbarui",
+    "expiry_reminder_sent": "Pengingat masa berlaku dikirim",
 }
 
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat"}
