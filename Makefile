@@ -35,6 +35,7 @@ test-pg: setup system
 # Lint and strict type checks (configured in pyproject.toml) on the packages STYLE.md holds to them.
 lint: setup
 	$(VENV)/bin/ruff check engine pki handlers
+	$(VENV)/bin/ruff format --check engine pki handlers
 	$(VENV)/bin/mypy engine pki handlers
 
 clean:

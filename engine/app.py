@@ -21,8 +21,11 @@ def make_psre(settings: dict[str, Any]) -> Any:
         if not settings["PSRE_URL"]:
             raise ConfigError("SERTEL_PSRE_URL must be set when SERTEL_PSRE=http")
         return HttpPSrE(
-            settings["PSRE_URL"], settings["PSRE_USERNAME"], settings["PSRE_PASSWORD"],
-            timeout=float(settings["PSRE_TIMEOUT"]), retries=int(settings["PSRE_RETRIES"]),
+            settings["PSRE_URL"],
+            settings["PSRE_USERNAME"],
+            settings["PSRE_PASSWORD"],
+            timeout=float(settings["PSRE_TIMEOUT"]),
+            retries=int(settings["PSRE_RETRIES"]),
         )
     if settings["PSRE"] != "embedded":
         raise ConfigError(f"SERTEL_PSRE must be 'embedded' or 'http', not {settings['PSRE']!r}")
@@ -42,7 +45,11 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
-    app = Flask(__name__, template_folder=str(ROOT / "engine" / "web" / "templates"), static_folder=str(ROOT / "engine" / "web" / "static"))
+    app = Flask(
+        __name__,
+        template_folder=str(ROOT / "engine" / "web" / "templates"),
+        static_folder=str(ROOT / "engine" / "web" / "static"),
+    )
     app.config.update(
         SERTEL=settings,
         SECRET_KEY=settings["SECRET_KEY"],

@@ -117,7 +117,16 @@ def users() -> None:
 @click.option("--nik", default=None)
 @click.password_option()
 @with_appcontext
-def users_create(username: str, full_name: str, email: str, roles: tuple[str, ...], agency: str | None, nip: str | None, nik: str | None, password: str) -> None:
+def users_create(
+    username: str,
+    full_name: str,
+    email: str,
+    roles: tuple[str, ...],
+    agency: str | None,
+    nip: str | None,
+    nik: str | None,
+    password: str,
+) -> None:
     """Create a user."""
     try:
         accounts.create_user(username, password, full_name, email, list(roles), agency, nip, nik, actor="cli")
@@ -163,7 +172,9 @@ def keys_rotate() -> None:
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=8088, type=int)
 @click.option("--username", envvar="SERTEL_PSRE_USERNAME", required=True, help="HTTP Basic user the RA logs in with.")
-@click.option("--password", envvar="SERTEL_PSRE_PASSWORD", required=True, help="HTTP Basic password (from the environment).")
+@click.option(
+    "--password", envvar="SERTEL_PSRE_PASSWORD", required=True, help="HTTP Basic password (from the environment)."
+)
 @with_appcontext
 def psre_server(host: str, port: int, username: str, password: str) -> None:
     """Serve the embedded PSrE over HTTP (BSrE Esign v2 shapes + /api/ra), for an RA set to SERTEL_PSRE=http."""

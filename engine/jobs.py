@@ -40,10 +40,14 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
     _app = app
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(
-        jobstores={"default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")},
+        jobstores={
+            "default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")
+        },
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": interval_seconds},
     )
     options: dict[str, Any] = {"id": "poll_timers", "replace_existing": True, "seconds": interval_seconds}
     scheduler.add_job("engine.jobs:poll_timers", "interval", **options)
-    scheduler.add_job("engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6)
+    scheduler.add_job(
+        "engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6
+    )
     return scheduler

@@ -135,7 +135,9 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
         except SpiffWorkflowException:
             raise
         except Exception as exc:  # a handler bug must not leave the case half-advanced
-            raise WorkflowTaskException(f"{operation_name}: {exc.__class__.__name__}: {exc}", task=task, exception=exc) from exc
+            raise WorkflowTaskException(
+                f"{operation_name}: {exc.__class__.__name__}: {exc}", task=task, exception=exc
+            ) from exc
         return json.dumps(result if result is not None else {})
 
 
@@ -198,10 +200,14 @@ def expressions(task_spec: Any) -> list[tuple[str, str]]:
 
 def user_tasks(parsed: ParsedProcess) -> list[tuple[str, Any]]:
     """(process key, task spec) for every user task in the process and its called processes."""
-    return [(spec.name, ts) for spec in all_specs(parsed) for ts in spec.task_specs.values() if isinstance(ts, UserTask)]
+    return [
+        (spec.name, ts) for spec in all_specs(parsed) for ts in spec.task_specs.values() if isinstance(ts, UserTask)
+    ]
 
 
-def check(parsed: ParsedProcess, lane_roles: Mapping[str, str], form_exists: Callable[[str, str], bool]) -> list[Problem]:
+def check(
+    parsed: ParsedProcess, lane_roles: Mapping[str, str], form_exists: Callable[[str, str], bool]
+) -> list[Problem]:
     """Deploy checks: operators registered, forms present, lanes mapped to roles, expressions sandboxed."""
     found: list[Problem] = []
     for spec in all_specs(parsed):
@@ -303,7 +309,13 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     """The READY user tasks of a workflow (subprocesses included)."""
     tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
     return [
-        ReadyTask(str(t.id), t.task_spec.name, t.task_spec.bpmn_name or t.task_spec.name, t.task_spec.lane or "", t.workflow.spec.name)
+        ReadyTask(
+            str(t.id),
+            t.task_spec.name,
+            t.task_spec.bpmn_name or t.task_spec.name,
+            t.task_spec.lane or "",
+            t.workflow.spec.name,
+        )
         for t in tasks
     ]
 
@@ -313,7 +325,12 @@ def task_data(workflow: BpmnWorkflow, task_uuid: str) -> dict[str, Any]:
     return dict(_ready_task(workflow, task_uuid).data)
 
 
-def complete_user_task(workflow: BpmnWorkflow, task_uuid: str, submission: dict[str, Any], on_completed: Callable[[Task], None] | None = None) -> str:
+def complete_user_task(
+    workflow: BpmnWorkflow,
+    task_uuid: str,
+    submission: dict[str, Any],
+    on_completed: Callable[[Task], None] | None = None,
+) -> str:
     """Store a validated submission under the task's id, complete it and advance; return the task name."""
     task = _ready_task(workflow, task_uuid)
     task.data[task.task_spec.name] = submission
@@ -358,7 +375,11 @@ def is_completed(workflow: BpmnWorkflow) -> bool:
 
 def end_event(workflow: BpmnWorkflow) -> str | None:
     """The id of the end event the main process finished on, if any."""
-    ends = [t for t in workflow.get_tasks(state=TaskState.COMPLETED) if isinstance(t.task_spec, EndEvent) and t.workflow is workflow]
+    ends = [
+        t
+        for t in workflow.get_tasks(state=TaskState.COMPLETED)
+        if isinstance(t.task_spec, EndEvent) and t.workflow is workflow
+    ]
     # A branch such as an escalation may end before the main path does: the outcome is the last end reached.
     return str(max(ends, key=lambda t: t.last_state_change).task_spec.name) if ends else None
 
@@ -366,7 +387,9 @@ def end_event(workflow: BpmnWorkflow) -> str | None:
 def active_elements(workflow: BpmnWorkflow) -> list[str]:
     """Elements to highlight as current: READY user tasks and the running call activities holding them."""
     names = {t.task_spec.name for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
-    names |= {t.task_spec.name for t in workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING) if t.task_spec.bpmn_id}
+    names |= {
+        t.task_spec.name for t in workflow.get_tasks(state=TaskState.STARTED | TaskState.WAITING) if t.task_spec.bpmn_id
+    }
     return sorted(names)
 
 
@@ -394,7 +417,11 @@ def task_label(task: Task) -> str:
 def describe_completed(task: Task) -> dict[str, Any]:
     """What the audit log records of a completed task: its element, kind and what it produced."""
     spec = task.task_spec
-    record: dict[str, Any] = {"task_name": spec.name, "label": task_label(task), "type": spec.bpmn_id and spec.__class__.__name__}
+    record: dict[str, Any] = {
+        "task_name": spec.name,
+        "label": task_label(task),
+        "type": spec.bpmn_id and spec.__class__.__name__,
+    }
     if isinstance(spec, ServiceTask):
         record["operator"] = spec.operation_name
         record["output"] = {spec.result_variable: task.data.get(spec.result_variable)}

@@ -37,9 +37,26 @@ FORBIDDEN_NODES: dict[type[ast.AST], str] = {
 # since "{0.__class__}".format(x) reaches dunders without writing one.
 ALLOWED_ATTRIBUTES = frozenset(
     {
-        "get", "keys", "values", "items", "lower", "upper", "strip", "startswith", "endswith",
-        "split", "join", "replace", "isdigit", "count", "title", "append", "isoformat",
-        "year", "month", "day",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "lower",
+        "upper",
+        "strip",
+        "startswith",
+        "endswith",
+        "split",
+        "join",
+        "replace",
+        "isdigit",
+        "count",
+        "title",
+        "append",
+        "isoformat",
+        "year",
+        "month",
+        "day",
     }
 )
 
@@ -59,10 +76,29 @@ def _bounded_range(*args: int) -> range:
 
 
 SAFE_BUILTINS: dict[str, Any] = {
-    "len": len, "min": min, "max": max, "sum": sum, "sorted": sorted, "any": any, "all": all,
-    "str": str, "int": int, "float": float, "bool": bool, "round": round, "abs": abs,
-    "list": list, "dict": dict, "set": set, "tuple": tuple, "enumerate": enumerate, "zip": zip,
-    "range": _bounded_range, "True": True, "False": False, "None": None,
+    "len": len,
+    "min": min,
+    "max": max,
+    "sum": sum,
+    "sorted": sorted,
+    "any": any,
+    "all": all,
+    "str": str,
+    "int": int,
+    "float": float,
+    "bool": bool,
+    "round": round,
+    "abs": abs,
+    "list": list,
+    "dict": dict,
+    "set": set,
+    "tuple": tuple,
+    "enumerate": enumerate,
+    "zip": zip,
+    "range": _bounded_range,
+    "True": True,
+    "False": False,
+    "None": None,
 }
 
 
@@ -139,7 +175,9 @@ def run(code: CodeType, namespace: dict[str, Any], mode: str, max_steps: int) ->
 
 # Only these settings are visible to diagrams: never secrets, keys or database URLs.
 DIAGRAM_SETTING_PREFIXES = ("SLA_",)
-DIAGRAM_SETTINGS = frozenset({"OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "EXPIRY_REMINDER_DAYS", "ACTIVATION_LINK_DAYS"})
+DIAGRAM_SETTINGS = frozenset(
+    {"OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "EXPIRY_REMINDER_DAYS", "ACTIVATION_LINK_DAYS"}
+)
 
 
 def helper_functions(settings: Mapping[str, Any]) -> dict[str, Any]:

@@ -105,10 +105,7 @@ def notify(ctx: HandlerContext) -> dict[str, Any]:
 @service_task("common.register_subject")
 def register_subject(ctx: HandlerContext) -> dict[str, Any]:
     """Register the applicant, as verified by the RA, as a subject at the PSrE; return its subject id."""
-    values = {
-        key: applicant_field(ctx, key)
-        for key in ("full_name", "nik", "email", "agency_name", "position", "nip")
-    }
+    values = {key: applicant_field(ctx, key) for key in ("full_name", "nik", "email", "agency_name", "position", "nip")}
     if not values["agency_name"]:
         values["agency_name"] = applicant_field(ctx, "agency_code")
     missing = [key for key in ("full_name", "nik", "email", "agency_name", "position") if not values[key]]
@@ -237,7 +234,9 @@ def case_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
     except HandlerError:
         rows = []
     if rows:
-        return [{"serial": row["serial"], "status": row.get("status"), "not_after": row.get("not_after")} for row in rows]
+        return [
+            {"serial": row["serial"], "status": row.get("status"), "not_after": row.get("not_after")} for row in rows
+        ]
     return [
         {"serial": value["serial_hex"], "step": step, "not_after": value.get("not_after")}
         for step, value in ctx.data.items()
@@ -273,20 +272,30 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
         ("SHA-256 manifes JSON", manifest_sha256),
         ("Keputusan", None),
     ]
-    rows += [(str(d["step"]), f"{d.get('decision')}: {d.get('reasons') or d.get('notes') or '-'}") for d in manifest["decisions"]]
+    rows += [
+        (str(d["step"]), f"{d.get('decision')}: {d.get('reasons') or d.get('notes') or '-'}")
+        for d in manifest["decisions"]
+    ]
     rows.append(("Dokumen", None))
     rows += [(str(d.get("filename") or d.get("id")), str(d.get("sha256") or "-")) for d in manifest["documents"]]
     rows.append(("Sertifikat", None))
-    rows += [(str(c["serial"]), f"{c.get('status') or '-'}, berlaku sampai {c.get('not_after') or '-'}") for c in manifest["certificates"]]
+    rows += [
+        (str(c["serial"]), f"{c.get('status') or '-'}, berlaku sampai {c.get('not_after') or '-'}")
+        for c in manifest["certificates"]
+    ]
     return rows
 
 
 def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manifest_sha256: str) -> tuple[bytes, str]:
     """The dossier's cover as a PDF sealed by the RA (it names the manifest's hash, so it seals it too)."""
     pdf = render_form_pdf(
-        "dossier", dossier_rows(manifest, manifest_sha256), title="BERKAS ARSIP PERMOHONAN SERTIFIKAT ELEKTRONIK",
+        "dossier",
+        dossier_rows(manifest, manifest_sha256),
+        title="BERKAS ARSIP PERMOHONAN SERTIFIKAT ELEKTRONIK",
         statement="Berkas ini diarsipkan oleh Otoritas Pendaftaran. Setiap dokumen dikenali dari nilai SHA-256-nya.",
-        signer_name="Otoritas Pendaftaran Diskominfo", signer_role="Verifikator", case_id=ctx.case_id,
+        signer_name="Otoritas Pendaftaran Diskominfo",
+        signer_role="Verifikator",
+        case_id=ctx.case_id,
     )
     try:
         return ctx.seal_pdf(pdf, f"Arsip berkas kasus {ctx.case_id}"), "ra_seal"

@@ -97,9 +97,13 @@ def current_record(ctx: HandlerContext) -> dict[str, str]:
     row = ctx.lookup_roster(nip) if nip else None
     position = applicant.get("position") or (row or {}).get("position") or ""
     record = {
-        "full_name": applicant.get("full_name") or "", "nik": applicant.get("nik") or "", "nip": nip,
-        "position": position, "agency_code": applicant.get("agency_code") or "",
-        "agency_name": applicant.get("agency_name") or "", "email": applicant.get("email") or "",
+        "full_name": applicant.get("full_name") or "",
+        "nik": applicant.get("nik") or "",
+        "nip": nip,
+        "position": position,
+        "agency_code": applicant.get("agency_code") or "",
+        "agency_name": applicant.get("agency_name") or "",
+        "email": applicant.get("email") or "",
     }
     return {key: str(value).strip() for key, value in record.items()}
 
@@ -190,21 +194,37 @@ def change_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[s
         same = before.strip().lower() == after.strip().lower()
         message = f"{label} tidak berubah ({before or '-'})." if same else f"{label}: {before or '-'} → {after}."
         items.append(item(f"change_{name}", f"Perubahan {label.lower()}", not same, "error", message))
-    if "full_name" in changed_fields(form) and not names_match_loosely(str(current.get("full_name") or ""), new["full_name"]):
-        items.append(item(
-            "name_continuity", "Kesinambungan nama", False, "warning",
-            "Nama baru sama sekali berbeda dengan nama lama: pastikan bukti (akta/penetapan) mendukung.",
-        ))
+    if "full_name" in changed_fields(form) and not names_match_loosely(
+        str(current.get("full_name") or ""), new["full_name"]
+    ):
+        items.append(
+            item(
+                "name_continuity",
+                "Kesinambungan nama",
+                False,
+                "warning",
+                "Nama baru sama sekali berbeda dengan nama lama: pastikan bukti (akta/penetapan) mendukung.",
+            )
+        )
     proof = form.get("change_proof")
-    items.append(item("change_proof", "Bukti perubahan diunggah", bool(proof), "error",
-                      "Bukti perubahan terlampir." if proof else "Bukti perubahan belum diunggah."))
+    items.append(
+        item(
+            "change_proof",
+            "Bukti perubahan diunggah",
+            bool(proof),
+            "error",
+            "Bukti perubahan terlampir." if proof else "Bukti perubahan belum diunggah.",
+        )
+    )
     return items
 
 
 def relaxed_roster_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[str, str]) -> list[Item]:
     """Run the roster checks on the new data; a mismatch on a field being changed is only a warning."""
     changing = set(changed_fields(form_of(ctx, CHANGE_FORM)))
-    items = roster_items(ctx, str(current.get("nip") or ""), str(current.get("nik") or ""), new["full_name"], new["agency_code"])
+    items = roster_items(
+        ctx, str(current.get("nip") or ""), str(current.get("nik") or ""), new["full_name"], new["agency_code"]
+    )
     for entry in items:
         field_name = ROSTER_CHECK_OF_FIELD.get(entry["code"])
         if field_name in changing and not entry["ok"]:
@@ -263,8 +283,12 @@ def reissue_certificate(ctx: HandlerContext) -> dict[str, Any]:
     record = current_record(ctx)  # already updated by data_change.apply_change in this run
     new = new_values(ctx)
     subject = SubjectInfo(
-        name=new["full_name"], nik=record["nik"], email=new["email"],
-        agency=record["agency_name"] or new["agency_code"], position=new["position"], nip=record["nip"] or None,
+        name=new["full_name"],
+        nik=record["nik"],
+        email=new["email"],
+        agency=record["agency_name"] or new["agency_code"],
+        position=new["position"],
+        nip=record["nip"] or None,
     )
     try:
         # Registering the same NIK again returns the owner's existing subject id with the verified new data.

@@ -203,9 +203,7 @@ class RegistrationSchema(FormSchema):
     nik = IdentityNumber(required=True, validate=check_nik)
     nip = IdentityNumber(required=True, validate=check_nip)
     position = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
-    agency_code = Text(
-        required=True, validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid.")
-    )
+    agency_code = Text(required=True, validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid."))
     email = Text(required=True, validate=validate.Email(error="Alamat e-mail tidak valid."))
     phone = Text(required=True, validate=check_phone)
     ktp_scan = DocumentId(required=True)

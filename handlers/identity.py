@@ -20,8 +20,7 @@ EARLIEST_BIRTH_YEAR = 1900
 MIN_APPOINTMENT_AGE = 15
 
 PPPK_NOTE = (
-    "NIP tidak sesuai pola NIP PNS (tanggal lahir, TMT CPNS, jenis kelamin, nomor urut); "
-    "diterima sebagai nomor PPPK."
+    "NIP tidak sesuai pola NIP PNS (tanggal lahir, TMT CPNS, jenis kelamin, nomor urut); diterima sebagai nomor PPPK."
 )
 
 
@@ -86,8 +85,7 @@ def validate_nik(nik: str, today: date | None = None) -> list[str]:
     day, month, yy, _ = _nik_date_parts(value)
     if _resolve_century(day, month, yy, today or date.today()) is None:
         problems.append(
-            f"Tanggal lahir pada NIK ({value[6:12]}) tidak valid; "
-            "format DDMMYY, tanggal ditambah 40 untuk perempuan."
+            f"Tanggal lahir pada NIK ({value[6:12]}) tidak valid; format DDMMYY, tanggal ditambah 40 untuk perempuan."
         )
     return problems
 

@@ -103,9 +103,7 @@ def roster_items(ctx: HandlerContext, nip: str, nik: str, full_name: str, agency
             "Status ASN aktif",
             status == ACTIVE,
             "error",
-            "ASN berstatus aktif."
-            if status == ACTIVE
-            else f"Status ASN pada data kepegawaian: {status or '-'}.",
+            "ASN berstatus aktif." if status == ACTIVE else f"Status ASN pada data kepegawaian: {status or '-'}.",
         )
     )
     roster_agency = str(row.get("agency_code") or "").strip()
@@ -145,9 +143,7 @@ def roster_items(ctx: HandlerContext, nip: str, nik: str, full_name: str, agency
                 "NIK sesuai data ASN",
                 nik_ok,
                 "warning",
-                "NIK sesuai data ASN."
-                if nik_ok
-                else f"NIK pada data ASN ({roster_nik}) berbeda dengan formulir.",
+                "NIK sesuai data ASN." if nik_ok else f"NIK pada data ASN ({roster_nik}) berbeda dengan formulir.",
             )
         )
     return items
@@ -173,9 +169,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     items = [
         *nik_items(nik),
         *nip_items(nik, nip),
-        *roster_items(
-            ctx, nip, nik, application_value(ctx, "full_name"), application_value(ctx, "agency_code")
-        ),
+        *roster_items(ctx, nip, nik, application_value(ctx, "full_name"), application_value(ctx, "agency_code")),
         *email_items(application_value(ctx, "email"), domain),
     ]
     return summarize(items)

@@ -36,7 +36,9 @@ class StatementFormSchema(FormSchema):
     """Formulir Pernyataan Lupa Passphrase."""
 
     certificate_serial = Text(required=True)
-    statement_date = Text(required=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Tanggal harus berformat TTTT-BB-HH."))
+    statement_date = Text(
+        required=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Tanggal harus berformat TTTT-BB-HH.")
+    )
     reason = Text(load_default="", validate=validate.Length(max=1000, error="Maksimal 1000 karakter."))
     ktp_scan = DocumentId(required=True, metadata={"label": "Pindaian KTP"})
     statement_forgotten = Checkbox(
@@ -93,8 +95,13 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         *certificate_items(ctx, str(form.get("certificate_serial") or "")),
         *nik_items(nik),
         *subject_items(ctx, nik),
-        item("ktp_uploaded", "Pindaian KTP diunggah", bool(form.get("ktp_scan")), "error",
-             "Pindaian KTP terlampir." if form.get("ktp_scan") else "Pindaian KTP belum diunggah."),
+        item(
+            "ktp_uploaded",
+            "Pindaian KTP diunggah",
+            bool(form.get("ktp_scan")),
+            "error",
+            "Pindaian KTP terlampir." if form.get("ktp_scan") else "Pindaian KTP belum diunggah.",
+        ),
     ]
     return summarize(items)
 

@@ -74,7 +74,9 @@ class RenewalFormSchema(FormSchema):
     def proof_of_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
         """Require a proof document when the owner declares that their data changed."""
         if data.get("changes") and not data.get("change_proof"):
-            raise ValidationError("Unggah bukti perubahan data (SK, KTP baru, atau surat keterangan).", field_name="change_proof")
+            raise ValidationError(
+                "Unggah bukti perubahan data (SK, KTP baru, atau surat keterangan).", field_name="change_proof"
+            )
 
 
 # Activation is the same as in 088.9: obligations accepted and a CSR of a key made on the owner's device.
@@ -107,7 +109,9 @@ def _expiry_item(cert: Mapping[str, Any]) -> Item:
         not_after = not_after.replace(tzinfo=UTC)
     days = (not_after - datetime.now(UTC)).days
     if days < 0:
-        return item("certificate_expiry", "Masa berlaku", False, "warning", f"Sertifikat telah kedaluwarsa {-days} hari lalu.")
+        return item(
+            "certificate_expiry", "Masa berlaku", False, "warning", f"Sertifikat telah kedaluwarsa {-days} hari lalu."
+        )
     message = f"Sertifikat berlaku {days} hari lagi ({not_after:%d-%m-%Y})."
     return item("certificate_expiry", "Masa berlaku", True, "info", message)
 
@@ -137,7 +141,9 @@ def change_items(ctx: HandlerContext, nip: str) -> list[Item]:
     """Report the changes the owner declared and a position that differs from the roster."""
     form = ctx.data.get(RENEWAL_FORM)
     declared = str(form.get("changes") or "").strip() if isinstance(form, Mapping) else ""
-    message = f"Pemohon menyatakan perubahan: {declared}" if declared else "Pemohon menyatakan tidak ada perubahan data."
+    message = (
+        f"Pemohon menyatakan perubahan: {declared}" if declared else "Pemohon menyatakan tidak ada perubahan data."
+    )
     items = [item("declared_changes", "Perubahan data", not declared, "warning", message)]
     row = ctx.lookup_roster(nip) if nip else None
     if row is not None:

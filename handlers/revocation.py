@@ -176,7 +176,9 @@ def roster_item(ctx: HandlerContext) -> list[Item]:
     nip = "".join(str(ctx.applicant.get("nip") or "").split())
     row = ctx.lookup_roster(nip) if nip else None
     if row is None:
-        return [item("roster_status", "Status pada data ASN", True, "info", "Pemilik tidak tercatat pada data ASN kota.")]
+        return [
+            item("roster_status", "Status pada data ASN", True, "info", "Pemilik tidak tercatat pada data ASN kota.")
+        ]
     status = str(row.get("status") or "-")
     message = f"Status pemilik pada data ASN: {status} ({row.get('agency_name') or '-'})."
     return [item("roster_status", "Status pada data ASN", True, "info", message)]
@@ -231,9 +233,20 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
         )
         return {**base, "status": "revoked", "problem": problem, "checks": {"items": [], "errors": 1}}
     items = [
-        item("certificate_owned", "Sertifikat milik pemohon", True, "error", f"Sertifikat {serial} milik pemohon dan aktif."),
-        item("certificate_psre_status", "Status di PSrE", at_psre.status == "good", "error",
-             f"PSrE mencatat sertifikat: {at_psre.status}."),
+        item(
+            "certificate_owned",
+            "Sertifikat milik pemohon",
+            True,
+            "error",
+            f"Sertifikat {serial} milik pemohon dan aktif.",
+        ),
+        item(
+            "certificate_psre_status",
+            "Status di PSrE",
+            at_psre.status == "good",
+            "error",
+            f"PSrE mencatat sertifikat: {at_psre.status}.",
+        ),
         item("reason", "Alasan pencabutan", True, "info", REASONS.get(reason, reason)),
         *roster_item(ctx),
     ]

@@ -161,9 +161,7 @@ def create_hierarchy(
         .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
         .add_extension(_ca_key_usage(), critical=True)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(issuing_key.public_key()), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False
-        )
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
         .add_extension(_crl_distribution(root_crl_url(base_url)), critical=False)
         .sign(root_key, signature_hash(root_key))
     )
@@ -226,9 +224,7 @@ class IssuingCA:
         eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, MS_DOCUMENT_SIGNING, ID_KP_DOCUMENT_SIGNING]
         builder = (
             x509.CertificateBuilder()
-            .subject_name(
-                individual_subject_name(subject, subject_pseudonym(subject.nik, self.pseudonym_salt))
-            )
+            .subject_name(individual_subject_name(subject, subject_pseudonym(subject.nik, self.pseudonym_salt)))
             .issuer_name(self.certificate.subject)
             .public_key(public_key)
             .serial_number(new_serial())
@@ -237,13 +233,9 @@ class IssuingCA:
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
             .add_extension(individual_key_usage(), critical=True)
             .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
-            .add_extension(
-                x509.SubjectAlternativeName([x509.RFC822Name(subject.email.strip())]), critical=False
-            )
+            .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email.strip())]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-            .add_extension(
-                x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False
-            )
+            .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
             .add_extension(_crl_distribution(crl_url(self.base_url)), critical=False)
             .add_extension(x509.AuthorityInformationAccess([ocsp]), critical=False)
         )

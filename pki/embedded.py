@@ -96,9 +96,13 @@ class EmbeddedPSrE(EmbeddedServices):
             if subject_id is None:
                 raise UnknownSubject("subject is not registered")
             serial = self._server_key_serial(conn, subject_id)
-            row = None if serial is None else conn.execute(
-                "SELECT pem, status, not_after FROM certificates WHERE serial_hex = ?", (serial,)
-            ).fetchone()
+            row = (
+                None
+                if serial is None
+                else conn.execute(
+                    "SELECT pem, status, not_after FROM certificates WHERE serial_hex = ?", (serial,)
+                ).fetchone()
+            )
         if row is None:
             raise NoServerKey("subject has no server-held key and certificate")
         if row["status"] != "good" or datetime.fromisoformat(row["not_after"]) <= self.clock():

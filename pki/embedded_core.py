@@ -86,7 +86,11 @@ class EmbeddedCore:
         self._issuing_ca: ca.IssuingCA | None = None
         # Same SQLite file: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
-            state_dir, max_attempts=max_attempts, scrypt_n=scrypt_n, clock=clock, min_passphrase_length=min_passphrase_length
+            state_dir,
+            max_attempts=max_attempts,
+            scrypt_n=scrypt_n,
+            clock=clock,
+            min_passphrase_length=min_passphrase_length,
         )
 
     # --- lifecycle ------------------------------------------------------------------------------------

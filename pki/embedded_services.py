@@ -75,9 +75,7 @@ class EmbeddedServices(EmbeddedCore):
                 "SELECT serial_hex, revoked_at, reason FROM certificates WHERE status = 'revoked'"
             ).fetchall()
         revoked = [
-            status.RevokedEntry(
-                int(r["serial_hex"], 16), datetime.fromisoformat(r["revoked_at"]), r["reason"]
-            )
+            status.RevokedEntry(int(r["serial_hex"], 16), datetime.fromisoformat(r["revoked_at"]), r["reason"])
             for r in rows
         ]
         now = self.clock()
@@ -96,9 +94,7 @@ class EmbeddedServices(EmbeddedCore):
         assert token is not None
         root_key = unwrap_private_key(token, self.kek_keys)
         now = self.clock()
-        crl = status.build_crl(
-            issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update
-        )
+        crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update)
         return crl.public_bytes(serialization.Encoding.DER)
 
     def ocsp_response_der(self, request_der: bytes) -> bytes:

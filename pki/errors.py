@@ -1,6 +1,5 @@
 """Exception types raised by the pki package, so callers can catch one family (`PkiError`)."""
 
-
 # Shown to the owner as-is (Indonesian UI): it must say what to do next, i.e. which SOP to file.
 LOCKED_MESSAGE = (
     "Kunci dikunci (LOCK) setelah terlalu banyak passphrase salah. "

@@ -108,7 +108,11 @@ class HttpPSrE:
 
     def register_subject(self, subject: SubjectInfo, idempotency_key: str) -> str:
         """Register or update a subject."""
-        return str(self._json("POST", "/api/ra/subjects", {"subject": dataclasses.asdict(subject)}, idempotency_key)["subject_id"])
+        return str(
+            self._json("POST", "/api/ra/subjects", {"subject": dataclasses.asdict(subject)}, idempotency_key)[
+                "subject_id"
+            ]
+        )
 
     def issue_from_csr(self, subject_id: str, csr_pem: str, idempotency_key: str) -> IssuedCertificate:
         """Issue from a CSR."""
@@ -117,7 +121,9 @@ class HttpPSrE:
 
     def issue_with_server_key(self, subject_id: str, passphrase: str, idempotency_key: str) -> IssuedCertificate:
         """Issue with a key generated and held by the PSrE."""
-        body = self._json("POST", f"/api/ra/subjects/{subject_id}/server-key", {"passphrase": passphrase}, idempotency_key)
+        body = self._json(
+            "POST", f"/api/ra/subjects/{subject_id}/server-key", {"passphrase": passphrase}, idempotency_key
+        )
         return IssuedCertificate.from_json(body)
 
     def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
@@ -129,7 +135,9 @@ class HttpPSrE:
     ) -> IssuedCertificate:
         """Renew with a new key (CSR or server-held)."""
         body = {"csr_pem": csr_pem, "passphrase": passphrase}
-        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/certificates/{serial_hex}/renew", body, idempotency_key))
+        return IssuedCertificate.from_json(
+            self._json("POST", f"/api/ra/certificates/{serial_hex}/renew", body, idempotency_key)
+        )
 
     def reissue(
         self,
@@ -141,12 +149,16 @@ class HttpPSrE:
     ) -> IssuedCertificate:
         """Re-issue after a data change."""
         body = {"subject": dataclasses.asdict(subject), "csr_pem": csr_pem, "passphrase": passphrase}
-        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/subjects/{subject_id}/reissue", body, idempotency_key))
+        return IssuedCertificate.from_json(
+            self._json("POST", f"/api/ra/subjects/{subject_id}/reissue", body, idempotency_key)
+        )
 
     def reset_subject(self, subject_id: str, new_passphrase: str, idempotency_key: str) -> IssuedCertificate:
         """Reset a (locked) server key under a new passphrase (the remote PSrE's own reset)."""
         body = {"new_passphrase": new_passphrase}
-        return IssuedCertificate.from_json(self._json("POST", f"/api/ra/subjects/{subject_id}/reset", body, idempotency_key))
+        return IssuedCertificate.from_json(
+            self._json("POST", f"/api/ra/subjects/{subject_id}/reset", body, idempotency_key)
+        )
 
     def sign_pdf(
         self,
@@ -167,7 +179,9 @@ class HttpPSrE:
             "file": [base64.b64encode(pdf_bytes).decode()],
         }
         # A per-call key only for tracing on the server; it does not make the call safe to repeat.
-        response = self._request("POST", "/api/v2/sign/pdf", json_body=body, idempotency_key=str(uuid.uuid4()), retry=False)
+        response = self._request(
+            "POST", "/api/v2/sign/pdf", json_body=body, idempotency_key=str(uuid.uuid4()), retry=False
+        )
         return base64.b64decode(response.json()["file"][0])
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:
@@ -204,7 +218,9 @@ class HttpPSrE:
 
     def tsa_response_der(self, request_der: bytes) -> bytes:
         """Relay a DER RFC 3161 request to the PSrE's TSA."""
-        return self._request("POST", "/api/ra/tsa", data=request_der, content_type="application/timestamp-query").content
+        return self._request(
+            "POST", "/api/ra/tsa", data=request_der, content_type="application/timestamp-query"
+        ).content
 
     def ca_chain_pem(self) -> str:
         """Return the issuing CA then the root, PEM."""

@@ -49,9 +49,18 @@ from pki.validation import VALID, validate_pdf
 StartResponse = Callable[[str, list[tuple[str, str]]], Any]
 Reply = tuple[int, str, bytes]
 MAX_BODY = 50 * 1024 * 1024
-HTTP_REASONS = {200: "OK", 400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
-                405: "Method Not Allowed", 409: "Conflict", 413: "Payload Too Large", 423: "Locked",
-                500: "Internal Server Error"}
+HTTP_REASONS = {
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "Not Found",
+    405: "Method Not Allowed",
+    409: "Conflict",
+    413: "Payload Too Large",
+    423: "Locked",
+    500: "Internal Server Error",
+}
 
 
 class HttpError(Exception):
@@ -73,7 +82,13 @@ def _pki_error(exc: PkiError) -> HttpError:
         return HttpError(400, 2031, str(exc), type=name, remaining_attempts=exc.remaining_attempts)
     if isinstance(exc, KeyLocked):
         return HttpError(423, 2032, str(exc), type=name)
-    status = 404 if isinstance(exc, UnknownCertificate) else 409 if isinstance(exc, (AlreadyRevoked, IdempotencyConflict)) else 400
+    status = (
+        404
+        if isinstance(exc, UnknownCertificate)
+        else 409
+        if isinstance(exc, (AlreadyRevoked, IdempotencyConflict))
+        else 400
+    )
     return HttpError(status, 4000 + status, str(exc), type=name)
 
 
@@ -168,14 +183,26 @@ class PsreWsgiApp:
             (r"/api/ra/certificates/([0-9a-fA-F:]+)/renew", "POST", self.renew),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)", "GET", self.certificate_status),
             (r"/api/ra/crl", "GET", lambda e: (200, "application/pkix-crl", self.psre.crl_der())),
-            (r"/api/ra/ocsp", "POST", lambda e: (200, "application/ocsp-response",
-                                                 self.psre.ocsp_response_der(self._body(e)))),
-            (r"/api/ra/tsa", "POST", lambda e: (200, "application/timestamp-reply",
-                                                self.psre.tsa_response_der(self._body(e)))),
-            (r"/api/ra/ca-chain", "GET", lambda e: (200, "application/pem-certificate-chain",
-                                                    self.psre.ca_chain_pem().encode())),
-            (r"/api/ra/root", "GET", lambda e: (200, "application/x-pem-file",
-                                                self.psre.root_certificate_pem().encode())),
+            (
+                r"/api/ra/ocsp",
+                "POST",
+                lambda e: (200, "application/ocsp-response", self.psre.ocsp_response_der(self._body(e))),
+            ),
+            (
+                r"/api/ra/tsa",
+                "POST",
+                lambda e: (200, "application/timestamp-reply", self.psre.tsa_response_der(self._body(e))),
+            ),
+            (
+                r"/api/ra/ca-chain",
+                "GET",
+                lambda e: (200, "application/pem-certificate-chain", self.psre.ca_chain_pem().encode()),
+            ),
+            (
+                r"/api/ra/root",
+                "GET",
+                lambda e: (200, "application/x-pem-file", self.psre.root_certificate_pem().encode()),
+            ),
         ]
 
     # --- BSrE Esign Client Service v2 shapes -----------------------------------------------------------
@@ -223,8 +250,14 @@ class PsreWsgiApp:
         report = validate_pdf(pdf, self.psre.root_certificate_pem(), self.psre)
         conclusion = "VALID" if report.verdict == VALID else "NO_SIGNATURE" if not report.signatures else "INVALID"
         body = report.to_dict()
-        return _json({"conclusion": conclusion if report.is_pdf else "NOT_PDF", "summary": report.verdict,
-                      "signatureCount": report.signature_count, "signatureInformations": body["signatures"]})
+        return _json(
+            {
+                "conclusion": conclusion if report.is_pdf else "NOT_PDF",
+                "summary": report.verdict,
+                "signatureCount": report.signature_count,
+                "signatureInformations": body["signatures"],
+            }
+        )
 
     def certificate_chain(self, environ: dict[str, Any], who: str) -> Reply:
         """Return the subject's current certificate then the CA chain, PEM strings."""
@@ -259,8 +292,9 @@ class PsreWsgiApp:
             subject = SubjectInfo(**data["subject"])
         except (KeyError, TypeError) as exc:
             raise HttpError(400, 4000, "subject is missing or malformed") from exc
-        return _cert(self.psre.reissue(subject_id, subject, data.get("csr_pem"), data.get("passphrase"),
-                                       self._key(environ)))
+        return _cert(
+            self.psre.reissue(subject_id, subject, data.get("csr_pem"), data.get("passphrase"), self._key(environ))
+        )
 
     def reset(self, environ: dict[str, Any], subject_id: str) -> Reply:
         """Reset a (locked) server key under a new passphrase."""
@@ -284,10 +318,12 @@ class PsreWsgiApp:
     def certificate_status(self, environ: dict[str, Any], serial: str) -> Reply:
         """Return good / revoked / unknown with reason and times."""
         status = self.psre.certificate_status(serial)
-        return _json({
-            "serial_hex": status.serial_hex,
-            "status": status.status,
-            "reason": status.reason,
-            "revoked_at": status.revoked_at.isoformat() if status.revoked_at else None,
-            "not_after": status.not_after.isoformat() if status.not_after else None,
-        })
+        return _json(
+            {
+                "serial_hex": status.serial_hex,
+                "status": status.status,
+                "reason": status.reason,
+                "revoked_at": status.revoked_at.isoformat() if status.revoked_at else None,
+                "not_after": status.not_after.isoformat() if status.not_after else None,
+            }
+        )

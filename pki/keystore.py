@@ -137,9 +137,7 @@ class KeyStore:
                 raise NoServerKey(f"no server-held key for {owner_id!r}")
             if row["locked_at"] is not None or row["failed_attempts"] >= self.max_attempts:
                 raise KeyLocked(LOCKED_MESSAGE)
-            conn.execute(
-                "UPDATE esign_keys SET failed_attempts = failed_attempts + 1 WHERE owner_id = ?", (owner_id,)
-            )
+            conn.execute("UPDATE esign_keys SET failed_attempts = failed_attempts + 1 WHERE owner_id = ?", (owner_id,))
             reserved = int(row["failed_attempts"]) + 1
         # Step 2, outside the lock: the slow KDF must not serialise every owner's signing.
         key = _derive(passphrase, bytes(row["kdf_salt"]), int(row["kdf_n"]))
@@ -158,8 +156,7 @@ class KeyStore:
     def _finish_failure(self, owner_id: str) -> None:
         with self.store.write() as conn:
             conn.execute(
-                "UPDATE esign_keys SET locked_at = ? WHERE owner_id = ? AND locked_at IS NULL"
-                " AND failed_attempts >= ?",
+                "UPDATE esign_keys SET locked_at = ? WHERE owner_id = ? AND locked_at IS NULL AND failed_attempts >= ?",
                 (self.clock().isoformat(), owner_id, self.max_attempts),
             )
 

@@ -32,9 +32,7 @@ def unwrap_secret(token: bytes, kek_keys: list[str]) -> bytes:
 
 def wrap_private_key(key: CaPrivateKey, kek_keys: list[str]) -> bytes:
     """Serialize a private key as PKCS#8 DER and encrypt it under the first KEK."""
-    der = key.private_bytes(
-        serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    )
+    der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     return wrap_secret(der, kek_keys)
 
 

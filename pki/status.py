@@ -51,9 +51,7 @@ def build_crl(
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
     )
     for entry in revoked:
-        revoked_builder = (
-            x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at)
-        )
+        revoked_builder = x509.RevokedCertificateBuilder().serial_number(entry.serial).revocation_date(entry.revoked_at)
         # RFC 5280 5.3.1: the reasonCode extension should be absent rather than "unspecified".
         if entry.reason != "unspecified":
             revoked_builder = revoked_builder.add_extension(

@@ -124,8 +124,7 @@ def get_meta(conn: sqlite3.Connection, name: str) -> bytes | None:
 def set_meta(conn: sqlite3.Connection, name: str, value: bytes) -> None:
     """Insert or replace a meta value."""
     conn.execute(
-        "INSERT INTO meta (name, value) VALUES (?, ?)"
-        " ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        "INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value",
         (name, value),
     )
 
@@ -144,12 +143,9 @@ def replay(conn: sqlite3.Connection, key: str, operation: str, request_digest: s
     return True, json.loads(row["result_json"])
 
 
-def remember(
-    conn: sqlite3.Connection, key: str, operation: str, request_digest: str, result: Any, now: str
-) -> None:
+def remember(conn: sqlite3.Connection, key: str, operation: str, request_digest: str, result: Any, now: str) -> None:
     """Record the result of a successful mutating call under its idempotency key."""
     conn.execute(
-        "INSERT INTO idempotency (key, operation, request_digest, result_json, created_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO idempotency (key, operation, request_digest, result_json, created_at) VALUES (?, ?, ?, ?, ?)",
         (key, operation, request_digest, json.dumps(result, sort_keys=True), now),
     )

@@ -79,7 +79,17 @@ def ensure_roles() -> dict[str, Role]:
     return roles
 
 
-def create_user(username: str, password: str, full_name: str, email: str, roles: list[str], agency_code: str | None = None, nip: str | None = None, nik: str | None = None, actor: str = "sistem") -> User:
+def create_user(
+    username: str,
+    password: str,
+    full_name: str,
+    email: str,
+    roles: list[str],
+    agency_code: str | None = None,
+    nip: str | None = None,
+    nik: str | None = None,
+    actor: str = "sistem",
+) -> User:
     """Create a user with roles; raise Invalid on an unknown role or agency or a taken username."""
     known = ensure_roles()
     unknown = [r for r in roles if r not in known]
@@ -95,8 +105,14 @@ def create_user(username: str, password: str, full_name: str, email: str, roles:
     if len(password) < 8:
         raise Invalid("Kata sandi minimal 8 karakter.")
     user = User(
-        username=username, password_hash=_hasher()[0].hash(password), full_name=full_name, email=email,
-        agency_id=agency.id if agency else None, nip=nip, nik=nik, roles=[known[r] for r in roles],
+        username=username,
+        password_hash=_hasher()[0].hash(password),
+        full_name=full_name,
+        email=email,
+        agency_id=agency.id if agency else None,
+        nip=nip,
+        nik=nik,
+        roles=[known[r] for r in roles],
     )
     db.session.add(user)
     db.session.flush()

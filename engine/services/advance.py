@@ -17,13 +17,18 @@ from engine.services.ports import handler_context
 from engine.services.runtime_context import settings
 
 
-def engine_for(case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None) -> runtime.SertelScriptEngine:
+def engine_for(
+    case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None
+) -> runtime.SertelScriptEngine:
     """A script engine whose service tasks get handler contexts bound to this case (and this run's secrets)."""
-    return runtime.SertelScriptEngine(settings(), lambda task, params: handler_context(case, task, params, actor, secrets))
+    return runtime.SertelScriptEngine(
+        settings(), lambda task, params: handler_context(case, task, params, actor, secrets)
+    )
 
 
 def step_recorder(case: ProcessInstance, actor: str) -> Any:
     """A callback that logs every completed engine step (service outputs included) of the case."""
+
     def on_completed(task: Any) -> None:
         if runtime.is_significant(task) and not runtime.is_user_task_record(task):
             record = runtime.describe_completed(task)
@@ -50,7 +55,9 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
     ready = runtime.ready_user_tasks(workflow)
     open_rows = {
         row.task_uuid: row
-        for row in db.session.execute(select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")).scalars()
+        for row in db.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
+        ).scalars()
     }
     ready_ids = {t.uuid for t in ready}
     for uuid, row in open_rows.items():
@@ -62,12 +69,19 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
         role = LANE_ROLES.get(item.lane)
         if role is None:
             raise Unavailable(f"Tugas '{item.label}' berada di lane '{item.lane}' yang tidak dipetakan ke peran.")
-        db.session.add(HumanTask(
-            instance_id=case.id, task_uuid=item.uuid, task_name=item.name, form_key=item.form_key,
-            label=item.label, lane=item.lane, role=role,
-            owner_user_id=case.applicant_id if role == "Pemohon" else None,
-            agency_id=case.agency_id if role == "Atasan" else None,
-        ))
+        db.session.add(
+            HumanTask(
+                instance_id=case.id,
+                task_uuid=item.uuid,
+                task_name=item.name,
+                form_key=item.form_key,
+                label=item.label,
+                lane=item.lane,
+                role=role,
+                owner_user_id=case.applicant_id if role == "Pemohon" else None,
+                agency_id=case.agency_id if role == "Atasan" else None,
+            )
+        )
     case.current_steps = ", ".join(t.label for t in ready)[:500]
     case.next_timer_at = runtime.next_timer_due(workflow)
     if runtime.is_completed(workflow):

@@ -20,12 +20,23 @@ def case_stream(instance_id: int) -> str:
     return f"case:{instance_id}"
 
 
-def _digest(stream: str, seq: int, at: datetime, actor: str, kind: str, task_name: str | None, payload_json: str, prev_hash: str) -> str:
-    material = json.dumps([stream, seq, at.isoformat(), actor, kind, task_name, payload_json, prev_hash], ensure_ascii=False)
+def _digest(
+    stream: str, seq: int, at: datetime, actor: str, kind: str, task_name: str | None, payload_json: str, prev_hash: str
+) -> str:
+    material = json.dumps(
+        [stream, seq, at.isoformat(), actor, kind, task_name, payload_json, prev_hash], ensure_ascii=False
+    )
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
-def append(stream: str, kind: str, actor: str, payload: dict[str, Any] | None = None, instance_id: int | None = None, task_name: str | None = None) -> AuditEvent:
+def append(
+    stream: str,
+    kind: str,
+    actor: str,
+    payload: dict[str, Any] | None = None,
+    instance_id: int | None = None,
+    task_name: str | None = None,
+) -> AuditEvent:
     """Append an event to `stream`; the caller's transaction commits it with the change it records."""
     head = db.session.get(AuditHead, stream, with_for_update=True)
     if head is None:
@@ -35,8 +46,15 @@ def append(stream: str, kind: str, actor: str, payload: dict[str, Any] | None = 
     at = utcnow()
     payload_json = json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, default=str)
     event = AuditEvent(
-        stream=stream, seq=seq, instance_id=instance_id, at=at, actor=actor, kind=kind,
-        task_name=task_name, payload_json=payload_json, prev_hash=prev_hash,
+        stream=stream,
+        seq=seq,
+        instance_id=instance_id,
+        at=at,
+        actor=actor,
+        kind=kind,
+        task_name=task_name,
+        payload_json=payload_json,
+        prev_hash=prev_hash,
         hash=_digest(stream, seq, at, actor, kind, task_name, payload_json, prev_hash),
     )
     db.session.add(event)
@@ -58,7 +76,16 @@ def verify(stream: str | None = None) -> list[str]:
             found.append(f"{event.stream}: peristiwa #{seq + 1} hilang (ditemukan #{event.seq})")
         if event.prev_hash != prev:
             found.append(f"{event.stream} #{event.seq}: rantai hash terputus")
-        digest = _digest(event.stream, event.seq, event.at, event.actor, event.kind, event.task_name, event.payload_json, event.prev_hash)
+        digest = _digest(
+            event.stream,
+            event.seq,
+            event.at,
+            event.actor,
+            event.kind,
+            event.task_name,
+            event.payload_json,
+            event.prev_hash,
+        )
         if digest != event.hash:
             found.append(f"{event.stream} #{event.seq}: isi peristiwa telah diubah")
         expected_prev[event.stream] = (event.seq, event.hash)

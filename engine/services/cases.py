@@ -21,31 +21,44 @@ from engine.services.ports import agency_by_code
 APPLICANT_FIELDS = ("full_name", "nik", "nip", "position", "agency_code", "email", "phone")
 
 
-
-
-
-
-def start_case(sop_key: str, user: User, start_data: dict[str, Any] | None = None, applicant: User | None = None) -> ProcessInstance:
+def start_case(
+    sop_key: str, user: User, start_data: dict[str, Any] | None = None, applicant: User | None = None
+) -> ProcessInstance:
     """Start a case of the newest version of `sop_key`: by a Pemohon for themself, or by RA staff for someone."""
     applicant = applicant or user
     if applicant.id == user.id and not user.has_role("Pemohon"):
         raise Forbidden("Hanya Pemohon yang dapat memulai permohonan.")
     if applicant.id != user.id and not _may_start_for(sop_key, user, applicant):
-        raise Forbidden("Hanya petugas Otoritas Pendaftaran (atau Kepala Perangkat Daerah bila prosesnya mengizinkan) yang dapat memulai permohonan atas nama orang lain.")
+        raise Forbidden(
+            "Hanya petugas Otoritas Pendaftaran (atau Kepala Perangkat Daerah bila prosesnya mengizinkan) yang dapat memulai permohonan atas nama orang lain."
+        )
     deployment = deploy.latest(sop_key)
     if deployment is None:
         raise NotFound(f"Proses '{sop_key}' belum di-deploy.")
     data = _validate_start(sop_key, applicant, start_data or {})
     case = ProcessInstance(
-        deployment_id=deployment.id, sop_key=sop_key, state_json="{}", applicant_id=applicant.id,
-        agency_id=applicant.agency_id, status="running",
+        deployment_id=deployment.id,
+        sop_key=sop_key,
+        state_json="{}",
+        applicant_id=applicant.id,
+        agency_id=applicant.agency_id,
+        status="running",
     )
     db.session.add(case)
     db.session.flush()
-    audit.append(audit.case_stream(case.id), "case_started", user.username, {
-        "sop_key": sop_key, "deployment_version": deployment.version, "deployment_sha256": deployment.sha256,
-        "applicant": applicant.username, "start_data": data,
-    }, case.id)
+    audit.append(
+        audit.case_stream(case.id),
+        "case_started",
+        user.username,
+        {
+            "sop_key": sop_key,
+            "deployment_version": deployment.version,
+            "deployment_sha256": deployment.sha256,
+            "applicant": applicant.username,
+            "start_data": data,
+        },
+        case.id,
+    )
     workflow = runtime.new_workflow(deployment.spec_json, advance.engine_for(case, user.username))
     runtime.seed(workflow, {"started_by": user.username, **data})
     advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, user.username)))
@@ -78,7 +91,10 @@ def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[
     if serial:
         cert = db.session.execute(select(Certificate).where(Certificate.serial == serial)).scalar_one_or_none()
         if cert is None or cert.user_id != applicant.id:
-            raise Invalid("Periksa kembali data awal permohonan.", {"certificate_serial": ["Sertifikat tidak ditemukan pada pemohon ini."]})
+            raise Invalid(
+                "Periksa kembali data awal permohonan.",
+                {"certificate_serial": ["Sertifikat tidak ditemukan pada pemohon ini."]},
+            )
     return data
 
 
@@ -88,7 +104,14 @@ def claim_task(task_id: int, user: User) -> HumanTask:
     if task.claimed_by_id not in (None, user.id):
         raise Conflict("Tugas sudah diklaim oleh petugas lain.")
     task.claimed_by_id = user.id
-    audit.append(audit.case_stream(task.instance_id), "task_claimed", user.username, {"task_id": task.id}, task.instance_id, task.task_name)
+    audit.append(
+        audit.case_stream(task.instance_id),
+        "task_claimed",
+        user.username,
+        {"task_id": task.id},
+        task.instance_id,
+        task.task_name,
+    )
     db.session.commit()
     return task
 
@@ -99,12 +122,21 @@ def release_task(task_id: int, user: User) -> HumanTask:
     if task.claimed_by_id != user.id:
         raise Conflict("Tugas tidak sedang Anda klaim.")
     task.claimed_by_id = None
-    audit.append(audit.case_stream(task.instance_id), "task_released", user.username, {"task_id": task.id}, task.instance_id, task.task_name)
+    audit.append(
+        audit.case_stream(task.instance_id),
+        "task_released",
+        user.username,
+        {"task_id": task.id},
+        task.instance_id,
+        task.task_name,
+    )
     db.session.commit()
     return task
 
 
-def validate_submission(task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None) -> dict[str, Any]:
+def validate_submission(
+    task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None
+) -> dict[str, Any]:
     """Validate a submission with the task's registered schema; raise Invalid with field messages.
 
     The schema instance gets `task_data` (what the task sees), so a rule may depend on the case, e.g.
@@ -136,13 +168,32 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
     secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
-    workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets))
+    workflow = runtime.load(
+        case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
+    )
     submission = validate_submission(task, raw, runtime.task_data(workflow, task.task_uuid))
-    secrets.update({name: str(submission.pop(name)) for name in _secret_fields(registry.form_for(task.form_key)) if name in submission})
+    secrets.update(
+        {
+            name: str(submission.pop(name))
+            for name in _secret_fields(registry.form_for(task.form_key))
+            if name in submission
+        }
+    )
     _absorb_applicant_fields(case, submission)
-    audit.append(audit.case_stream(case.id), "task_completed", user.username, {"task_id": task.id, "submission": submission}, case.id, task.task_name)
+    audit.append(
+        audit.case_stream(case.id),
+        "task_completed",
+        user.username,
+        {"task_id": task.id, "submission": submission},
+        case.id,
+        task.task_name,
+    )
     task.status, task.completed_at, task.completed_by_id, task.claimed_by_id = "completed", utcnow(), user.id, user.id
-    advance.run_step(lambda: runtime.complete_user_task(workflow, task.task_uuid, submission, advance.step_recorder(case, user.username)))
+    advance.run_step(
+        lambda: runtime.complete_user_task(
+            workflow, task.task_uuid, submission, advance.step_recorder(case, user.username)
+        )
+    )
     advance.save_case(case, workflow)
     try:
         db.session.commit()
@@ -150,8 +201,6 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
         db.session.rollback()
         raise Conflict("Kasus diubah oleh pengguna lain pada saat yang sama; muat ulang dan coba lagi.") from None
     return case
-
-
 
 
 def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) -> None:
@@ -166,8 +215,6 @@ def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) 
     case.applicant_json = json.dumps(record, ensure_ascii=False)
 
 
-
-
 def _task_for(task_id: int, user: User) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None:
@@ -179,15 +226,15 @@ def _task_for(task_id: int, user: User) -> HumanTask:
     return task
 
 
-
-
 def _flatten(messages: Any) -> dict[str, list[str]]:
     if isinstance(messages, dict):
         return {str(k): v if isinstance(v, list) else [str(v)] for k, v in messages.items()}
     return {"_schema": [str(m) for m in messages]}
 
 
-def attach_uploads(task_id: int, user: User, files: dict[str, tuple[str, bytes]]) -> tuple[dict[str, int], dict[str, list[str]]]:
+def attach_uploads(
+    task_id: int, user: User, files: dict[str, tuple[str, bytes]]
+) -> tuple[dict[str, int], dict[str, list[str]]]:
     """Store a form's uploaded files before validation, so none is lost; return (stored ids, errors)."""
     task = _task_for(task_id, user)
     schema_class = registry.form_for(task.form_key)

@@ -69,10 +69,17 @@ def deploy(xml: str, key: str, actor: str) -> tuple[ProcessDeployment, bool]:
     ).scalar_one_or_none()
     if existing:
         return existing, False
-    latest = db.session.execute(select(func.max(ProcessDeployment.version)).where(ProcessDeployment.key == key)).scalar()
+    latest = db.session.execute(
+        select(func.max(ProcessDeployment.version)).where(ProcessDeployment.key == key)
+    ).scalar()
     deployment = ProcessDeployment(
-        key=key, version=(latest or 0) + 1, sha256=digest, title=parsed.title, xml=xml,
-        spec_json=runtime.spec_json(parsed), deployed_by=actor,
+        key=key,
+        version=(latest or 0) + 1,
+        sha256=digest,
+        title=parsed.title,
+        xml=xml,
+        spec_json=runtime.spec_json(parsed),
+        deployed_by=actor,
     )
     db.session.add(deployment)
     db.session.flush()
@@ -89,7 +96,10 @@ def deploy_files(paths: list[Path], actor: str) -> list[tuple[ProcessDeployment,
 def latest(key: str) -> ProcessDeployment | None:
     """The newest deployed version of a process."""
     return db.session.execute(
-        select(ProcessDeployment).where(ProcessDeployment.key == key).order_by(ProcessDeployment.version.desc()).limit(1)
+        select(ProcessDeployment)
+        .where(ProcessDeployment.key == key)
+        .order_by(ProcessDeployment.version.desc())
+        .limit(1)
     ).scalar_one_or_none()
 
 

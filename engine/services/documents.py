@@ -44,7 +44,9 @@ def write_blob(content: bytes) -> str:
     return digest
 
 
-def store_upload(field: str, filename: str, content: bytes, user_id: int, instance_id: int | None, actor: str) -> Document:
+def store_upload(
+    field: str, filename: str, content: bytes, user_id: int, instance_id: int | None, actor: str
+) -> Document:
     """Check and store an uploaded file; raise Invalid with an Indonesian message on a bad file."""
     limit = int(settings()["MAX_UPLOAD_BYTES"])
     if not content:
@@ -59,18 +61,31 @@ def store_upload(field: str, filename: str, content: bytes, user_id: int, instan
     return store_bytes(content, filename, media_type, "upload", user_id, instance_id, actor)
 
 
-def store_bytes(content: bytes, filename: str, media_type: str, kind: str, user_id: int | None, instance_id: int | None, actor: str) -> Document:
+def store_bytes(
+    content: bytes, filename: str, media_type: str, kind: str, user_id: int | None, instance_id: int | None, actor: str
+) -> Document:
     """Store bytes the app produced or accepted, with a Document row and an audit event."""
     digest = write_blob(content)
     clean_name = SAFE_NAME.sub("_", filename or "berkas")[:200] or "berkas"
     document = Document(
-        instance_id=instance_id, sha256=digest, filename=clean_name, media_type=media_type,
-        size=len(content), kind=kind, uploaded_by_id=user_id,
+        instance_id=instance_id,
+        sha256=digest,
+        filename=clean_name,
+        media_type=media_type,
+        size=len(content),
+        kind=kind,
+        uploaded_by_id=user_id,
     )
     db.session.add(document)
     db.session.flush()
     stream = audit.case_stream(instance_id) if instance_id else "system"
-    audit.append(stream, "document_stored", actor, {"document_id": document.id, "sha256": digest, "filename": clean_name, "kind": kind}, instance_id)
+    audit.append(
+        stream,
+        "document_stored",
+        actor,
+        {"document_id": document.id, "sha256": digest, "filename": clean_name, "kind": kind},
+        instance_id,
+    )
     return document
 
 

@@ -16,8 +16,13 @@ from engine.services import audit, documents, mail
 from engine.services.runtime_context import psre, settings
 
 HANDLER_SETTINGS = (
-    "OFFICIAL_EMAIL_DOMAIN", "CERT_VALIDITY_DAYS", "BASE_URL", "DINAS_EMAIL", "VERIFIKATOR_EMAIL",
-    "KEY_COMPROMISE_SLA_HOURS", "ACTIVATION_LINK_DAYS",
+    "OFFICIAL_EMAIL_DOMAIN",
+    "CERT_VALIDITY_DAYS",
+    "BASE_URL",
+    "DINAS_EMAIL",
+    "VERIFIKATOR_EMAIL",
+    "KEY_COMPROMISE_SLA_HOURS",
+    "ACTIVATION_LINK_DAYS",
 )
 USER_FIELDS = ("full_name", "email", "nik", "nip")
 
@@ -27,8 +32,13 @@ def applicant_of(case: ProcessInstance) -> dict[str, Any]:
     user = db.session.get(User, case.applicant_id)
     assert user is not None
     record: dict[str, Any] = {
-        "user_id": user.id, "username": user.username, "full_name": user.full_name, "email": user.email,
-        "nik": user.nik or "", "nip": user.nip or "", "agency_code": user.agency.code if user.agency else "",
+        "user_id": user.id,
+        "username": user.username,
+        "full_name": user.full_name,
+        "email": user.email,
+        "nik": user.nik or "",
+        "nip": user.nip or "",
+        "agency_code": user.agency.code if user.agency else "",
         "agency_name": user.agency.name if user.agency else "",
     }
     if user.nip:
@@ -44,16 +54,26 @@ def roster_row(nip: str) -> dict[str, Any] | None:
     if entry is None:
         return None
     return {
-        "nip": entry.nip, "nik": entry.nik, "full_name": entry.full_name, "agency_code": entry.agency.code,
-        "agency_name": entry.agency.name, "position": entry.position, "status": entry.status,
+        "nip": entry.nip,
+        "nik": entry.nik,
+        "full_name": entry.full_name,
+        "agency_code": entry.agency.code,
+        "agency_name": entry.agency.name,
+        "position": entry.position,
+        "status": entry.status,
     }
 
 
 def certificate_row(cert: Certificate) -> dict[str, Any]:
     """A certificate of the inventory as plain data."""
     return {
-        "serial": cert.serial, "subject_id": cert.subject_id, "status": cert.status, "subject": cert.subject, "case_id": cert.instance_id,
-        "not_before": cert.not_before.isoformat(), "not_after": cert.not_after.isoformat(),
+        "serial": cert.serial,
+        "subject_id": cert.subject_id,
+        "status": cert.status,
+        "subject": cert.subject,
+        "case_id": cert.instance_id,
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
     }
 
 
@@ -73,18 +93,30 @@ class CasePorts:
 
     def record_certificate(self, issued: Any) -> None:
         """Add an issued certificate to the inventory, owned by the case's applicant."""
-        db.session.add(Certificate(
-            serial=issued.serial_hex, subject_id=issued.subject_id, instance_id=self.case.id, user_id=self.case.applicant_id,
-            subject=applicant_of(self.case).get("full_name", ""), status="active",
-            not_before=_naive(issued.not_before), not_after=_naive(issued.not_after),
-            certificate_pem=issued.certificate_pem, chain_pem=issued.chain_pem,
-        ))
+        db.session.add(
+            Certificate(
+                serial=issued.serial_hex,
+                subject_id=issued.subject_id,
+                instance_id=self.case.id,
+                user_id=self.case.applicant_id,
+                subject=applicant_of(self.case).get("full_name", ""),
+                status="active",
+                not_before=_naive(issued.not_before),
+                not_after=_naive(issued.not_after),
+                certificate_pem=issued.certificate_pem,
+                chain_pem=issued.chain_pem,
+            )
+        )
         db.session.flush()
         self._log("certificate_recorded", {"serial": issued.serial_hex})
 
     def notify(self, template: str, to: str, context: dict[str, Any]) -> None:
         """Send a mail from a template, with the case's link and applicant in its context."""
-        base = {"case_id": self.case.id, "applicant": applicant_of(self.case), "link": f"{settings()['BASE_URL']}/kasus/{self.case.id}"}
+        base = {
+            "case_id": self.case.id,
+            "applicant": applicant_of(self.case),
+            "link": f"{settings()['BASE_URL']}/kasus/{self.case.id}",
+        }
         base.update(context)
         sent = mail.send(template, to, base, self.case.id)
         self._log("mail_sent", {"template": template, "to": to, "mail_id": sent.id})
@@ -111,10 +143,19 @@ class CasePorts:
 
     def documents(self) -> list[dict[str, Any]]:
         """The case's documents, oldest first."""
-        rows = db.session.execute(select(Document).where(Document.instance_id == self.case.id).order_by(Document.id)).scalars()
+        rows = db.session.execute(
+            select(Document).where(Document.instance_id == self.case.id).order_by(Document.id)
+        ).scalars()
         return [
-            {"id": d.id, "filename": d.filename, "media_type": d.media_type, "kind": d.kind, "sha256": d.sha256,
-             "size": d.size, "created_at": d.created_at.isoformat()}
+            {
+                "id": d.id,
+                "filename": d.filename,
+                "media_type": d.media_type,
+                "kind": d.kind,
+                "sha256": d.sha256,
+                "size": d.size,
+                "created_at": d.created_at.isoformat(),
+            }
             for d in rows
         ]
 
@@ -177,7 +218,9 @@ def _changed_agency(fields: Mapping[str, Any]) -> Agency | None:
     return agency
 
 
-def handler_context(case: ProcessInstance, task: Any, params: dict[str, Any], actor: str, secrets: Mapping[str, str] | None = None) -> HandlerContext:
+def handler_context(
+    case: ProcessInstance, task: Any, params: dict[str, Any], actor: str, secrets: Mapping[str, str] | None = None
+) -> HandlerContext:
     """Build the context a handler runs with, bound to this case and task."""
     ports = CasePorts(case, task.task_spec.name, actor)
     config = settings()

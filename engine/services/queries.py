@@ -35,7 +35,9 @@ class CaseView:
 def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
     """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim)."""
     rows = db.session.execute(
-        select(HumanTask).where(HumanTask.status == "open", HumanTask.role.in_(user.role_names)).order_by(HumanTask.created_at)
+        select(HumanTask)
+        .where(HumanTask.status == "open", HumanTask.role.in_(user.role_names))
+        .order_by(HumanTask.created_at)
     ).scalars()
     mine: list[HumanTask] = []
     claimable: list[HumanTask] = []
@@ -83,18 +85,35 @@ def case_view(case_id: int, user: User) -> CaseView:
         raise NotFound("Kasus tidak ditemukan.")
     if not may_view_case(user, case):
         raise Forbidden("Anda tidak berwenang melihat kasus ini.")
-    open_tasks = list(db.session.execute(select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")).scalars())
-    docs = list(db.session.execute(select(Document).where(Document.instance_id == case.id).order_by(Document.id)).scalars())
+    open_tasks = list(
+        db.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
+        ).scalars()
+    )
+    docs = list(
+        db.session.execute(select(Document).where(Document.instance_id == case.id).order_by(Document.id)).scalars()
+    )
     certs = list(db.session.execute(select(Certificate).where(Certificate.instance_id == case.id)).scalars())
     timeline = [
-        {"seq": e.seq, "at": e.at.isoformat(timespec="seconds"), "actor": e.actor, "kind": e.kind,
-         "task_name": e.task_name, "payload": json.loads(e.payload_json)}
+        {
+            "seq": e.seq,
+            "at": e.at.isoformat(timespec="seconds"),
+            "actor": e.actor,
+            "kind": e.kind,
+            "task_name": e.task_name,
+            "payload": json.loads(e.payload_json),
+        }
         for e in audit.events_of_case(case.id)
     ]
     workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
     return CaseView(
-        case=case, applicant=applicant_of(case), open_tasks=open_tasks, documents=docs, certificates=certs,
-        timeline=timeline, completed_elements=runtime.completed_path(workflow),
+        case=case,
+        applicant=applicant_of(case),
+        open_tasks=open_tasks,
+        documents=docs,
+        certificates=certs,
+        timeline=timeline,
+        completed_elements=runtime.completed_path(workflow),
         active_elements=runtime.active_elements(workflow),
         labels=_labels(case),
         data=runtime.current_data(workflow),
@@ -118,7 +137,11 @@ def document_for(document_id: int, user: User) -> Document:
 
 def my_certificates(user: User) -> list[Certificate]:
     """The user's certificates, newest first."""
-    return list(db.session.execute(select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.id.desc())).scalars())
+    return list(
+        db.session.execute(
+            select(Certificate).where(Certificate.user_id == user.id).order_by(Certificate.id.desc())
+        ).scalars()
+    )
 
 
 def certificate_for(serial: str, user: User) -> Certificate:
@@ -134,7 +157,13 @@ def certificate_for(serial: str, user: User) -> Certificate:
 def processes() -> list[dict[str, Any]]:
     """The deployed processes a person can start, newest version of each."""
     return [
-        {"key": d.key, "title": d.title, "version": d.version, "sha256": d.sha256, "deployed_at": d.deployed_at.isoformat(timespec="seconds")}
+        {
+            "key": d.key,
+            "title": d.title,
+            "version": d.version,
+            "sha256": d.sha256,
+            "deployed_at": d.deployed_at.isoformat(timespec="seconds"),
+        }
         for d in deploy.latest_all()
     ]
 
@@ -147,7 +176,9 @@ def agency_choices() -> list[tuple[str, str]]:
 def outbox(page: int, per_page: int = 50) -> list[OutboxMail]:
     """One page of the mail outbox, newest first."""
     return list(
-        db.session.execute(select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)).scalars()
+        db.session.execute(
+            select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)
+        ).scalars()
     )
 
 

@@ -17,12 +17,18 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
     """Remind owners whose active certificate expires within EXPIRY_REMINDER_DAYS; return how many."""
     now = now or utcnow()
     horizon = now + timedelta(days=int(settings()["EXPIRY_REMINDER_DAYS"]))
-    candidates = db.session.execute(
-        select(Certificate.id).where(
-            Certificate.status == "active", Certificate.expiry_reminded_at.is_(None),
-            Certificate.not_after <= horizon, Certificate.not_after > now,
+    candidates = (
+        db.session.execute(
+            select(Certificate.id).where(
+                Certificate.status == "active",
+                Certificate.expiry_reminded_at.is_(None),
+                Certificate.not_after <= horizon,
+                Certificate.not_after > now,
+            )
         )
-    ).scalars().all()
+        .scalars()
+        .all()
+    )
     sent = 0
     for cert_id in candidates:
         # Claim the reminder with a conditional UPDATE: only one scheduler's UPDATE matches the row.
@@ -30,7 +36,9 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
         claimed = cast(
             CursorResult[Any],
             db.session.execute(
-                update(Certificate).where(Certificate.id == cert_id, Certificate.expiry_reminded_at.is_(None)).values(expiry_reminded_at=now)
+                update(Certificate)
+                .where(Certificate.id == cert_id, Certificate.expiry_reminded_at.is_(None))
+                .values(expiry_reminded_at=now)
             ),
         ).rowcount
         if not claimed:
@@ -42,7 +50,12 @@ def send_expiry_reminders(now: datetime | None = None) -> int:
             db.session.rollback()
             continue
         link = f"{settings()['BASE_URL']}/sertifikat/{cert.serial}/perbarui"
-        context = {"owner": owner.full_name, "serial": cert.serial, "not_after": cert.not_after.strftime("%d-%m-%Y"), "link": link}
+        context = {
+            "owner": owner.full_name,
+            "serial": cert.serial,
+            "not_after": cert.not_after.strftime("%d-%m-%Y"),
+            "link": link,
+        }
         mail.send("certificate_expiring", owner.email, context, cert.instance_id)
         stream = audit.case_stream(cert.instance_id) if cert.instance_id else "system"
         audit.append(stream, "expiry_reminder_sent", "penjadwal", {"serial": cert.serial}, cert.instance_id)

@@ -37,11 +37,56 @@ AGENCIES: list[tuple[str, str]] = [
 DEMO_PASSWORD = "demo-sertel-2026"
 # (username, full name, roles, agency, NIP, NIK, position, roster status); people are fictional.
 DEMO_PEOPLE: list[tuple[str, str, list[str], str, str, str, str, str]] = [
-    ("pemohon", "Budi Santoso", ["Pemohon"], "diskominfo", "199007152015031001", "3375011507900001", "Pranata Komputer Ahli Pertama", "aktif"),
-    ("pemohon2", "Siti Aminah", ["Pemohon"], "dinkes", "199203222017012002", "3375026203920002", "Analis Kesehatan", "aktif"),
-    ("atasan", "Dr. Agus Prasetyo, M.Kom.", ["Atasan", "Pemohon"], "diskominfo", "197501102000031003", "3375011001750003", "Kepala Dinas Komunikasi dan Informatika", "aktif"),
-    ("atasan2", "dr. Rina Wulandari", ["Atasan", "Pemohon"], "dinkes", "197804152003122004", "3375035504780004", "Kepala Dinas Kesehatan", "aktif"),
-    ("verifikator", "Dewi Lestari", ["Verifikator", "Pemohon"], "diskominfo", "198811302012012005", "3375047011880005", "Sandiman Ahli Muda", "aktif"),
+    (
+        "pemohon",
+        "Budi Santoso",
+        ["Pemohon"],
+        "diskominfo",
+        "199007152015031001",
+        "3375011507900001",
+        "Pranata Komputer Ahli Pertama",
+        "aktif",
+    ),
+    (
+        "pemohon2",
+        "Siti Aminah",
+        ["Pemohon"],
+        "dinkes",
+        "199203222017012002",
+        "3375026203920002",
+        "Analis Kesehatan",
+        "aktif",
+    ),
+    (
+        "atasan",
+        "Dr. Agus Prasetyo, M.Kom.",
+        ["Atasan", "Pemohon"],
+        "diskominfo",
+        "197501102000031003",
+        "3375011001750003",
+        "Kepala Dinas Komunikasi dan Informatika",
+        "aktif",
+    ),
+    (
+        "atasan2",
+        "dr. Rina Wulandari",
+        ["Atasan", "Pemohon"],
+        "dinkes",
+        "197804152003122004",
+        "3375035504780004",
+        "Kepala Dinas Kesehatan",
+        "aktif",
+    ),
+    (
+        "verifikator",
+        "Dewi Lestari",
+        ["Verifikator", "Pemohon"],
+        "diskominfo",
+        "198811302012012005",
+        "3375047011880005",
+        "Sandiman Ahli Muda",
+        "aktif",
+    ),
     ("admin", "Admin Diskominfo", ["Admin"], "diskominfo", "", "", "Pengelola Sistem", ""),
     ("auditor", "Auditor Inspektorat", ["Auditor"], "setda", "", "", "Auditor", ""),
 ]
@@ -81,12 +126,22 @@ def load_demo() -> list[tuple[str, str, list[str]]]:
     for username, name, roles, agency, nip, nik, position, status in DEMO_PEOPLE:
         if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
             email = f"{username}@pekalongankota.go.id"
-            accounts.create_user(username, DEMO_PASSWORD, name, email, roles, agency, nip or None, nik or None, actor="demo")
+            accounts.create_user(
+                username, DEMO_PASSWORD, name, email, roles, agency, nip or None, nik or None, actor="demo"
+            )
         if nip and db.session.get(RosterEntry, nip) is None:
-            db.session.add(RosterEntry(nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status))
+            db.session.add(
+                RosterEntry(
+                    nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status
+                )
+            )
     for nip, nik, name, agency, position, status in DEMO_ROSTER_EXTRA:
         if db.session.get(RosterEntry, nip) is None:
-            db.session.add(RosterEntry(nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status))
+            db.session.add(
+                RosterEntry(
+                    nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status
+                )
+            )
     db.session.commit()
     return [(u, DEMO_PASSWORD, roles) for u, _n, roles, *_rest in DEMO_PEOPLE]
 

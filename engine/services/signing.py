@@ -18,7 +18,9 @@ class Locked(ServiceError):
     status = 423
 
 
-def sign_document(user: User, pdf: bytes, filename: str, passphrase: str, reason: str, location: str, visible: bool) -> Document:
+def sign_document(
+    user: User, pdf: bytes, filename: str, passphrase: str, reason: str, location: str, visible: bool
+) -> Document:
     """Sign a PDF with the user's server-held key; keep the signed file; never store the passphrase."""
     if not pdf.startswith(b"%PDF-"):
         raise Invalid("Berkas harus PDF.", {"file": ["Berkas harus PDF."]})
@@ -26,9 +28,13 @@ def sign_document(user: User, pdf: bytes, filename: str, passphrase: str, reason
         raise Forbidden("NIK Anda belum tercatat; hubungi Verifikator.")
     stream = "system"
     try:
-        signed = psre().sign_pdf(user.nik, passphrase, pdf, reason or "Disetujui", location or "Kota Pekalongan", visible)
+        signed = psre().sign_pdf(
+            user.nik, passphrase, pdf, reason or "Disetujui", location or "Kota Pekalongan", visible
+        )
     except WrongPassphrase as exc:
-        audit.append(stream, "signing_refused", user.username, {"why": "wrong_passphrase", "remaining": exc.remaining_attempts})
+        audit.append(
+            stream, "signing_refused", user.username, {"why": "wrong_passphrase", "remaining": exc.remaining_attempts}
+        )
         db.session.commit()
         message = f"Passphrase salah. Sisa percobaan sebelum kunci dikunci (LOCK): {exc.remaining_attempts}."
         raise Invalid(message, {"passphrase": [message]}) from exc
@@ -42,7 +48,12 @@ def sign_document(user: User, pdf: bytes, filename: str, passphrase: str, reason
         raise Unavailable(f"PSrE menolak penandatanganan: {exc}") from exc
     name = filename.rsplit(".", 1)[0] + "-ttd.pdf"
     document = documents.store_bytes(signed, name, "application/pdf", "signed", user.id, None, user.username)
-    audit.append(stream, "document_signed", user.username, {"document_id": document.id, "sha256": document.sha256, "reason": reason})
+    audit.append(
+        stream,
+        "document_signed",
+        user.username,
+        {"document_id": document.id, "sha256": document.sha256, "reason": reason},
+    )
     db.session.commit()
     return document
 
@@ -52,7 +63,9 @@ def validate(content: bytes, actor: str) -> dict[str, Any]:
     adapter = psre()
     source = adapter if hasattr(adapter, "revocation_material") else None
     report = validate_pdf(content, adapter.root_certificate_pem(), source)
-    audit.append("system", "document_validated", actor, {"verdict": report.verdict, "signatures": report.signature_count})
+    audit.append(
+        "system", "document_validated", actor, {"verdict": report.verdict, "signatures": report.signature_count}
+    )
     db.session.commit()
     return report.to_dict()
 

@@ -21,9 +21,13 @@ def due_cases(now: datetime) -> list[int]:
     """Ids of running cases whose earliest timer is due."""
     return list(
         db.session.execute(
-            select(ProcessInstance.id).where(
-                ProcessInstance.status == "running", ProcessInstance.next_timer_at.is_not(None), ProcessInstance.next_timer_at <= now
-            ).order_by(ProcessInstance.next_timer_at)
+            select(ProcessInstance.id)
+            .where(
+                ProcessInstance.status == "running",
+                ProcessInstance.next_timer_at.is_not(None),
+                ProcessInstance.next_timer_at <= now,
+            )
+            .order_by(ProcessInstance.next_timer_at)
         ).scalars()
     )
 

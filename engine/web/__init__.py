@@ -14,8 +14,20 @@ from engine.web import admin, api, auth, cases, certificates_views, inbox, label
 
 def register_web(app: Flask) -> None:
     """Register blueprints, the webforms template folder, CSRF and error handlers."""
-    app.jinja_loader = ChoiceLoader([FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))])
-    for blueprint in (auth.bp, inbox.bp, tasks.bp, cases.bp, certificates_views.bp, pki_views.bp, api.bp, admin.bp, signing_views.bp):
+    app.jinja_loader = ChoiceLoader(
+        [FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))]
+    )
+    for blueprint in (
+        auth.bp,
+        inbox.bp,
+        tasks.bp,
+        cases.bp,
+        certificates_views.bp,
+        pki_views.bp,
+        api.bp,
+        admin.bp,
+        signing_views.bp,
+    ):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)

@@ -23,36 +23,62 @@ def _load(schema: Schema) -> dict[str, Any]:
         data: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
     except ValidationError as exc:
         # A Schema (not a single field) raised it, so its messages are always keyed by field.
-        raise Invalid("Input tidak valid.", {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages_dict.items()}) from exc
+        raise Invalid(
+            "Input tidak valid.", {k: v if isinstance(v, list) else [str(v)] for k, v in exc.messages_dict.items()}
+        ) from exc
     return data
 
 
 def task_json(task: HumanTask) -> dict[str, Any]:
     """An inbox row as JSON."""
     return {
-        "id": task.id, "case_id": task.instance_id, "task_name": task.task_name, "label": task.label,
-        "lane": task.lane, "role": task.role, "status": task.status, "claimed_by": task.claimed_by_id,
-        "form_key": task.form_key, "created_at": task.created_at.isoformat(timespec="seconds"),
+        "id": task.id,
+        "case_id": task.instance_id,
+        "task_name": task.task_name,
+        "label": task.label,
+        "lane": task.lane,
+        "role": task.role,
+        "status": task.status,
+        "claimed_by": task.claimed_by_id,
+        "form_key": task.form_key,
+        "created_at": task.created_at.isoformat(timespec="seconds"),
     }
 
 
 def case_json(case: ProcessInstance) -> dict[str, Any]:
     """A case's summary as JSON."""
     return {
-        "id": case.id, "process_key": case.sop_key, "process_version": case.deployment.version,
-        "status": case.status, "outcome": case.outcome, "current_steps": case.current_steps,
+        "id": case.id,
+        "process_key": case.sop_key,
+        "process_version": case.deployment.version,
+        "status": case.status,
+        "outcome": case.outcome,
+        "current_steps": case.current_steps,
         "created_at": case.created_at.isoformat(timespec="seconds"),
     }
 
 
 def document_json(doc: Document) -> dict[str, Any]:
     """A document's metadata as JSON."""
-    return {"id": doc.id, "filename": doc.filename, "media_type": doc.media_type, "size": doc.size, "sha256": doc.sha256, "kind": doc.kind}
+    return {
+        "id": doc.id,
+        "filename": doc.filename,
+        "media_type": doc.media_type,
+        "size": doc.size,
+        "sha256": doc.sha256,
+        "kind": doc.kind,
+    }
 
 
 def certificate_json(cert: Certificate) -> dict[str, Any]:
     """A certificate's metadata as JSON."""
-    return {"serial": cert.serial, "subject": cert.subject, "status": cert.status, "not_before": cert.not_before.isoformat(), "not_after": cert.not_after.isoformat()}
+    return {
+        "serial": cert.serial,
+        "subject": cert.subject,
+        "status": cert.status,
+        "not_before": cert.not_before.isoformat(),
+        "not_after": cert.not_after.isoformat(),
+    }
 
 
 @bp.get("/openapi.json")
@@ -95,9 +121,13 @@ def get_case(case_id: int) -> Any:
     """A case with its open tasks, documents, certificates and timeline."""
     view = queries.case_view(case_id, g.user)
     return jsonify(
-        case=case_json(view.case), applicant=view.applicant, open_tasks=[task_json(t) for t in view.open_tasks],
-        documents=[document_json(d) for d in view.documents], certificates=[certificate_json(c) for c in view.certificates],
-        timeline=view.timeline, data=view.data,
+        case=case_json(view.case),
+        applicant=view.applicant,
+        open_tasks=[task_json(t) for t in view.open_tasks],
+        documents=[document_json(d) for d in view.documents],
+        certificates=[certificate_json(c) for c in view.certificates],
+        timeline=view.timeline,
+        data=view.data,
     )
 
 
@@ -129,7 +159,12 @@ def form(task_id: int) -> Any:
     """A task's form: its JSON Schema and the data it is prefilled with."""
     task, data = queries.task_for_form(task_id, g.user)
     schema_class = registry.form_for(task.form_key)
-    return jsonify(task=task_json(task), schema=describe(schema_class) if schema_class else None, prefill=data.get(task.task_name) or {}, data=data)
+    return jsonify(
+        task=task_json(task),
+        schema=describe(schema_class) if schema_class else None,
+        prefill=data.get(task.task_name) or {},
+        data=data,
+    )
 
 
 @bp.post("/tasks/<int:task_id>/complete")
@@ -158,7 +193,11 @@ def complete(task_id: int) -> Any:
 def document(document_id: int) -> Any:
     """Download a document."""
     doc = queries.document_for(document_id, g.user)
-    return Response(documents.read(doc), mimetype=doc.media_type, headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'})
+    return Response(
+        documents.read(doc),
+        mimetype=doc.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'},
+    )
 
 
 @bp.get("/certificates/<serial>")

@@ -20,15 +20,34 @@ class TokenRequestSchema(Schema):
 class StartCaseSchema(Schema):
     """Start a case of a deployed process."""
 
-    process_key = fields.String(required=True, validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,79}$", error="Kunci proses tidak valid."), error_messages=REQUIRED)
-    data = fields.Dict(keys=fields.String(), load_default=dict, metadata={"description": "data awal, divalidasi oleh skema <process_key>.start"})
-    applicant = fields.String(load_default=None, validate=validate.Length(max=80), metadata={"description": "nama pengguna pemohon (hanya petugas OP)"})
+    process_key = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,79}$", error="Kunci proses tidak valid."),
+        error_messages=REQUIRED,
+    )
+    data = fields.Dict(
+        keys=fields.String(),
+        load_default=dict,
+        metadata={"description": "data awal, divalidasi oleh skema <process_key>.start"},
+    )
+    applicant = fields.String(
+        load_default=None,
+        validate=validate.Length(max=80),
+        metadata={"description": "nama pengguna pemohon (hanya petugas OP)"},
+    )
 
 
 _TYPES: dict[type, str] = {
-    fields.Boolean: "boolean", fields.Integer: "integer", fields.Float: "number", fields.Email: "string",
-    fields.String: "string", fields.Date: "string", fields.DateTime: "string", fields.List: "array",
-    fields.Dict: "object", fields.Nested: "object",
+    fields.Boolean: "boolean",
+    fields.Integer: "integer",
+    fields.Float: "number",
+    fields.Email: "string",
+    fields.String: "string",
+    fields.Date: "string",
+    fields.DateTime: "string",
+    fields.List: "array",
+    fields.Dict: "object",
+    fields.Nested: "object",
 }
 
 

@@ -29,9 +29,14 @@ def document(document_id: int) -> Any:
     """Download a document of a case the user may see."""
     doc = queries.document_for(document_id, g.user)
     content = documents.read(doc)
-    return Response(content, mimetype=doc.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{doc.filename}"', "X-Content-Type-Options": "nosniff",
-    })
+    return Response(
+        content,
+        mimetype=doc.media_type,
+        headers={
+            "Content-Disposition": f'attachment; filename="{doc.filename}"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
 
 
 @bp.get("/sertifikat/<serial>.pem")
@@ -39,7 +44,10 @@ def document(document_id: int) -> Any:
 def certificate(serial: str) -> Any:
     """Download a certificate with its chain (PEM)."""
     cert = certificates.download_certificate(serial, g.user)
-    return Response(cert.certificate_pem + cert.chain_pem, mimetype="application/x-pem-file", headers={
-        "Content-Disposition": f'attachment; filename="sertifikat-{serial}.pem"',
-    })
-
+    return Response(
+        cert.certificate_pem + cert.chain_pem,
+        mimetype="application/x-pem-file",
+        headers={
+            "Content-Disposition": f'attachment; filename="sertifikat-{serial}.pem"',
+        },
+    )

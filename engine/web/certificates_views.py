@@ -24,7 +24,9 @@ CERTIFICATE_ACTIONS: dict[str, str] = {
 @login_required("Pemohon")
 def mine() -> Any:
     """List the user's certificates with the SOPs they can start for each."""
-    return render_template("certificates.html", certificates=queries.my_certificates(g.user), actions=CERTIFICATE_ACTIONS)
+    return render_template(
+        "certificates.html", certificates=queries.my_certificates(g.user), actions=CERTIFICATE_ACTIONS
+    )
 
 
 @bp.post("/sertifikat/<serial>/ajukan/<process_key>")

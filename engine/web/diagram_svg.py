@@ -38,28 +38,43 @@ def render(xml: str, done: set[str], active: set[str]) -> str:
         state = "active" if ref in active else "done" if ref in done else ""
         css = f'class="bpmn-{kind} {state}" data-element-id="{escape(ref)}"'
         if kind in ("participant", "lane"):
-            shapes.insert(0, f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="#999"/>'
-                          f'<text x="{x + 14}" y="{y + h / 2}" transform="rotate(-90 {x + 14} {y + h / 2})" text-anchor="middle" font-size="12">{label}</text></g>')
+            shapes.insert(
+                0,
+                f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" fill="none" stroke="#999"/>'
+                f'<text x="{x + 14}" y="{y + h / 2}" transform="rotate(-90 {x + 14} {y + h / 2})" text-anchor="middle" font-size="12">{label}</text></g>',
+            )
         elif kind.endswith("Event"):
             r = w / 2
             width = 3 if kind == "endEvent" else 1.5
-            shapes.append(f'<g {css}><circle cx="{x + r}" cy="{y + r}" r="{r}" stroke-width="{width}"/>'
-                          f'<text x="{x + r}" y="{y + h + 14}" text-anchor="middle" font-size="10">{label}</text></g>')
+            shapes.append(
+                f'<g {css}><circle cx="{x + r}" cy="{y + r}" r="{r}" stroke-width="{width}"/>'
+                f'<text x="{x + r}" y="{y + h + 14}" text-anchor="middle" font-size="10">{label}</text></g>'
+            )
         elif kind.endswith("Gateway"):
             cx, cy = x + w / 2, y + h / 2
-            shapes.append(f'<g {css}><polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>'
-                          f'<text x="{cx}" y="{y - 6}" text-anchor="middle" font-size="10">{label}</text></g>')
+            shapes.append(
+                f'<g {css}><polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>'
+                f'<text x="{cx}" y="{y - 6}" text-anchor="middle" font-size="10">{label}</text></g>'
+            )
         else:
-            shapes.append(f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
-                          f'<foreignObject x="{x + 4}" y="{y + 4}" width="{w - 8}" height="{h - 8}"><div xmlns="http://www.w3.org/1999/xhtml" class="bpmn-label">{label}</div></foreignObject></g>')
+            shapes.append(
+                f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
+                f'<foreignObject x="{x + 4}" y="{y + 4}" width="{w - 8}" height="{h - 8}"><div xmlns="http://www.w3.org/1999/xhtml" class="bpmn-label">{label}</div></foreignObject></g>'
+            )
     for edge in root.iterfind(".//bpmndi:BPMNEdge", NS):
         points = " ".join(f"{p.get('x')},{p.get('y')}" for p in edge.iterfind("di:waypoint", NS))
         ref = edge.get("bpmnElement", "")
         flow = elements.get(ref)
         label = escape(flow.get("name", "")) if flow is not None else ""
         first = edge.find("di:waypoint", NS)
-        text = f'<text x="{float(first.get("x")) + 6}" y="{float(first.get("y")) - 6}" font-size="10">{label}</text>' if label and first is not None else ""
-        edges.append(f'<g class="bpmn-flow" data-element-id="{escape(ref)}"><polyline points="{points}" marker-end="url(#arrow)"/>{text}</g>')
+        text = (
+            f'<text x="{float(first.get("x")) + 6}" y="{float(first.get("y")) - 6}" font-size="10">{label}</text>'
+            if label and first is not None
+            else ""
+        )
+        edges.append(
+            f'<g class="bpmn-flow" data-element-id="{escape(ref)}"><polyline points="{points}" marker-end="url(#arrow)"/>{text}</g>'
+        )
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" viewBox="0 0 {max_x + 20} {max_y + 30}" role="img" aria-label="Diagram proses">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'

@@ -19,8 +19,13 @@ def index() -> Any:
     """Show the user's inbox, their cases and the processes they may start."""
     mine, claimable = queries.inbox(g.user)
     return render_template(
-        "inbox.html", mine=mine, claimable=claimable, cases=queries.my_cases(g.user),
-        processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"])) if g.user.has_role("Pemohon") else [],
+        "inbox.html",
+        mine=mine,
+        claimable=claimable,
+        cases=queries.my_cases(g.user),
+        processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
+        if g.user.has_role("Pemohon")
+        else [],
     )
 
 

@@ -33,7 +33,12 @@ OUTCOME_LABELS = {
     "end_declined": "tidak direkomendasikan atasan",
 }
 
-CERTIFICATE_STATUS_LABELS = {"active": "Aktif", "revoked": "Dicabut", "superseded": "Digantikan", "expired": "Kedaluwarsa"}
+CERTIFICATE_STATUS_LABELS = {
+    "active": "Aktif",
+    "revoked": "Dicabut",
+    "superseded": "Digantikan",
+    "expired": "Kedaluwarsa",
+}
 
 DECISION_LABELS = {
     "approve": "Disetujui",
@@ -77,8 +82,12 @@ def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
 
 # The SOP number of each process key, as the Dinas's SOP documents number them.
 SOP_NUMBERS = {
-    "issuance_ams": "088.9", "renewal_rekey": "088.10", "revocation": "088.11",
-    "data_change": "088.12", "passphrase_lock": "088.13", "issuance_esign": "088.14",
+    "issuance_ams": "088.9",
+    "renewal_rekey": "088.10",
+    "revocation": "088.11",
+    "data_change": "088.12",
+    "passphrase_lock": "088.13",
+    "issuance_esign": "088.14",
 }
 
 

@@ -6,15 +6,36 @@ from typing import Any
 
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
 
-ERROR = {"type": "object", "properties": {"error": {"type": "string"}, "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}}}}
+ERROR = {
+    "type": "object",
+    "properties": {
+        "error": {"type": "string"},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+}
 JSON_OK = {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
 ERRORS = {
-    str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
-    for code, text in ((401, "Belum masuk"), (403, "Tidak berwenang"), (404, "Tidak ditemukan"), (409, "Konflik"), (422, "Input tidak valid"))
+    str(code): {
+        "description": text,
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+    }
+    for code, text in (
+        (401, "Belum masuk"),
+        (403, "Tidak berwenang"),
+        (404, "Tidak ditemukan"),
+        (409, "Konflik"),
+        (422, "Input tidak valid"),
+    )
 }
 
 
-def _op(summary: str, body: dict[str, Any] | None = None, secured: bool = True, ok: dict[str, Any] | None = None, params: list[str] | None = None) -> dict[str, Any]:
+def _op(
+    summary: str,
+    body: dict[str, Any] | None = None,
+    secured: bool = True,
+    ok: dict[str, Any] | None = None,
+    params: list[str] | None = None,
+) -> dict[str, Any]:
     operation: dict[str, Any] = {"summary": summary, "responses": {"200": ok or JSON_OK, **ERRORS}}
     if body is not None:
         operation["requestBody"] = {"required": True, "content": body}
@@ -22,7 +43,13 @@ def _op(summary: str, body: dict[str, Any] | None = None, secured: bool = True, 
         operation["security"] = []
     if params:
         operation["parameters"] = [
-            {"name": p, "in": "path", "required": True, "schema": {"type": "integer" if p.endswith("_id") else "string"}} for p in params
+            {
+                "name": p,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer" if p.endswith("_id") else "string"},
+            }
+            for p in params
         ]
     return operation
 
@@ -30,24 +57,47 @@ def _op(summary: str, body: dict[str, Any] | None = None, secured: bool = True, 
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
-    binary = {"description": "Berkas", "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}}}
+    binary = {
+        "description": "Berkas",
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
     complete_body = {
-        "application/json": {"schema": {"type": "object", "description": "isian formulir; lihat GET /tasks/{task_id}/form"}},
+        "application/json": {
+            "schema": {"type": "object", "description": "isian formulir; lihat GET /tasks/{task_id}/form"}
+        },
         "multipart/form-data": {"schema": {"type": "object", "description": "isian formulir dan berkas unggahan"}},
     }
     return {
         "openapi": "3.1.0",
-        "info": {"title": "Sertel API", "version": "1", "description": "API Otoritas Pendaftaran Sertifikat Elektronik Kota Pekalongan"},
+        "info": {
+            "title": "Sertel API",
+            "version": "1",
+            "description": "API Otoritas Pendaftaran Sertifikat Elektronik Kota Pekalongan",
+        },
         "servers": [{"url": "/api/v1"}],
         "security": [{"bearer": []}],
         "components": {
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
-            "schemas": {"Error": ERROR, "TokenRequest": describe(TokenRequestSchema), "StartCase": describe(StartCaseSchema)},
+            "schemas": {
+                "Error": ERROR,
+                "TokenRequest": describe(TokenRequestSchema),
+                "StartCase": describe(StartCaseSchema),
+            },
         },
         "paths": {
-            "/auth/token": {"post": _op("Masuk dan dapatkan token", {"application/json": {"schema": {"$ref": "#/components/schemas/TokenRequest"}}}, secured=False)},
+            "/auth/token": {
+                "post": _op(
+                    "Masuk dan dapatkan token",
+                    {"application/json": {"schema": {"$ref": "#/components/schemas/TokenRequest"}}},
+                    secured=False,
+                )
+            },
             "/processes": {"get": _op("Daftar proses yang di-deploy")},
-            "/cases": {"post": _op("Mulai permohonan", {"application/json": {"schema": {"$ref": "#/components/schemas/StartCase"}}})},
+            "/cases": {
+                "post": _op(
+                    "Mulai permohonan", {"application/json": {"schema": {"$ref": "#/components/schemas/StartCase"}}}
+                )
+            },
             "/cases/{case_id}": {"get": _op("Kasus dengan linimasa", params=["case_id"])},
             "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
             "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},

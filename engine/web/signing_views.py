@@ -34,13 +34,24 @@ def sign() -> Any:
     try:
         content, filename = _uploaded_pdf()
         document = signing.sign_document(
-            g.user, content, filename, request.form.get("passphrase", ""), values["reason"], values["location"],
+            g.user,
+            content,
+            filename,
+            request.form.get("passphrase", ""),
+            values["reason"],
+            values["location"],
             request.form.get("visible") == "true",
         )
     except ServiceError as exc:
-        return render_template("sign.html", errors=exc.fields or {"_": [exc.message]}, values=values, message=exc.message), exc.status
+        return render_template(
+            "sign.html", errors=exc.fields or {"_": [exc.message]}, values=values, message=exc.message
+        ), exc.status
     signed = signing.read_signed(document)
-    return Response(signed, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{document.filename}"'})
+    return Response(
+        signed,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
+    )
 
 
 @bp.route("/validasi", methods=["GET", "POST"])
@@ -71,7 +82,14 @@ def sign_api() -> Any:
     """Sign a PDF with the owner's eSign key (multipart: file, passphrase, reason, location, visible)."""
     content, filename = _uploaded_pdf()
     document = signing.sign_document(
-        g.user, content, filename, request.form.get("passphrase", ""), request.form.get("reason", ""),
-        request.form.get("location", ""), request.form.get("visible", "true") == "true",
+        g.user,
+        content,
+        filename,
+        request.form.get("passphrase", ""),
+        request.form.get("reason", ""),
+        request.form.get("location", ""),
+        request.form.get("visible", "true") == "true",
     )
-    return Response(signing.read_signed(document), mimetype="application/pdf", headers={"X-Document-Id": str(document.id)})
+    return Response(
+        signing.read_signed(document), mimetype="application/pdf", headers={"X-Document-Id": str(document.id)}
+    )

@@ -20,13 +20,23 @@ def template_of(task: HumanTask) -> str:
     return f"{process_key}/{task_name}.html"
 
 
-def render_task(task: HumanTask, data: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200) -> Any:
+def render_task(
+    task: HumanTask, data: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200
+) -> Any:
     """Render a task's webform."""
     view = queries.case_view(task.instance_id, g.user)
     docs = {d.id: d for d in view.documents}
     return render_template(
-        template_of(task), task=task, case=view.case, view=view, data=data, values=values, errors=errors,
-        documents=docs, applicant=view.applicant, agencies=queries.agency_choices(),
+        template_of(task),
+        task=task,
+        case=view.case,
+        view=view,
+        data=data,
+        values=values,
+        errors=errors,
+        documents=docs,
+        applicant=view.applicant,
+        agencies=queries.agency_choices(),
     ), status
 
 
@@ -61,7 +71,9 @@ def submit(task_id: int) -> Any:
     flash(f"'{task.label}' tersimpan.", "ok")
     mine, _ = queries.inbox(g.user)
     following = next((t for t in mine if t.instance_id == case.id), None)
-    return redirect(url_for("tasks.show", task_id=following.id) if following else url_for("cases.show", case_id=case.id))
+    return redirect(
+        url_for("tasks.show", task_id=following.id) if following else url_for("cases.show", case_id=case.id)
+    )
 
 
 def document_name(doc_id: Any) -> str:
