@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 
 from engine.handler_api import HandlerContext, HandlerError, service_task
 from handlers.form_pdf import render_form_pdf
+from handlers.sealing import seal_by_ra
 from pki.errors import (
     IdempotencyConflict,
     InvalidCsr,
@@ -297,10 +298,7 @@ def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manif
         signer_role="Verifikator",
         case_id=ctx.case_id,
     )
-    try:
-        return ctx.seal_pdf(pdf, f"Arsip berkas kasus {ctx.case_id}"), "ra_seal"
-    except HandlerError:
-        return pdf, "unsigned"  # a remote PSrE without an RA seal: the manifest hash is still in the log
+    return seal_by_ra(ctx, pdf, f"Arsip berkas kasus {ctx.case_id}")
 
 
 @service_task("common.archive_case")

@@ -18,7 +18,6 @@ their own eSign key at the PSrE; a wrong passphrase, a LOCKED key or no eSign ke
 from __future__ import annotations
 
 import hashlib
-import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -28,9 +27,8 @@ from engine.handler_api import FormRefused, HandlerContext, HandlerError, servic
 from handlers.common import now_iso, param
 from handlers.form_pdf import FORM_TITLES, indonesian_date, render_form_pdf
 from handlers.revocation import REASONS, REQUESTERS
+from handlers.sealing import seal_by_ra
 from pki.errors import LOCKED_MESSAGE, KeyLocked, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
-
-logger = logging.getLogger(__name__)
 
 SIGNING_PASSPHRASE = "signing_passphrase"
 REGISTRATION_FORM = "registration_form"
@@ -278,22 +276,6 @@ def sign_as_submitter(ctx: HandlerContext, pdf: bytes, passphrase: str, title: s
         raise HandlerError(f"PSrE gagal menandatangani formulir: {err}") from err
 
 
-def seal_by_ra(ctx: HandlerContext, pdf: bytes) -> tuple[bytes, str]:
-    """Seal with the RA's certificate, naming who submitted the form: (pdf, 'ra_seal').
-
-    When the engine has no RA seal (a remote PSrE: the seal key lives in the embedded PSrE only), the
-    PDF is kept unsigned, marked 'unsigned' and logged, rather than stopping every SOP at this step.
-    """
-    submitter = _text(ctx.actor.get("full_name")) or _text(ctx.actor.get("username")) or "pengguna"
-    try:
-        return bytes(
-            ctx.seal_pdf(pdf, f"Disegel Otoritas Pendaftaran atas formulir yang dikirim oleh {submitter}")
-        ), "ra_seal"
-    except HandlerError as err:
-        logger.warning("case %s: form PDF kept unsigned, RA seal unavailable: %s", ctx.case_id, err)
-        return pdf, "unsigned"
-
-
 # ---------------------------------------------------------------- operator
 
 
@@ -331,7 +313,10 @@ def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
     if passphrase:
         signed, signed_by = sign_as_submitter(ctx, pdf, passphrase, title), "owner"
     else:
-        signed, signed_by = seal_by_ra(ctx, pdf)
+        submitter = _text(ctx.actor.get("full_name")) or _text(ctx.actor.get("username")) or "pengguna"
+        signed, signed_by = seal_by_ra(
+            ctx, pdf, f"Disegel Otoritas Pendaftaran atas formulir yang dikirim oleh {submitter}"
+        )
     filename = f"{form}-kasus-{ctx.case_id}.pdf"
     document_id = ctx.store_document(filename, MEDIA_TYPE, signed, DOCUMENT_KIND)
     return {

@@ -223,3 +223,23 @@ def test_dossier_cover_is_sealed_by_the_ra_and_names_the_manifest_hash(api: Any,
     assert "Otoritas Pendaftaran" in (report.signatures[0].signer_name or "")
     text = subprocess.run(["pdftotext", "-layout", "-", "-"], input=cover, capture_output=True, check=True).stdout.decode()
     assert archived["sha256"] in "".join(text.split())  # a 64-character hash may wrap in its table cell
+
+
+def test_each_verification_decision_gets_a_decision_letter_sealed_by_the_ra(api: Any, app: Any) -> None:
+    pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    assert verify(api, case_id, {"decision": "return", "reasons": "Pindaian KTP buram."}).status_code == 200
+    task = only_task(pemohon, case_id, "registration_form")
+    assert pemohon.post(f"/tasks/{task['id']}/complete", data=registration(), content_type="multipart/form-data").status_code == 200
+    recommend(api, case_id)
+    assert verify(api, case_id, APPROVE).status_code == 200
+    letters = [d for d in case_of(pemohon, case_id)["documents"] if d["kind"] == "letter"]
+    assert [d["filename"] for d in letters] == [f"keputusan-verifikasi-kasus-{case_id}-1.pdf", f"keputusan-verifikasi-kasus-{case_id}-2.pdf"]
+    psre = app.extensions["sertel.psre"]
+    texts = []
+    for letter in letters:
+        pdf = pemohon.get(f"/documents/{letter['id']}").data
+        assert validate_pdf(pdf, psre.root_certificate_pem(), psre).verdict == "Sah"
+        texts.append(subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode())
+    assert "DIKEMBALIKAN" in texts[0] and "Pindaian KTP buram." in texts[0] and "Dewi Lestari" in texts[0]
+    assert "DISETUJUI" in texts[1]

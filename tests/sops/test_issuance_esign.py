@@ -97,7 +97,7 @@ def test_happy_path_issues_a_server_held_key_the_owner_signs_with(api: Any, app:
     assert case["data"]["certificate"]["serial_hex"] == serial
     assert case["data"]["certificate"]["key_held_by"] == "psre"
     kinds = {d["kind"] for d in case["documents"]}
-    assert kinds == {"upload", "form", "dossier"}  # form: the sealed PDFs of the two forms
+    assert kinds == {"upload", "form", "letter", "dossier"}  # form: the two forms; letter: the sealed verification decision
 
     with app.app_context():
         psre = app.extensions["sertel.psre"]
