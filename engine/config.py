@@ -36,6 +36,10 @@ DEFAULTS: dict[str, Any] = {
     "PSRE_PASSWORD": "",
     "PSRE_TIMEOUT": 10,
     "PSRE_RETRIES": 3,
+    # With a remote PSrE: the RA's own eSign account there (subject id or NIK) and its passphrase, used to
+    # seal what the RA produces (form PDFs, decision letters, dossiers). The embedded PSrE needs neither.
+    "RA_SEAL_SUBJECT": "",
+    "RA_SEAL_PASSPHRASE": "",
     # eSign keys of the embedded PSrE: wrong passphrases before LOCK, and the scrypt cost (2**15).
     "ESIGN_MAX_ATTEMPTS": 5,
     "ESIGN_SCRYPT_N": 32768,

@@ -14,6 +14,7 @@ from engine.handler_api import HandlerContext, HandlerError
 from engine.models import Agency, Certificate, Document, ProcessInstance, RosterEntry, User, db
 from engine.services import audit, documents, mail
 from engine.services.runtime_context import psre, settings
+from pki.errors import PkiError
 
 HANDLER_SETTINGS = (
     "OFFICIAL_EMAIL_DOMAIN",
@@ -133,11 +134,25 @@ class CasePorts:
         return documents.store_bytes(content, filename, media_type, kind, None, self.case.id, self.actor).id
 
     def seal_pdf(self, pdf: bytes, reason: str) -> bytes:
-        """Seal a PDF with the RA's certificate (the embedded PSrE holds the RA seal key)."""
-        adapter = psre()
-        if not hasattr(adapter, "ra_seal"):
-            raise HandlerError("Segel Otoritas Pendaftaran tidak tersedia pada PSrE ini.")
-        sealed: bytes = adapter.ra_seal().seal_pdf(pdf, reason=reason, location="Kota Pekalongan")
+        """Seal a PDF with the RA's certificate.
+
+        The embedded PSrE holds the RA seal key itself. With a remote PSrE the RA seals through its own
+        eSign account there (RA_SEAL_SUBJECT + RA_SEAL_PASSPHRASE), like any owner signing a PDF.
+        """
+        adapter, config = psre(), settings()
+        if hasattr(adapter, "ra_seal"):
+            sealed: bytes = adapter.ra_seal().seal_pdf(pdf, reason=reason, location="Kota Pekalongan")
+        elif config["RA_SEAL_SUBJECT"] and config["RA_SEAL_PASSPHRASE"]:
+            try:
+                sealed = adapter.sign_pdf(
+                    config["RA_SEAL_SUBJECT"], config["RA_SEAL_PASSPHRASE"], pdf, reason, "Kota Pekalongan", True
+                )
+            except PkiError as exc:
+                raise HandlerError(f"Segel Otoritas Pendaftaran ditolak PSrE: {exc}") from exc
+        else:
+            raise HandlerError(
+                "Segel Otoritas Pendaftaran tidak tersedia: atur SERTEL_RA_SEAL_SUBJECT dan _PASSPHRASE."
+            )
         self._log("document_sealed", {"reason": reason})
         return sealed
 
