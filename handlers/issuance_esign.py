@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
+from engine.handler_api import FormRefused, HandlerContext, HandlerError, form_schema, service_task
 from handlers import issuance_ams
 from handlers.common import SUBJECT_VARIABLE, certificate_summary, now_iso, pki_failure
 from handlers.forms import RecommendationSchema, RegistrationSchema
-from pki.errors import PkiError
+from pki.errors import IdempotencyConflict, PkiError
 
 # 088.14 uses the same official Registration and Recommendation forms as 088.9.
 form_schema("issuance_esign.registration_form")(RegistrationSchema)
@@ -40,6 +40,11 @@ def issue_with_server_key(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
     try:
         issued = ctx.psre.issue_with_server_key(str(subject_id), passphrase, ctx.idempotency_key)
+    except IdempotencyConflict as err:
+        # The PSrE already made the key in an earlier attempt that did not complete here: it is sealed
+        # under the passphrase typed then, so only that passphrase can finish the activation.
+        message = "Kunci Anda sudah dibuat PSrE pada percobaan sebelumnya; ketik passphrase yang Anda pakai saat itu."
+        raise FormRefused(message, {"passphrase": [message]}) from err
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

@@ -15,11 +15,13 @@ from pki.embedded_core import NIK_PATTERN, EmbeddedCore
 from pki.embedded_services import EmbeddedServices
 from pki.errors import (
     AlreadyRevoked,
+    IdempotencyConflict,
     InvalidRequest,
     InvalidSubject,
     NoServerKey,
     UnknownCertificate,
     UnknownSubject,
+    WrongPassphrase,
 )
 from pki.keystore import SealedKey, check_passphrase
 from pki.keywrap import wrap_secret
@@ -68,6 +70,19 @@ class EmbeddedPSrE(EmbeddedServices):
         """Generate the owner's key on the PSrE, certify it and keep it wrapped under the passphrase."""
         # The passphrase is deliberately not part of the request digest: nothing derived from it is kept.
         digest = self._digest("issue_with_server_key", {"subject_id": subject_id})
+        with self.store.read() as conn:
+            done, result = replay(conn, idempotency_key, "issue_with_server_key", digest)
+        if done:
+            # A repeat must carry the passphrase the key was sealed under: a retry after the RA rolled
+            # back with a new passphrase would otherwise leave the owner with a key they cannot open.
+            # unlock() counts a wrong attempt like any other, so this is no free passphrase oracle.
+            try:
+                self.keystore.unlock(subject_id, passphrase)
+            except WrongPassphrase as exc:
+                raise IdempotencyConflict(
+                    "this request was already served with another passphrase; repeat it with that passphrase"
+                ) from exc
+            return IssuedCertificate.from_json(result)
         key, sealed = self._new_server_key(subject_id, passphrase)
         with self.store.write() as conn:
             done, result = replay(conn, idempotency_key, "issue_with_server_key", digest)

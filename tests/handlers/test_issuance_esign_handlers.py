@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from engine import registry
-from engine.handler_api import HandlerError
+from engine.handler_api import FormRefused, HandlerError
 from handlers.forms import EsignActivationSchema, RecommendationSchema, RegistrationSchema
 from handlers.issuance_esign import automated_checks, issue_with_server_key
-from pki.errors import WeakPassphrase
+from pki.errors import IdempotencyConflict, WeakPassphrase
 from pki.psre import IssuedCertificate
 from tests.handlers.test_issuance_ams_handlers import Ports, make_ctx, self_signed_pem
 
@@ -72,6 +72,12 @@ def test_psre_passphrase_refusal_is_an_indonesian_error() -> None:
     with pytest.raises(HandlerError, match="Passphrase tidak memenuhi aturan PSrE"):
         issue_with_server_key(esign_ctx(EsignPSrE(fail=WeakPassphrase("short")), ports))
     assert ports.certificates == []
+
+
+def test_repeat_with_another_passphrase_asks_for_the_first_one_on_the_form() -> None:
+    with pytest.raises(FormRefused) as caught:
+        issue_with_server_key(esign_ctx(EsignPSrE(fail=IdempotencyConflict("other passphrase")), Ports()))
+    assert "passphrase yang Anda pakai saat itu" in caught.value.fields["passphrase"][0]
 
 
 def test_automated_checks_are_those_of_the_ams_issuance() -> None:

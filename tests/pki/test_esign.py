@@ -14,6 +14,7 @@ from pki.embedded import EmbeddedPSrE
 from pki.errors import (
     LOCKED_MESSAGE,
     AlreadyRevoked,
+    IdempotencyConflict,
     InvalidRequest,
     InvalidSubject,
     KeyLocked,
@@ -64,6 +65,16 @@ def test_server_key_issuance_is_idempotent_and_key_matches(psre: EmbeddedPSrE) -
     key = psre.keystore.unlock(subject_id, PASSPHRASE)
     own = key.public_key().public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
     assert own == _spki(first.certificate_pem)
+
+
+def test_repeat_with_another_passphrase_is_refused_and_the_key_stays_under_the_first(psre: EmbeddedPSrE) -> None:
+    subject_id = psre.register_subject(make_subject(), "reg-1")
+    first = psre.issue_with_server_key(subject_id, PASSPHRASE, "esign-1")
+    with pytest.raises(IdempotencyConflict):
+        psre.issue_with_server_key(subject_id, "lainlagi2026", "esign-1")
+    assert _cert_count(psre) == 1
+    assert psre.issue_with_server_key(subject_id, PASSPHRASE, "esign-1") == first
+    assert psre.keystore.state(subject_id).failed_attempts == 0  # the right passphrase cleared the count
 
 
 def test_weak_passphrase_issues_nothing(psre: EmbeddedPSrE) -> None:
