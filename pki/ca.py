@@ -21,9 +21,9 @@ from pki.keywrap import CaPrivateKey, rewrap, unwrap_private_key, wrap_private_k
 from pki.profile import (
     PKI_LOCALITY,
     check_public_key,
-    individual_key_usage,
     individual_subject_name,
     load_csr,
+    signing_key_usage,
     subject_pseudonym,
 )
 from pki.psre import SubjectInfo
@@ -231,7 +231,7 @@ class IssuingCA:
             .not_valid_before(now - CLOCK_SKEW)
             .not_valid_after(not_after)
             .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-            .add_extension(individual_key_usage(), critical=True)
+            .add_extension(signing_key_usage(), critical=True)
             .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
             .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email.strip())]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)

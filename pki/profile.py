@@ -66,8 +66,8 @@ def individual_subject_name(subject: SubjectInfo, pseudonym: str) -> x509.Name:
     )
 
 
-def individual_key_usage() -> x509.KeyUsage:
-    """Return keyUsage for people: digitalSignature + nonRepudiation (contentCommitment) only."""
+def signing_key_usage() -> x509.KeyUsage:
+    """Return keyUsage of every signing certificate (people, RA seal, TSA): digitalSignature + nonRepudiation."""
     return x509.KeyUsage(
         digital_signature=True,
         content_commitment=True,

@@ -20,7 +20,7 @@ from pki.ca import (
     signature_hash,
 )
 from pki.keywrap import CaPrivateKey, unwrap_private_key, wrap_private_key
-from pki.profile import PKI_LOCALITY, individual_key_usage
+from pki.profile import PKI_LOCALITY, signing_key_usage
 
 # Service certificates are re-issued by the operator, not by the owner: 5 years, capped by the issuer.
 SERVICE_VALIDITY = timedelta(days=5 * 365 + 1)
@@ -82,32 +82,27 @@ def _service_builder(
     )
 
 
+def _service_name(common_name: str, org_unit: str | None = None) -> x509.Name:
+    """The subject of one of the city's service certificates (TSA, RA seal)."""
+    attributes = [
+        x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
+        x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
+        x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
+    ]
+    if org_unit:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, org_unit))
+    attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
+    return x509.Name(attributes)
+
+
 def issue_tsa_identity(issuing: IssuingCA, now: datetime | None = None) -> ServiceIdentity:
     """Create the TSA key (P-256) and certificate: EKU timeStamping only, critical (RFC 3161 2.3)."""
     now = now or datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
-            x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
-            x509.NameAttribute(NameOID.COMMON_NAME, TSA_COMMON_NAME),
-        ]
-    )
-    usage = x509.KeyUsage(
-        digital_signature=True,
-        content_commitment=True,
-        key_encipherment=False,
-        data_encipherment=False,
-        key_agreement=False,
-        key_cert_sign=False,
-        crl_sign=False,
-        encipher_only=False,
-        decipher_only=False,
-    )
+    name = _service_name(TSA_COMMON_NAME)
     cert = (
         _service_builder(issuing, name, key.public_key(), now)
-        .add_extension(usage, critical=True)
+        .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(issuing.private_key, signature_hash(issuing.private_key))
     )
@@ -118,19 +113,11 @@ def issue_ra_seal_identity(issuing: IssuingCA, now: datetime | None = None) -> S
     """Create the RA's organisation certificate (P-256) used to seal letters and dossiers."""
     now = now or datetime.now(UTC)
     key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name(
-        [
-            x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
-            x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
-            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, RA_SEAL_ORG_UNIT),
-            x509.NameAttribute(NameOID.COMMON_NAME, RA_SEAL_COMMON_NAME),
-        ]
-    )
+    name = _service_name(RA_SEAL_COMMON_NAME, RA_SEAL_ORG_UNIT)
     eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, ID_KP_DOCUMENT_SIGNING]
     cert = (
         _service_builder(issuing, name, key.public_key(), now)
-        .add_extension(individual_key_usage(), critical=True)
+        .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
         .sign(issuing.private_key, signature_hash(issuing.private_key))
     )
