@@ -68,8 +68,3 @@ def validate(content: bytes, actor: str) -> dict[str, Any]:
     )
     db.session.commit()
     return report.to_dict()
-
-
-def read_signed(document: Document) -> bytes:
-    """The bytes of a signed document just produced."""
-    return documents.read(document)

@@ -6,7 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, g, jsonify, render_template, request
 
-from engine.services import signing
+from engine.models import Document
+from engine.services import documents, signing
 from engine.services.errors import Invalid, ServiceError
 from engine.web.auth import login_required
 
@@ -24,6 +25,20 @@ def _uploaded_pdf(field: str = "file") -> tuple[bytes, str]:
     return content, upload.filename
 
 
+def _sign_uploaded(visible_default: str) -> Document:
+    """Sign the uploaded PDF with the form's passphrase, reason, location and stamp choice."""
+    content, filename = _uploaded_pdf()
+    return signing.sign_document(
+        g.user,
+        content,
+        filename,
+        request.form.get("passphrase", ""),
+        request.form.get("reason", ""),
+        request.form.get("location", ""),
+        request.form.get("visible", visible_default) == "true",
+    )
+
+
 @bp.route("/tanda-tangan", methods=["GET", "POST"])
 @login_required("Pemohon")
 def sign() -> Any:
@@ -32,23 +47,13 @@ def sign() -> Any:
         return render_template("sign.html", errors={}, values={})
     values = {k: request.form.get(k, "") for k in ("reason", "location")}
     try:
-        content, filename = _uploaded_pdf()
-        document = signing.sign_document(
-            g.user,
-            content,
-            filename,
-            request.form.get("passphrase", ""),
-            values["reason"],
-            values["location"],
-            request.form.get("visible") == "true",
-        )
+        document = _sign_uploaded(visible_default="")  # an unticked checkbox sends nothing: no stamp
     except ServiceError as exc:
         return render_template(
             "sign.html", errors=exc.fields or {"_": [exc.message]}, values=values, message=exc.message
         ), exc.status
-    signed = signing.read_signed(document)
     return Response(
-        signed,
+        documents.read(document),
         mimetype="application/pdf",
         headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
     )
@@ -80,16 +85,5 @@ def validate_api() -> Any:
 @login_required("Pemohon")
 def sign_api() -> Any:
     """Sign a PDF with the owner's eSign key (multipart: file, passphrase, reason, location, visible)."""
-    content, filename = _uploaded_pdf()
-    document = signing.sign_document(
-        g.user,
-        content,
-        filename,
-        request.form.get("passphrase", ""),
-        request.form.get("reason", ""),
-        request.form.get("location", ""),
-        request.form.get("visible", "true") == "true",
-    )
-    return Response(
-        signing.read_signed(document), mimetype="application/pdf", headers={"X-Document-Id": str(document.id)}
-    )
+    document = _sign_uploaded(visible_default="true")
+    return Response(documents.read(document), mimetype="application/pdf", headers={"X-Document-Id": str(document.id)})
