@@ -114,7 +114,9 @@ def users() -> None:
 @click.option("--role", "roles", multiple=True, required=True, help="Pemohon, Atasan, Verifikator, Admin, Auditor")
 @click.option("--agency", default=None, help="Agency code, e.g. diskominfo")
 @click.option("--nip", default=None)
-@click.option("--nik", default=None)
+@click.option("--nik", default=None, help="Binds the account to the person record with this NIK")
+@click.option("--category", default="asn", help="asn, wali_kota, wakil_wali_kota or lainnya")
+@click.option("--position", default="")
 @click.password_option()
 @with_appcontext
 def users_create(
@@ -125,11 +127,25 @@ def users_create(
     agency: str | None,
     nip: str | None,
     nik: str | None,
+    category: str,
+    position: str,
     password: str,
 ) -> None:
-    """Create a user."""
+    """Create a user (with --nik: bound to that person record, which the RA sets, never the user)."""
     try:
-        accounts.create_user(username, password, full_name, email, list(roles), agency, nip, nik, actor="cli")
+        accounts.create_user(
+            username,
+            password,
+            full_name,
+            email,
+            list(roles),
+            agency,
+            nip,
+            nik,
+            actor="cli",
+            category=category,
+            position=position,
+        )
     except ServiceError as exc:
         _fail(exc)
     click.echo(f"Pengguna {username} dibuat.")

@@ -56,10 +56,8 @@ class HandlerContext:
     certificates: Callable[[], list[dict[str, Any]]] = _unavailable
     # Record a certificate's new status in the RA's inventory: (serial, "revoked" | "superseded" | …).
     set_certificate_status: Callable[[str, str], None] = _unavailable
-    # Update the applicant's record (name, NIK, NIP, position, agency_code, e-mail) after a verified change.
+    # Update the applicant's person record (name, position, agency_code, e-mail) after a verified change (088.12).
     update_applicant: Callable[[dict[str, Any]], None] = _unavailable
-    # Update a roster row by NIP with verified data.
-    update_roster: Callable[[str, dict[str, Any]], None] = _unavailable
     # Seal a PDF the RA produces with the RA's own certificate: (pdf bytes, reason) -> sealed bytes.
     seal_pdf: Callable[[bytes, str], bytes] = _unavailable
     # Who caused this run: username, full_name, nik, roles ("penjadwal" for the scheduler).

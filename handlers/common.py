@@ -15,6 +15,7 @@ from engine.handler_api import HandlerContext, HandlerError, service_task
 from handlers.form_pdf import render_form_pdf
 from handlers.sealing import seal_by_ra
 from pki.errors import (
+    ActiveKeyExists,
     IdempotencyConflict,
     InvalidCsr,
     KeyReused,
@@ -36,6 +37,8 @@ PKI_MESSAGES: dict[type[PkiError], str] = {
     KeyReused: "Kunci publik pada CSR sudah pernah disertifikasi; buat pasangan kunci baru.",
     IdempotencyConflict: "Permintaan ke PSrE untuk langkah ini sudah pernah dikirim dengan data berbeda.",
     UnknownSubject: "Pemilik sertifikat belum terdaftar di PSrE.",
+    ActiveKeyExists: "Pemilik sudah memiliki kunci eSign yang berlaku di PSrE; gunakan SOP 088.10 (pembaruan)"
+    " atau SOP 088.13 (lupa passphrase), bukan penerbitan baru.",
     WeakPassphrase: "Passphrase tidak memenuhi aturan PSrE: minimal 8 karakter dan memuat huruf dan angka.",
 }
 

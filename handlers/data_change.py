@@ -254,7 +254,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
 
 @service_task("data_change.apply_change")
 def apply_change(ctx: HandlerContext) -> dict[str, Any]:
-    """Write the verified new data into the applicant's record and the city's ASN roster."""
+    """Write the verified new data into the applicant's person record (the ASN roster is left to the Dinas)."""
     form = form_of(ctx, CHANGE_FORM)
     chosen_certificate(ctx, str(form.get("certificate_serial") or ""))
     new = new_values(ctx)
@@ -263,13 +263,16 @@ def apply_change(ctx: HandlerContext) -> dict[str, Any]:
     if "email" in changed and not email_on_official_domain(new["email"], domain):
         raise HandlerError(f"Alamat e-mail baru ({new['email']}) tidak berada pada domain resmi {domain}.")
     ctx.update_applicant({name: new[name] for name in changed})
+    # The roster stays the independent source the checks compare against: a difference it now has from the
+    # person record is listed for the Dinas to review (Admin > Selisih data ASN), never written here.
     nip = current_record(ctx)["nip"]
-    roster_fields = {name: new[name] for name in changed if name in ("full_name", "position", "agency_code")}
-    roster_updated = False
-    if nip and roster_fields and ctx.lookup_roster(nip) is not None:
-        ctx.update_roster(nip, roster_fields)
-        roster_updated = True
-    return {"changed": changed, "new": new, "roster_updated": roster_updated, "applied_at": now_iso()}
+    roster = ctx.lookup_roster(nip) if nip else None
+    roster_review = roster is not None and any(
+        str(roster.get(name) or "") != str(new[name])
+        for name in changed
+        if name in ("full_name", "position", "agency_code")
+    )
+    return {"changed": changed, "new": new, "roster_review": roster_review, "applied_at": now_iso()}
 
 
 @service_task("data_change.reissue_certificate")

@@ -195,24 +195,86 @@ class CertificateStartSchema(FormSchema):
     certificate_serial = Text(load_default="")
 
 
+def check_nip_if_given(value: str) -> None:
+    """Check a NIP only when there is one: owners who are not ASN (Wali Kota, pihak lain) have none."""
+    if value:
+        check_nip(value)
+
+
+def bound(source: str, **extra: Any) -> dict[str, Any]:
+    """Field metadata binding a form field to a person record: 'applicant.<attr>' or 'actor.<attr>'.
+
+    The engine fills such a field from the record and refuses any other value, so identity is never typed
+    (engine/services/people.py). `editable_if_empty=True` lets the person declare it where the record lacks it.
+    """
+    return {"bound": source, **extra}
+
+
+class PersonFieldsSchema(FormSchema):
+    """The owner's identity as the RA's person record holds it, plus what the owner declares (phone)."""
+
+    full_name = Text(
+        required=True,
+        validate=validate.Length(max=200, error="Maksimal 200 karakter."),
+        metadata=bound("applicant.full_name"),
+    )
+    nik = IdentityNumber(required=True, validate=check_nik, metadata=bound("applicant.nik"))
+    nip = IdentityNumber(load_default="", validate=check_nip_if_given, metadata=bound("applicant.nip"))
+    owner_category = Text(load_default="asn", metadata=bound("applicant.category"))
+    position = Text(
+        required=True,
+        validate=validate.Length(max=200, error="Maksimal 200 karakter."),
+        metadata=bound("applicant.position", editable_if_empty=True),
+    )
+    agency_code = Text(
+        required=True,
+        validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid."),
+        metadata=bound("applicant.agency_code"),
+    )
+    email = Text(
+        required=True, validate=validate.Email(error="Alamat e-mail tidak valid."), metadata=bound("applicant.email")
+    )
+    phone = Text(required=True, validate=check_phone)
+
+    @validates_schema(skip_on_field_errors=False)
+    def nip_for_asn(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """An ASN owner has a NIP on their record; others have none."""
+        # A NIP that failed its own check is absent from `data` and already has its message.
+        if data.get("owner_category", "asn") == "asn" and "nip" in data and not data["nip"]:
+            raise ValidationError(
+                "NIP wajib untuk ASN; NIP Anda belum tercatat pada data identitas akun, hubungi Admin.",
+                field_name="nip",
+            )
+
+
+# The proof of eligibility an owner uploads: ASN prove their status, others their appointment or assignment.
+ASN_PROOF_MISSING = "Unggah bukti status ASN (SK / kartu pegawai)."
+APPOINTMENT_PROOF_MISSING = (
+    "Unggah dokumen penunjukan (SK pelantikan untuk Wali Kota/Wakil Wali Kota, surat penugasan untuk pihak lain)."
+)
+
+
 @form_schema("issuance_ams.registration_form")
-class RegistrationSchema(FormSchema):
+class RegistrationSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""
 
-    full_name = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
-    nik = IdentityNumber(required=True, validate=check_nik)
-    nip = IdentityNumber(required=True, validate=check_nip)
-    position = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
-    agency_code = Text(required=True, validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid."))
-    email = Text(required=True, validate=validate.Email(error="Alamat e-mail tidak valid."))
-    phone = Text(required=True, validate=check_phone)
     ktp_scan = DocumentId(required=True)
-    asn_proof = DocumentId(required=True)
+    asn_proof = DocumentId(load_default=None, allow_none=True)
+    appointment_proof = DocumentId(load_default=None, allow_none=True)
     statement_true = Checkbox(
         must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
         metadata={"label": "Saya menyatakan data yang saya berikan benar"},
     )
     signing_passphrase = SigningPassphrase()
+
+    @validates_schema(skip_on_field_errors=False)
+    def eligibility_proof(self, data: dict[str, Any], **kwargs: Any) -> None:
+        """Require the proof that fits the owner: ASN status for ASN, the appointment for everyone else."""
+        # An id that failed its own check is absent from `data` and already has its message.
+        needed = "asn_proof" if data.get("owner_category", "asn") == "asn" else "appointment_proof"
+        if needed in data and not data[needed]:
+            message = ASN_PROOF_MISSING if needed == "asn_proof" else APPOINTMENT_PROOF_MISSING
+            raise ValidationError(message, field_name=needed)
 
 
 @form_schema("issuance_ams.recommendation")
@@ -220,9 +282,10 @@ class RecommendationSchema(FormSchema):
     """Formulir Rekomendasi Permohonan Penerbitan Sertifikat Elektronik untuk Individu."""
 
     decision = Text(required=True, validate=one_of(["approve", "decline"], "setujui atau tolak"))
-    head_name = Text(required=True)
-    head_nip = IdentityNumber(required=True, validate=check_nip)
-    head_position = Text(required=True)
+    # The recommending head is the logged-in account: name, NIP and position come from its person record.
+    head_name = Text(required=True, metadata=bound("actor.full_name"))
+    head_nip = IdentityNumber(required=True, validate=check_nip, metadata=bound("actor.nip"))
+    head_position = Text(required=True, metadata=bound("actor.position"))
     notes = Text(load_default="")
     signing_passphrase = SigningPassphrase()
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from engine.handler_api import HandlerContext, service_task
+from engine.handler_api import HandlerContext, form_schema, service_task
+from handlers.forms import FormSchema
 from handlers.identity import (
     email_on_official_domain,
     names_match_loosely,
@@ -13,6 +14,14 @@ from handlers.identity import (
     validate_nik,
     validate_nip,
 )
+
+
+@form_schema("issuance_ams.start")
+class IssuanceStartSchema(FormSchema):
+    """088.9 takes no start data; it issues an owner-held (AMS) certificate, one active per person."""
+
+    issues_certificate_kind = "ams"
+
 
 Severity = Literal["error", "warning", "info"]
 Item = dict[str, Any]

@@ -8,7 +8,7 @@ from typing import Any
 from engine.handler_api import FormRefused, HandlerContext, HandlerError, form_schema, service_task
 from handlers import issuance_ams
 from handlers.common import SUBJECT_VARIABLE, certificate_summary, now_iso, pki_failure
-from handlers.forms import RecommendationSchema, RegistrationSchema
+from handlers.forms import FormSchema, RecommendationSchema, RegistrationSchema
 from pki.errors import IdempotencyConflict, PkiError
 
 # 088.14 uses the same official Registration and Recommendation forms as 088.9.
@@ -16,6 +16,13 @@ form_schema("issuance_esign.registration_form")(RegistrationSchema)
 form_schema("issuance_esign.recommendation")(RecommendationSchema)
 
 PASSPHRASE = "passphrase"
+
+
+@form_schema("issuance_esign.start")
+class EsignStartSchema(FormSchema):
+    """088.14 takes no start data; it issues a PSrE-held (eSign) certificate, one active per person."""
+
+    issues_certificate_kind = "esign"
 
 
 @service_task("issuance_esign.automated_checks")

@@ -10,17 +10,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
 from handlers.common import certificate_summary, now_iso, pki_failure
-from handlers.forms import (
-    ActivationSchema,
-    Checkbox,
-    DocumentId,
-    FormSchema,
-    IdentityNumber,
-    Text,
-    check_nik,
-    check_nip,
-    check_phone,
-)
+from handlers.forms import ActivationSchema, Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
 from handlers.issuance_ams import (
     DEFAULT_OFFICIAL_DOMAIN,
     Item,
@@ -52,17 +42,10 @@ class RenewalStartSchema(FormSchema):
 
 
 @form_schema("renewal_rekey.renewal_form")
-class RenewalFormSchema(FormSchema):
+class RenewalFormSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu, varian pembaruan (088.10)."""
 
     certificate_serial = Text(required=True, validate=validate.Length(max=64, error="Nomor seri tidak valid."))
-    full_name = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
-    nik = IdentityNumber(required=True, validate=check_nik)
-    nip = IdentityNumber(required=True, validate=check_nip)
-    position = Text(required=True, validate=validate.Length(max=200, error="Maksimal 200 karakter."))
-    agency_code = Text(required=True, validate=validate.Length(max=50, error="Kode perangkat daerah tidak valid."))
-    email = Text(required=True, validate=validate.Email(error="Alamat e-mail tidak valid."))
-    phone = Text(required=True, validate=check_phone)
     changes = Text(load_default="", validate=validate.Length(max=2000, error="Maksimal 2000 karakter."))
     change_proof = DocumentId(load_default=None, allow_none=True)
     statement_true = Checkbox(

@@ -14,6 +14,7 @@ from pki import ca
 from pki.embedded_core import NIK_PATTERN, EmbeddedCore
 from pki.embedded_services import EmbeddedServices
 from pki.errors import (
+    ActiveKeyExists,
     AlreadyRevoked,
     IdempotencyConflict,
     InvalidRequest,
@@ -30,6 +31,11 @@ from pki.signing import PdfSigningKey, sign_pdf
 from pki.store import remember, replay
 
 __all__ = ["NIK_PATTERN", "EmbeddedCore", "EmbeddedPSrE"]
+
+
+def _holder(sealed: SealedKey | None) -> str:
+    """Who holds the private key of a certificate issued with this key material."""
+    return "owner" if sealed is None else "psre"
 
 
 class EmbeddedPSrE(EmbeddedServices):
@@ -58,6 +64,13 @@ class EmbeddedPSrE(EmbeddedServices):
             "SELECT serial_hex FROM server_key_certificates WHERE subject_id = ?", (subject_id,)
         ).fetchone()
         return None if row is None else str(row["serial_hex"])
+
+    def _is_usable(self, conn: sqlite3.Connection, serial: str | None) -> bool:
+        """Tell whether a certificate is good and not expired (so its key must not be replaced)."""
+        if serial is None:
+            return False
+        row = conn.execute("SELECT status, not_after FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
+        return row is not None and row["status"] == "good" and datetime.fromisoformat(row["not_after"]) > self.clock()
 
     def _revoke_if_good(self, conn: sqlite3.Connection, serial: str | None, reason: str) -> None:
         if serial is None:
@@ -89,7 +102,11 @@ class EmbeddedPSrE(EmbeddedServices):
             if done:
                 return IssuedCertificate.from_json(result)
             previous = self._server_key_serial(conn, subject_id)
-            issued = self._issue_in(conn, subject_id, key.public_key())
+            if self._is_usable(conn, previous):
+                # One active eSign key per person: replacing it here would also lift a LOCK and revoke a
+                # certificate behind the RA's back. Renewal (088.10) and reset (088.13) are the ways.
+                raise ActiveKeyExists("subject already holds a valid server-held key; renew or reset it instead")
+            issued = self._issue_in(conn, subject_id, key.public_key(), key_held_by="psre")
             self._install_server_key(conn, subject_id, sealed, issued)
             # The previous server key was just overwritten, so its certificate can never sign again.
             self._revoke_if_good(conn, previous, "superseded")
@@ -193,7 +210,7 @@ class EmbeddedPSrE(EmbeddedServices):
             row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
             if row["status"] == "revoked":
                 raise AlreadyRevoked(f"certificate {serial} is revoked; renewal needs a valid certificate")
-            issued = self._issue_in(conn, subject_id, public_key)
+            issued = self._issue_in(conn, subject_id, public_key, key_held_by=_holder(sealed))
             if sealed is not None:
                 previous = self._server_key_serial(conn, subject_id)
                 self._install_server_key(conn, subject_id, sealed, issued)
@@ -236,7 +253,7 @@ class EmbeddedPSrE(EmbeddedServices):
                     "SELECT serial_hex FROM certificates WHERE subject_id = ? AND status = 'good'", (subject_id,)
                 )
             ]
-            issued = self._issue_in(conn, subject_id, public_key, subject)
+            issued = self._issue_in(conn, subject_id, public_key, subject, key_held_by=_holder(sealed))
             if sealed is not None:
                 self._install_server_key(conn, subject_id, sealed, issued)
             for serial in old:
@@ -260,7 +277,7 @@ class EmbeddedPSrE(EmbeddedServices):
             if previous is None:
                 self._load_subject(conn, subject_id)  # UnknownSubject if not registered at all
                 raise NoServerKey("subject has no server-held key to reset")
-            issued = self._issue_in(conn, subject_id, key.public_key())
+            issued = self._issue_in(conn, subject_id, key.public_key(), key_held_by="psre")
             self._install_server_key(conn, subject_id, sealed, issued)
             self._revoke_if_good(conn, previous, "superseded")
             remember(conn, idempotency_key, "reset_subject", digest, issued.to_json(), self._now_iso())

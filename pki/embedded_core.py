@@ -232,7 +232,12 @@ class EmbeddedCore:
         return self.clock().isoformat()
 
     def _issue_in(
-        self, conn: sqlite3.Connection, subject_id: str, public_key: Any, subject: SubjectInfo | None = None
+        self,
+        conn: sqlite3.Connection,
+        subject_id: str,
+        public_key: Any,
+        subject: SubjectInfo | None = None,
+        key_held_by: str = "owner",
     ) -> IssuedCertificate:
         """Certify `public_key` for the subject inside the caller's transaction and record it."""
         issuing = self._ca()
@@ -248,6 +253,7 @@ class EmbeddedCore:
             not_before=cert.not_valid_before_utc,
             not_after=cert.not_valid_after_utc,
             subject_id=subject_id,
+            key_held_by=key_held_by,
         )
         conn.execute(
             "INSERT INTO certificates (serial_hex, subject_id, spki_sha256, pem, not_before, not_after,"

@@ -70,6 +70,10 @@ class NoServerKey(PkiError):
     error_code = 2021
 
 
+class ActiveKeyExists(PkiError):
+    """The owner already holds a valid server-held key: a new one would replace it (and lift any LOCK)."""
+
+
 class WrongPassphrase(PkiError):
     """The passphrase does not unlock the key (BSrE: 2031); the attempt was counted."""
 

@@ -34,6 +34,7 @@ from typing import Any
 
 from pki.embedded import EmbeddedPSrE
 from pki.errors import (
+    ActiveKeyExists,
     AlreadyRevoked,
     IdempotencyConflict,
     KeyLocked,
@@ -86,7 +87,7 @@ def _pki_error(exc: PkiError) -> HttpError:
         404
         if isinstance(exc, UnknownCertificate)
         else 409
-        if isinstance(exc, (AlreadyRevoked, IdempotencyConflict))
+        if isinstance(exc, (AlreadyRevoked, IdempotencyConflict, ActiveKeyExists))
         else 400
     )
     return HttpError(status, 4000 + status, str(exc), type=name)

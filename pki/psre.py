@@ -58,6 +58,8 @@ class IssuedCertificate:
     not_before: datetime
     not_after: datetime
     subject_id: str
+    # "psre" when the PSrE generated and keeps the private key (eSign), "owner" when it certified a CSR.
+    key_held_by: str = "owner"
 
     def to_json(self) -> dict[str, str]:
         """Return a JSON-safe dict (datetimes as ISO 8601), e.g. for handler results."""
@@ -76,6 +78,7 @@ class IssuedCertificate:
             not_before=datetime.fromisoformat(data["not_before"]),
             not_after=datetime.fromisoformat(data["not_after"]),
             subject_id=data["subject_id"],
+            key_held_by=data.get("key_held_by", "owner"),
         )
 
 

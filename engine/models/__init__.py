@@ -1,7 +1,7 @@
 """SQLAlchemy models: the tables of people, cases, tasks, documents, certificates and the event log."""
 
 from engine.models.base import db
-from engine.models.people import Agency, Role, RosterEntry, User
+from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
@@ -13,6 +13,7 @@ __all__ = [
     "Document",
     "HumanTask",
     "OutboxMail",
+    "Person",
     "ProcessDeployment",
     "ProcessInstance",
     "Role",

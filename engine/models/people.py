@@ -36,6 +36,41 @@ class Agency(Model):
     name: Mapped[str] = mapped_column(String(200))
 
 
+# Kinds of certificate owner the seed names; only ASN have a NIP and appear in the roster.
+PERSON_CATEGORIES: dict[str, str] = {
+    "asn": "ASN (PNS/PPPK)",
+    "wali_kota": "Wali Kota",
+    "wakil_wali_kota": "Wakil Wali Kota",
+    "lainnya": "Pihak lain",
+}
+
+
+class Person(Model):
+    """The identity of a certificate owner (NIK, name, NIP for ASN), set by the RA (Admin) or the roster import.
+
+    An applicant never types it: forms show it read-only and the engine fills it in (engine/services/people.py).
+    """
+
+    __tablename__ = "persons"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    nik: Mapped[str] = mapped_column(String(16), unique=True)
+    full_name: Mapped[str] = mapped_column(String(200))
+    nip: Mapped[str | None] = mapped_column(String(18), unique=True, nullable=True)
+    category: Mapped[str] = mapped_column(String(20), default="asn")
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
+    position: Mapped[str] = mapped_column(String(200), default="")
+    # Who last set the record: "admin" (the RA) or "roster" (the ASN roster import).
+    source: Mapped[str] = mapped_column(String(20), default="admin")
+    updated_by: Mapped[str] = mapped_column(String(80), default="sistem")
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    agency: Mapped[Agency | None] = relationship()
+
+    @property
+    def is_asn(self) -> bool:
+        """Tell whether the owner is a civil servant (PNS/PPPK): NIP, roster and ASN proof apply."""
+        return self.category == "asn"
+
+
 class User(Model):
     """Someone who logs in: applicant, agency head, verifikator, admin or auditor."""
 
@@ -45,13 +80,24 @@ class User(Model):
     full_name: Mapped[str] = mapped_column(String(200))
     email: Mapped[str] = mapped_column(String(200))
     password_hash: Mapped[str] = mapped_column(String(300))
-    nip: Mapped[str | None] = mapped_column(String(18), nullable=True)
-    nik: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    # The person this account belongs to; None for staff accounts that never own a certificate (admin, auditor).
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("persons.id"), unique=True, nullable=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     agency: Mapped[Agency | None] = relationship()
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
+    person: Mapped[Person | None] = relationship(lazy="joined")
+
+    @property
+    def nik(self) -> str | None:
+        """The NIK of the account's person record (never typed by the user)."""
+        return self.person.nik if self.person else None
+
+    @property
+    def nip(self) -> str | None:
+        """The NIP of the account's person record, for ASN."""
+        return self.person.nip if self.person else None
 
     def has_role(self, name: str) -> bool:
         """Tell whether the user holds the role `name`."""

@@ -64,6 +64,8 @@ class Certificate(Model):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="active")
+    # "esign" when the PSrE holds the key (088.14), "ams" when the owner does (CSR): one active of each per person.
+    kind: Mapped[str] = mapped_column(String(10), default="ams")
     not_before: Mapped[datetime] = mapped_column()
     not_after: Mapped[datetime] = mapped_column(index=True)
     certificate_pem: Mapped[str] = mapped_column(Text)

@@ -40,6 +40,9 @@ class ProcessInstance(Model):
     outcome: Mapped[str | None] = mapped_column(String(80), nullable=True)
     state_json: Mapped[str] = mapped_column(Text)
     applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    # Who started the case; differs from the applicant when RA staff (or an agency head) applied on their behalf.
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
+    on_behalf_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True, index=True)
     current_steps: Mapped[str] = mapped_column(String(500), default="")
     # The applicant's data as last submitted in a form of this case (name, NIK, NIP, agency…).

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.models import Agency, Role, User, db
 from engine.models.people import ROLE_NAMES
-from engine.services import audit
+from engine.services import audit, people
 from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import settings
 
@@ -89,8 +89,10 @@ def create_user(
     nip: str | None = None,
     nik: str | None = None,
     actor: str = "sistem",
+    category: str = "asn",
+    position: str = "",
 ) -> User:
-    """Create a user with roles; raise Invalid on an unknown role or agency or a taken username."""
+    """Create a user with roles, bound to the person record of `nik` when given; raise Invalid on bad input."""
     known = ensure_roles()
     unknown = [r for r in roles if r not in known]
     if unknown:
@@ -110,12 +112,12 @@ def create_user(
         full_name=full_name,
         email=email,
         agency_id=agency.id if agency else None,
-        nip=nip,
-        nik=nik,
         roles=[known[r] for r in roles],
     )
     db.session.add(user)
     db.session.flush()
     audit.append("system", "user_created", actor, {"username": username, "roles": roles})
+    if nik:
+        people.bind_person(user, nik, full_name, nip, category, agency_code, position, actor)
     db.session.commit()
     return user

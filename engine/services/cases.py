@@ -12,25 +12,45 @@ from sqlalchemy.orm.exc import StaleDataError
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, deploy, documents
+from engine.services import advance, audit, deploy, documents, people
 from engine.services.access import may_act_on
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.services.ports import agency_by_code
 
-# Fields of a submission that describe the applicant; they update the case's applicant record.
-APPLICANT_FIELDS = ("full_name", "nik", "nip", "position", "agency_code", "email", "phone")
+# Fields an applicant declares themself on an identity form; kept with the case (everything else is the person record's).
+DECLARED_FIELDS = ("phone", "position")
 
 
 def start_case(
-    sop_key: str, user: User, start_data: dict[str, Any] | None = None, applicant: User | None = None
+    sop_key: str,
+    user: User,
+    start_data: dict[str, Any] | None = None,
+    applicant: User | None = None,
+    on_behalf_reason: str = "",
 ) -> ProcessInstance:
-    """Start a case of the newest version of `sop_key`: by a Pemohon for themself, or by RA staff for someone."""
+    """Start a case of the newest version of `sop_key`: by a Pemohon for themself, or on behalf of someone.
+
+    On behalf (RA staff, or an agency head where the process opts in) is its own path: the reason is
+    required and recorded on the case and in its log. The applicant must have a person record.
+    """
     applicant = applicant or user
-    if applicant.id == user.id and not user.has_role("Pemohon"):
+    on_behalf = applicant.id != user.id
+    if not on_behalf and not user.has_role("Pemohon"):
         raise Forbidden("Hanya Pemohon yang dapat memulai permohonan.")
-    if applicant.id != user.id and not _may_start_for(sop_key, user, applicant):
+    if on_behalf and not _may_start_for(sop_key, user, applicant):
         raise Forbidden(
             "Hanya petugas Otoritas Pendaftaran (atau Kepala Perangkat Daerah bila prosesnya mengizinkan) yang dapat memulai permohonan atas nama orang lain."
+        )
+    reason = " ".join(on_behalf_reason.split())
+    if on_behalf and not reason:
+        raise Invalid(
+            "Alasan pengajuan atas nama orang lain wajib diisi.",
+            {"on_behalf_reason": ["Wajib diisi bila mengajukan atas nama orang lain."]},
+        )
+    if applicant.person is None:
+        raise Invalid(
+            f"Akun '{applicant.username}' belum terhubung dengan data identitas (NIK); "
+            "Admin Otoritas Pendaftaran perlu mengaturnya terlebih dahulu."
         )
     deployment = deploy.latest(sop_key)
     if deployment is None:
@@ -42,6 +62,8 @@ def start_case(
         state_json="{}",
         applicant_id=applicant.id,
         agency_id=applicant.agency_id,
+        started_by_id=user.id,
+        on_behalf_reason=reason if on_behalf else None,
         status="running",
     )
     db.session.add(case)
@@ -56,6 +78,7 @@ def start_case(
             "deployment_sha256": deployment.sha256,
             "applicant": applicant.username,
             "start_data": data,
+            **({"on_behalf": {"by": user.username, "reason": reason}} if on_behalf else {}),
         },
         case.id,
     )
@@ -79,6 +102,7 @@ def _may_start_for(sop_key: str, user: User, applicant: User) -> bool:
 def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
     """Validate a case's start data with the schema `<sop_key>.start`; a certificate must be the applicant's."""
     schema_class = registry.form_for(f"{sop_key}.start")
+    _refuse_second_certificate(schema_class, applicant)
     if schema_class is None:
         if raw:
             raise Invalid(f"Proses '{sop_key}' tidak menerima data awal.")
@@ -96,6 +120,39 @@ def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[
                 {"certificate_serial": ["Sertifikat tidak ditemukan pada pemohon ini."]},
             )
     return data
+
+
+# Where a person who already holds a certificate of a kind is sent instead of a second issuance.
+SECOND_CERTIFICATE_REFUSED = {
+    "esign": "Anda sudah memiliki Sertifikat Elektronik eSign yang aktif (nomor seri {serial}). Satu orang hanya "
+    "boleh memiliki satu sertifikat eSign aktif: ajukan pembaruan (SOP 088.10) bila akan habis masa berlakunya, "
+    "atau SOP 088.13 bila lupa passphrase / terkunci.",
+    "ams": "Anda sudah memiliki Sertifikat Elektronik aktif (nomor seri {serial}). Ajukan pembaruan (SOP 088.10) "
+    "atau pencabutan (SOP 088.11), bukan penerbitan baru.",
+}
+
+
+def _refuse_second_certificate(schema_class: Any, applicant: User) -> None:
+    """One active certificate of a kind per person: a process whose start schema names the kind it issues
+    (`issues_certificate_kind`) is refused up front for someone who holds an active one of that kind."""
+    kind = getattr(schema_class, "issues_certificate_kind", None)
+    if not kind:
+        return
+    held = (
+        db.session.execute(
+            select(Certificate).where(
+                Certificate.user_id == applicant.id,
+                Certificate.kind == kind,
+                Certificate.status == "active",
+                Certificate.not_after > utcnow(),
+            )
+        )
+        .scalars()
+        .first()
+    )
+    if held is not None:
+        template = SECOND_CERTIFICATE_REFUSED.get(str(kind), SECOND_CERTIFICATE_REFUSED["ams"])
+        raise Conflict(template.format(serial=held.serial))
 
 
 def claim_task(task_id: int, user: User) -> HumanTask:
@@ -134,8 +191,23 @@ def release_task(task_id: int, user: User) -> HumanTask:
     return task
 
 
+def identity_sources(task: HumanTask, actor: User | None) -> dict[str, dict[str, Any]]:
+    """The person records a task's bound fields are filled from: the case's applicant and the acting user."""
+    applicant = db.session.get(User, task.instance.applicant_id)
+    return {"applicant": people.person_record(applicant), "actor": people.person_record(actor)}
+
+
+def bound_values(task: HumanTask, user: User) -> dict[str, Any]:
+    """The values of a task's fields that come from a person record, to show read-only in its form."""
+    schema_class = registry.form_for(task.form_key)
+    if schema_class is None:
+        return {}
+    values, _errors = people.bind_fields(schema_class, {}, identity_sources(task, user))
+    return {k: v for k, v in values.items() if v not in (None, "")}
+
+
 def validate_submission(
-    task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None
+    task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None, actor: User | None = None
 ) -> dict[str, Any]:
     """Validate a submission with the task's registered schema; raise Invalid with field messages.
 
@@ -145,12 +217,15 @@ def validate_submission(
     schema_class = registry.form_for(task.form_key)
     if schema_class is None:
         raise Invalid(f"Formulir {task.form_key} tidak memiliki aturan validasi.")
+    raw, identity_errors = people.bind_fields(schema_class, raw, identity_sources(task, actor))
     schema = schema_class(unknown=EXCLUDE)
     schema.task_data = dict(task_data or {})  # type: ignore[attr-defined]  # ad-hoc attribute the form schemas read via getattr()
     try:
         loaded = schema.load(raw)
     except ValidationError as exc:
-        raise Invalid("Periksa kembali isian formulir.", _flatten(exc.messages)) from exc
+        raise Invalid("Periksa kembali isian formulir.", {**_flatten(exc.messages), **identity_errors}) from exc
+    if identity_errors:
+        raise Invalid("Data identitas tidak dapat diubah di formulir.", identity_errors)
     data: dict[str, Any] = json.loads(json.dumps(loaded, default=str))
     _check_documents(task, data)
     if "agency_code" in data and agency_by_code(str(data["agency_code"])) is None:
@@ -171,7 +246,7 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     workflow = runtime.load(
         case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
     )
-    submission = validate_submission(task, raw, runtime.task_data(workflow, task.task_uuid))
+    submission = validate_submission(task, raw, runtime.task_data(workflow, task.task_uuid), user)
     secrets.update(
         {
             name: str(submission.pop(name))
@@ -204,14 +279,14 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
 
 
 def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) -> None:
+    """Keep what the applicant declared on an identity form (phone, a position the record lacks) with the case.
+
+    Identity itself (name, NIK, NIP, agency, e-mail) is the person record's and is never taken from a form.
+    """
     if "nik" not in submission:
         return
     record = json.loads(case.applicant_json or "{}")
-    record.update({k: submission[k] for k in APPLICANT_FIELDS if k in submission})
-    agency = agency_by_code(str(submission.get("agency_code", "")))
-    if agency:
-        case.agency_id = agency.id
-        record["agency_name"] = agency.name
+    record.update({k: submission[k] for k in DECLARED_FIELDS if submission.get(k)})
     case.applicant_json = json.dumps(record, ensure_ascii=False)
 
 

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.handler_api import HandlerContext, HandlerError
 from engine.models import Agency, Certificate, Document, ProcessInstance, RosterEntry, User, db
-from engine.services import audit, documents, mail
+from engine.services import audit, documents, mail, people
 from engine.services.runtime_context import psre, settings
 from pki.errors import PkiError
 
@@ -25,11 +25,14 @@ HANDLER_SETTINGS = (
     "KEY_COMPROMISE_SLA_HOURS",
     "ACTIVATION_LINK_DAYS",
 )
-USER_FIELDS = ("full_name", "email", "nik", "nip")
 
 
 def applicant_of(case: ProcessInstance) -> dict[str, Any]:
-    """The case's applicant: their account overlaid with what they last submitted."""
+    """The case's applicant: their person record, with what they declared in this case (phone, position).
+
+    Identity (name, NIK, NIP, category, agency, e-mail) comes from the person record last, so nothing
+    submitted in a form can override it.
+    """
     user = db.session.get(User, case.applicant_id)
     assert user is not None
     record: dict[str, Any] = {
@@ -37,15 +40,16 @@ def applicant_of(case: ProcessInstance) -> dict[str, Any]:
         "username": user.username,
         "full_name": user.full_name,
         "email": user.email,
-        "nik": user.nik or "",
-        "nip": user.nip or "",
         "agency_code": user.agency.code if user.agency else "",
         "agency_name": user.agency.name if user.agency else "",
     }
-    if user.nip:
-        entry = db.session.get(RosterEntry, user.nip)
-        record["position"] = entry.position if entry else ""
     record.update(json.loads(case.applicant_json or "{}"))
+    person = people.person_record(user)
+    declared_position = record.get("position")
+    record.update(person)
+    record["recorded_position"] = person.get("position", "")
+    if not person.get("position") and declared_position:
+        record["position"] = declared_position
     return record
 
 
@@ -102,6 +106,7 @@ class CasePorts:
                 user_id=self.case.applicant_id,
                 subject=applicant_of(self.case).get("full_name", ""),
                 status="active",
+                kind="esign" if getattr(issued, "key_held_by", "owner") == "psre" else "ams",
                 not_before=_naive(issued.not_before),
                 not_after=_naive(issued.not_after),
                 certificate_pem=issued.certificate_pem,
@@ -190,47 +195,19 @@ class CasePorts:
         self._log("certificate_status_changed", {"serial": serial, "status": status})
 
     def update_applicant(self, fields: dict[str, Any]) -> None:
-        """Apply verified changes to the applicant's account and the case's applicant record."""
+        """Apply verified changes (088.12) to the applicant's person record and account; never to the roster."""
         user = db.session.get(User, self.case.applicant_id)
         assert user is not None
-        _apply(user, fields, USER_FIELDS)
-        agency = _changed_agency(fields)
-        if agency is not None:
-            user.agency_id = agency.id
-            self.case.agency_id = agency.id
-            fields = {**fields, "agency_name": agency.name}
+        changed = {k: v for k, v in fields.items() if v not in (None, "")}
+        if changed.get("agency_code") and agency_by_code(str(changed["agency_code"])) is None:
+            raise HandlerError(f"Perangkat Daerah '{changed['agency_code']}' tidak dikenal.")
+        people.apply_verified_change(user, changed, self.actor)
+        if changed.get("agency_code"):
+            self.case.agency_id = user.agency_id
         record = json.loads(self.case.applicant_json or "{}")
-        record.update({k: v for k, v in fields.items() if v not in (None, "")})
+        record.update({k: v for k, v in changed.items() if k in ("position", "phone")})
         self.case.applicant_json = json.dumps(record, ensure_ascii=False)
-        self._log("applicant_updated", {"fields": sorted(k for k, v in fields.items() if v not in (None, ""))})
-
-    def update_roster(self, nip: str, fields: dict[str, Any]) -> None:
-        """Apply verified changes to a roster row."""
-        entry = db.session.get(RosterEntry, nip)
-        if entry is None:
-            raise HandlerError(f"NIP {nip} tidak ada dalam daftar ASN.")
-        _apply(entry, fields, ("full_name", "position", "status", "nik"))
-        agency = _changed_agency(fields)
-        if agency is not None:
-            entry.agency_id = agency.id
-        self._log("roster_updated", {"nip": nip, "fields": sorted(fields)})
-
-
-def _apply(row: Any, fields: Mapping[str, Any], names: tuple[str, ...]) -> None:
-    """Copy the non-empty values of `names` from a verified change onto a row."""
-    for name in names:
-        if fields.get(name):
-            setattr(row, name, fields[name])
-
-
-def _changed_agency(fields: Mapping[str, Any]) -> Agency | None:
-    """The agency a verified change moves to (None when it does not change); unknown codes fail."""
-    if not fields.get("agency_code"):
-        return None
-    agency = agency_by_code(str(fields["agency_code"]))
-    if agency is None:
-        raise HandlerError(f"Perangkat Daerah '{fields['agency_code']}' tidak dikenal.")
-    return agency
+        self._log("applicant_updated", {"fields": sorted(changed)})
 
 
 def handler_context(
@@ -258,7 +235,6 @@ def handler_context(
         certificates=ports.certificates,
         set_certificate_status=ports.set_certificate_status,
         update_applicant=ports.update_applicant,
-        update_roster=ports.update_roster,
         seal_pdf=ports.seal_pdf,
         actor=actor_of(actor),
         secrets=dict(secrets or {}),

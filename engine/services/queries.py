@@ -78,6 +78,27 @@ def my_cases(user: User) -> list[ProcessInstance]:
     return list(db.session.execute(query).scalars())
 
 
+def on_behalf_of(case: ProcessInstance) -> dict[str, Any] | None:
+    """Who started the case for its applicant and why, or None when the applicant started it."""
+    if case.started_by_id is None or case.started_by_id == case.applicant_id:
+        return None
+    staff = db.session.get(User, case.started_by_id)
+    return {
+        "by": staff.username if staff else "?",
+        "by_name": staff.full_name if staff else "?",
+        "reason": case.on_behalf_reason or "",
+    }
+
+
+def people_for_on_behalf() -> list[User]:
+    """Accounts bound to a person record, for RA staff starting a case on someone's behalf."""
+    return list(
+        db.session.execute(
+            select(User).where(User.person_id.is_not(None), User.active).order_by(User.full_name)
+        ).scalars()
+    )
+
+
 def case_view(case_id: int, user: User) -> CaseView:
     """A case with its tasks, documents, certificates and timeline, if the user may see it."""
     case = db.session.get(ProcessInstance, case_id)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine.models import Agency, RosterEntry, User, db
-from engine.services import accounts, audit
+from engine.services import accounts, audit, people
 from engine.services.errors import Invalid
 from engine.services.runtime_context import psre
 
@@ -90,6 +90,11 @@ DEMO_PEOPLE: list[tuple[str, str, list[str], str, str, str, str, str]] = [
     ("admin", "Admin Diskominfo", ["Admin"], "diskominfo", "", "", "Pengelola Sistem", ""),
     ("auditor", "Auditor Inspektorat", ["Auditor"], "setda", "", "", "Auditor", ""),
 ]
+# Owners who are not ASN (the seed names the Mayor, the Deputy Mayor and "pihak lain"): no NIP, no roster row.
+# (username, full name, category, agency, NIK, position)
+DEMO_NON_ASN: list[tuple[str, str, str, str, str, str]] = [
+    ("walikota", "H. Ahmad Fadhil", "wali_kota", "setda", "3375010503700008", "Wali Kota Pekalongan"),
+]
 # Roster-only people: one who has left, to exercise leaver checks.
 DEMO_ROSTER_EXTRA: list[tuple[str, str, str, str, str, str]] = [
     ("198501012010011006", "3375010101850006", "Hendra Gunawan", "dishub", "Kepala Seksi", "keluar"),
@@ -127,13 +132,19 @@ def load_demo() -> list[tuple[str, str, list[str]]]:
         if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
             email = f"{username}@pekalongankota.go.id"
             accounts.create_user(
-                username, DEMO_PASSWORD, name, email, roles, agency, nip or None, nik or None, actor="demo"
+                username, DEMO_PASSWORD, name, email, roles, agency, nip or None, nik or None, "demo", position=position
             )
         if nip and db.session.get(RosterEntry, nip) is None:
             db.session.add(
                 RosterEntry(
                     nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status
                 )
+            )
+    for username, name, category, agency, nik, position in DEMO_NON_ASN:
+        if db.session.execute(select(User).where(User.username == username)).scalar_one_or_none() is None:
+            email = f"{username}@pekalongankota.go.id"
+            accounts.create_user(
+                username, DEMO_PASSWORD, name, email, ["Pemohon"], agency, None, nik, "demo", category, position
             )
     for nip, nik, name, agency, position, status in DEMO_ROSTER_EXTRA:
         if db.session.get(RosterEntry, nip) is None:
@@ -143,7 +154,8 @@ def load_demo() -> list[tuple[str, str, list[str]]]:
                 )
             )
     db.session.commit()
-    return [(u, DEMO_PASSWORD, roles) for u, _n, roles, *_rest in DEMO_PEOPLE]
+    logins = [(u, DEMO_PASSWORD, roles) for u, _n, roles, *_rest in DEMO_PEOPLE]
+    return logins + [(u, DEMO_PASSWORD, ["Pemohon"]) for u, *_rest in DEMO_NON_ASN]
 
 
 ROSTER_COLUMNS = ("nip", "nik", "full_name", "agency_code", "position", "status")
@@ -183,6 +195,9 @@ def import_roster(text: str, actor: str) -> dict[str, Any]:
         entry.agency_id = agencies[row["agency_code"]].id
         entry.position = row["position"]
         entry.status = row["status"] or "aktif"
-    audit.append("system", "roster_imported", actor, {"created": created, "updated": updated})
+    persons = people.persons_from_roster([db.session.get_one(RosterEntry, row["nip"]) for row in rows], actor)
+    audit.append(
+        "system", "roster_imported", actor, {"created": created, "updated": updated, "persons_created": persons}
+    )
     db.session.commit()
     return {"created": created, "updated": updated}

@@ -54,6 +54,7 @@ def case_json(case: ProcessInstance) -> dict[str, Any]:
         "status": case.status,
         "outcome": case.outcome,
         "current_steps": case.current_steps,
+        "on_behalf": queries.on_behalf_of(case),
         "created_at": case.created_at.isoformat(timespec="seconds"),
     }
 
@@ -110,7 +111,7 @@ def start_case() -> Any:
     """Start a case (for oneself, or as RA staff for an applicant); answer with it and its first tasks."""
     body = _load(StartCaseSchema())
     applicant = accounts.user_by_username(body["applicant"]) if body["applicant"] else None
-    case = cases.start_case(body["process_key"], g.user, body["data"], applicant)
+    case = cases.start_case(body["process_key"], g.user, body["data"], applicant, body["on_behalf_reason"])
     mine, _ = queries.inbox(g.user)
     return jsonify(case=case_json(case), tasks=[task_json(t) for t in mine if t.instance_id == case.id]), 201
 

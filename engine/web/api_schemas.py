@@ -35,6 +35,11 @@ class StartCaseSchema(Schema):
         validate=validate.Length(max=80),
         metadata={"description": "nama pengguna pemohon (hanya petugas OP)"},
     )
+    on_behalf_reason = fields.String(
+        load_default="",
+        validate=validate.Length(max=1000),
+        metadata={"description": "alasan mengajukan atas nama orang lain (wajib bila `applicant` diisi)"},
+    )
 
 
 _TYPES: dict[type, str] = {

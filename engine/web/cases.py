@@ -20,7 +20,8 @@ def show(case_id: int) -> Any:
     """Show a case."""
     view = queries.case_view(case_id, g.user)
     svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
-    return render_template("case.html", view=view, case=view.case, diagram=Markup(svg))
+    on_behalf = queries.on_behalf_of(view.case)
+    return render_template("case.html", view=view, case=view.case, diagram=Markup(svg), on_behalf=on_behalf)
 
 
 @bp.get("/dokumen/<int:document_id>")

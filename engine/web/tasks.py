@@ -48,7 +48,11 @@ def show(task_id: int) -> Any:
     if task.status != "open":
         flash("Tugas ini sudah diselesaikan.", "info")
         return redirect(url_for("cases.show", case_id=task.instance_id))
-    values = {**queries.case_view(task.instance_id, g.user).applicant, **(data.get(task.task_name) or {})}
+    values = {
+        **queries.case_view(task.instance_id, g.user).applicant,
+        **(data.get(task.task_name) or {}),
+        **cases.bound_values(task, g.user),
+    }
     return render_task(task, data, values, {})
 
 
@@ -67,7 +71,9 @@ def submit(task_id: int) -> Any:
         case = cases.complete_task(task_id, g.user, values)
     except Invalid as exc:
         db.session.rollback()
-        return render_task(db.session.get_one(HumanTask, task_id), data, values, exc.fields, 422)
+        task = db.session.get_one(HumanTask, task_id)
+        # Identity fields show the person record again, never what was typed over it.
+        return render_task(task, data, {**values, **cases.bound_values(task, g.user)}, exc.fields, 422)
     flash(f"'{task.label}' tersimpan.", "ok")
     mine, _ = queries.inbox(g.user)
     following = next((t for t in mine if t.instance_id == case.id), None)

@@ -91,7 +91,6 @@ class Ports(Inventory):
 
     inventory: list[dict[str, Any]] = field(default_factory=lambda: [{"serial": OLD_SERIAL, "status": "active", "subject": "Budi Santoso", "not_after": "2027-01-01T00:00:00"}])
     applicant_updates: list[dict[str, Any]] = field(default_factory=list)
-    roster_updates: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 def roster(**overrides: Any) -> dict[str, dict[str, Any]]:
@@ -114,7 +113,6 @@ def make_ctx(data: dict[str, Any] | None = None, applicant: dict[str, Any] | Non
         certificates=lambda: [dict(c) for c in ports.inventory],
         record_certificate=ports.record, set_certificate_status=ports.set_status,
         update_applicant=ports.applicant_updates.append,
-        update_roster=lambda nip, fields: ports.roster_updates.append((nip, fields)),
     )
 
 
@@ -173,18 +171,18 @@ def test_leaver_on_the_roster_is_an_error() -> None:
     assert items["roster_active"]["ok"] is False
 
 
-def test_apply_change_updates_the_applicant_and_the_roster_with_the_changed_fields_only() -> None:
+def test_apply_change_updates_the_person_record_and_flags_the_roster_difference_for_review() -> None:
     ports = Ports()
     result = apply_change(make_ctx(ports=ports))
     assert ports.applicant_updates == [{"position": "Analis Keuangan Ahli Muda", "agency_code": "bpkad"}]
-    assert ports.roster_updates == [(NIP, {"position": "Analis Keuangan Ahli Muda", "agency_code": "bpkad"})]
-    assert result["roster_updated"] is True and result["changed"] == ["position", "agency_code"]
+    assert result["roster_review"] is True and result["changed"] == ["position", "agency_code"]
+    assert "roster_updated" not in result
 
 
-def test_apply_change_without_a_roster_row_updates_the_applicant_only() -> None:
+def test_apply_change_without_a_roster_row_has_nothing_to_review() -> None:
     ports = Ports()
-    apply_change(make_ctx(ports=ports, rows={}))
-    assert ports.applicant_updates and ports.roster_updates == []
+    result = apply_change(make_ctx(ports=ports, rows={}))
+    assert ports.applicant_updates and result["roster_review"] is False
 
 
 def test_reissue_uses_the_new_subject_records_the_certificate_and_marks_the_old_revoked() -> None:

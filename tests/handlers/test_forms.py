@@ -81,8 +81,10 @@ def test_registration_loads_normalised_values() -> None:
         "agency_code": "DISKOMINFO",
         "email": "budi.santoso@pekalongankota.go.id",
         "phone": "0812-3456-7890",
+        "owner_category": "asn",
         "ktp_scan": 11,
         "asn_proof": 12,
+        "appointment_proof": None,
         "statement_true": True,
     }
 
@@ -95,10 +97,9 @@ def test_registration_accepts_pppk_number() -> None:
 
 def test_empty_registration_says_what_is_missing() -> None:
     errors = errors_of(RegistrationSchema(), {})
-    for name in ("full_name", "nik", "nip", "position", "agency_code", "email", "phone"):
+    for name in ("full_name", "nik", "position", "agency_code", "email", "phone"):
         assert errors[name] == ["Wajib diisi."]
     assert errors["ktp_scan"] == ["Dokumen wajib diunggah."]
-    assert errors["asn_proof"] == ["Dokumen wajib diunggah."]
     assert errors["statement_true"] == ["Anda harus menyatakan bahwa data yang diberikan benar."]
 
 
@@ -268,3 +269,19 @@ def test_new_passphrase_follows_the_psre_rules_and_must_be_confirmed() -> None:
     assert mismatch.value.messages == {"passphrase_confirmation": ["Konfirmasi passphrase tidak sama dengan passphrase."]}
     loaded = EsignActivationSchema().load({**base, "passphrase": " rahasia123 ", "passphrase_confirmation": " rahasia123 "})
     assert loaded["passphrase"] == " rahasia123 "  # a passphrase is never trimmed
+
+
+def test_asn_owner_needs_a_nip_and_the_asn_proof() -> None:
+    errors = errors_of(RegistrationSchema(), registration_post(nip="", asn_proof=None))
+    assert "NIP wajib untuk ASN" in errors["nip"][0]
+    errors = errors_of(RegistrationSchema(), registration_post(asn_proof=None))
+    assert errors["asn_proof"] == ["Unggah bukti status ASN (SK / kartu pegawai)."]
+
+
+def test_owner_who_is_not_asn_needs_no_nip_but_the_appointment_document() -> None:
+    mayor = registration_post(nip="", owner_category="wali_kota", asn_proof=None)
+    errors = errors_of(RegistrationSchema(), mayor)
+    assert "nip" not in errors and "asn_proof" not in errors
+    assert "SK pelantikan" in errors["appointment_proof"][0]
+    loaded = RegistrationSchema().load({**mayor, "appointment_proof": "13"})
+    assert (loaded["nip"], loaded["owner_category"], loaded["appointment_proof"]) == ("", "wali_kota", 13)

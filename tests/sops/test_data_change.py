@@ -10,6 +10,7 @@ from cryptography.x509.oid import NameOID
 from sqlalchemy import select
 
 from engine.models import Certificate, RosterEntry, User, db
+from engine.services import people
 from tests.sops.builders import APPROVE, PDF, csr_pem
 from tests.sops.test_issuance_ams import case_of, only_task, recommend, start_and_register, verify
 from tests.web.test_html_flow import WebUser, html_of
@@ -121,8 +122,12 @@ def test_happy_path_reissues_with_the_new_subject_revokes_the_old_and_updates_re
     with app.app_context():
         user = db.session.execute(select(User).where(User.username == "pemohon")).scalar_one()
         assert (user.full_name, user.agency.code) == (NEW_NAME, "bpkad")
+        assert (user.person.full_name, user.person.position, user.person.agency.code) == (NEW_NAME, NEW_POSITION, "bpkad")
+        # The roster is the independent source: untouched, the difference listed for the Dinas to review.
         row = db.session.get(RosterEntry, NIP)
-        assert (row.full_name, row.position, row.agency.code) == (NEW_NAME, NEW_POSITION, "bpkad")
+        assert (row.full_name, row.position, row.agency.code) == ("Budi Santoso", "Pranata Komputer Ahli Pertama", "diskominfo")
+        [difference] = [d for d in people.roster_differences() if d["person"].nip == NIP]
+        assert difference["fields"] == ["nama", "perangkat daerah", "jabatan"]
         statuses = {c.serial: c.status for c in db.session.execute(select(Certificate)).scalars()}
     assert statuses == {old_serial: "revoked", new["serial"]: "active"}
 
@@ -131,7 +136,8 @@ def test_happy_path_reissues_with_the_new_subject_revokes_the_old_and_updates_re
     case = case_of(pemohon, case_id)
     assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_completed")
     kinds = {e["kind"] for e in case["timeline"]}
-    assert {"applicant_updated", "roster_updated", "certificate_recorded", "certificate_status_changed", "mail_sent"} <= kinds
+    assert {"applicant_updated", "certificate_recorded", "certificate_status_changed", "mail_sent"} <= kinds
+    assert "roster_updated" not in kinds
     assert any(d["kind"] == "dossier" for d in case["documents"])
 
 

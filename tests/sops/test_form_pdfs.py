@@ -8,6 +8,8 @@ from typing import Any
 
 from flask import Flask
 
+from engine.models import User, db
+from engine.services import people
 from handlers.form_pdf import FORM_TITLES, place_date_line
 from pki.psre import SubjectInfo
 from pki.service_certs import RA_SEAL_COMMON_NAME
@@ -157,7 +159,11 @@ def test_applicant_without_esign_key_is_told_to_leave_the_passphrase_empty(api: 
 
 
 def test_a_name_outside_latin1_renders_in_the_registration_pdf(api: Any, app: Flask) -> None:
-    pemohon, case_id, response = send_registration(api, "issuance_esign", full_name="Zoë Łukasiewicz Nguyễn")
+    with app.app_context():  # the name is the person record's, set by the RA
+        budi = db.session.execute(db.select(User).where(User.username == "pemohon")).scalar_one()
+        people.bind_person(budi, budi.nik or "", "Zoë Łukasiewicz Nguyễn", budi.nip, "asn", "diskominfo", "Pranata Komputer Ahli Pertama")
+        db.session.commit()
+    pemohon, case_id, response = send_registration(api, "issuance_esign", full_name=None)
     assert response.status_code == 200, response.get_json()
     pdf = form_document(pemohon, case_id, "registration")
     assert "Zoë Lukasiewicz Nguyen" in text_of(pdf)

@@ -46,6 +46,7 @@ def start_revocation(user: Any, serial: str, applicant: str | None = None, **dat
     body: dict[str, Any] = {"process_key": "revocation", "data": {"certificate_serial": serial, **data}}
     if applicant:
         body["applicant"] = applicant
+        body["on_behalf_reason"] = "Permintaan tertulis pimpinan perangkat daerah"
     response = user.post("/cases", json=body)
     assert response.status_code == 201, response.get_json()
     return int(response.get_json()["case"]["id"])

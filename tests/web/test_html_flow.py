@@ -243,18 +243,20 @@ def test_failed_registration_rerenders_422_keeping_input_and_uploads(app: Flask)
     assert response.status_code == 422
     doc = html_of(response)
     text = response.get_data(as_text=True)
-    # Indonesian messages next to the fields.
+    # Indonesian messages next to the fields: identity typed into the form is refused, not taken.
     messages = [e.text_content() for e in doc.xpath("//p[@class='field-error']")]
-    assert "NIK harus terdiri dari 16 angka" in text, messages
+    assert any(m.startswith("NIK tidak dapat diubah di formulir") for m in messages), messages
+    assert any(m.startswith("Nama tidak dapat diubah di formulir") for m in messages), messages
     assert "Anda harus menyatakan bahwa data yang diberikan benar." in messages
-    assert "Dokumen wajib diunggah." in messages
+    assert "Unggah bukti status ASN (SK / kartu pegawai)." in messages
     assert "Periksa kembali isian yang ditandai." in text
     assert doc.xpath("//input[@name='nik']/@aria-invalid") == ["true"]
-    # What was typed is still there.
-    assert doc.xpath("//input[@name='full_name']/@value") == ["Budi Santoso Wibowo"]
+    # What the applicant declared is still there; identity shows the person record, read-only.
     assert doc.xpath("//input[@name='phone']/@value") == ["0813-2222-3333"]
-    assert doc.xpath("//input[@name='nik']/@value") == ["12345"]
-    assert doc.xpath("//select[@name='agency_code']/option[@selected]/@value") == ["diskominfo"]
+    assert doc.xpath("//input[@name='full_name']/@value") == ["Budi Santoso"]
+    assert doc.xpath("//input[@name='nik']/@value") == ["3375011507900001"]
+    assert doc.xpath("//input[@name='nik']/@readonly") == ["readonly"]
+    assert doc.xpath("//input[@type='hidden' and @name='agency_code']/@value") == ["diskominfo"]
     assert doc.xpath("//input[@name='statement_true']/@checked") == []
     # The uploaded KTP is kept as a hidden document id; the missing proof has none.
     kept = doc.xpath("//input[@type='hidden' and @name='ktp_scan']/@value")
@@ -264,7 +266,7 @@ def test_failed_registration_rerenders_422_keeping_input_and_uploads(app: Flask)
     assert pemohon.get(f"/kasus/{case_id}").get_data(as_text=True).count('href="/dokumen/') == 1
 
     # Correct the form without uploading the KTP again: the hidden id carries it.
-    fixed = registration(full_name="Budi Santoso Wibowo", phone="0813-2222-3333", ktp_scan=kept[0])
+    fixed = registration(phone="0813-2222-3333", ktp_scan=kept[0])
     assert location(pemohon.post(f"/tugas/{task_id}", fixed, multipart=True)) == f"/kasus/{case_id}"
     case_page = pemohon.get(f"/kasus/{case_id}").get_data(as_text=True)
     # ktp.png once (not twice), sk-cpns.pdf and the sealed PDF of the registration form
