@@ -169,16 +169,49 @@ def email_items(email: str, domain: str) -> list[Item]:
     return [item("email_domain", "E-mail domain resmi", ok, "error", message)]
 
 
+# The proof each kind of owner gives, as the checks name it.
+OWNER_RULES: dict[str, str] = {
+    "asn": "Pemilik ASN: NIP, data ASN kota dan bukti status ASN (SK / kartu pegawai) diperiksa.",
+    "wali_kota": "Pemilik Wali Kota (bukan ASN): NIP dan data ASN tidak berlaku; bukti yang berlaku SK pelantikan.",
+    "wakil_wali_kota": "Pemilik Wakil Wali Kota (bukan ASN): NIP dan data ASN tidak berlaku; bukti yang berlaku SK pelantikan.",
+    "lainnya": "Pemilik pihak lain (bukan ASN): NIP dan data ASN tidak berlaku; bukti yang berlaku surat penugasan.",
+}
+
+
+def owner_rule_items(ctx: HandlerContext) -> list[Item]:
+    """Say which rule applies to the owner (ASN or not) and whether the proof that rule asks for was given."""
+    category = str(ctx.applicant.get("category") or "asn")
+    rule = OWNER_RULES.get(category, OWNER_RULES["lainnya"])
+    proof_field = "asn_proof" if category == "asn" else "appointment_proof"
+    given = bool(submitted_value(ctx, REGISTRATION_FORM, proof_field))
+    return [
+        item("owner_rule", "Aturan yang berlaku", True, "info", rule),
+        item(
+            "eligibility_proof",
+            "Bukti kelayakan pemilik",
+            given,
+            "error",
+            "Dokumen bukti telah diunggah; periksa kesesuaiannya dengan aslinya."
+            if given
+            else "Dokumen bukti yang berlaku untuk pemilik ini belum diunggah.",
+        ),
+    ]
+
+
 @service_task("issuance_ams.automated_checks")
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
-    """Check NIK, NIP, their agreement, ASN roster membership and the official e-mail domain."""
+    """Check NIK, and for ASN the NIP, its agreement with the NIK and the roster; then the official e-mail domain.
+
+    The identity checked is the person record the RA keeps (the engine fills the form's identity from it).
+    """
     nik = "".join(application_value(ctx, "nik").split())
-    nip = "".join(application_value(ctx, "nip").split())
     domain = str(ctx.settings.get("official_email_domain") or DEFAULT_OFFICIAL_DOMAIN)
-    items = [
-        *nik_items(nik),
-        *nip_items(nik, nip),
-        *roster_items(ctx, nip, nik, application_value(ctx, "full_name"), application_value(ctx, "agency_code")),
-        *email_items(application_value(ctx, "email"), domain),
-    ]
+    items = [*owner_rule_items(ctx), *nik_items(nik)]
+    if str(ctx.applicant.get("category") or "asn") == "asn":
+        nip = "".join(application_value(ctx, "nip").split())
+        items += [
+            *nip_items(nik, nip),
+            *roster_items(ctx, nip, nik, application_value(ctx, "full_name"), application_value(ctx, "agency_code")),
+        ]
+    items += email_items(application_value(ctx, "email"), domain)
     return summarize(items)

@@ -86,9 +86,8 @@ def bind_person(
     if person is not None:
         owner = db.session.execute(select(User).where(User.person_id == person.id)).scalar_one_or_none()
         if owner is not None and owner.id != user.id:
-            raise Invalid(
-                f"NIK ini sudah terhubung dengan akun '{owner.username}'.", {"nik": ["Sudah dipakai akun lain."]}
-            )
+            message = f"NIK ini sudah terhubung dengan akun '{owner.username}'."
+            raise Invalid(message, {"nik": [message]})
     if nip_clean:
         holder = db.session.execute(select(Person).where(Person.nip == nip_clean)).scalar_one_or_none()
         if holder is not None and holder is not person:

@@ -84,13 +84,12 @@ class Session:
         assert self.path().startswith("/tugas/")
 
 
-def fill_registration(page: Any, nik: str, tick_statement: bool, upload: bool) -> None:
-    page.fill("#full_name", "Budi Santoso")
-    page.fill("#nik", nik)
-    page.fill("#nip", "199007152015031001")
-    page.fill("#position", "Pranata Komputer Ahli Pertama")
-    page.select_option("#agency_code", "diskominfo")
-    page.fill("#email", "pemohon@pekalongankota.go.id")
+def fill_registration(page: Any, tick_statement: bool, upload: bool) -> None:
+    # Identity comes from the person record: shown read-only, the applicant only declares the phone.
+    for field, value in (("#full_name", "Budi Santoso"), ("#nik", "3375011507900001"), ("#nip", "199007152015031001"),
+                         ("#email", "pemohon@pekalongankota.go.id")):
+        assert page.input_value(field) == value
+        assert page.get_attribute(field, "readonly") is not None
     page.fill("#phone", "0812-3456-7890")
     if upload:
         page.set_input_files("#ktp_scan", {"name": "ktp.png", "mimeType": "image/png", "buffer": PNG})
@@ -108,15 +107,14 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     s.submit(PROCESS_START)
     assert s.path().startswith("/tugas/")
     case_id = page.get_attribute("main a[href^='/kasus/']", "href").rsplit("/", 1)[1]
-    fill_registration(page, nik="12345", tick_statement=False, upload=True)
+    fill_registration(page, tick_statement=False, upload=True)
     response = s.submit()
     assert response.status == 422
-    assert "NIK harus terdiri dari 16 angka" in page.text_content("main")
+    assert "Anda harus menyatakan bahwa data yang diberikan benar." in page.text_content("main")
     assert page.input_value("#phone") == "0812-3456-7890"
     s.shot("registration-errors")
     assert page.locator("input[type=hidden][name=ktp_scan]").count() == 1
     assert page.locator("input[type=hidden][name=asn_proof]").count() == 1
-    page.fill("#nik", "3375011507900001")
     page.check("input[name=statement_true]")
     s.submit()  # the files are not uploaded again: the hidden document ids carry them
     assert s.path() == f"/kasus/{case_id}", page.text_content("main")
@@ -127,9 +125,8 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     s.login("atasan")
     s.open_from_inbox(case_id)
     page.check("input[name=decision][value=approve]")
-    page.fill("#head_name", RECOMMEND["head_name"])
-    page.fill("#head_nip", RECOMMEND["head_nip"])
-    page.fill("#head_position", RECOMMEND["head_position"])
+    for field in ("head_name", "head_nip", "head_position"):  # the logged-in head's own record, read-only
+        assert page.input_value(f"#{field}") == RECOMMEND[field]
     s.submit()
     assert s.path() == f"/kasus/{case_id}"
     s.logout()

@@ -182,6 +182,8 @@ def test_consistent_application_passes_every_check() -> None:
     assert result["all_ok"] is True
     assert result["errors"] == result["warnings"] == 0
     assert set(by_code(result)) == {
+        "owner_rule",
+        "eligibility_proof",
         "nik_format",
         "nip_format",
         "nip_kind",
@@ -196,6 +198,22 @@ def test_consistent_application_passes_every_check() -> None:
     for entry in result["items"]:
         assert set(entry) == {"code", "label", "ok", "severity", "message"}
         assert entry["severity"] in ("error", "warning", "info")
+
+
+def test_owner_who_is_not_asn_is_checked_by_the_rule_that_applies() -> None:
+    mayor = {"full_name": "H. Ahmad Fadhil", "nik": "3375010503700008", "nip": "", "category": "wali_kota",
+             "email": EMAIL, "agency_code": "setda"}
+    form = registration(full_name="H. Ahmad Fadhil", nik="3375010503700008", nip="", asn_proof=None, appointment_proof=13,
+                        agency_code="setda")
+    result = automated_checks(make_ctx(data={"registration_form": form}, applicant=mayor, roster={}))
+    items = by_code(result)
+    assert "SK pelantikan" in items["owner_rule"]["message"] and "bukan ASN" in items["owner_rule"]["message"]
+    assert items["eligibility_proof"]["ok"] is True
+    assert not any(code.startswith(("roster_", "nip_")) for code in items)
+    assert result["errors"] == 0
+    without_proof = automated_checks(make_ctx(data={"registration_form": {**form, "appointment_proof": None}},
+                                              applicant=mayor, roster={}))
+    assert by_code(without_proof)["eligibility_proof"]["ok"] is False
 
 
 def test_nip_missing_from_roster_is_an_error() -> None:
