@@ -21,6 +21,7 @@ from handlers.issuance_ams import (
     roster_items,
     summarize,
 )
+from handlers.key_custody import destroyed_keys
 from pki.errors import PkiError
 from pki.psre import SubjectInfo
 
@@ -303,4 +304,5 @@ def reissue_certificate(ctx: HandlerContext) -> dict[str, Any]:
     revoked = revoke_superseded_in_inventory(ctx, issued.serial_hex)
     if old_serial and old_serial not in revoked:
         raise HandlerError(f"PSrE tidak mencabut sertifikat lama {old_serial}; hubungi PSrE sebelum melanjutkan.")
-    return {**certificate_summary(issued), "issued_at": now_iso(), "old_serial": old_serial, "revoked": revoked}
+    summary = {**certificate_summary(issued), "issued_at": now_iso(), "old_serial": old_serial, "revoked": revoked}
+    return {**summary, "keys_destroyed": destroyed_keys(ctx, revoked)}

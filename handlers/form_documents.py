@@ -28,7 +28,7 @@ from handlers.common import now_iso, param
 from handlers.form_pdf import FORM_TITLES, indonesian_date, render_form_pdf
 from handlers.revocation import REASONS, REQUESTERS
 from handlers.sealing import seal_by_ra
-from pki.errors import LOCKED_MESSAGE, KeyLocked, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
+from pki.errors import LOCKED_MESSAGE, KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
 
 SIGNING_PASSPHRASE = "signing_passphrase"
 REGISTRATION_FORM = "registration_form"
@@ -270,6 +270,8 @@ def sign_as_submitter(ctx: HandlerContext, pdf: bytes, passphrase: str, title: s
         ) from None
     except KeyLocked:
         raise refused(LOCKED_MESSAGE) from None
+    except KeySuspended as err:
+        raise refused(str(err)) from None
     except (NoServerKey, UnknownSubject):
         raise refused(NO_ESIGN) from None
     except PkiError as err:

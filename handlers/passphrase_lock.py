@@ -19,6 +19,7 @@ from handlers.data_change import (
 )
 from handlers.forms import CertificateStartSchema, Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
 from handlers.issuance_ams import item, nik_items, summarize
+from handlers.key_custody import destroyed_keys
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
@@ -122,4 +123,5 @@ def reset_key(ctx: HandlerContext) -> dict[str, Any]:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)
     revoked = revoke_superseded_in_inventory(ctx, issued.serial_hex)
-    return {**certificate_summary(issued), "issued_at": now_iso(), "old_serial": old_serial, "revoked": revoked}
+    summary = {**certificate_summary(issued), "issued_at": now_iso(), "old_serial": old_serial, "revoked": revoked}
+    return {**summary, "keys_destroyed": destroyed_keys(ctx, revoked)}

@@ -22,6 +22,7 @@ from handlers.issuance_ams import (
     submitted_value,
     summarize,
 )
+from handlers.key_custody import destroyed_keys
 from pki.errors import KeyReused, PkiError
 
 RENEWAL_FORM = "renewal_form"
@@ -202,4 +203,5 @@ def renew_certificate(ctx: HandlerContext) -> dict[str, Any]:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)
     ctx.set_certificate_status(old, "superseded")
-    return {"ok": True, **certificate_summary(issued), "old_serial": old, "renewed_at": now_iso()}
+    renewed = {"ok": True, **certificate_summary(issued), "old_serial": old, "renewed_at": now_iso()}
+    return {**renewed, "keys_destroyed": destroyed_keys(ctx, [old])}

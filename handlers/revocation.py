@@ -21,6 +21,7 @@ from handlers.forms import (
     one_of,
 )
 from handlers.issuance_ams import Item, item
+from handlers.key_custody import destroyed_keys, invalidity_date, request_serial
 from pki.errors import AlreadyRevoked, PkiError
 
 # RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
@@ -262,14 +263,17 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
 
 @service_task("revocation.revoke_certificate")
 def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
-    """Have the PSrE revoke the certificate with the statement's reason; CRL and OCSP show it at once."""
-    request = ctx.data.get("revocation_request")
-    if not isinstance(request, Mapping) or not request.get("serial"):
-        raise HandlerError("Sertifikat yang akan dicabut tidak ditemukan pada data kasus.")
-    serial, reason = str(request["serial"]), str(request.get("reason") or "unspecified")
+    """Have the PSrE revoke the certificate with the statement's reason; CRL and OCSP show it at once.
+
+    For a compromised key the incident date goes along as the invalidity date, and a server-held key
+    is destroyed by the PSrE in the same step (`key_destroyed`).
+    """
+    serial = request_serial(ctx)
+    reason = str(ctx.data["revocation_request"].get("reason") or "unspecified")
+    invalid_from = invalidity_date(submitted_statement(ctx)) if reason == "keyCompromise" else None
     repeated = False
     try:
-        ctx.psre.revoke(serial, reason, ctx.idempotency_key)
+        ctx.psre.revoke(serial, reason, ctx.idempotency_key, invalidity_date=invalid_from)
     except AlreadyRevoked:
         repeated = True  # revoked meanwhile (another case, the PSrE's own RA): the goal is reached
     except PkiError as err:
@@ -281,5 +285,37 @@ def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
         "reason": reason,
         "reason_label": REASONS.get(reason, reason),
         "revoked_at": status.revoked_at.isoformat() if status.revoked_at else now_iso(),
+        "invalidity_date": invalid_from.isoformat() if invalid_from else None,
+        "key_destroyed": bool(destroyed_keys(ctx, [serial])),
         "already_revoked": repeated,
     }
+
+
+@service_task("revocation.suspend_signing")
+def suspend_signing(ctx: HandlerContext) -> dict[str, Any]:
+    """Suspend signing with the owner's server-held key at once, before the verifikator decides (keyCompromise).
+
+    `suspended` is false when the certificate certifies no server-held key (an AMS key the owner holds).
+    """
+    serial = request_serial(ctx)
+    try:
+        suspended = bool(ctx.psre.suspend_server_key(serial, ctx.idempotency_key))
+    except PkiError as err:
+        raise pki_failure(err) from err
+    note = (
+        "Penandatanganan dengan kunci eSign sertifikat ini ditangguhkan sampai laporan diputuskan."
+        if suspended
+        else "Sertifikat ini tidak memakai kunci yang disimpan PSrE; tidak ada penandatanganan yang ditangguhkan."
+    )
+    return {"serial": serial, "suspended": suspended, "at": now_iso(), "note": note}
+
+
+@service_task("revocation.lift_suspension")
+def lift_suspension(ctx: HandlerContext) -> dict[str, Any]:
+    """Lift the suspension when the key-compromise report is rejected: the owner may sign again."""
+    serial = request_serial(ctx)
+    try:
+        lifted = bool(ctx.psre.lift_server_key_suspension(serial, ctx.idempotency_key))
+    except PkiError as err:
+        raise pki_failure(err) from err
+    return {"serial": serial, "lifted": lifted, "at": now_iso()}

@@ -10,7 +10,7 @@ from datetime import datetime
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from pki import ca
+from pki import ca, key_lifecycle
 from pki.embedded_core import NIK_PATTERN, EmbeddedCore
 from pki.embedded_services import EmbeddedServices
 from pki.errors import (
@@ -19,6 +19,7 @@ from pki.errors import (
     IdempotencyConflict,
     InvalidRequest,
     InvalidSubject,
+    KeySuspended,
     NoServerKey,
     UnknownCertificate,
     UnknownSubject,
@@ -52,6 +53,10 @@ class EmbeddedPSrE(EmbeddedServices):
     def _install_server_key(
         self, conn: sqlite3.Connection, subject_id: str, sealed: SealedKey, issued: IssuedCertificate
     ) -> None:
+        previous = self._server_key_serial(conn, subject_id)
+        if previous not in (None, issued.serial_hex) and not key_lifecycle.key_destroyed(conn, str(previous)):
+            # The new key overwrites the old one in the key store: record that the old key is gone.
+            key_lifecycle.destroy(conn, subject_id, str(previous), "replaced by a new server-held key", self.clock())
         self.keystore.put(conn, sealed)
         conn.execute(
             "INSERT INTO server_key_certificates (subject_id, serial_hex) VALUES (?, ?)"
@@ -135,10 +140,14 @@ class EmbeddedPSrE(EmbeddedServices):
                     "SELECT pem, status, not_after FROM certificates WHERE serial_hex = ?", (serial,)
                 ).fetchone()
             )
+            suspended = serial is not None and key_lifecycle.is_suspended(conn, subject_id, serial)
         if row is None:
             raise NoServerKey("subject has no server-held key and certificate")
         if row["status"] != "good" or datetime.fromisoformat(row["not_after"]) <= self.clock():
             raise NoServerKey("the certificate of the server-held key is revoked or expired")
+        if suspended:
+            # Refused before unlock(): a suspended key is not tried, so no attempt counts towards LOCK.
+            raise KeySuspended()
         private_key = self.keystore.unlock(subject_id, passphrase)
         certificate = x509.load_pem_x509_certificate(row["pem"].encode())
         signing_key = PdfSigningKey(private_key, certificate, self._chain())
@@ -151,6 +160,44 @@ class EmbeddedPSrE(EmbeddedServices):
             timestamper=self.timestamper(),
             revocation=self,
         )
+
+    # --- suspension on a key-compromise report (088.11) ----------------------------------------------
+
+    def _set_suspension(self, operation: str, serial_hex: str, idempotency_key: str, suspend: bool) -> bool:
+        serial = normalise_serial_hex(serial_hex)
+        digest = self._digest(operation, {"serial_hex": serial})
+        with self.store.write() as conn:
+            done, result = replay(conn, idempotency_key, operation, digest)
+            if done:
+                return bool(result)
+            if conn.execute("SELECT 1 FROM certificates WHERE serial_hex = ?", (serial,)).fetchone() is None:
+                raise UnknownCertificate(f"no certificate with serial {serial}")
+            owner = key_lifecycle.server_key_owner(conn, serial)
+            changed = (
+                owner is not None
+                and conn.execute("SELECT 1 FROM esign_keys WHERE owner_id = ?", (owner,)).fetchone() is not None
+            )
+            if owner is not None and changed:
+                if suspend:
+                    key_lifecycle.suspend(conn, owner, serial, self.clock())
+                else:
+                    changed = key_lifecycle.lift(conn, owner, serial, self.clock())
+            remember(conn, idempotency_key, operation, digest, changed, self._now_iso())
+            return changed
+
+    def suspend_server_key(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Suspend signing with the server-held key of this certificate at once; False if it certifies none."""
+        return self._set_suspension("suspend_server_key", serial_hex, idempotency_key, True)
+
+    def lift_server_key_suspension(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Lift the suspension (the report was rejected); False if none was in force."""
+        return self._set_suspension("lift_server_key_suspension", serial_hex, idempotency_key, False)
+
+    def key_events(self, subject_id_or_nik: str) -> list[key_lifecycle.KeyEvent]:
+        """Return the PSrE's log of the subject's server-held keys (suspended, lifted, destroyed)."""
+        with self.store.read() as conn:
+            subject_id = self._find_subject_id(conn, subject_id_or_nik)
+            return [] if subject_id is None else key_lifecycle.events(conn, subject_id)
 
     def current_certificate(self, subject_id_or_nik: str) -> IssuedCertificate:
         """Return the subject's newest good certificate with its chain (BSrE: certificate/chain/:id)."""

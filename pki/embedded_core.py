@@ -18,9 +18,10 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
-from pki import ca
+from pki import ca, key_lifecycle
 from pki.errors import (
     AlreadyRevoked,
+    InvalidRequest,
     KeyReused,
     NotInitialised,
     UnknownCertificate,
@@ -99,6 +100,7 @@ class EmbeddedCore:
         """Create the state and CA hierarchy if absent; return True if it was created now."""
         self.store.create_schema()
         self.keystore.initialise()
+        self.store.create_schema(key_lifecycle.SCHEMA)
         with self.store.write() as conn:
             if get_meta(conn, "root_pem") is not None:
                 return False
@@ -270,21 +272,38 @@ class EmbeddedCore:
         )
         return issued
 
-    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
-        """Revoke a certificate with an RFC 5280 reason name; it shows in CRL and OCSP at once."""
+    def revoke(
+        self, serial_hex: str, reason: str, idempotency_key: str, invalidity_date: datetime | None = None
+    ) -> None:
+        """Revoke a certificate with an RFC 5280 reason name; it shows in CRL and OCSP at once.
+
+        `invalidity_date` (when the key is known or suspected compromised) goes onto the CRL entry and
+        the OCSP answer; it cannot lie after the revocation itself.
+        """
         if reason not in REVOCATION_REASONS:
             raise UnknownRevocationReason(f"{reason!r} is not one of {', '.join(REVOCATION_REASONS)}")
         serial = normalise_serial_hex(serial_hex)
-        digest = self._digest("revoke", {"serial_hex": serial, "reason": reason})
+        request: dict[str, Any] = {"serial_hex": serial, "reason": reason}
+        if invalidity_date is not None:
+            if invalidity_date.tzinfo is None:
+                raise InvalidRequest("invalidity_date must carry a time zone")
+            invalidity_date = invalidity_date.astimezone(UTC).replace(microsecond=0)
+            if invalidity_date > self.clock():
+                raise InvalidRequest("invalidity_date cannot lie in the future")
+            # Only when given, so requests remembered before this field existed still replay.
+            request["invalidity_date"] = invalidity_date.isoformat()
+        digest = self._digest("revoke", request)
         with self.store.write() as conn:
             done, _ = replay(conn, idempotency_key, "revoke", digest)
             if done:
                 return
-            self._revoke_in(conn, serial, reason)
+            self._revoke_in(conn, serial, reason, invalidity_date)
             remember(conn, idempotency_key, "revoke", digest, None, self._now_iso())
 
-    def _revoke_in(self, conn: sqlite3.Connection, serial: str, reason: str) -> None:
-        """Mark a certificate revoked inside the caller's transaction."""
+    def _revoke_in(
+        self, conn: sqlite3.Connection, serial: str, reason: str, invalidity_date: datetime | None = None
+    ) -> None:
+        """Mark a certificate revoked inside the caller's transaction; destroy the server-held key it certifies."""
         row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
         if row is None:
             raise UnknownCertificate(f"no certificate with serial {serial}")
@@ -295,6 +314,12 @@ class EmbeddedCore:
             "UPDATE certificates SET status = 'revoked', revoked_at = ?, reason = ? WHERE serial_hex = ?",
             (now.isoformat(), reason, serial),
         )
+        if invalidity_date is not None:
+            key_lifecycle.set_invalidity_date(conn, serial, invalidity_date)
+        owner = key_lifecycle.server_key_owner(conn, serial)
+        if owner is not None:
+            # A revoked certificate's key must never sign again, whoever knows the passphrase.
+            key_lifecycle.destroy(conn, owner, serial, f"certificate revoked ({reason})", now)
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:
         """Return good / revoked (with reason and time) / unknown for a serial."""
@@ -307,6 +332,8 @@ class EmbeddedCore:
                 "SELECT status, revoked_at, reason, not_after FROM certificates WHERE serial_hex = ?",
                 (serial,),
             ).fetchone()
+            invalidity = key_lifecycle.invalidity_date(conn, serial)
+            destroyed = key_lifecycle.key_destroyed(conn, serial)
         if row is None:
             return CertificateStatus(serial_hex=serial, status="unknown")
         revoked_at = datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None
@@ -316,6 +343,8 @@ class EmbeddedCore:
             reason=row["reason"],
             revoked_at=revoked_at,
             not_after=datetime.fromisoformat(row["not_after"]),
+            invalidity_date=invalidity,
+            key_destroyed=destroyed,
         )
 
     def ca_chain_pem(self) -> str:

@@ -72,10 +72,16 @@ class EmbeddedServices(EmbeddedCore):
             number = int(get_meta(conn, "crl_number") or b"0") + 1
             set_meta(conn, "crl_number", str(number).encode())
             rows = conn.execute(
-                "SELECT serial_hex, revoked_at, reason FROM certificates WHERE status = 'revoked'"
+                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
+                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
             ).fetchall()
         revoked = [
-            status.RevokedEntry(int(r["serial_hex"], 16), datetime.fromisoformat(r["revoked_at"]), r["reason"])
+            status.RevokedEntry(
+                int(r["serial_hex"], 16),
+                datetime.fromisoformat(r["revoked_at"]),
+                r["reason"],
+                datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
+            )
             for r in rows
         ]
         now = self.clock()

@@ -6,6 +6,12 @@ LOCKED_MESSAGE = (
     "Ajukan permohonan sesuai SOP 088.13 (Lupa Passphrase)."
 )
 
+# Shown to the owner as-is while a key-compromise report (SOP 088.11) about their key is being decided.
+SUSPENDED_MESSAGE = (
+    "Penandatanganan dengan kunci ini ditangguhkan karena ada laporan kunci privat bocor (SOP 088.11) "
+    "yang sedang diputuskan Verifikator. Dokumen tidak ditandatangani."
+)
+
 
 class PkiError(Exception):
     """Base class of every error the pki package raises on purpose."""
@@ -92,6 +98,16 @@ class KeyLocked(PkiError):
 
     def __init__(self, message: str = LOCKED_MESSAGE) -> None:
         """Default to the owner-facing message that points to SOP 088.13."""
+        super().__init__(message)
+
+
+class KeySuspended(PkiError):
+    """Signing with the server-held key is suspended: a key-compromise report about it awaits a decision."""
+
+    error_code = 2033
+
+    def __init__(self, message: str = SUSPENDED_MESSAGE) -> None:
+        """Default to the owner-facing message that says why and what happens next."""
         super().__init__(message)
 
 

@@ -94,6 +94,8 @@ class HttpPSrE:
             raise errors.WrongPassphrase(int(body.get("remaining_attempts", 0)))
         if code == 2032 or body.get("type") == "KeyLocked":
             raise errors.KeyLocked()
+        if code == 2033 or body.get("type") == "KeySuspended":
+            raise errors.KeySuspended()
         if code in _BSRE_CODES:
             raise _BSRE_CODES[code](message)
         cls = _ERROR_TYPES.get(str(body.get("type")))
@@ -126,9 +128,23 @@ class HttpPSrE:
         )
         return IssuedCertificate.from_json(body)
 
-    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
-        """Revoke with an RFC 5280 reason name."""
-        self._json("POST", f"/api/ra/certificates/{serial_hex}/revoke", {"reason": reason}, idempotency_key)
+    def revoke(
+        self, serial_hex: str, reason: str, idempotency_key: str, invalidity_date: datetime | None = None
+    ) -> None:
+        """Revoke with an RFC 5280 reason name (and the invalidity date of a compromised key)."""
+        body: dict[str, Any] = {"reason": reason}
+        if invalidity_date is not None:
+            body["invalidity_date"] = invalidity_date.isoformat()
+        self._json("POST", f"/api/ra/certificates/{serial_hex}/revoke", body, idempotency_key)
+
+    def suspend_server_key(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Suspend signing with the certificate's server-held key; False if it certifies none."""
+        return bool(self._json("POST", f"/api/ra/certificates/{serial_hex}/suspend", {}, idempotency_key)["suspended"])
+
+    def lift_server_key_suspension(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Lift that suspension; False if none was in force."""
+        path = f"/api/ra/certificates/{serial_hex}/lift-suspension"
+        return bool(self._json("POST", path, {}, idempotency_key)["lifted"])
 
     def renew(
         self, serial_hex: str, csr_pem: str | None, passphrase: str | None, idempotency_key: str
@@ -193,6 +209,8 @@ class HttpPSrE:
             reason=body["reason"],
             revoked_at=datetime.fromisoformat(body["revoked_at"]) if body["revoked_at"] else None,
             not_after=datetime.fromisoformat(body["not_after"]) if body["not_after"] else None,
+            invalidity_date=datetime.fromisoformat(body["invalidity_date"]) if body.get("invalidity_date") else None,
+            key_destroyed=bool(body.get("key_destroyed")),
         )
 
     def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:

@@ -12,13 +12,16 @@ Ours (mutating calls need an `Idempotency-Key` header; a repeat returns the firs
   POST /api/ra/subjects/<id>/reissue                   {subject, csr_pem | passphrase} -> certificate
   POST /api/ra/subjects/<id>/reset                     {new_passphrase}          -> certificate
   GET  /api/ra/subjects/<id or nik>/status                                       -> {status}
-  POST /api/ra/certificates/<serial>/revoke            {reason}                  -> {}
+  POST /api/ra/certificates/<serial>/revoke            {reason[, invalidity_date]} -> {}
+  POST /api/ra/certificates/<serial>/suspend                                     -> {suspended}
+  POST /api/ra/certificates/<serial>/lift-suspension                             -> {lifted}
   POST /api/ra/certificates/<serial>/renew             {csr_pem | passphrase}    -> certificate
   GET  /api/ra/certificates/<serial>                                             -> certificate status
   GET  /api/ra/crl (DER), POST /api/ra/ocsp (DER), POST /api/ra/tsa (RFC 3161 DER), GET /api/ra/ca-chain,
   GET  /api/ra/root (PEM)
 Errors: HTTP 4xx with {status_code, error, type}; 2011 not registered, 2021 no certificate, 2031 wrong
-passphrase (+ remaining_attempts), 2032 LOCKED (our extension), 4000 + HTTP status for the rest.
+passphrase (+ remaining_attempts), 2032 LOCKED and 2033 suspended after a key-compromise report (our
+extensions), 4000 + HTTP status for the rest.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ import json
 import re
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
 from pki.embedded import EmbeddedPSrE
@@ -38,6 +42,7 @@ from pki.errors import (
     AlreadyRevoked,
     IdempotencyConflict,
     KeyLocked,
+    KeySuspended,
     NoServerKey,
     PkiError,
     UnknownCertificate,
@@ -83,6 +88,8 @@ def _pki_error(exc: PkiError) -> HttpError:
         return HttpError(400, 2031, str(exc), type=name, remaining_attempts=exc.remaining_attempts)
     if isinstance(exc, KeyLocked):
         return HttpError(423, 2032, str(exc), type=name)
+    if isinstance(exc, KeySuspended):
+        return HttpError(423, 2033, str(exc), type=name)
     status = (
         404
         if isinstance(exc, UnknownCertificate)
@@ -182,6 +189,8 @@ class PsreWsgiApp:
             (r"/api/ra/subjects/([^/]+)/status", "GET", self.subject_status),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)/revoke", "POST", self.revoke),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)/renew", "POST", self.renew),
+            (r"/api/ra/certificates/([0-9a-fA-F:]+)/suspend", "POST", self.suspend),
+            (r"/api/ra/certificates/([0-9a-fA-F:]+)/lift-suspension", "POST", self.lift_suspension),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)", "GET", self.certificate_status),
             (r"/api/ra/crl", "GET", lambda e: (200, "application/pkix-crl", self.psre.crl_der())),
             (
@@ -307,9 +316,22 @@ class PsreWsgiApp:
         return _json({"status": self.psre.subject_status(who).value})
 
     def revoke(self, environ: dict[str, Any], serial: str) -> Reply:
-        """Revoke with an RFC 5280 reason name."""
-        self.psre.revoke(serial, str(self._json_body(environ).get("reason", "")), self._key(environ))
+        """Revoke with an RFC 5280 reason name and, optionally, an ISO 8601 invalidity date."""
+        data = self._json_body(environ)
+        try:
+            invalidity = datetime.fromisoformat(data["invalidity_date"]) if data.get("invalidity_date") else None
+        except (TypeError, ValueError) as exc:
+            raise HttpError(400, 4000, "invalidity_date must be an ISO 8601 date-time") from exc
+        self.psre.revoke(serial, str(data.get("reason", "")), self._key(environ), invalidity)
         return _json({})
+
+    def suspend(self, environ: dict[str, Any], serial: str) -> Reply:
+        """Suspend signing with the certificate's server-held key (key-compromise report filed)."""
+        return _json({"suspended": self.psre.suspend_server_key(serial, self._key(environ))})
+
+    def lift_suspension(self, environ: dict[str, Any], serial: str) -> Reply:
+        """Lift that suspension (report rejected)."""
+        return _json({"lifted": self.psre.lift_server_key_suspension(serial, self._key(environ))})
 
     def renew(self, environ: dict[str, Any], serial: str) -> Reply:
         """Renew with a new key."""
@@ -326,5 +348,7 @@ class PsreWsgiApp:
                 "reason": status.reason,
                 "revoked_at": status.revoked_at.isoformat() if status.revoked_at else None,
                 "not_after": status.not_after.isoformat() if status.not_after else None,
+                "invalidity_date": status.invalidity_date.isoformat() if status.invalidity_date else None,
+                "key_destroyed": status.key_destroyed,
             }
         )

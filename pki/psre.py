@@ -91,6 +91,10 @@ class CertificateStatus:
     reason: str | None = None
     revoked_at: datetime | None = None
     not_after: datetime | None = None
+    # RFC 5280 5.3.2: from when the key is held compromised (the incident date the owner reported).
+    invalidity_date: datetime | None = None
+    # The server-held key this certificate certified was destroyed at the PSrE (never for a CSR key).
+    key_destroyed: bool = False
 
 
 def normalise_serial_hex(serial_hex: str) -> str:
@@ -121,8 +125,21 @@ class PSrE(Protocol):
         """eSign: generate the key on the PSrE, keep it under the owner's passphrase, issue its certificate."""
         ...
 
-    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
-        """Revoke a certificate with an RFC 5280 reason name."""
+    def revoke(
+        self, serial_hex: str, reason: str, idempotency_key: str, invalidity_date: datetime | None = None
+    ) -> None:
+        """Revoke a certificate with an RFC 5280 reason name (and, for a compromise, its invalidity date).
+
+        A server-held key the certificate certifies is destroyed in the same step.
+        """
+        ...
+
+    def suspend_server_key(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Suspend signing with the server-held key of this certificate; False if it certifies none."""
+        ...
+
+    def lift_server_key_suspension(self, serial_hex: str, idempotency_key: str) -> bool:
+        """Lift that suspension (report rejected); False if none was in force."""
         ...
 
     def renew(
@@ -155,7 +172,8 @@ class PSrE(Protocol):
         location: str,
         visible: bool = True,
     ) -> bytes:
-        """Sign with the server-held key (never retried): WrongPassphrase(remaining) / KeyLocked (088.13)."""
+        """Sign with the server-held key (never retried): WrongPassphrase(remaining) / KeyLocked (088.13) /
+        KeySuspended (a key-compromise report awaits its decision)."""
         ...
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:

@@ -6,10 +6,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asn1crypto import ocsp as asn1_ocsp
 from cryptography import x509
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.x509 import ocsp
 
 from pki.keywrap import CaPrivateKey
@@ -23,6 +24,7 @@ class RevokedEntry:
     serial: int
     revoked_at: datetime
     reason: str
+    invalidity_date: datetime | None = None
 
 
 def _hash(key: CaPrivateKey) -> hashes.SHA256 | hashes.SHA384:
@@ -57,6 +59,10 @@ def build_crl(
             revoked_builder = revoked_builder.add_extension(
                 x509.CRLReason(REVOCATION_REASONS[entry.reason]), critical=False
             )
+        if entry.invalidity_date is not None:
+            # RFC 5280 5.3.2: signatures made from this date on must not be trusted, even if made
+            # before the revocation itself.
+            revoked_builder = revoked_builder.add_extension(x509.InvalidityDate(entry.invalidity_date), critical=False)
         builder = builder.add_revoked_certificate(revoked_builder.build())
     return builder.sign(issuer_key, _hash(issuer_key))
 
@@ -124,8 +130,32 @@ def build_ocsp_response(
         # Echo the nonce so clients that sent one can bind the answer to their request (replay defence).
         if isinstance(extension.value, x509.OCSPNonce):
             builder = builder.add_extension(extension.value, critical=False)
-    response = builder.sign(issuer_key, _hash(issuer_key))
-    return response.public_bytes(serialization.Encoding.DER)
+    response = builder.sign(issuer_key, _hash(issuer_key)).public_bytes(serialization.Encoding.DER)
+    if cert_status == ocsp.OCSPCertStatus.REVOKED and status.invalidity_date is not None:
+        return _with_invalidity_date(response, status.invalidity_date, issuer_key)
+    return response
+
+
+def _with_invalidity_date(response_der: bytes, when: datetime, issuer_key: CaPrivateKey) -> bytes:
+    """Add the invalidity date as a singleExtension of the (only) SingleResponse and sign again.
+
+    cryptography's builder cannot write singleExtensions, so the signed response is edited with
+    asn1crypto and its tbsResponseData signed anew with the same key and digest.
+    """
+    outer = asn1_ocsp.OCSPResponse.load(response_der)
+    basic = outer["response_bytes"]["response"].parsed
+    tbs = basic["tbs_response_data"]
+    single = tbs["responses"][0]
+    single["single_extensions"] = [{"extn_id": "invalidity_date", "critical": False, "extn_value": when}]
+    tbs_der = tbs.dump(force=True)
+    algorithm = _hash(issuer_key)
+    if isinstance(issuer_key, ec.EllipticCurvePrivateKey):
+        signature = issuer_key.sign(tbs_der, ec.ECDSA(algorithm))
+    else:
+        signature = issuer_key.sign(tbs_der, padding.PKCS1v15(), algorithm)
+    basic["signature"] = signature
+    outer["response_bytes"]["response"] = asn1_ocsp.BasicOCSPResponse.load(basic.dump(force=True))
+    return bytes(outer.dump(force=True))
 
 
 def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:

@@ -11,6 +11,7 @@ from typing import Any, Literal
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
 from pyhanko.sign.validation import validate_pdf_signature
@@ -24,6 +25,7 @@ from pki.signing import RevocationMaterial, RevocationSource
 VALID = "Sah"
 CHANGED = "Tidak sah: dokumen diubah setelah ditandatangani"
 REVOKED = "Tidak sah: sertifikat penanda tangan dicabut"
+COMPROMISED = "Tidak sah: ditandatangani pada atau setelah tanggal kunci privat penanda tangan dilaporkan bocor"
 UNTRUSTED = "Tidak sah: tidak berantai ke akar tepercaya Kota Pekalongan"
 REVOCATION_UNKNOWN = "Tidak sah: status pencabutan sertifikat tidak dapat diperiksa"
 BROKEN = "Tidak sah: tanda tangan tidak dapat diperiksa"
@@ -51,6 +53,8 @@ class SignatureReport:
     docmdp_ok: bool | None
     valid: bool
     verdict: str
+    # RFC 5280 invalidity date of the signer's certificate (key reported compromised from then on).
+    invalidity_date: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -171,6 +175,46 @@ def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: 
     return SignatureReport(**data, verdict=_verdict(data))
 
 
+def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
+    """Return the invalidity date our CRLs or OCSP answers give for the signer's certificate, if any."""
+    serial, issuer = signer.serial_number, signer.issuer.dump()
+    found: list[datetime] = []
+    for der in material.crls:
+        try:
+            crl = x509.load_der_x509_crl(der)
+        except ValueError:
+            continue
+        entry = crl.get_revoked_certificate_by_serial_number(serial) if crl.issuer.public_bytes() == issuer else None
+        if entry is not None:
+            found += [e.value.invalidity_date_utc for e in entry.extensions if isinstance(e.value, x509.InvalidityDate)]
+    for der in material.ocsps:
+        try:
+            response = ocsp.load_der_ocsp_response(der)
+        except ValueError:
+            continue
+        if response.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL and response.serial_number == serial:
+            found += [
+                e.value.invalidity_date_utc
+                for e in response.single_extensions
+                if isinstance(e.value, x509.InvalidityDate)
+            ]
+    return min(found, default=None)
+
+
+def _after_compromise(
+    report: SignatureReport, material: RevocationMaterial, embedded: EmbeddedPdfSignature, when: datetime | None
+) -> SignatureReport:
+    """Judge a signature made at or after its key's reported compromise invalid, even if made before revocation."""
+    invalid_from = _invalidity_date(material, embedded.signer_cert)
+    if invalid_from is None:
+        return report
+    report = dataclasses.replace(report, invalidity_date=invalid_from.isoformat())
+    # Without a trustworthy signing time the signature cannot be shown to predate the compromise.
+    if report.verdict == VALID and (when is None or when >= invalid_from):
+        return dataclasses.replace(report, valid=False, verdict=COMPROMISED)
+    return report
+
+
 def _broken(embedded: EmbeddedPdfSignature, reason: str) -> SignatureReport:
     return SignatureReport(
         field_name=str(embedded.field_name),
@@ -219,7 +263,8 @@ def validate_pdf(
                 signer_validation_context=_context(roots, dss, material, moment),
                 ts_validation_context=_context(roots, dss, material, None),
             )
-            reports.append(_report(status, embedded, moment))
+            report = _report(status, embedded, moment)
+            reports.append(_after_compromise(report, material, embedded, moment or status.signer_reported_dt))
         except Exception as exc:  # a malformed signature gets a verdict, not a 500 (logged, so BLE001 allows it)
             logger.info("signature %s cannot be checked", embedded.field_name, exc_info=True)
             reports.append(_broken(embedded, type(exc).__name__))

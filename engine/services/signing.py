@@ -8,7 +8,7 @@ from engine.models import Document, User, db
 from engine.services import audit, documents
 from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
 from engine.services.runtime_context import psre
-from pki.errors import KeyLocked, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
+from pki.errors import KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
 from pki.validation import validate_pdf
 
 
@@ -40,6 +40,11 @@ def sign_document(
         raise Invalid(message, {"passphrase": [message]}) from exc
     except KeyLocked as exc:
         audit.append(stream, "signing_refused", user.username, {"why": "locked"})
+        db.session.commit()
+        raise Locked(str(exc)) from exc
+    except KeySuspended as exc:
+        # A key-compromise report (088.11) about this key awaits its decision: refused, and logged.
+        audit.append(stream, "signing_refused", user.username, {"why": "suspended"})
         db.session.commit()
         raise Locked(str(exc)) from exc
     except (NoServerKey, UnknownSubject) as exc:

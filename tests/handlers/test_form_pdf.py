@@ -10,7 +10,7 @@ import pytest
 from engine.handler_api import FormRefused, HandlerContext, HandlerError
 from handlers.form_documents import form_pdf
 from handlers.form_pdf import FORM_TITLES, latin1, place_date_line, render_form_pdf
-from pki.errors import KeyLocked, NoServerKey, WrongPassphrase
+from pki.errors import KeyLocked, KeySuspended, NoServerKey, WrongPassphrase
 
 LETTERHEAD = ("PEMERINTAH KOTA PEKALONGAN", "DINAS KOMUNIKASI DAN INFORMATIKA", "Jl. Mataram No. 1 Pekalongan")
 APPLICANT = {
@@ -281,6 +281,7 @@ def test_owner_passphrase_signs_with_the_owners_esign_key() -> None:
     [
         (WrongPassphrase(3), "Sisa percobaan sebelum kunci terkunci (LOCK): 3"),
         (KeyLocked(), "088.13"),
+        (KeySuspended(), "ditangguhkan karena ada laporan kunci privat bocor"),
         (NoServerKey("none"), "belum memiliki sertifikat eSign"),
     ],
 )

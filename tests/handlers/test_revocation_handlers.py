@@ -16,9 +16,12 @@ from handlers.revocation import (
     RaStatementSchema,
     StatementSchema,
     check_certificate,
+    lift_suspension,
     prepare_revocation,
     revoke_certificate,
+    suspend_signing,
 )
+from handlers.key_custody import invalidity_date
 from pki.errors import AlreadyRevoked, UnknownCertificate
 from pki.psre import CertificateStatus
 
@@ -43,16 +46,29 @@ class FakePSrE:
     status: str = "good"
     revoked: list[tuple[str, str, str]] = field(default_factory=list)
     fail: Exception | None = None
+    server_key: bool = True
+    invalidity: list[datetime | None] = field(default_factory=list)
+    suspensions: list[tuple[str, str, str]] = field(default_factory=list)
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:
         at = datetime(2025, 6, 1, 9, 30, tzinfo=UTC) if self.status == "revoked" else None
-        return CertificateStatus(serial_hex, self.status, "keyCompromise" if at else None, at)  # type: ignore[arg-type]
+        destroyed = self.server_key and self.status == "revoked"
+        return CertificateStatus(serial_hex, self.status, "keyCompromise" if at else None, at, key_destroyed=destroyed)  # type: ignore[arg-type]
 
-    def revoke(self, serial_hex: str, reason: str, idempotency_key: str) -> None:
+    def revoke(self, serial_hex: str, reason: str, idempotency_key: str, invalidity_date: datetime | None = None) -> None:
         if self.fail:
             raise self.fail
         self.revoked.append((serial_hex, reason, idempotency_key))
+        self.invalidity.append(invalidity_date)
         self.status = "revoked"
+
+    def suspend_server_key(self, serial_hex: str, idempotency_key: str) -> bool:
+        self.suspensions.append(("suspend", serial_hex, idempotency_key))
+        return self.server_key
+
+    def lift_server_key_suspension(self, serial_hex: str, idempotency_key: str) -> bool:
+        self.suspensions.append(("lift", serial_hex, idempotency_key))
+        return self.server_key
 
 
 @dataclass
@@ -75,7 +91,8 @@ def make_ctx(data: dict[str, Any], psre: FakePSrE | None = None, inventory: Inve
 
 def test_operators_and_forms_are_registered() -> None:
     names = {op.name for op in registry.operators()}
-    assert {"revocation.prepare_revocation", "revocation.check_certificate", "revocation.revoke_certificate"} <= names
+    assert {"revocation.prepare_revocation", "revocation.check_certificate", "revocation.revoke_certificate",
+            "revocation.suspend_signing", "revocation.lift_suspension"} <= names
     for key in ("start", "statement", "ra_statement", "fast_track_decision"):
         assert registry.form_for(f"revocation.{key}") is not None
 
@@ -145,11 +162,65 @@ def test_missing_statement_is_a_handler_error() -> None:
 def test_revoke_passes_the_reason_and_idempotency_key_and_records_the_status() -> None:
     psre, inventory = FakePSrE(), Inventory()
     request = {"serial": SERIAL, "reason": "keyCompromise"}
-    result = revoke_certificate(make_ctx({"revocation_request": request}, psre=psre, inventory=inventory))
+    data = {"revocation_request": request, "statement": owner_statement(reason="keyCompromise")}
+    result = revoke_certificate(make_ctx(data, psre=psre, inventory=inventory))
     assert psre.revoked == [(SERIAL, "keyCompromise", "case-11/task/1")]
     assert inventory.statuses == [(SERIAL, "revoked")]
     assert (result["reason_label"], result["already_revoked"]) == (REASONS["keyCompromise"], False)
     assert result["revoked_at"].startswith("2025-06-01T09:30")
+
+
+def test_revoke_for_key_compromise_sends_the_incident_day_as_invalidity_date_and_logs_key_destruction() -> None:
+    psre = FakePSrE()
+    data = {"revocation_request": {"serial": SERIAL, "reason": "keyCompromise"}, "statement": owner_statement()}
+    result = revoke_certificate(make_ctx(data, psre=psre))
+    # 1 June 2025 00:00 WIB is 31 May 2025 17:00 UTC.
+    assert psre.invalidity == [datetime(2025, 5, 31, 17, 0, tzinfo=UTC)]
+    assert result["invalidity_date"] == "2025-05-31T17:00:00+00:00"
+    assert result["key_destroyed"] is True
+
+
+def test_revoke_for_another_reason_sends_no_invalidity_date() -> None:
+    psre = FakePSrE(server_key=False)
+    data = {"revocation_request": {"serial": SERIAL, "reason": "affiliationChanged"}, "statement": owner_statement()}
+    result = revoke_certificate(make_ctx(data, psre=psre))
+    assert psre.invalidity == [None]
+    assert (result["invalidity_date"], result["key_destroyed"]) == (None, False)
+
+
+def test_invalidity_date_never_lies_in_the_future() -> None:
+    now = datetime(2025, 6, 1, 10, 0, tzinfo=UTC)
+    assert invalidity_date({"incident_date": "2025-06-01"}, now) == datetime(2025, 5, 31, 17, 0, tzinfo=UTC)
+    assert invalidity_date({"incident_date": "2025-06-02"}, now) == now
+    assert invalidity_date({"incident_date": ""}, now) is None
+
+
+# --- suspension ----------------------------------------------------------------------------------
+
+
+def test_key_compromise_report_suspends_the_reported_certificate_at_the_psre() -> None:
+    psre = FakePSrE()
+    result = suspend_signing(make_ctx({"revocation_request": {"serial": SERIAL, "reason": "keyCompromise"}}, psre=psre))
+    assert psre.suspensions == [("suspend", SERIAL, "case-11/task/1")]
+    assert result["suspended"] is True and "ditangguhkan" in result["note"]
+
+
+def test_suspension_of_a_certificate_without_server_key_says_so() -> None:
+    psre = FakePSrE(server_key=False)
+    result = suspend_signing(make_ctx({"revocation_request": {"serial": SERIAL}}, psre=psre))
+    assert result["suspended"] is False and "tidak memakai kunci yang disimpan PSrE" in result["note"]
+
+
+def test_rejected_report_lifts_the_suspension() -> None:
+    psre = FakePSrE()
+    result = lift_suspension(make_ctx({"revocation_request": {"serial": SERIAL}}, psre=psre))
+    assert psre.suspensions == [("lift", SERIAL, "case-11/task/1")]
+    assert result["lifted"] is True
+
+
+def test_suspension_without_a_checked_certificate_is_a_handler_error() -> None:
+    with pytest.raises(HandlerError):
+        suspend_signing(make_ctx({}))
 
 
 def test_revoke_of_a_certificate_revoked_meanwhile_still_completes() -> None:

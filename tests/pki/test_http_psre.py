@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
+from datetime import timedelta
 from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
@@ -17,8 +18,10 @@ from pki_builders import make_csr, make_subject, one_page_pdf
 from pki.embedded import EmbeddedPSrE
 from pki.errors import (
     LOCKED_MESSAGE,
+    SUSPENDED_MESSAGE,
     AlreadyRevoked,
     KeyLocked,
+    KeySuspended,
     NoServerKey,
     RemotePsreError,
     UnknownSubject,
@@ -117,6 +120,22 @@ def test_round_trip_of_every_call(client: HttpPSrE, psre: EmbeddedPSrE) -> None:
     answer = ocsp.load_der_ocsp_response(client.ocsp_response_der(request.public_bytes(serialization.Encoding.DER)))
     assert answer.certificate_status == ocsp.OCSPCertStatus.GOOD
     assert client.subject_status(subject_id) == SubjectStatus.ISSUE
+
+
+def test_suspension_refusal_and_invalidity_date_cross_http(client: HttpPSrE, psre: EmbeddedPSrE) -> None:
+    subject_id = client.register_subject(make_subject(), "reg-1")
+    esign = client.issue_with_server_key(subject_id, PASSPHRASE, "esign-1")
+    assert client.suspend_server_key(esign.serial_hex, "suspend-1") is True
+    with pytest.raises(KeySuspended) as refused:
+        client.sign_pdf(make_subject().nik, PASSPHRASE, one_page_pdf(), "r", "l")
+    assert str(refused.value) == SUSPENDED_MESSAGE
+    assert client.lift_server_key_suspension(esign.serial_hex, "lift-1") is True
+    assert client.sign_pdf(make_subject().nik, PASSPHRASE, one_page_pdf(), "r", "l").startswith(b"%PDF")
+    incident = psre.clock().replace(microsecond=0) - timedelta(days=1)
+    client.revoke(esign.serial_hex, "keyCompromise", "revoke-1", incident)
+    status = client.certificate_status(esign.serial_hex)
+    assert status.invalidity_date == incident and status.key_destroyed is True
+    assert [e.event for e in psre.key_events(subject_id)] == ["suspended", "suspension_lifted", "destroyed"]
 
 
 def test_a_5xx_after_issuing_is_retried_with_the_same_key_and_issues_once(

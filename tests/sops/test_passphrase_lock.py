@@ -145,6 +145,26 @@ def test_lock_then_recovery_through_088_13_gives_a_new_key_and_the_old_cannot_si
     assert_passphrases_stored_nowhere(app, OLD_PASSPHRASE, NEW_PASSPHRASE)
 
 
+def test_reset_destroys_the_old_wrapped_key_and_the_case_log_says_so(api: Any, app: Any) -> None:
+    old_serial = esign_certificate(api)
+    lock_by_wrong_passphrases(app)
+    pemohon, case_id, response = start_statement(api, old_serial)
+    assert response.status_code == 200, response.get_json()
+    assert verify(api, case_id, APPROVE).status_code == 200
+    link = only_task(pemohon, case_id, "set_new_passphrase")
+    body = {"passphrase": NEW_PASSPHRASE, "passphrase_confirmation": NEW_PASSPHRASE, "accept_obligations": True}
+    assert pemohon.post(f"/tasks/{link['id']}/complete", json=body).status_code == 200
+    assert case_of(pemohon, case_id)["data"]["certificate"]["keys_destroyed"] == [old_serial]
+    with app.app_context():
+        psre = app.extensions["sertel.psre"]
+        assert [(e.event, e.serial_hex) for e in psre.key_events(NIK)] == [("destroyed", old_serial)]
+        assert psre.certificate_status(old_serial).key_destroyed is True
+        logged = db.session.execute(
+            select(AuditEvent.payload_json).where(AuditEvent.instance_id == case_id, AuditEvent.kind == "step_completed")
+        ).scalars()
+        assert any('"keys_destroyed": ["' + old_serial + '"]' in payload for payload in logged)
+
+
 def test_unused_link_expires_and_the_key_stays_locked(api: Any, app: Any) -> None:
     old_serial = esign_certificate(api)
     lock_by_wrong_passphrases(app)

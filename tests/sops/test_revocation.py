@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+import io
+import json
+import subprocess
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
 import time_machine
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from flask import Flask
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from engine.models import OutboxMail, db
+from engine.models import AuditEvent, OutboxMail, db
 from engine.services.timers import fire_due_timers
 from handlers.forms import VerificationSchema
+from pki.validation import COMPROMISED, VALID
+from tests.pki.pki_builders import one_page_pdf
 from tests.sops.builders import APPROVE
 from tests.sops.test_issuance_ams import case_of, only_task
+from tests.sops.test_issuance_esign import NIK as ESIGN_NIK
+from tests.sops.test_issuance_esign import PASSPHRASE as ESIGN_PASSPHRASE
+from tests.sops.test_issuance_esign import activate as esign_activate
+from tests.sops.test_issuance_esign import activation as esign_activation
+from tests.sops.test_issuance_esign import approved_case as esign_approved_case
 from tests.sops.test_renewal_rekey import (
     PEMOHON_NIP,
     chain_of,
@@ -27,6 +39,7 @@ from tests.sops.test_renewal_rekey import (
     set_roster_status,
 )
 from tests.web.test_html_flow import WebUser
+from tests.web_login import csrf_of
 
 # After the test PSrE is created (the RA seal and TSA certificates start then): the form PDFs are sealed.
 START = (datetime.now(UTC) + timedelta(days=1)).replace(hour=8, minute=0, second=0, microsecond=0)
@@ -308,3 +321,126 @@ def test_verification_without_a_recommendation_needs_no_recommendation_check() -
     with pytest.raises(ValidationError) as caught:
         schema.load({"decision": "approve", "checked_identity": True, "checked_asn": True})
     assert "checked_recommendation" in caught.value.messages
+
+
+# --- key compromise of a server-held (eSign) key ---------------------------------------------------
+
+
+def sign_over_api(pemohon: Any, passphrase: str = ESIGN_PASSPHRASE) -> Any:
+    """Sign a one-page PDF with the owner's eSign key over POST /api/v1/sign."""
+    form = {"file": (io.BytesIO(one_page_pdf()), "surat.pdf"), "passphrase": passphrase, "reason": "Menyetujui"}
+    return pemohon.post("/sign", data=form, content_type="multipart/form-data")
+
+
+def validate_over_api(client: Any, pdf: bytes) -> dict[str, Any]:
+    """Validate a PDF over the public POST /api/v1/validate."""
+    response = client.post("/api/v1/validate", data={"file": (io.BytesIO(pdf), "surat.pdf")}, content_type="multipart/form-data")
+    assert response.status_code == 200
+    return dict(response.get_json())
+
+
+def esign_owner(api: Any) -> tuple[Any, str]:
+    """Have pemohon hold an eSign certificate (088.14); return the API client and the serial."""
+    pemohon, case_id = esign_approved_case(api)
+    assert esign_activate(pemohon, case_id, esign_activation()).status_code == 200
+    return pemohon, case_of(pemohon, case_id)["certificates"][0]["serial"]
+
+
+def report_key_compromise(pemohon: Any, serial: str) -> int:
+    """The owner files a key-compromise revocation statement (incident: today)."""
+    case_id = start_revocation(pemohon, serial)
+    body = statement(certificate_serial=serial, reason="keyCompromise", chronology=CHRONOLOGY)
+    response = submit(pemohon, case_id, "statement", body)
+    assert response.status_code == 200, response.get_json()
+    return case_id
+
+
+def audit_payloads(app: Flask, kind: str, case_id: int | None = None) -> list[dict[str, Any]]:
+    """The payloads of audit events of a kind (of one case, when given)."""
+    with app.app_context():
+        query = select(AuditEvent).where(AuditEvent.kind == kind)
+        if case_id is not None:
+            query = query.where(AuditEvent.instance_id == case_id)
+        return [json.loads(e.payload_json) for e in db.session.execute(query).scalars()]
+
+
+def openssl_text(tmp_path: Path, *args: str) -> str:
+    done = subprocess.run(["openssl", *args], cwd=tmp_path, capture_output=True, text=True, check=False)
+    return done.stdout + done.stderr
+
+
+def test_key_compromise_suspends_esign_at_once_then_revocation_invalidates_later_signatures_and_destroys_the_key(
+    api: Any, app: Flask, client: Any, tmp_path: Path
+) -> None:
+    pemohon, serial = esign_owner(api)
+    # Signed after the incident (today) but before anyone reported it: valid for now.
+    signed = sign_over_api(pemohon)
+    assert signed.status_code == 200, signed.get_json()
+    assert validate_over_api(client, signed.get_data())["verdict"] == VALID
+
+    case_id = report_key_compromise(pemohon, serial)
+    assert case_of(pemohon, case_id)["data"]["suspension"]["suspended"] is True
+    refused = sign_over_api(pemohon)
+    assert refused.status_code == 423
+    assert "ditangguhkan" in refused.get_json()["error"] and "088.11" in refused.get_json()["error"]
+    assert {"why": "suspended"} in audit_payloads(app, "signing_refused")
+    with app.app_context():
+        psre = app.extensions["sertel.psre"]
+        assert [e.event for e in psre.key_events(ESIGN_NIK)] == ["suspended"]
+        assert psre.keystore.state(psre.current_certificate(ESIGN_NIK).subject_id).failed_attempts == 0
+
+    verifikator = api("verifikator")
+    response = submit(verifikator, case_id, "fast_track_decision", {"decision": "approve", "checked_identity": True})
+    assert response.status_code == 200, response.get_json()
+    revoked = case_of(pemohon, case_id)["data"]["revoked"]
+    incident = datetime.combine(date.today(), datetime.min.time(), tzinfo=timezone(timedelta(hours=7))).astimezone(UTC)
+    assert revoked["invalidity_date"] == incident.isoformat() and revoked["key_destroyed"] is True
+    steps = [p["output"] for p in audit_payloads(app, "step_completed", case_id) if p["task_name"] == "revoke_certificate"]
+    assert steps[0]["revoked"]["key_destroyed"] is True
+
+    # CRL and OCSP carry the invalidity date, as openssl reads them.
+    expected = incident.strftime("%b %e %H:%M:%S %Y GMT")
+    (tmp_path / "crl.der").write_bytes(client.get("/pki/crl").get_data())
+    crl_text = openssl_text(tmp_path, "crl", "-inform", "DER", "-in", "crl.der", "-text", "-noout")
+    assert "Invalidity Date" in crl_text and expected in crl_text
+    leaf, issuing, root = chain_of(pemohon, serial)
+    for name, cert in (("leaf.pem", leaf), ("issuing.pem", issuing), ("root.pem", root)):
+        (tmp_path / name).write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    openssl_text(tmp_path, "ocsp", "-issuer", "issuing.pem", "-cert", "leaf.pem", "-no_nonce", "-reqout", "req.der")
+    answer = client.post("/pki/ocsp", data=(tmp_path / "req.der").read_bytes(), content_type="application/ocsp-request")
+    (tmp_path / "resp.der").write_bytes(answer.get_data())
+    ocsp_text = openssl_text(tmp_path, "ocsp", "-respin", "resp.der", "-issuer", "issuing.pem", "-cert", "leaf.pem",
+                             "-CAfile", "root.pem", "-no_nonce", "-resp_text")
+    assert "Response verify OK" in ocsp_text and "leaf.pem: revoked" in ocsp_text
+    assert "Invalidity Date" in ocsp_text and expected in ocsp_text
+
+    # The PDF signed before the revocation but after the incident no longer validates, on the API and the page.
+    report = validate_over_api(client, signed.get_data())
+    assert report["verdict"] == COMPROMISED and not report["valid"]
+    token = csrf_of(client.get("/validasi").get_data(as_text=True))
+    page = client.post("/validasi", data={"csrf_token": token, "file": (io.BytesIO(signed.get_data()), "surat.pdf")},
+                       content_type="multipart/form-data")
+    assert page.status_code == 200 and COMPROMISED in page.get_data(as_text=True)
+
+    # The wrapped key is gone: not even the right passphrase opens it.
+    with app.app_context():
+        psre = app.extensions["sertel.psre"]
+        assert [e.event for e in psre.key_events(ESIGN_NIK)] == ["suspended", "destroyed"]
+        assert psre.certificate_status(serial).key_destroyed is True
+        with psre.store.read() as conn:
+            assert conn.execute("SELECT count(*) FROM esign_keys").fetchone()[0] == 0
+    assert sign_over_api(pemohon).status_code == 403
+
+
+def test_rejected_key_compromise_report_lifts_the_suspension(api: Any, app: Flask) -> None:
+    pemohon, serial = esign_owner(api)
+    case_id = report_key_compromise(pemohon, serial)
+    assert sign_over_api(pemohon).status_code == 423
+    response = submit(api("verifikator"), case_id, "fast_track_decision", {"decision": "reject", "reasons": "Laptop ditemukan; kunci tidak bocor."})
+    assert response.status_code == 200, response.get_json()
+    case = case_of(pemohon, case_id)
+    assert case["case"]["outcome"] == "end_rejected" and case["data"]["suspension_lifted"]["lifted"] is True
+    assert sign_over_api(pemohon).status_code == 200
+    with app.app_context():
+        events = [e.event for e in app.extensions["sertel.psre"].key_events(ESIGN_NIK)]
+    assert events == ["suspended", "suspension_lifted"]
