@@ -13,6 +13,7 @@ from handlers.common import certificate_summary, now_iso, pki_failure
 from handlers.forms import ActivationSchema, Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
 from handlers.issuance_ams import (
     DEFAULT_OFFICIAL_DOMAIN,
+    OWNER_RULES,
     Item,
     email_items,
     item,
@@ -171,14 +172,18 @@ def recheck(ctx: HandlerContext) -> dict[str, Any]:
     nik = "".join(form_value(ctx, "nik").split())
     nip = "".join(form_value(ctx, "nip").split())
     domain = str(ctx.settings.get("official_email_domain") or DEFAULT_OFFICIAL_DOMAIN)
+    category = str(ctx.applicant.get("category") or "asn")
     items = [
         *certificate_items(ctx, selected_serial(ctx)),
+        item("owner_rule", "Aturan yang berlaku", True, "info", OWNER_RULES.get(category, OWNER_RULES["lainnya"])),
         *nik_items(nik),
-        *nip_items(nik, nip),
-        *roster_items(ctx, nip, nik, form_value(ctx, "full_name"), form_value(ctx, "agency_code")),
-        *change_items(ctx, nip),
-        *email_items(form_value(ctx, "email"), domain),
     ]
+    if category == "asn":  # NIP and the roster apply to civil servants only
+        items += [
+            *nip_items(nik, nip),
+            *roster_items(ctx, nip, nik, form_value(ctx, "full_name"), form_value(ctx, "agency_code")),
+        ]
+    items += [*change_items(ctx, nip), *email_items(form_value(ctx, "email"), domain)]
     return {**summarize(items), "certificate_serial": selected_serial(ctx), "checked_at": now_iso()}
 
 

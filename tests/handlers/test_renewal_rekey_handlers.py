@@ -126,6 +126,18 @@ def test_recheck_of_a_consistent_renewal_passes() -> None:
     assert {"certificate_owned", "certificate_psre_status", "certificate_expiry", "roster_active", "email_domain"} <= set(by_code(result))
 
 
+def test_recheck_of_an_owner_who_is_not_asn_skips_nip_and_roster() -> None:
+    mayor = {"username": "walikota", "full_name": "H. Ahmad Fadhil", "nik": "3375010503700008", "nip": "",
+             "category": "wali_kota", "agency_code": "setda", "email": "walikota@pekalongankota.go.id"}
+    form = renewal_form(full_name="H. Ahmad Fadhil", nik="3375010503700008", nip="", agency_code="setda",
+                        email="walikota@pekalongankota.go.id")
+    result = recheck(make_ctx(data={"renewal_form": form}, applicant=mayor, roster_rows={}))
+    items = by_code(result)
+    assert "bukan ASN" in items["owner_rule"]["message"]
+    assert not any(code.startswith(("roster_", "nip_")) for code in items)
+    assert result["errors"] == 0, result
+
+
 def test_recheck_fails_a_person_who_left_the_roster() -> None:
     result = recheck(make_ctx(roster_rows={NIP: roster(status="keluar")}))
     active = by_code(result)["roster_active"]
