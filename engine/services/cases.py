@@ -13,7 +13,7 @@ from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import advance, audit, deploy, documents
-from engine.services.access import may_act_on
+from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.services.ports import agency_by_code
 
@@ -219,8 +219,9 @@ def _task_for(task_id: int, user: User) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("Tugas tidak ditemukan.")
-    if not may_act_on(user, task):
-        raise Forbidden("Anda tidak berwenang atas tugas ini.")
+    refusal = task_refusal(user, task)
+    if refusal is not None:
+        raise Forbidden(refusal)
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
     return task
