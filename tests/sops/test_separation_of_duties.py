@@ -18,6 +18,7 @@ from engine.services.setup import DEMO_PASSWORD
 from pki.validation import validate_pdf
 from tests.sops.builders import APPROVE, RECOMMEND, registration
 from tests.sops.test_issuance_ams import case_of, only_task, recommend, start_and_register
+from tests.sops.test_revocation import start_revocation, statement, submit
 from tests.web.test_html_flow import WebUser
 
 DEWI = {
@@ -260,3 +261,35 @@ def test_duties_api_lists_the_rules_and_the_admin_page_shows_them(api: Any, app:
     assert page.status_code == 200
     assert "Verifikator bukan pemberi rekomendasi" in page.get_data(as_text=True)
     assert WebUser(app, "pemohon").get("/admin/pemisahan-tugas").status_code == 403
+
+
+def test_verifikator_whose_certificate_expired_can_still_release_her_claim(api: Any, app: Flask) -> None:
+    _pemohon, case_id = start_and_register(api)
+    recommend(api, case_id)
+    task_id = open_task(app, case_id, "verification")
+    verifikator2 = api("verifikator2")
+    assert verifikator2.post(f"/tasks/{task_id}/claim").status_code == 200
+    expire_certificates_of(app, "verifikator2")
+    assert verifikator2.post(f"/tasks/{task_id}/complete", json=APPROVE).status_code == 403
+    assert verifikator2.post(f"/tasks/{task_id}/release").status_code == 200
+    assert api("verifikator").post(f"/tasks/{task_id}/claim").status_code == 200
+
+
+def test_verifikator_is_not_offered_the_revocation_staff_filed_on_her_behalf(api: Any, app: Flask) -> None:
+    with app.app_context():
+        dewi = db.session.execute(select(User).where(User.username == "verifikator")).scalar_one()
+        serial = db.session.execute(select(Certificate.serial).where(Certificate.user_id == dewi.id)).scalar_one()
+    rahmat = api("verifikator2")
+    case_id = start_revocation(rahmat, serial, applicant="verifikator", reason="affiliationChanged")
+    dewi_api = api("verifikator")
+    statement_task = open_task(app, case_id, "ra_statement")
+    assert "ra_statement" not in offered(dewi_api, case_id)
+    assert dewi_api.post(f"/tasks/{statement_task}/claim").status_code == 403
+    body = statement(certificate_serial=serial, chronology="Yang bersangkutan dimutasi ke Pemerintah Kabupaten Batang.")
+    assert submit(rahmat, case_id, "ra_statement", {**body, "requested_by": "ra"}).status_code == 200
+    verification = open_task(app, case_id, "verification")
+    assert "verification" not in offered(dewi_api, case_id)
+    response = dewi_api.post(f"/tasks/{verification}/claim")
+    assert response.status_code == 403
+    assert "pemohon atau subjek kasus ini" in response.get_json()["error"]
+    assert submit(rahmat, case_id, "verification", APPROVE).status_code == 200
