@@ -308,6 +308,8 @@ class VerificationSchema(FormSchema):
     checked_identity = Checkbox(metadata={"label": "Identitas (NIK, KTP) telah diperiksa"})
     checked_asn = Checkbox(metadata={"label": "Status ASN dan perangkat daerah telah diperiksa"})
     checked_recommendation = Checkbox(metadata={"label": "Rekomendasi atasan telah diperiksa"})
+    # The verifikator's own eSign passphrase: signs the decision letter (handlers/letters.py); empty: RA seal.
+    signing_passphrase = SigningPassphrase()
 
     @validates_schema
     def decision_is_justified(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""The RA's decision letters: the verifikator's decision on a case, as a PDF sealed by the RA."""
+"""The RA's decision letters: the verifikator's decision on a case, signed by the verifikator or sealed by the RA."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Any
 
 from engine.handler_api import HandlerContext, HandlerError, service_task
 from handlers.common import now_iso
-from handlers.form_documents import SOP_REFERENCES, applicant_rows
+from handlers.form_documents import SIGNING_PASSPHRASE, SOP_REFERENCES, applicant_rows, nip_line, sign_as_submitter
 from handlers.form_pdf import render_form_pdf
 from handlers.sealing import seal_by_ra
 
@@ -17,42 +17,71 @@ DECISIONS = {
     "return": "DIKEMBALIKAN kepada pemohon untuk diperbaiki",
     "reject": "DITOLAK",
 }
+RA_NAME = "Otoritas Pendaftaran Kota Pekalongan"
+# What the letter says about who signed it; it must match the signature actually applied.
+SIGNED_BY_TEXT = {
+    "verifikator": "{name} (Verifikator), dengan sertifikat eSign miliknya",
+    "ra_seal": "disegel Otoritas Pendaftaran (segel elektronik), atas keputusan {name}",
+    "unsigned": "tidak ditandatangani: segel Otoritas Pendaftaran tidak tersedia",
+}
+
+SIGNER_ROLES = {"verifikator": "Verifikator", "ra_seal": "Disegel", "unsigned": "Tidak ditandatangani"}
 
 
-@service_task("common.decision_letter")
-def decision_letter(ctx: HandlerContext) -> dict[str, Any]:
-    """Write the verifikator's decision (task data `verification`) as a letter sealed by the RA and keep it."""
-    verdict = ctx.data.get("verification")
-    if not isinstance(verdict, Mapping) or verdict.get("decision") not in DECISIONS:
-        raise HandlerError("Keputusan verifikasi tidak ditemukan pada data kasus.")
-    verifikator = str(ctx.actor.get("full_name") or ctx.actor.get("username") or "Verifikator")
+def render_letter(ctx: HandlerContext, verdict: Mapping[str, Any], verifikator: str, signed_by: str) -> bytes:
+    """The decision letter as an unsigned PDF that names truthfully who signs it (`signed_by`)."""
     rows: list[tuple[str, str | None]] = [
         *applicant_rows(ctx, "Pemohon"),
         ("Keputusan", None),
         ("Keputusan Verifikator", DECISIONS[str(verdict["decision"])]),
         ("Alasan", str(verdict.get("reasons") or "-")),
         ("Diputuskan oleh", verifikator),
+        ("Penandatangan", SIGNED_BY_TEXT[signed_by].format(name=verifikator)),
     ]
-    pdf = render_form_pdf(
+    by_verifikator = signed_by == "verifikator"
+    return render_form_pdf(
         "decision_letter",
         rows,
         title=TITLE,
         case_id=ctx.case_id,
-        signer_name=verifikator,
-        signer_role="Verifikator",
+        signer_name=verifikator if by_verifikator else RA_NAME,
+        signer_role=SIGNER_ROLES[signed_by],
+        signer_id=nip_line(str(ctx.actor.get("nip") or "")) if by_verifikator else "",
         statement="Keputusan ini diambil berdasarkan verifikasi identitas, keanggotaan ASN dan rekomendasi atasan "
         "sesuai kewenangan Otoritas Pendaftaran Kota Pekalongan.",
         reference=SOP_REFERENCES.get(ctx.process_key, ""),
     )
-    sealed, sealed_by = seal_by_ra(ctx, pdf, f"Keputusan verifikasi kasus {ctx.case_id} oleh {verifikator}")
+
+
+@service_task("common.decision_letter")
+def decision_letter(ctx: HandlerContext) -> dict[str, Any]:
+    """Write the verifikator's decision (task data `verification`) as a letter and keep it.
+
+    Signed with the verifikator's own eSign key when they typed `signing_passphrase` on the decision
+    form (a wrong passphrase refuses the form, 422); otherwise sealed by the RA.
+    """
+    verdict = ctx.data.get("verification")
+    if not isinstance(verdict, Mapping) or verdict.get("decision") not in DECISIONS:
+        raise HandlerError("Keputusan verifikasi tidak ditemukan pada data kasus.")
+    verifikator = str(ctx.actor.get("full_name") or ctx.actor.get("username") or "Verifikator")
+    passphrase = ctx.secrets.get(SIGNING_PASSPHRASE) or ""
+    if passphrase:
+        pdf = render_letter(ctx, verdict, verifikator, "verifikator")
+        signed, signed_by = sign_as_submitter(ctx, pdf, passphrase, "surat keputusan verifikasi"), "verifikator"
+    else:
+        pdf = render_letter(ctx, verdict, verifikator, "ra_seal")
+        signed, signed_by = seal_by_ra(ctx, pdf, f"Keputusan verifikasi kasus {ctx.case_id} oleh {verifikator}")
+        if signed_by == "unsigned":
+            signed = render_letter(ctx, verdict, verifikator, "unsigned")
     round_number = ctx.idempotency_key.rsplit("/", 1)[-1]
     filename = f"keputusan-verifikasi-kasus-{ctx.case_id}-{round_number}.pdf"
-    document_id = ctx.store_document(filename, "application/pdf", sealed, "letter")
+    document_id = ctx.store_document(filename, "application/pdf", signed, "letter")
     # "outcome", not "decision": the dossier lists submissions carrying a "decision" as decisions.
     return {
         "document_id": document_id,
         "filename": filename,
-        "sealed_by": sealed_by,
+        "sealed_by": signed_by,
+        "signed_by": signed_by,
         "outcome": verdict["decision"],
         "at": now_iso(),
     }

@@ -12,6 +12,7 @@ from engine.models import HumanTask, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import audit
 from engine.services.access import LANE_ROLES
+from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, Unavailable
 from engine.services.ports import handler_context
 from engine.services.runtime_context import settings
@@ -79,7 +80,8 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
                 lane=item.lane,
                 role=role,
                 owner_user_id=case.applicant_id if role == "Pemohon" else None,
-                agency_id=case.agency_id if role == "Atasan" else None,
+                # Usually the case's agency; an agency head's own case goes to the heads' superior.
+                agency_id=recommending_agency_id(case) if role == "Atasan" else None,
             )
         )
     case.current_steps = ", ".join(t.label for t in ready)[:500]

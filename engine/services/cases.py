@@ -13,7 +13,7 @@ from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import advance, audit, deploy, documents, people
-from engine.services.access import may_act_on
+from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.services.ports import agency_by_code
 
@@ -174,8 +174,8 @@ def claim_task(task_id: int, user: User) -> HumanTask:
 
 
 def release_task(task_id: int, user: User) -> HumanTask:
-    """Give a claimed task back to the role's queue."""
-    task = _task_for(task_id, user)
+    """Give a claimed task back to the role's queue (the claimant may, even if a duty rule now bars them)."""
+    task = _task_for(task_id, user, claimant_may=True)
     if task.claimed_by_id != user.id:
         raise Conflict("Tugas tidak sedang Anda klaim.")
     task.claimed_by_id = None
@@ -290,12 +290,14 @@ def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) 
     case.applicant_json = json.dumps(record, ensure_ascii=False)
 
 
-def _task_for(task_id: int, user: User) -> HumanTask:
+def _task_for(task_id: int, user: User, claimant_may: bool = False) -> HumanTask:
     task = db.session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("Tugas tidak ditemukan.")
-    if not may_act_on(user, task):
-        raise Forbidden("Anda tidak berwenang atas tugas ini.")
+    # A claim must never be stuck: whoever holds it can give it back, e.g. after their certificate expired.
+    refusal = None if claimant_may and task.claimed_by_id == user.id else task_refusal(user, task)
+    if refusal is not None:
+        raise Forbidden(refusal)
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
     return task

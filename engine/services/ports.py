@@ -245,8 +245,14 @@ def actor_of(username: str) -> dict[str, Any]:
     """Who caused a run, as handlers see it (the scheduler has no account)."""
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
-        return {"username": username, "full_name": username, "nik": "", "roles": []}
-    return {"username": user.username, "full_name": user.full_name, "nik": user.nik or "", "roles": user.role_names}
+        return {"username": username, "full_name": username, "nik": "", "nip": "", "roles": []}
+    return {
+        "username": user.username,
+        "full_name": user.full_name,
+        "nik": user.nik or "",
+        "nip": user.nip or "",
+        "roles": user.role_names,
+    }
 
 
 def _naive(moment: Any) -> Any:

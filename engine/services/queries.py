@@ -11,7 +11,8 @@ from sqlalchemy import or_, select
 from engine import runtime
 from engine.models import Agency, Certificate, Document, HumanTask, OutboxMail, ProcessInstance, User, db
 from engine.services import audit, deploy
-from engine.services.access import may_act_on, may_view_case
+from engine.services.access import may_act_on, may_view_case, task_refusal
+from engine.services.duties import certificate_refusal
 from engine.services.errors import Forbidden, NotFound
 from engine.services.ports import applicant_of
 
@@ -30,6 +31,8 @@ class CaseView:
     active_elements: list[str]
     data: dict[str, Any] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
+    # Ids of the open tasks the viewer may work on (roles, scopes and the duty rules allow it).
+    actionable: set[int] = field(default_factory=set)
 
 
 def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
@@ -52,13 +55,19 @@ def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
     return mine, claimable
 
 
+def inbox_notices(user: User) -> list[str]:
+    """Why tasks of the user's roles are withheld from them as a whole (e.g. a verifikator without a certificate)."""
+    return [reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None]
+
+
 def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
     """A task the user may work on, with the data its form shows and prefills from."""
     task = db.session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("Tugas tidak ditemukan.")
-    if not may_act_on(user, task):
-        raise Forbidden("Anda tidak berwenang atas tugas ini.")
+    refusal = task_refusal(user, task)
+    if refusal is not None:
+        raise Forbidden(refusal)
     case = task.instance
     data: dict[str, Any] = {}
     if task.status == "open":
@@ -74,6 +83,11 @@ def my_cases(user: User) -> list[ProcessInstance]:
         conditions = [ProcessInstance.applicant_id == user.id]
         if user.has_role("Atasan") and user.agency_id:
             conditions.append(ProcessInstance.agency_id == user.agency_id)
+            # Cases whose recommendation comes to this agency (an agency head's own case goes to setda).
+            recommended = select(HumanTask.instance_id).where(
+                HumanTask.role == "Atasan", HumanTask.agency_id == user.agency_id
+            )
+            conditions.append(ProcessInstance.id.in_(recommended))
         query = query.where(or_(*conditions))
     return list(db.session.execute(query).scalars())
 
@@ -138,6 +152,7 @@ def case_view(case_id: int, user: User) -> CaseView:
         active_elements=runtime.active_elements(workflow),
         labels=_labels(case),
         data=runtime.current_data(workflow),
+        actionable={t.id for t in open_tasks if may_act_on(user, t)},
     )
 
 

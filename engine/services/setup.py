@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from engine.models import Agency, RosterEntry, User, db
 from engine.services import accounts, audit, people
+from engine.services.demo_certificates import ensure_esign_certificate
 from engine.services.errors import Invalid
 from engine.services.runtime_context import psre
 
@@ -87,6 +88,27 @@ DEMO_PEOPLE: list[tuple[str, str, list[str], str, str, str, str, str]] = [
         "Sandiman Ahli Muda",
         "aktif",
     ),
+    (
+        "verifikator2",
+        "Rahmat Hidayat",
+        ["Verifikator", "Pemohon"],
+        "diskominfo",
+        "199004212014031009",
+        "3375022104900009",
+        "Sandiman Ahli Pertama",
+        "aktif",
+    ),
+    (
+        # The heads' superior: recommends an agency head's own application (engine/services/duties.py).
+        "sekda",
+        "Drs. Bambang Wijaya, M.Si.",
+        ["Atasan", "Pemohon"],
+        "setda",
+        "196808171994031008",
+        "3375031708680008",
+        "Sekretaris Daerah",
+        "aktif",
+    ),
     ("admin", "Admin Diskominfo", ["Admin"], "diskominfo", "", "", "Pengelola Sistem", ""),
     ("auditor", "Auditor Inspektorat", ["Auditor"], "setda", "", "", "Auditor", ""),
 ]
@@ -153,6 +175,12 @@ def load_demo() -> list[tuple[str, str, list[str]]]:
                     nip=nip, nik=nik, full_name=name, agency_id=agencies[agency].id, position=position, status=status
                 )
             )
+    db.session.commit()
+    # Verifikators act only with a certificate of their own (duty rule verifier_holds_certificate).
+    for username, _name, roles, _agency, _nip, _nik, position, _status in DEMO_PEOPLE:
+        if "Verifikator" in roles:
+            user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+            ensure_esign_certificate(user, position)
     db.session.commit()
     logins = [(u, DEMO_PASSWORD, roles) for u, _n, roles, *_rest in DEMO_PEOPLE]
     return logins + [(u, DEMO_PASSWORD, ["Pemohon"]) for u, *_rest in DEMO_NON_ASN]

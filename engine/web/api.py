@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import accounts, cases, certificates, documents, queries
+from engine.services import accounts, cases, certificates, documents, duties, queries
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -135,9 +135,20 @@ def get_case(case_id: int) -> Any:
 @bp.get("/tasks")
 @login_required()
 def list_tasks() -> Any:
-    """My tasks and the tasks I may claim."""
+    """My tasks, the tasks I may claim, and why tasks of my roles are withheld from me (if they are)."""
     mine, claimable = queries.inbox(g.user)
-    return jsonify(mine=[task_json(t) for t in mine], claimable=[task_json(t) for t in claimable])
+    return jsonify(
+        mine=[task_json(t) for t in mine],
+        claimable=[task_json(t) for t in claimable],
+        notices=queries.inbox_notices(g.user),
+    )
+
+
+@bp.get("/duties")
+@login_required()
+def list_duties() -> Any:
+    """The separation-of-duties rules the engine enforces on every case."""
+    return jsonify(rules=duties.describe_rules())
 
 
 @bp.post("/tasks/<int:task_id>/claim")

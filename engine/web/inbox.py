@@ -22,6 +22,7 @@ def index() -> Any:
         "inbox.html",
         mine=mine,
         claimable=claimable,
+        notices=queries.inbox_notices(g.user),
         cases=queries.my_cases(g.user),
         processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
         if g.user.has_role("Pemohon")

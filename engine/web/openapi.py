@@ -100,6 +100,7 @@ def document() -> dict[str, Any]:
             },
             "/cases/{case_id}": {"get": _op("Kasus dengan linimasa", params=["case_id"])},
             "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
+            "/duties": {"get": _op("Aturan pemisahan tugas yang ditegakkan mesin alur kerja")},
             "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},
             "/tasks/{task_id}/release": {"post": _op("Lepas tugas", params=["task_id"])},
             "/tasks/{task_id}/form": {"get": _op("Skema formulir tugas", params=["task_id"])},

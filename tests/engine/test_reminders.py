@@ -6,13 +6,16 @@ from datetime import timedelta
 from typing import Any
 
 import time_machine
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from engine.models import Certificate, OutboxMail, db
 from engine.services import reminders
 from tests.sops.builders import APPROVE, csr_pem
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
 from tests.web_login import csrf_of, login
+
+# Certificates issued through a case (the demo verifikators' own eSign certificates have none).
+CASE_CERTIFICATES = select(Certificate).where(Certificate.instance_id.is_not(None))
 
 
 def issue_certificate(api: Any) -> None:
@@ -24,10 +27,17 @@ def issue_certificate(api: Any) -> None:
     assert pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr}).status_code == 200
 
 
+def drop_demo_certificates() -> None:
+    """Leave only certificates issued through cases, so that counts of reminders are about them."""
+    db.session.execute(delete(Certificate).where(Certificate.instance_id.is_(None)))
+    db.session.commit()
+
+
 def test_expiry_reminder_is_sent_once_within_the_window(api: Any, app: Any) -> None:
     issue_certificate(api)
     with app.app_context():
-        cert = db.session.execute(select(Certificate)).scalar_one()
+        drop_demo_certificates()
+        cert = db.session.execute(CASE_CERTIFICATES).scalar_one()
         assert reminders.send_expiry_reminders() == 0  # two years away: nothing yet
         with time_machine.travel(cert.not_after - timedelta(days=10), tick=False):
             assert reminders.send_expiry_reminders() == 1
@@ -41,7 +51,8 @@ def test_expiry_reminder_is_sent_once_within_the_window(api: Any, app: Any) -> N
 def test_revoked_or_expired_certificates_get_no_reminder(api: Any, app: Any) -> None:
     issue_certificate(api)
     with app.app_context():
-        cert = db.session.execute(select(Certificate)).scalar_one()
+        drop_demo_certificates()
+        cert = db.session.execute(CASE_CERTIFICATES).scalar_one()
         cert.status = "revoked"
         db.session.commit()
         with time_machine.travel(cert.not_after - timedelta(days=10), tick=False):
@@ -55,7 +66,7 @@ def test_revoked_or_expired_certificates_get_no_reminder(api: Any, app: Any) -> 
 def test_owner_accepting_the_reminder_starts_a_renewal_of_that_certificate(api: Any, app: Any, client: Any) -> None:
     issue_certificate(api)
     with app.app_context():
-        serial = db.session.execute(select(Certificate)).scalar_one().serial
+        serial = db.session.execute(CASE_CERTIFICATES).scalar_one().serial
     login(client, "pemohon2")
     assert client.get(f"/sertifikat/{serial}/perbarui").status_code == 403  # not theirs
     login(client, "pemohon")
@@ -72,7 +83,7 @@ def test_owner_accepting_the_reminder_starts_a_renewal_of_that_certificate(api: 
 def test_owner_lists_their_certificates_and_starts_a_revocation_from_one(api: Any, app: Any, client: Any) -> None:
     issue_certificate(api)
     with app.app_context():
-        serial = db.session.execute(select(Certificate)).scalar_one().serial
+        serial = db.session.execute(CASE_CERTIFICATES).scalar_one().serial
     login(client, "pemohon2")
     assert serial not in client.get("/sertifikat").get_data(as_text=True)
     login(client, "pemohon")

@@ -87,7 +87,7 @@ def test_esign_case_with_someone_elses_identity_cannot_touch_their_key(api: Any,
     budi_case = start(budi, "issuance_esign").get_json()["case"]["id"]
     assert register(budi, budi_case, **SITI).status_code == 422
     with app.app_context():
-        [cert] = db.session.execute(select(Certificate).where(Certificate.kind == "esign")).scalars()
+        [cert] = db.session.execute(select(Certificate).join(User).where(Certificate.kind == "esign", User.username == "pemohon2")).scalars()
         assert cert.status == "active"
         psre = app.extensions["sertel.psre"]
         assert psre.certificate_status(cert.serial).status == "good"
@@ -111,7 +111,7 @@ def test_second_esign_issuance_is_refused_up_front_and_the_psre_never_replaces_a
     assert "088.10" in message and "088.13" in message
     with app.app_context():
         psre = app.extensions["sertel.psre"]
-        [cert] = db.session.execute(select(Certificate).where(Certificate.kind == "esign")).scalars()
+        [cert] = db.session.execute(select(Certificate).join(User).where(Certificate.kind == "esign", User.username == "pemohon2")).scalars()
         try:
             psre.issue_with_server_key(cert.subject_id, "Passphrase-Lain99", "another-request")
         except ActiveKeyExists:
