@@ -19,6 +19,7 @@ from handlers.data_change import (
 )
 from handlers.forms import CertificateStartSchema, Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
 from handlers.issuance_ams import item, nik_items, summarize
+from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
@@ -117,7 +118,7 @@ def reset_key(ctx: HandlerContext) -> dict[str, Any]:
     # The RA's inventory keeps the PSrE subject id (works with any adapter); older rows fall back to the PSrE.
     subject_id = chosen_certificate(ctx, old_serial).get("subject_id") or subject_id_of(ctx, current_record(ctx)["nik"])
     try:
-        issued = ctx.psre.reset_subject(subject_id, passphrase, ctx.idempotency_key)
+        issued = issue_once(ctx, lambda key, _orphan: ctx.psre.reset_subject(subject_id, passphrase, key), None)
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

@@ -21,7 +21,8 @@ from handlers.forms import (
     one_of,
 )
 from handlers.issuance_ams import Item, item
-from pki.errors import AlreadyRevoked, PkiError
+from handlers.psre_retry import revoke_once
+from pki.errors import PkiError
 
 # RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
 REASONS: dict[str, str] = {
@@ -267,11 +268,8 @@ def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
     if not isinstance(request, Mapping) or not request.get("serial"):
         raise HandlerError("Sertifikat yang akan dicabut tidak ditemukan pada data kasus.")
     serial, reason = str(request["serial"]), str(request.get("reason") or "unspecified")
-    repeated = False
     try:
-        ctx.psre.revoke(serial, reason, ctx.idempotency_key)
-    except AlreadyRevoked:
-        repeated = True  # revoked meanwhile (another case, the PSrE's own RA): the goal is reached
+        repeated = revoke_once(ctx, serial, reason)
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.set_certificate_status(serial, "revoked")

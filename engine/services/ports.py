@@ -90,6 +90,7 @@ class CasePorts:
         self.case, self.task_name, self.actor = case, task_name, actor
 
     def _log(self, kind: str, payload: dict[str, Any]) -> None:
+        """Append an event to the case's stream, attributed to this step."""
         audit.append(audit.case_stream(self.case.id), kind, self.actor, payload, self.case.id, self.task_name)
 
     def record_certificate(self, issued: Any) -> None:
@@ -260,6 +261,7 @@ def handler_context(
         update_applicant=ports.update_applicant,
         update_roster=ports.update_roster,
         seal_pdf=ports.seal_pdf,
+        log_event=ports._log,
         actor=actor_of(actor),
         secrets=dict(secrets or {}),
     )
