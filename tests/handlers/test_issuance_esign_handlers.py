@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine import registry
-from engine.handler_api import FormRefused, HandlerError
+from engine.handler_api import HandlerError
 from handlers.forms import EsignActivationSchema, RecommendationSchema, RegistrationSchema
 from handlers.issuance_esign import automated_checks, issue_with_server_key
 from pki.errors import IdempotencyConflict, WeakPassphrase
