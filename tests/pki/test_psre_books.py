@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from wsgiref.simple_server import make_server
 
 import pytest
 from pki_builders import make_csr, make_subject
 from test_http_psre import PASSWORD, USER, Quiet
-from wsgiref.simple_server import make_server
 
 from pki.embedded import EmbeddedPSrE
 from pki.errors import IdempotencyConflict, WrongPassphrase
