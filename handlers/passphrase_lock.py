@@ -87,6 +87,13 @@ def subject_items(ctx: HandlerContext, nik: str) -> list[dict[str, Any]]:
     return [item("psre_status", label, ok, "error", f"Status di PSrE: {status}.")]
 
 
+def lock_items(ctx: HandlerContext, serial: str) -> list[dict[str, Any]]:
+    """Show the LOCK state of the owner's eSign key as the RA's reconciled record holds it (informative)."""
+    locked = any(cert.get("serial") == serial and cert.get("locked") for cert in ctx.certificates())
+    message = "Kunci eSign Terkunci (LOCK) di PSrE." if locked else "Kunci eSign tidak tercatat Terkunci di PSrE."
+    return [item("esign_lock", "Status kunci eSign", True, "warning", message)]
+
+
 @service_task("passphrase_lock.automated_checks")
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     """Check the certificate belongs to the owner and is active, the NIK, and the owner's status at the PSrE."""
@@ -96,6 +103,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         *certificate_items(ctx, str(form.get("certificate_serial") or "")),
         *nik_items(nik),
         *subject_items(ctx, nik),
+        *lock_items(ctx, str(form.get("certificate_serial") or "")),
         item(
             "ktp_uploaded",
             "Pindaian KTP diunggah",

@@ -71,6 +71,7 @@ def certificate_row(cert: Certificate) -> dict[str, Any]:
         "serial": cert.serial,
         "subject_id": cert.subject_id,
         "status": cert.status,
+        "locked": bool(cert.locked),
         "subject": cert.subject,
         "case_id": cert.instance_id,
         "not_before": cert.not_before.isoformat(),
