@@ -201,8 +201,8 @@ def psre_reconcile() -> None:
     click.echo(f"Sertifikat diperiksa: {report.checked}")
     for finding in report.repaired:
         click.echo(f"  diperbaiki  {finding.serial}  {finding_label(finding.kind)}")
-    for finding in reconcile.findings()[0]:
-        click.echo(f"  untuk Admin {finding.serial}  {finding_label(finding.kind)}  {finding.detail_json}")
+    for listed in reconcile.findings()[0]:
+        click.echo(f"  untuk Admin {listed.serial}  {finding_label(listed.kind)}  {listed.detail_json}")
     if report.open_total:
         click.echo(f"{report.open_total} perbedaan menunggu Admin (/admin/rekonsiliasi).", err=True)
         sys.exit(1)
