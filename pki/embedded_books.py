@@ -59,11 +59,19 @@ class EmbeddedBooks(EmbeddedServices):
         A retry after the RA rolled back with a new passphrase would otherwise adopt a key its owner
         cannot open. unlock() counts a wrong attempt like any other, so this is no free passphrase oracle.
         """
+        assert isinstance(result, dict)
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT serial_hex FROM server_key_certificates WHERE subject_id = ?", (subject_id,)
+            ).fetchone()
+        if row is None or row["serial_hex"] != result.get("serial_hex"):
+            # The key of that result was replaced since (a later call made a new one): it is gone for good,
+            # and unlocking the current key would wrongly vouch for a certificate of another key.
+            raise IdempotencyConflict("the server key this request made was replaced since; it cannot be adopted")
         try:
             self.keystore.unlock(subject_id, passphrase)
         except WrongPassphrase as exc:
             raise IdempotencyConflict(
                 "this request was already served with another passphrase; repeat it with that passphrase"
             ) from exc
-        assert isinstance(result, dict)
         return IssuedCertificate.from_json(result)

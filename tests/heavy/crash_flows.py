@@ -108,8 +108,8 @@ class Flows:
         raise AssertionError(f"no payload for task {name} of {sop}")
 
     def _esign_activation(self, attempt: int) -> dict[str, Any]:
-        # A retry types another passphrase every other time: the PSrE's earlier key is then superseded.
-        self.passphrase = f"Esign-{self.round}-{attempt // 2}x"
+        # The first retry types another passphrase (the PSrE's earlier key is then superseded), later ones repeat it.
+        self.passphrase = f"Esign-{self.round}-{min(attempt, 1)}x"
         form = {
             "ktp_photo": (io.BytesIO(PNG), "ktp.png"),
             "selfie": (io.BytesIO(PNG + b"selfie"), "swafoto.png"),
@@ -120,7 +120,7 @@ class Flows:
         return _files(form)
 
     def _new_passphrase(self, attempt: int) -> dict[str, Any]:
-        self.passphrase = f"Baru-{self.round}-{attempt // 2}y"
+        self.passphrase = f"Baru-{self.round}-{min(attempt, 1)}y"
         body = {"passphrase": self.passphrase, "passphrase_confirmation": self.passphrase, "accept_obligations": True}
         return {"json": body}
 
@@ -160,11 +160,11 @@ def _active(case: dict[str, Any]) -> str:
 
 
 def _csr_activation() -> Any:
-    # A retry sends a new CSR every other time (a browser that generated a new key pair).
+    # The first retry sends a new CSR (a browser that generated a new key pair), later ones repeat it.
     csrs: list[str] = []
 
     def make(attempt: int) -> dict[str, Any]:
-        if attempt % 2 == 0 or not csrs:
+        if attempt < 2 or not csrs:
             csrs.append(csr_pem()[0])
         return {"json": {"accept_obligations": True, "csr_pem": csrs[-1]}}
 

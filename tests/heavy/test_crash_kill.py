@@ -77,10 +77,10 @@ def check_end_state(flows: Flows, server: Server, env: dict[str, str], ledger: P
     """Every case completed, the same active certificates at both ends, and a clean reconciliation."""
     for case_id in flows.cases:
         assert flows.case(case_id)["case"]["status"] == "completed", case_id
-    psre_good, ra_active = active_per_person(env)
-    assert psre_good == ra_active
     result = sertel(env, "psre", "reconcile")
     assert result.returncode == 0 and "Catatan RA dan PSrE sama." in result.stdout, result.stdout + result.stderr
+    psre_good, ra_active = active_per_person(env)
+    assert psre_good == ra_active
     calls = Counter(line.split(" ", 1)[0] for line in ledger.read_text().splitlines())
     figures = {
         "database": "postgresql" if env["SERTEL_DATABASE_URL"].startswith("postgresql") else "sqlite",

@@ -68,3 +68,12 @@ def test_reset_repeated_with_another_passphrase_is_a_conflict_not_a_silent_adopt
     assert psre.reset_subject(subject_id, "pertama123", "case-9/reset/1") == first
     with pytest.raises(IdempotencyConflict):
         psre.reset_subject(subject_id, "kedua45678", "case-9/reset/1")
+
+
+def test_repeat_of_a_server_key_call_whose_key_was_replaced_is_a_conflict(psre: EmbeddedPSrE) -> None:
+    subject_id = psre.register_subject(make_subject(), "reg")
+    psre.issue_with_server_key(subject_id, "pertama123", "case-3/activation/1")
+    psre.issue_with_server_key(subject_id, "kedua45678", "case-3/activation/1/ulang-1")
+    # The current key opens with this passphrase, but it is not the key the first call made.
+    with pytest.raises(IdempotencyConflict):
+        psre.issue_with_server_key(subject_id, "kedua45678", "case-3/activation/1")
