@@ -9,6 +9,7 @@ from flask import Flask
 
 from engine import registry
 from engine.config import ROOT, ConfigError, load_settings
+from engine.failpoints import CrashAfterPSrE, armed_operations
 from engine.models import db
 from engine.web import register_web
 from pki.embedded import EmbeddedPSrE
@@ -41,6 +42,16 @@ def make_psre(settings: dict[str, Any]) -> Any:
     )
 
 
+def with_fail_points(adapter: Any, settings: dict[str, Any]) -> Any:
+    """Arm the crash fail-points of the settings around the adapter (never outside development/testing)."""
+    if not settings["CRASH_AFTER_PSRE"]:
+        return adapter
+    if settings["ENV"] not in {"development", "testing"}:
+        raise ConfigError("SERTEL_CRASH_AFTER_PSRE is only for crash tests (ENV development or testing)")
+    ledger = Path(settings["CRASH_LEDGER"] or Path(settings["INSTANCE_DIR"]) / "crash-ledger.txt")
+    return CrashAfterPSrE(adapter, armed_operations(settings["CRASH_AFTER_PSRE"]), ledger)
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
@@ -61,7 +72,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         TESTING=settings["ENV"] == "testing",
     )
     db.init_app(app)
-    app.extensions["sertel.psre"] = make_psre(settings)
+    app.extensions["sertel.psre"] = with_fail_points(make_psre(settings), settings)
     registry.discover("handlers")
     register_web(app)
     return app

@@ -1,4 +1,4 @@
-"""The `sertel` command: init, demo, run, deploy, users, roster and audit."""
+"""The `sertel` command: init, demo, run, deploy, users, roster, PSrE reconciliation and audit."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from werkzeug.serving import run_simple
 from engine.app import create_app
 from engine.config import ROOT
 from engine.jobs import build_scheduler
-from engine.services import accounts, audit, deploy, reminders, setup, timers
+from engine.services import accounts, audit, deploy, reconcile, reminders, setup, timers
 from engine.services.errors import ServiceError
+from engine.web.labels import finding_label
 from pki.embedded import EmbeddedPSrE
 from pki.http_server import PsreWsgiApp
 
@@ -201,6 +202,27 @@ def psre_server(host: str, port: int, username: str, password: str) -> None:
     adapter.initialise()
     click.echo(f"PSrE tertanam dilayani di http://{host}:{port} (Ctrl+C untuk berhenti)")
     run_simple(host, port, PsreWsgiApp(adapter, username, password), use_reloader=False, threaded=True)
+
+
+@main.group("psre")
+def psre_group() -> None:
+    """The RA's records against the PSrE's."""
+
+
+@psre_group.command("reconcile")
+@with_appcontext
+def psre_reconcile() -> None:
+    """Compare every certificate with the PSrE; repair by the clear rules, list the rest; exit 1 if any is open."""
+    report = reconcile.reconcile("cli")
+    click.echo(f"Sertifikat diperiksa: {report.checked}")
+    for finding in report.repaired:
+        click.echo(f"  diperbaiki  {finding.serial}  {finding_label(finding.kind)}")
+    for listed in reconcile.findings()[0]:
+        click.echo(f"  untuk Admin {listed.serial}  {finding_label(listed.kind)}  {listed.detail_json}")
+    if report.open_total:
+        click.echo(f"{report.open_total} perbedaan menunggu Admin (/admin/rekonsiliasi).", err=True)
+        sys.exit(1)
+    click.echo("Catatan RA dan PSrE sama." if not report.repaired else "Catatan RA kini sama dengan PSrE.")
 
 
 @main.group("audit")

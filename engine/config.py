@@ -70,6 +70,13 @@ DEFAULTS: dict[str, Any] = {
     "SLA_ACTIVATION": "P7D",
     # Days before not_after when the owner is reminded to renew.
     "EXPIRY_REMINDER_DAYS": 30,
+    # Crash tests only (honoured when ENV is development or testing): kill the process right after these
+    # PSrE calls return ('all' or a comma list, e.g. 'issue_from_csr,revoke'), once per call, remembered in
+    # CRASH_LEDGER (default INSTANCE_DIR/crash-ledger.txt).
+    "CRASH_AFTER_PSRE": "",
+    "CRASH_LEDGER": "",
+    # Minutes between two reconciliations of the RA's certificates with the PSrE's (scheduler job).
+    "RECONCILE_INTERVAL_MINUTES": 15,
     # Upper bound on evaluation steps of a diagram expression in the sandbox.
     "SANDBOX_MAX_STEPS": 100_000,
 }

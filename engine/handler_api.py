@@ -60,6 +60,8 @@ class HandlerContext:
     update_applicant: Callable[[dict[str, Any]], None] = _unavailable
     # Seal a PDF the RA produces with the RA's own certificate: (pdf bytes, reason) -> sealed bytes.
     seal_pdf: Callable[[bytes, str], bytes] = _unavailable
+    # Write an event into the case's audit stream: (kind, payload).
+    log_event: Callable[[str, dict[str, Any]], None] = _unavailable
     # Who caused this run: username, full_name, nik, roles ("penjadwal" for the scheduler).
     actor: dict[str, Any] = field(default_factory=dict)
     # Secrets typed in the form that started this run (passphrases): never stored, never logged.

@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from engine.services import reminders, timers
+from engine.services import reconcile, reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -34,6 +34,16 @@ def send_expiry_reminders() -> int:
         return reminders.send_expiry_reminders()
 
 
+def reconcile_psre() -> int:
+    """Reconcile the RA's certificates with the PSrE's books; return how many differences wait for the Admin."""
+    assert _app is not None
+    with _app.app_context():
+        report = reconcile.reconcile()
+    if report.repaired or report.open_total:
+        log.warning("reconciliation: %d repaired, %d open", len(report.repaired), report.open_total)
+    return report.open_total
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -49,5 +59,9 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
     scheduler.add_job("engine.jobs:poll_timers", "interval", **options)
     scheduler.add_job(
         "engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6
+    )
+    minutes = int(app.config["SERTEL"]["RECONCILE_INTERVAL_MINUTES"])
+    scheduler.add_job(
+        "engine.jobs:reconcile_psre", "interval", id="reconcile_psre", replace_existing=True, minutes=minutes
     )
     return scheduler

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives import hashes
 
 from engine.handler_api import HandlerContext, HandlerError, service_task
 from handlers.form_pdf import render_form_pdf
+from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
 from pki.errors import (
     ActiveKeyExists,
@@ -166,7 +167,9 @@ def issue_from_csr(ctx: HandlerContext) -> dict[str, Any]:
     if not subject_id:
         raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
     try:
-        issued = ctx.psre.issue_from_csr(str(subject_id), str(csr_pem), ctx.idempotency_key)
+        issued = issue_once(
+            ctx, lambda key, _orphan: ctx.psre.issue_from_csr(str(subject_id), str(csr_pem), key), str(csr_pem)
+        )
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

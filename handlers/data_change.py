@@ -22,6 +22,7 @@ from handlers.issuance_ams import (
     summarize,
 )
 from handlers.key_custody import destroyed_keys
+from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectInfo
 
@@ -297,7 +298,9 @@ def reissue_certificate(ctx: HandlerContext) -> dict[str, Any]:
     try:
         # Registering the same NIK again returns the owner's existing subject id with the verified new data.
         subject_id = ctx.psre.register_subject(subject, f"{ctx.idempotency_key}/subject")
-        issued = ctx.psre.reissue(subject_id, subject, str(csr_pem), None, ctx.idempotency_key)
+        issued = issue_once(
+            ctx, lambda key, _orphan: ctx.psre.reissue(subject_id, subject, str(csr_pem), None, key), str(csr_pem)
+        )
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

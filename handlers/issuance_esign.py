@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.handler_api import FormRefused, HandlerContext, HandlerError, form_schema, service_task
+from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
 from handlers import issuance_ams
 from handlers.common import SUBJECT_VARIABLE, certificate_summary, now_iso, pki_failure
 from handlers.forms import FormSchema, RecommendationSchema, RegistrationSchema
-from pki.errors import IdempotencyConflict, PkiError
+from handlers.psre_retry import issue_once
+from pki.errors import PkiError
 
 # 088.14 uses the same official Registration and Recommendation forms as 088.9.
 form_schema("issuance_esign.registration_form")(RegistrationSchema)
@@ -46,12 +47,11 @@ def issue_with_server_key(ctx: HandlerContext) -> dict[str, Any]:
     if not subject_id:
         raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
     try:
-        issued = ctx.psre.issue_with_server_key(str(subject_id), passphrase, ctx.idempotency_key)
-    except IdempotencyConflict as err:
-        # The PSrE already made the key in an earlier attempt that did not complete here: it is sealed
-        # under the passphrase typed then, so only that passphrase can finish the activation.
-        message = "Kunci Anda sudah dibuat PSrE pada percobaan sebelumnya; ketik passphrase yang Anda pakai saat itu."
-        raise FormRefused(message, {"passphrase": [message]}) from err
+        # A retry after a crash with the passphrase typed then adopts the key the PSrE made; with
+        # another passphrase that key (which its owner cannot open) is revoked and a new one made.
+        issued = issue_once(
+            ctx, lambda key, _orphan: ctx.psre.issue_with_server_key(str(subject_id), passphrase, key), None
+        )
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

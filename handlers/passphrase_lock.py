@@ -20,6 +20,7 @@ from handlers.data_change import (
 from handlers.forms import CertificateStartSchema, Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
 from handlers.issuance_ams import item, nik_items, summarize
 from handlers.key_custody import destroyed_keys
+from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
@@ -87,6 +88,13 @@ def subject_items(ctx: HandlerContext, nik: str) -> list[dict[str, Any]]:
     return [item("psre_status", label, ok, "error", f"Status di PSrE: {status}.")]
 
 
+def lock_items(ctx: HandlerContext, serial: str) -> list[dict[str, Any]]:
+    """Show the LOCK state of the owner's eSign key as the RA's reconciled record holds it (informative)."""
+    locked = any(cert.get("serial") == serial and cert.get("locked") for cert in ctx.certificates())
+    message = "Kunci eSign Terkunci (LOCK) di PSrE." if locked else "Kunci eSign tidak tercatat Terkunci di PSrE."
+    return [item("esign_lock", "Status kunci eSign", True, "warning", message)]
+
+
 @service_task("passphrase_lock.automated_checks")
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     """Check the certificate belongs to the owner and is active, the NIK, and the owner's status at the PSrE."""
@@ -96,6 +104,7 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
         *certificate_items(ctx, str(form.get("certificate_serial") or "")),
         *nik_items(nik),
         *subject_items(ctx, nik),
+        *lock_items(ctx, str(form.get("certificate_serial") or "")),
         item(
             "ktp_uploaded",
             "Pindaian KTP diunggah",
@@ -118,7 +127,7 @@ def reset_key(ctx: HandlerContext) -> dict[str, Any]:
     # The RA's inventory keeps the PSrE subject id (works with any adapter); older rows fall back to the PSrE.
     subject_id = chosen_certificate(ctx, old_serial).get("subject_id") or subject_id_of(ctx, current_record(ctx)["nik"])
     try:
-        issued = ctx.psre.reset_subject(subject_id, passphrase, ctx.idempotency_key)
+        issued = issue_once(ctx, lambda key, _orphan: ctx.psre.reset_subject(subject_id, passphrase, key), None)
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.record_certificate(issued)

@@ -24,6 +24,7 @@ from handlers.issuance_ams import (
     summarize,
 )
 from handlers.key_custody import destroyed_keys
+from handlers.psre_retry import issue_once
 from pki.errors import KeyReused, PkiError
 
 RENEWAL_FORM = "renewal_form"
@@ -201,7 +202,14 @@ def renew_certificate(ctx: HandlerContext) -> dict[str, Any]:
     if not csr_pem:
         raise HandlerError("CSR pemohon tidak ditemukan pada data kasus.")
     try:
-        issued = ctx.psre.renew(old, str(csr_pem), None, ctx.idempotency_key)
+        # After a crash the old certificate may already be renewed into an orphan the RA never
+        # recorded: the retry renews that orphan instead (the PSrE revokes it as superseded).
+        issued = issue_once(
+            ctx,
+            lambda key, orphan: ctx.psre.renew(orphan.serial_hex if orphan else old, str(csr_pem), None, key),
+            str(csr_pem),
+            revoke_first=False,
+        )
     except KeyReused as err:
         return {"ok": False, "problem": str(pki_failure(err)), "old_serial": old, "at": now_iso()}
     except PkiError as err:

@@ -22,7 +22,8 @@ from handlers.forms import (
 )
 from handlers.issuance_ams import Item, item
 from handlers.key_custody import destroyed_keys, invalidity_date, request_serial
-from pki.errors import AlreadyRevoked, PkiError
+from handlers.psre_retry import revoke_once
+from pki.errors import PkiError
 
 # RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
 REASONS: dict[str, str] = {
@@ -266,16 +267,14 @@ def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
     """Have the PSrE revoke the certificate with the statement's reason; CRL and OCSP show it at once.
 
     For a compromised key the incident date goes along as the invalidity date, and a server-held key
-    is destroyed by the PSrE in the same step (`key_destroyed`).
+    is destroyed by the PSrE in the same step (`key_destroyed`). A retry after a crash finds the earlier
+    revocation and takes it as done (handlers/psre_retry.py).
     """
     serial = request_serial(ctx)
     reason = str(ctx.data["revocation_request"].get("reason") or "unspecified")
     invalid_from = invalidity_date(submitted_statement(ctx)) if reason == "keyCompromise" else None
-    repeated = False
     try:
-        ctx.psre.revoke(serial, reason, ctx.idempotency_key, invalidity_date=invalid_from)
-    except AlreadyRevoked:
-        repeated = True  # revoked meanwhile (another case, the PSrE's own RA): the goal is reached
+        repeated = revoke_once(ctx, serial, reason, invalid_from)
     except PkiError as err:
         raise pki_failure(err) from err
     ctx.set_certificate_status(serial, "revoked")

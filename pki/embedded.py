@@ -11,19 +11,17 @@ from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from pki import ca, key_lifecycle
+from pki.embedded_books import EmbeddedBooks
 from pki.embedded_core import NIK_PATTERN, EmbeddedCore
-from pki.embedded_services import EmbeddedServices
 from pki.errors import (
     ActiveKeyExists,
     AlreadyRevoked,
-    IdempotencyConflict,
     InvalidRequest,
     InvalidSubject,
     KeySuspended,
     NoServerKey,
     UnknownCertificate,
     UnknownSubject,
-    WrongPassphrase,
 )
 from pki.keystore import SealedKey, check_passphrase
 from pki.keywrap import wrap_secret
@@ -39,7 +37,7 @@ def _holder(sealed: SealedKey | None) -> str:
     return "owner" if sealed is None else "psre"
 
 
-class EmbeddedPSrE(EmbeddedServices):
+class EmbeddedPSrE(EmbeddedBooks):
     """A real (test) CA run inside the RA's deployment, behaving like an external PSrE (BSrE)."""
 
     # --- server-held keys (eSign) ---------------------------------------------------------------------
@@ -91,16 +89,7 @@ class EmbeddedPSrE(EmbeddedServices):
         with self.store.read() as conn:
             done, result = replay(conn, idempotency_key, "issue_with_server_key", digest)
         if done:
-            # A repeat must carry the passphrase the key was sealed under: a retry after the RA rolled
-            # back with a new passphrase would otherwise leave the owner with a key they cannot open.
-            # unlock() counts a wrong attempt like any other, so this is no free passphrase oracle.
-            try:
-                self.keystore.unlock(subject_id, passphrase)
-            except WrongPassphrase as exc:
-                raise IdempotencyConflict(
-                    "this request was already served with another passphrase; repeat it with that passphrase"
-                ) from exc
-            return IssuedCertificate.from_json(result)
+            return self._repeat_under_passphrase(subject_id, passphrase, result)
         key, sealed = self._new_server_key(subject_id, passphrase)
         with self.store.write() as conn:
             done, result = replay(conn, idempotency_key, "issue_with_server_key", digest)
@@ -249,6 +238,11 @@ class EmbeddedPSrE(EmbeddedServices):
         request = {"serial_hex": serial, "csr": (csr_pem or "").strip(), "server_key": passphrase is not None}
         digest = self._digest("renew", request)
         subject_id = self._subject_of(serial)
+        if passphrase is not None:
+            with self.store.read() as conn:
+                done, result = replay(conn, idempotency_key, "renew", digest)
+            if done:
+                return self._repeat_under_passphrase(subject_id, passphrase, result)
         public_key, sealed = self._new_key_material(subject_id, csr_pem, passphrase)
         with self.store.write() as conn:
             done, result = replay(conn, idempotency_key, "renew", digest)
@@ -278,6 +272,11 @@ class EmbeddedPSrE(EmbeddedServices):
         """Data change (088.12): update the subject's data, issue with it, revoke the old as affiliationChanged."""
         request = {"subject_id": subject_id, "subject": dataclasses.asdict(subject), "csr": (csr_pem or "").strip()}
         digest = self._digest("reissue", {**request, "server_key": passphrase is not None})
+        if passphrase is not None:
+            with self.store.read() as conn:
+                done, result = replay(conn, idempotency_key, "reissue", digest)
+            if done:
+                return self._repeat_under_passphrase(subject_id, passphrase, result)
         public_key, sealed = self._new_key_material(subject_id, csr_pem, passphrase)
         pseudonym = ca.subject_pseudonym(subject.nik, self._ca().pseudonym_salt)
         token = wrap_secret(json.dumps(dataclasses.asdict(subject)).encode(), self.kek_keys)
@@ -315,6 +314,10 @@ class EmbeddedPSrE(EmbeddedServices):
         never sign again, and the LOCK goes with it.
         """
         digest = self._digest("reset_subject", {"subject_id": subject_id})
+        with self.store.read() as conn:
+            done, result = replay(conn, idempotency_key, "reset_subject", digest)
+        if done:
+            return self._repeat_under_passphrase(subject_id, new_passphrase, result)
         key, sealed = self._new_server_key(subject_id, new_passphrase)
         with self.store.write() as conn:
             done, result = replay(conn, idempotency_key, "reset_subject", digest)

@@ -13,7 +13,14 @@ import requests
 
 from pki import errors
 from pki.errors import PkiError, RemotePsreError
-from pki.psre import CertificateStatus, IssuedCertificate, SubjectInfo, SubjectStatus
+from pki.psre import (
+    CallOutcome,
+    CertificateRecord,
+    CertificateStatus,
+    IssuedCertificate,
+    SubjectInfo,
+    SubjectStatus,
+)
 
 # Error classes the server may name in `type`; BSrE's own codes take precedence (see _raise).
 _ERROR_TYPES: dict[str, type[PkiError]] = {
@@ -56,6 +63,7 @@ class HttpPSrE:
         content_type: str | None = None,
         idempotency_key: str | None = None,
         retry: bool = True,
+        params: dict[str, str] | None = None,
     ) -> requests.Response:
         headers = {"Accept": "application/json"}
         if idempotency_key is not None:
@@ -67,7 +75,13 @@ class HttpPSrE:
             last = attempt == attempts - 1
             try:
                 response = self.session.request(
-                    method, self.base_url + path, json=json_body, data=data, headers=headers, timeout=self.timeout
+                    method,
+                    self.base_url + path,
+                    json=json_body,
+                    data=data,
+                    headers=headers,
+                    timeout=self.timeout,
+                    params=params,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 if last:
@@ -216,6 +230,22 @@ class HttpPSrE:
     def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:
         """Return the status word via BSrE's /api/v2/user/check/status."""
         return SubjectStatus(self._json("POST", "/api/v2/user/check/status", {"nik": subject_id_or_nik})["status"])
+
+    def outcome(self, idempotency_key: str) -> CallOutcome | None:
+        """Ask what the call under this key did; None when the PSrE never saw the key."""
+        try:
+            body = self._request("GET", "/api/ra/outcomes", params={"key": idempotency_key}).json()
+        except RemotePsreError as exc:
+            if exc.status_code == 404:
+                return None
+            raise
+        return CallOutcome(
+            idempotency_key, body["operation"], body["result"], datetime.fromisoformat(body["created_at"])
+        )
+
+    def list_certificates(self) -> list[CertificateRecord]:
+        """Every certificate the PSrE issued, with status, key digest and LOCK state."""
+        return [CertificateRecord.from_json(row) for row in self._json("GET", "/api/ra/certificates")["certificates"]]
 
     def verify_pdf(self, pdf_bytes: bytes) -> dict[str, Any]:
         """Ask the PSrE to verify a PDF (BSrE /api/v2/verify/pdf); returns its JSON answer."""

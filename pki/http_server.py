@@ -17,6 +17,8 @@ Ours (mutating calls need an `Idempotency-Key` header; a repeat returns the firs
   POST /api/ra/certificates/<serial>/lift-suspension                             -> {lifted}
   POST /api/ra/certificates/<serial>/renew             {csr_pem | passphrase}    -> certificate
   GET  /api/ra/certificates/<serial>                                             -> certificate status
+  GET  /api/ra/certificates                                                      -> {certificates: [...]}
+  GET  /api/ra/outcomes?key=<idempotency key>                   -> {operation, result, created_at} or 404
   GET  /api/ra/crl (DER), POST /api/ra/ocsp (DER), POST /api/ra/tsa (RFC 3161 DER), GET /api/ra/ca-chain,
   GET  /api/ra/root (PEM)
 Errors: HTTP 4xx with {status_code, error, type}; 2011 not registered, 2021 no certificate, 2031 wrong
@@ -32,6 +34,7 @@ import hmac
 import json
 import re
 import time
+import urllib.parse
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
@@ -192,6 +195,8 @@ class PsreWsgiApp:
             (r"/api/ra/certificates/([0-9a-fA-F:]+)/suspend", "POST", self.suspend),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)/lift-suspension", "POST", self.lift_suspension),
             (r"/api/ra/certificates/([0-9a-fA-F:]+)", "GET", self.certificate_status),
+            (r"/api/ra/certificates", "GET", self.list_certificates),
+            (r"/api/ra/outcomes", "GET", self.outcome),
             (r"/api/ra/crl", "GET", lambda e: (200, "application/pkix-crl", self.psre.crl_der())),
             (
                 r"/api/ra/ocsp",
@@ -352,3 +357,17 @@ class PsreWsgiApp:
                 "key_destroyed": status.key_destroyed,
             }
         )
+
+    def list_certificates(self, environ: dict[str, Any]) -> Reply:
+        """Return every certificate issued here with status, key digest and LOCK state."""
+        return _json({"certificates": [record.to_json() for record in self.psre.list_certificates()]})
+
+    def outcome(self, environ: dict[str, Any]) -> Reply:
+        """Return what the call under ?key= did (404 when the key was never used)."""
+        key = urllib.parse.parse_qs(environ.get("QUERY_STRING", "")).get("key", [""])[0]
+        if not key:
+            raise HttpError(400, 4000, "key is required")
+        found = self.psre.outcome(key)
+        if found is None:
+            raise HttpError(404, 4004, "no call under this idempotency key")
+        return _json({"operation": found.operation, "result": found.result, "created_at": found.created_at.isoformat()})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 from datetime import datetime
-from typing import Literal, Protocol, runtime_checkable
+from typing import Any, Literal, Protocol, runtime_checkable
 
 from cryptography import x509
 
@@ -97,6 +97,47 @@ class CertificateStatus:
     key_destroyed: bool = False
 
 
+@dataclasses.dataclass(frozen=True)
+class CallOutcome:
+    """What the PSrE did under one idempotency key: the operation and its first result, as stored."""
+
+    idempotency_key: str
+    operation: str
+    result: Any
+    created_at: datetime
+
+    def issued(self) -> IssuedCertificate | None:
+        """The certificate the call issued, or None for calls that issue nothing (register, revoke)."""
+        if isinstance(self.result, dict) and "serial_hex" in self.result:
+            return IssuedCertificate.from_json(self.result)
+        return None
+
+
+@dataclasses.dataclass(frozen=True)
+class CertificateRecord:
+    """One certificate as the PSrE's books hold it (the reconciliation compares these with the RA's)."""
+
+    serial_hex: str
+    subject_id: str
+    status: CertState
+    spki_sha256: str
+    not_after: datetime
+    reason: str | None = None
+    server_key: bool = False
+    locked: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """Return a JSON-safe dict."""
+        data = dataclasses.asdict(self)
+        data["not_after"] = self.not_after.isoformat()
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> CertificateRecord:
+        """Rebuild a record from `to_json()` output."""
+        return cls(**{**data, "not_after": datetime.fromisoformat(data["not_after"])})
+
+
 def normalise_serial_hex(serial_hex: str) -> str:
     """Return the canonical serial form: lowercase hex, no separators, no leading zeros."""
     cleaned = serial_hex.strip().lower().replace(":", "").replace(" ", "")
@@ -182,6 +223,14 @@ class PSrE(Protocol):
 
     def subject_status(self, subject_id_or_nik: str) -> SubjectStatus:
         """Return the subject's status word (ISSUE, EXPIRED, REVOKE, NOT_REGISTERED, NO_CERTIFICATE)."""
+        ...
+
+    def outcome(self, idempotency_key: str) -> CallOutcome | None:
+        """Return what an earlier mutating call under this key did, or None if the key was never used."""
+        ...
+
+    def list_certificates(self) -> list[CertificateRecord]:
+        """Return every certificate the PSrE issued, with its status, key digest and eSign LOCK state."""
         ...
 
     def crl_der(self) -> bytes:

@@ -2,6 +2,7 @@
 
 from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
+from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
@@ -16,6 +17,7 @@ __all__ = [
     "Person",
     "ProcessDeployment",
     "ProcessInstance",
+    "ReconciliationFinding",
     "Role",
     "RosterEntry",
     "User",

@@ -71,6 +71,11 @@ class Certificate(Model):
     certificate_pem: Mapped[str] = mapped_column(Text)
     chain_pem: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The eSign key of this certificate is LOCKED at the PSrE (too many wrong passphrases; way out: 088.13),
+    # as last seen by the reconciliation or a refused signature.
+    locked: Mapped[bool] = mapped_column(default=False)
+    # When the reconciliation last found this record in agreement with the PSrE (None: never checked).
+    reconciled_at: Mapped[datetime | None] = mapped_column(nullable=True)
     # Set once the expiry reminder was sent, so a second scheduler or a re-run never sends it twice.
     expiry_reminded_at: Mapped[datetime | None] = mapped_column(nullable=True)
 

@@ -75,6 +75,7 @@ def certificate_row(cert: Certificate) -> dict[str, Any]:
         "serial": cert.serial,
         "subject_id": cert.subject_id,
         "status": cert.status,
+        "locked": bool(cert.locked),
         "subject": cert.subject,
         "case_id": cert.instance_id,
         "not_before": cert.not_before.isoformat(),
@@ -94,6 +95,7 @@ class CasePorts:
         self.case, self.task_name, self.actor = case, task_name, actor
 
     def _log(self, kind: str, payload: dict[str, Any]) -> None:
+        """Append an event to the case's stream, attributed to this step."""
         audit.append(audit.case_stream(self.case.id), kind, self.actor, payload, self.case.id, self.task_name)
 
     def record_certificate(self, issued: Any) -> None:
@@ -236,6 +238,7 @@ def handler_context(
         set_certificate_status=ports.set_certificate_status,
         update_applicant=ports.update_applicant,
         seal_pdf=ports.seal_pdf,
+        log_event=ports._log,
         actor=actor_of(actor),
         secrets=dict(secrets or {}),
     )

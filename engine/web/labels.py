@@ -23,6 +23,21 @@ EVENT_LABELS = {
     "applicant_updated": "Data pemohon diperbarui",
     "roster_updated": "Data ASN diperbarui",
     "expiry_reminder_sent": "Pengingat masa berlaku dikirim",
+    "psre_outcome_adopted": "Hasil PSrE dari percobaan sebelumnya dipakai",
+    "psre_outcome_superseded": "Hasil PSrE dari percobaan sebelumnya dicabut dan diganti",
+    "reconciliation_repaired": "Rekonsiliasi PSrE: catatan RA diperbaiki",
+    "reconciliation_open": "Rekonsiliasi PSrE: perbedaan untuk Admin",
+    "reconciliation_resolved": "Rekonsiliasi PSrE: perbedaan sudah hilang",
+}
+
+# What each difference the reconciliation finds means, for the Admin page and the CLI.
+FINDING_LABELS = {
+    "status_followed_psre": "PSrE mencabut sertifikat yang di RA masih aktif; status RA mengikuti PSrE",
+    "lock_followed_psre": "Status LOCK kunci eSign di RA disamakan dengan PSrE",
+    "revoked_at_ra_only": "Di RA dicabut, di PSrE masih berlaku (RA tidak membatalkan pencabutan sendiri)",
+    "key_mismatch": "Kunci publik sertifikat di RA berbeda dengan di PSrE",
+    "unknown_at_ra": "PSrE menerbitkan sertifikat berlaku yang tidak dikenal RA",
+    "unknown_at_psre": "RA mencatat sertifikat yang tidak dikenal PSrE",
 }
 
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat"}
@@ -32,6 +47,12 @@ OUTCOME_LABELS = {
     "end_rejected": "ditolak verifikator",
     "end_declined": "tidak direkomendasikan atasan",
 }
+
+
+def finding_label(kind: str) -> str:
+    """The Indonesian description of a reconciliation finding."""
+    return FINDING_LABELS.get(kind, kind)
+
 
 CERTIFICATE_STATUS_LABELS = {
     "active": "Aktif",

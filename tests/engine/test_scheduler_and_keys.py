@@ -26,7 +26,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
     second = build_scheduler(app, 30, blocking=False)
     second.start(paused=True)
     try:
-        assert stored_job_ids(app) == ["expiry_reminders", "poll_timers"]
+        assert stored_job_ids(app) == ["expiry_reminders", "poll_timers", "reconcile_psre"]
     finally:
         first.shutdown(wait=False)
         second.shutdown(wait=False)

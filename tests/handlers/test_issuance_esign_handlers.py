@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from engine import registry
-from engine.handler_api import FormRefused, HandlerError
+from engine.handler_api import HandlerError
 from handlers.forms import EsignActivationSchema, RecommendationSchema, RegistrationSchema
 from handlers.issuance_esign import automated_checks, issue_with_server_key
 from pki.errors import IdempotencyConflict, WeakPassphrase
@@ -74,10 +74,11 @@ def test_psre_passphrase_refusal_is_an_indonesian_error() -> None:
     assert ports.certificates == []
 
 
-def test_repeat_with_another_passphrase_asks_for_the_first_one_on_the_form() -> None:
-    with pytest.raises(FormRefused) as caught:
-        issue_with_server_key(esign_ctx(EsignPSrE(fail=IdempotencyConflict("other passphrase")), Ports()))
-    assert "passphrase yang Anda pakai saat itu" in caught.value.fields["passphrase"][0]
+def test_repeat_whose_earlier_call_issued_nothing_reports_the_conflict() -> None:
+    psre = EsignPSrE(fail=IdempotencyConflict("other passphrase"))
+    psre.outcome = lambda key: None  # type: ignore[attr-defined]
+    with pytest.raises(HandlerError, match="sudah pernah dikirim dengan data berbeda"):
+        issue_with_server_key(esign_ctx(psre, Ports()))
 
 
 def test_automated_checks_are_those_of_the_ams_issuance() -> None:

@@ -137,3 +137,10 @@ def test_reset_without_the_secret_is_refused() -> None:
 def test_reset_of_an_owner_without_server_key_is_a_handler_error() -> None:
     with pytest.raises(HandlerError, match="PSrE menolak"):
         reset_key(make_ctx(psre=FakePSrE(fail=NoServerKey("no key"))))
+
+
+def test_checks_show_a_locked_esign_key_as_terkunci() -> None:
+    ports = Ports()
+    ports.inventory[0]["locked"] = True
+    assert "Terkunci" in by_code(automated_checks(make_ctx(ports=ports)))["esign_lock"]["message"]
+    assert "Terkunci (LOCK)" not in by_code(automated_checks(make_ctx()))["esign_lock"]["message"]

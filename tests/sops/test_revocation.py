@@ -428,7 +428,8 @@ def test_key_compromise_suspends_esign_at_once_then_revocation_invalidates_later
         assert [e.event for e in psre.key_events(ESIGN_NIK)] == ["suspended", "destroyed"]
         assert psre.certificate_status(serial).key_destroyed is True
         with psre.store.read() as conn:
-            assert conn.execute("SELECT count(*) FROM esign_keys").fetchone()[0] == 0
+            owner = conn.execute("SELECT subject_id FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()[0]
+            assert conn.execute("SELECT count(*) FROM esign_keys WHERE owner_id = ?", (owner,)).fetchone()[0] == 0
     assert sign_over_api(pemohon).status_code == 403
 
 
