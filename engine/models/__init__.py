@@ -3,12 +3,14 @@
 from engine.models.base import db
 from engine.models.people import Agency, Role, RosterEntry, User
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
+from engine.models.security import AuditKeyArchive, SecurityEvent
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
 __all__ = [
     "Agency",
     "AuditEvent",
     "AuditHead",
+    "AuditKeyArchive",
     "Certificate",
     "Document",
     "HumanTask",
@@ -17,6 +19,7 @@ __all__ = [
     "ProcessInstance",
     "Role",
     "RosterEntry",
+    "SecurityEvent",
     "User",
     "db",
 ]
