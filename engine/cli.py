@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -99,6 +98,8 @@ def scheduler(interval: int, once: bool) -> None:
     if once:
         click.echo(f"Pewaktu yang dijalankan: {timers.fire_due_timers()}")
         click.echo(f"Pengingat masa berlaku dikirim: {reminders.send_expiry_reminders()}")
+        anchor = audit_anchor.create_anchor("penjadwal")
+        click.echo(f"Jangkar log peristiwa: {len(audit_anchor.anchored_heads(anchor)) if anchor else 0} kepala rantai")
         return
     click.echo(f"Penjadwal berjalan (setiap {interval} detik). Ctrl+C untuk berhenti.")
     build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]  # LocalProxy method; current_app is typed as Flask
@@ -216,4 +217,4 @@ def audit_anchor_command() -> None:
     if event is None:
         click.echo("Tidak ada kepala rantai yang berubah sejak jangkar terakhir.")
         return
-    click.echo(f"Jangkar #{event.seq} disimpan ({len(json.loads(event.payload_json)['heads'])} kepala rantai).")
+    click.echo(f"Jangkar #{event.seq} disimpan ({len(audit_anchor.anchored_heads(event))} kepala rantai).")

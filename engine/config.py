@@ -70,6 +70,10 @@ DEFAULTS: dict[str, Any] = {
     "SLA_ACTIVATION": "P7D",
     # Days before not_after when the owner is reminded to renew.
     "EXPIRY_REMINDER_DAYS": 30,
+    # Minutes between anchors of the event log (RFC 3161 timestamp + RA seal over the chain heads).
+    "AUDIT_ANCHOR_INTERVAL_MINUTES": 60,
+    # Rows the security log keeps per anonymous source and minute; beyond that one counter row grows.
+    "SECURITY_LOG_PER_MINUTE": 20,
     # Upper bound on evaluation steps of a diagram expression in the sandbox.
     "SANDBOX_MAX_STEPS": 100_000,
 }

@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from engine.services import reminders, timers
+from engine.services import audit_anchor, reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -34,6 +34,14 @@ def send_expiry_reminders() -> int:
         return reminders.send_expiry_reminders()
 
 
+def anchor_audit_log() -> int:
+    """Anchor the event log's heads that moved (a timestamp and the RA seal); return how many heads."""
+    assert _app is not None
+    with _app.app_context():
+        event = audit_anchor.create_anchor("penjadwal")
+        return len(audit_anchor.anchored_heads(event)) if event else 0
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -49,5 +57,12 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
     scheduler.add_job("engine.jobs:poll_timers", "interval", **options)
     scheduler.add_job(
         "engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6
+    )
+    scheduler.add_job(
+        "engine.jobs:anchor_audit_log",
+        "interval",
+        id="anchor_audit_log",
+        replace_existing=True,
+        minutes=int(app.config["SERTEL"]["AUDIT_ANCHOR_INTERVAL_MINUTES"]),
     )
     return scheduler

@@ -33,6 +33,12 @@ def anchor_digest(prev_digest: str, heads: list[list[Any]]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
+def anchored_heads(anchor: AuditEvent) -> list[list[Any]]:
+    """The [stream, seq, link] heads an anchor event commits to."""
+    heads: list[list[Any]] = json.loads(anchor.payload_json).get("heads", [])
+    return heads
+
+
 def _last_digest() -> str:
     last = db.session.execute(
         select(AuditEvent).where(AuditEvent.stream == audit.ANCHORS).order_by(AuditEvent.seq.desc()).limit(1)
