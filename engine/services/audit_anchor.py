@@ -39,10 +39,15 @@ def anchored_heads(anchor: AuditEvent) -> list[list[Any]]:
     return heads
 
 
-def _last_digest() -> str:
-    last = db.session.execute(
+def newest() -> AuditEvent | None:
+    """The newest anchor, if any."""
+    return db.session.execute(
         select(AuditEvent).where(AuditEvent.stream == audit.ANCHORS).order_by(AuditEvent.seq.desc()).limit(1)
     ).scalar_one_or_none()
+
+
+def _last_digest() -> str:
+    last = newest()
     return str(json.loads(last.payload_json)["digest"]) if last else audit.GENESIS
 
 

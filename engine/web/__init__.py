@@ -9,7 +9,19 @@ from werkzeug.exceptions import HTTPException
 
 from engine.config import ROOT
 from engine.services.errors import ServiceError
-from engine.web import admin, api, auth, cases, certificates_views, inbox, labels, pki_views, signing_views, tasks
+from engine.web import (
+    admin,
+    api,
+    audit_views,
+    auth,
+    cases,
+    certificates_views,
+    inbox,
+    labels,
+    pki_views,
+    signing_views,
+    tasks,
+)
 
 
 def register_web(app: Flask) -> None:
@@ -27,6 +39,7 @@ def register_web(app: Flask) -> None:
         api.bp,
         admin.bp,
         signing_views.bp,
+        audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
