@@ -71,6 +71,9 @@ def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
+    # Write first (the head row the caller just moved): SQLite then holds its single writer lock, so the
+    # max read below is current and no other transaction can take the same number before we commit.
+    db.session.flush()
     return int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
 
 
@@ -90,9 +93,11 @@ def append(
         head = AuditHead(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
         db.session.add(head)
     kid, mac_key = audit_keys.current()
+    seq, prev_hash = head.seq + 1, head.hash
+    head.seq = seq  # claim the position before numbering it (see _next_gseq)
     event = AuditEvent(
         stream=stream,
-        seq=head.seq + 1,
+        seq=seq,
         gseq=_next_gseq(),
         key_id=kid,
         instance_id=instance_id,
@@ -101,11 +106,11 @@ def append(
         kind=kind,
         task_name=task_name,
         payload_json=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, default=str),
-        prev_hash=head.hash,
+        prev_hash=prev_hash,
     )
     event.hash = link(event, mac_key)
     db.session.add(event)
-    head.seq, head.hash = event.seq, event.hash
+    head.hash = event.hash
     db.session.flush()  # a concurrent append to the same stream fails here on (stream, seq)
     return event
 
