@@ -97,7 +97,8 @@ def create_anchor(actor: str) -> AuditEvent | None:
     return event
 
 
-def _trusted_cas() -> list[x509.Certificate]:
+def trusted_cas() -> list[x509.Certificate]:
+    """The city's CA certificates, from the PSrE (not from the database an attacker may hold)."""
     return x509.load_pem_x509_certificates(psre().ca_chain_pem().encode("ascii"))
 
 
@@ -106,7 +107,7 @@ def _is_ra_seal() -> Callable[[x509.Certificate], bool]:
     return lambda cert: cert.subject == current.subject
 
 
-def check_anchor(payload: dict[str, Any], prev_digest: str) -> str | None:
+def check_anchor(payload: dict[str, Any], prev_digest: str, cas: list[x509.Certificate] | None = None) -> str | None:
     """Why an anchor's own proofs fail (in Indonesian), or None when digest, token and seal hold."""
     digest = str(payload.get("digest", ""))
     if payload.get("prev_digest") != prev_digest:
@@ -114,7 +115,7 @@ def check_anchor(payload: dict[str, Any], prev_digest: str) -> str | None:
     if anchor_digest(prev_digest, payload.get("heads", [])) != digest:
         return "digest jangkar tidak cocok dengan kepala rantai yang dicatatnya"
     raw = bytes.fromhex(digest)
-    cas = _trusted_cas()
+    cas = cas if cas is not None else trusted_cas()
     try:
         anchor_proof.verify_timestamp(base64.b64decode(payload.get("timestamp_token", "")), raw, cas)
     except ProofInvalid as exc:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from cryptography import x509
 from sqlalchemy import select
 
 from engine.models import AuditEvent, AuditHead, db
@@ -118,9 +119,11 @@ def _anchor_marks(anchors: Iterable[AuditEvent]) -> tuple[dict[str, list[Anchore
     marks: dict[str, list[Anchored]] = {}
     failures: list[Finding] = []
     prev_digest = audit.GENESIS
+    cas: list[x509.Certificate] | None = None
     for anchor in anchors:
         payload: dict[str, Any] = json.loads(anchor.payload_json)
-        why = audit_anchor.check_anchor(payload, prev_digest)
+        cas = cas if cas is not None else audit_anchor.trusted_cas()
+        why = audit_anchor.check_anchor(payload, prev_digest, cas)
         if why and not failures:
             failures.append(Finding(anchor.stream, anchor.seq, anchor.at, anchor.kind, why))
         for stream, seq, link in payload.get("heads", []):
@@ -161,7 +164,10 @@ def verify(stream: str | None = None) -> list[Finding]:
             findings.append(gone)
     if stream is None:
         findings.extend(_registry_misfits(opened, seen, {f.stream for f in findings}))
-    return sorted(findings, key=lambda f: (f.stream, f.seq))
+    first: dict[str, Finding] = {}
+    for finding in sorted(findings, key=lambda f: (f.stream, f.seq)):
+        first.setdefault(finding.stream, finding)  # one misfit per stream: the first
+    return list(first.values())
 
 
 def _registry_misfits(opened: dict[str, AuditEvent], seen: set[str], reported: set[str]) -> list[Finding]:

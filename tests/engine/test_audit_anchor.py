@@ -51,7 +51,7 @@ def test_anchor_command_timestamps_and_seals_the_heads_that_moved(app: Flask, ap
         assert heads[audit.case_stream(case_id)] == case_events(case_id)[-1].seq
         assert {"system", audit.REGISTRY} <= set(heads)
         digest = bytes.fromhex(payload["digest"])
-        cas = audit_anchor._trusted_cas()
+        cas = audit_anchor.trusted_cas()
         anchor_proof.verify_timestamp(base64.b64decode(payload["timestamp_token"]), digest, cas)
         assert payload["seal"] and audit_anchor.check_anchor(payload, audit.GENESIS) is None
         assert audit_verify.verify() == []
