@@ -141,7 +141,8 @@ def verify(stream: str | None = None) -> list[Finding]:
         select(AuditEvent).where(AuditEvent.stream == audit.ANCHORS).order_by(AuditEvent.seq)
     ).scalars()
     marks, findings = _anchor_marks(anchors)
-    events_query = select(AuditEvent).order_by(AuditEvent.stream, AuditEvent.seq)
+    # Streamed in batches: only one stream at a time is held in memory.
+    events_query = select(AuditEvent).order_by(AuditEvent.stream, AuditEvent.seq).execution_options(yield_per=1000)
     if stream is not None:
         events_query = events_query.where(AuditEvent.stream == stream)
     opened: dict[str, AuditEvent] = {}
@@ -166,7 +167,8 @@ def verify(stream: str | None = None) -> list[Finding]:
         findings.extend(_registry_misfits(opened, seen, {f.stream for f in findings}))
     first: dict[str, Finding] = {}
     for finding in sorted(findings, key=lambda f: (f.stream, f.seq)):
-        first.setdefault(finding.stream, finding)  # one misfit per stream: the first
+        if stream is None or finding.stream == stream:
+            first.setdefault(finding.stream, finding)  # one misfit per stream: the first
     return list(first.values())
 
 
