@@ -14,7 +14,8 @@ from werkzeug.serving import run_simple
 from engine.app import create_app
 from engine.config import ROOT
 from engine.jobs import build_scheduler
-from engine.services import accounts, audit, deploy, reconcile, reminders, setup, timers
+from engine.services import accounts, audit_anchor, audit_keys, deploy, reconcile, reminders, setup, timers
+from engine.services.audit_verify import verify as verify_log
 from engine.services.errors import ServiceError
 from engine.web.labels import finding_label
 from pki.embedded import EmbeddedPSrE
@@ -98,6 +99,8 @@ def scheduler(interval: int, once: bool) -> None:
     if once:
         click.echo(f"Pewaktu yang dijalankan: {timers.fire_due_timers()}")
         click.echo(f"Pengingat masa berlaku dikirim: {reminders.send_expiry_reminders()}")
+        anchor = audit_anchor.create_anchor("penjadwal")
+        click.echo(f"Jangkar log peristiwa: {len(audit_anchor.anchored_heads(anchor)) if anchor else 0} kepala rantai")
         return
     click.echo(f"Penjadwal berjalan (setiap {interval} detik). Ctrl+C untuk berhenti.")
     build_scheduler(current_app._get_current_object(), interval).start()  # type: ignore[attr-defined]  # LocalProxy method; current_app is typed as Flask
@@ -183,6 +186,7 @@ def keys_rotate() -> None:
         click.echo("Gagal: PSrE jarak jauh mengelola kuncinya sendiri.", err=True)
         sys.exit(1)
     click.echo(f"{adapter.rotate_keys()} kunci dibungkus ulang dengan KEK terbaru.")
+    click.echo(f"{audit_keys.archive()} kunci MAC log peristiwa diarsipkan di bawah KEK terbaru.")
 
 
 @main.command("psre-server")
@@ -233,10 +237,22 @@ def audit_group() -> None:
 @audit_group.command("verify")
 @with_appcontext
 def audit_verify() -> None:
-    """Check the hash chains of the event log; exit 1 if anything was altered."""
-    problems = audit.verify()
+    """Check the keyed chains, the stream registry and the anchors; name the first misfit of each stream."""
+    problems = verify_log()
     if problems:
         for problem in problems:
-            click.echo(problem, err=True)
+            click.echo(str(problem), err=True)
+        click.echo(f"Log peristiwa TIDAK utuh: {len(problems)} aliran bermasalah.", err=True)
         sys.exit(1)
     click.echo("Log peristiwa utuh.")
+
+
+@audit_group.command("anchor")
+@with_appcontext
+def audit_anchor_command() -> None:
+    """Anchor the chain heads that moved: an RFC 3161 timestamp and the RA seal, stored in the log."""
+    event = audit_anchor.create_anchor("cli")
+    if event is None:
+        click.echo("Tidak ada kepala rantai yang berubah sejak jangkar terakhir.")
+        return
+    click.echo(f"Jangkar #{event.seq} disimpan ({len(audit_anchor.anchored_heads(event))} kepala rantai).")

@@ -77,6 +77,10 @@ DEFAULTS: dict[str, Any] = {
     "CRASH_LEDGER": "",
     # Minutes between two reconciliations of the RA's certificates with the PSrE's (scheduler job).
     "RECONCILE_INTERVAL_MINUTES": 15,
+    # Minutes between anchors of the event log (RFC 3161 timestamp + RA seal over the chain heads).
+    "AUDIT_ANCHOR_INTERVAL_MINUTES": 60,
+    # Rows the security log keeps per anonymous source and minute; beyond that one counter row grows.
+    "SECURITY_LOG_PER_MINUTE": 20,
     # Upper bound on evaluation steps of a diagram expression in the sandbox.
     "SANDBOX_MAX_STEPS": 100_000,
 }

@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from engine.services import reconcile, reminders, timers
+from engine.services import audit_anchor, reconcile, reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -44,6 +44,14 @@ def reconcile_psre() -> int:
     return report.open_total
 
 
+def anchor_audit_log() -> int:
+    """Anchor the event log's heads that moved (a timestamp and the RA seal); return how many heads."""
+    assert _app is not None
+    with _app.app_context():
+        event = audit_anchor.create_anchor("penjadwal")
+        return len(audit_anchor.anchored_heads(event)) if event else 0
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -63,5 +71,12 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
     minutes = int(app.config["SERTEL"]["RECONCILE_INTERVAL_MINUTES"])
     scheduler.add_job(
         "engine.jobs:reconcile_psre", "interval", id="reconcile_psre", replace_existing=True, minutes=minutes
+    )
+    scheduler.add_job(
+        "engine.jobs:anchor_audit_log",
+        "interval",
+        id="anchor_audit_log",
+        replace_existing=True,
+        minutes=int(app.config["SERTEL"]["AUDIT_ANCHOR_INTERVAL_MINUTES"]),
     )
     return scheduler

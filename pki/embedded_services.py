@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from pki import status
+from pki import anchor_proof, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
 from pki.keywrap import unwrap_private_key
@@ -140,6 +140,10 @@ class EmbeddedServices(EmbeddedCore):
             key = PdfSigningKey(identity.private_key, identity.certificate, self._chain())
             self._ra_seal = RaSeal(key, self.timestamper(), self)
         return self._ra_seal
+
+    def seal_digest(self, digest: bytes) -> bytes:
+        """Seal a digest with the RA seal key: a detached signature (e.g. over an audit-log anchor)."""
+        return anchor_proof.seal_digest(self._service("ra_seal").private_key, digest)
 
     def ra_seal_certificate_pem(self) -> str:
         """Return the RA seal certificate, PEM."""

@@ -4,12 +4,14 @@ from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
+from engine.models.security import AuditKeyArchive, SecurityEvent
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
 __all__ = [
     "Agency",
     "AuditEvent",
     "AuditHead",
+    "AuditKeyArchive",
     "Certificate",
     "Document",
     "HumanTask",
@@ -20,6 +22,7 @@ __all__ = [
     "ReconciliationFinding",
     "Role",
     "RosterEntry",
+    "SecurityEvent",
     "User",
     "db",
 ]

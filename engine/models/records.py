@@ -4,20 +4,25 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, Sequence, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Model, utcnow
 
+# The global sequence of events across streams (PostgreSQL); SQLite, whose writers are serialised, uses max + 1.
+AUDIT_GSEQ = Sequence("audit_gseq", metadata=Model.metadata)
+
 
 class AuditEvent(Model):
-    """An append-only event; `hash` covers the event and the previous event's hash in its stream."""
+    """An append-only event; `hash` is its link: an HMAC (key `key_id`) over the event and `prev_hash`."""
 
     __tablename__ = "audit_events"
     __table_args__ = (UniqueConstraint("stream", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     stream: Mapped[str] = mapped_column(String(40), index=True)
     seq: Mapped[int] = mapped_column(Integer)
+    gseq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    key_id: Mapped[str] = mapped_column(String(16))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(80))
@@ -35,6 +40,8 @@ class AuditHead(Model):
     stream: Mapped[str] = mapped_column(String(40), primary_key=True)
     seq: Mapped[int] = mapped_column(Integer)
     hash: Mapped[str] = mapped_column(String(64))
+    # The seq the newest anchor holds for this stream: the next anchor takes only heads that moved.
+    anchored_seq: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class Document(Model):

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from engine.models import Agency, Role, User, db
 from engine.models.people import ROLE_NAMES
-from engine.services import audit, people
+from engine.services import audit, people, security_log
 from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import settings
 
@@ -32,15 +32,22 @@ def _tokens() -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(settings()["SECRET_KEY"], salt="sertel-api-token")
 
 
-def authenticate(username: str, password: str) -> User | None:
-    """Return the active user whose password matches, else None; logs the attempt."""
+def authenticate(username: str, password: str, source: str = "") -> User | None:
+    """Return the active user whose password matches, else None; logs the attempt.
+
+    A login goes to the audit log; a failed attempt is anonymous (anyone can send one, for any name), so
+    it goes to the rate-limited security log with the client address `source`.
+    """
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     hasher, dummy = _hasher()
     try:
         ok = hasher.verify(user.password_hash if user else dummy, password) and user is not None and user.active
     except (VerificationError, InvalidHashError):
         ok = False
-    audit.append("system", "login" if ok else "login_failed", username[:80] or "?", {})
+    if ok:
+        audit.append("system", "login", username[:80], {})
+    else:
+        security_log.record("login_failed", source, {"username": username[:80], "known_user": user is not None})
     db.session.commit()
     return user if ok else None
 

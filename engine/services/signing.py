@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.models import Document, User, db
-from engine.services import audit, documents
+from engine.services import audit, documents, security_log
 from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
 from engine.services.runtime_context import psre
 from pki.errors import KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
@@ -63,13 +63,19 @@ def sign_document(
     return document
 
 
-def validate(content: bytes, actor: str) -> dict[str, Any]:
-    """Validate an uploaded PDF's signatures against the city's root; a report, never an exception."""
+def validate(content: bytes, actor: str | None, source: str = "") -> dict[str, Any]:
+    """Validate an uploaded PDF's signatures against the city's root; a report, never an exception.
+
+    A logged-in `actor` is recorded in the audit log; an anonymous request (actor None) only in the
+    rate-limited security log, under the client address `source`.
+    """
     adapter = psre()
-    source = adapter if hasattr(adapter, "revocation_material") else None
-    report = validate_pdf(content, adapter.root_certificate_pem(), source)
-    audit.append(
-        "system", "document_validated", actor, {"verdict": report.verdict, "signatures": report.signature_count}
-    )
+    revocation = adapter if hasattr(adapter, "revocation_material") else None
+    report = validate_pdf(content, adapter.root_certificate_pem(), revocation)
+    outcome = {"verdict": report.verdict, "signatures": report.signature_count}
+    if actor is None:
+        security_log.record("document_validated", source, outcome)
+    else:
+        audit.append("system", "document_validated", actor, outcome)
     db.session.commit()
     return report.to_dict()

@@ -12,6 +12,7 @@ from engine.services.errors import ServiceError
 from engine.web import (
     admin,
     api,
+    audit_views,
     auth,
     cases,
     certificates_views,
@@ -40,6 +41,7 @@ def register_web(app: Flask) -> None:
         admin.bp,
         signing_views.bp,
         people_views.bp,
+        audit_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)

@@ -92,7 +92,7 @@ def openapi_document() -> Any:
 def token() -> Any:
     """Exchange a username and password for a bearer token."""
     body = _load(TokenRequestSchema())
-    user = accounts.authenticate(body["username"], body["password"])
+    user = accounts.authenticate(body["username"], body["password"], request.remote_addr or "")
     if user is None:
         return jsonify(error="Nama pengguna atau kata sandi salah."), 401
     return jsonify(token=accounts.issue_token(user), token_type="Bearer", roles=user.role_names)

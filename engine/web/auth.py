@@ -77,7 +77,9 @@ def login_required(*roles: str) -> Callable[[Callable[..., Any]], Callable[..., 
 def login() -> Any:
     """Show the login form and log in."""
     if request.method == "POST":
-        user = accounts.authenticate(request.form.get("username", "").strip(), request.form.get("password", ""))
+        user = accounts.authenticate(
+            request.form.get("username", "").strip(), request.form.get("password", ""), request.remote_addr or ""
+        )
         if user is None:
             flash("Nama pengguna atau kata sandi salah.", "error")
             return render_template("login.html", username=request.form.get("username", "")), 401

@@ -25,6 +25,11 @@ def _uploaded_pdf(field: str = "file") -> tuple[bytes, str]:
     return content, upload.filename
 
 
+def _username() -> str | None:
+    """The logged-in user's name, or None for an anonymous request."""
+    return g.user.username if g.get("user") else None
+
+
 def _sign_uploaded(visible_default: str) -> Document:
     """Sign the uploaded PDF with the form's passphrase, reason, location and stamp choice."""
     content, filename = _uploaded_pdf()
@@ -68,7 +73,7 @@ def validate_page() -> Any:
         content, filename = _uploaded_pdf()
     except Invalid as exc:
         return render_template("validate.html", report=None, message=exc.message), 422
-    report = signing.validate(content, g.user.username if g.get("user") else "publik")
+    report = signing.validate(content, _username(), request.remote_addr or "")
     return render_template("validate.html", report=report, filename=filename)
 
 
@@ -78,7 +83,7 @@ def validate_api() -> Any:
     content = request.files["file"].read(MAX_PDF + 1) if "file" in request.files else request.get_data()[: MAX_PDF + 1]
     if len(content) > MAX_PDF:
         raise Invalid("Berkas melebihi 20 MB.")
-    return jsonify(signing.validate(content, g.user.username if g.get("user") else "publik"))
+    return jsonify(signing.validate(content, _username(), request.remote_addr or ""))
 
 
 @bp.post("/api/v1/sign")

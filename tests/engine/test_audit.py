@@ -1,16 +1,21 @@
-"""The hash-chained event log: a real case verifies, and every kind of tampering is reported."""
+"""The keyed event log: a real case verifies, and verify names the first misfit of every kind of tampering."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
+import secrets
 from typing import Any, Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
-from engine.cli import audit_verify
-from engine.models import AuditEvent, db
-from engine.services import audit
+from engine.cli import audit_verify as verify_command
+from engine.models import AuditEvent, AuditHead, db
+from engine.services import audit, audit_keys, audit_verify
+from engine.services.audit_verify import Finding
 from tests.sops.test_issuance_ams import recommend, start_and_register
 
 
@@ -27,24 +32,47 @@ def case_events(case_id: int) -> list[AuditEvent]:
 
 def middle_event(case_id: int) -> AuditEvent:
     events = case_events(case_id)
-    assert len(events) >= 3, [e.kind for e in events]
+    assert len(events) >= 4, [e.kind for e in events]
     return events[len(events) // 2]
 
 
-def tamper(app: Flask, case_id: int, change: Callable[[AuditEvent], Any]) -> tuple[str, int]:
-    """Change the stored log behind the app's back; return the stream and seq of the event changed."""
+def tamper(app: Flask, case_id: int, change: Callable[[AuditEvent], Any]) -> AuditEvent:
+    """Change the stored log behind the app's back; return (a detached copy of) the event changed."""
     with app.app_context():
         event = middle_event(case_id)
-        stream, seq = event.stream, event.seq
+        db.session.expunge(event)
         db.session.execute(change(event))
         db.session.commit()
-    return stream, seq
+    return event
 
 
-def problems(app: Flask) -> list[str]:
+def findings(app: Flask) -> list[Finding]:
     with app.app_context():
         db.session.expire_all()
-        return audit.verify()
+        return audit_verify.verify()
+
+
+def only(found: list[Finding]) -> Finding:
+    assert len(found) == 1, [str(f) for f in found]
+    return found[0]
+
+
+def rechain(app: Flask, case_id: int, digest: Callable[[AuditEvent], str]) -> tuple[str, int, str]:
+    """Edit the middle event and recompute every later link (and the head) with `digest`, as a forger would."""
+    with app.app_context():
+        events = case_events(case_id)
+        start = len(events) // 2
+        events[start].payload_json = '{"forged": true}'
+        for index in range(start, len(events)):
+            if index > start:
+                events[index].prev_hash = events[index - 1].hash
+            events[index].hash = digest(events[index])
+        head = db.session.get(AuditHead, audit.case_stream(case_id))
+        assert head is not None
+        head.hash = events[-1].hash
+        forged = (events[start].stream, events[start].seq, events[start].kind)
+        db.session.commit()
+        return forged
 
 
 def test_log_of_a_real_case_verifies(app: Flask, api: Any) -> None:
@@ -54,62 +82,157 @@ def test_log_of_a_real_case_verifies(app: Flask, api: Any) -> None:
         assert [e.seq for e in events] == list(range(1, len(events) + 1))
         assert events[0].prev_hash == audit.GENESIS
         assert all(b.prev_hash == a.hash for a, b in zip(events, events[1:]))
-        assert audit.verify() == []
-        assert audit.verify(audit.case_stream(case_id)) == []
-    result = app.test_cli_runner().invoke(audit_verify)
+        assert all(e.hash != audit.plain_digest(e) for e in events)  # links are keyed, not plain SHA-256
+        assert audit_verify.verify() == []
+        assert audit_verify.verify(audit.case_stream(case_id)) == []
+    result = app.test_cli_runner().invoke(verify_command)
     assert result.exit_code == 0 and "Log peristiwa utuh." in result.output
 
 
-def test_edited_payload_is_reported(app: Flask, api: Any) -> None:
+def test_events_carry_a_global_sequence_and_new_streams_are_registered(app: Flask, api: Any) -> None:
+    first, second = run_case(api), run_case(api)
+    with app.app_context():
+        events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
+        assert [e.gseq for e in events] == sorted({e.gseq for e in events})
+        registered = [json.loads(e.payload_json)["stream"] for e in events if e.stream == audit.REGISTRY]
+        assert {audit.case_stream(first), audit.case_stream(second), "system"} <= set(registered)
+
+
+def test_edited_event_is_named(app: Flask, api: Any) -> None:
     case_id = run_case(api)
-    stream, seq = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json='{"edited": true}'))
-    assert problems(app) == [f"{stream} #{seq}: isi peristiwa telah diubah"]
+    event = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json="{}"))
+    assert only(findings(app)) == Finding(event.stream, event.seq, event.at, event.kind, "isi peristiwa telah diubah")
 
 
-@pytest.mark.parametrize("column", ["actor", "kind", "task_name"])
-def test_edited_header_field_is_reported(app: Flask, api: Any, column: str) -> None:
+@pytest.mark.parametrize("column", ["actor", "kind", "task_name", "at"])
+def test_edited_header_field_is_named(app: Flask, api: Any, column: str) -> None:
     case_id = run_case(api)
-    stream, seq = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values({column: "mallory"}))
-    assert problems(app) == [f"{stream} #{seq}: isi peristiwa telah diubah"]
+    event = tamper(
+        app,
+        case_id,
+        lambda e: (
+            update(AuditEvent)
+            .where(AuditEvent.id == e.id)
+            .values({column: "mallory" if column != "at" else e.at.replace(year=2020)})
+        ),
+    )
+    found = only(findings(app))
+    assert (found.stream, found.seq, found.why) == (event.stream, event.seq, "isi peristiwa telah diubah")
 
 
-def test_deleted_event_is_reported(app: Flask, api: Any) -> None:
+def test_stream_rechained_with_plain_sha256_is_named(app: Flask, api: Any) -> None:
     case_id = run_case(api)
-    stream, seq = tamper(app, case_id, lambda e: delete(AuditEvent).where(AuditEvent.id == e.id))
-    found = problems(app)
-    assert f"{stream}: peristiwa #{seq} hilang (ditemukan #{seq + 1})" in found
-    assert f"{stream} #{seq + 1}: rantai hash terputus" in found
+    forged = rechain(app, case_id, audit.plain_digest)
+    found = only(findings(app))
+    assert (found.stream, found.seq, found.kind) == forged
+    assert found.why == "rantai dihitung ulang dengan SHA-256 biasa, tanpa kunci dari KEK"
 
 
-def test_changed_prev_hash_is_reported(app: Flask, api: Any) -> None:
+def test_stream_rechained_with_a_wrong_key_is_named(app: Flask, api: Any) -> None:
     case_id = run_case(api)
-    stream, seq = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(prev_hash="f" * 64))
-    found = problems(app)
-    assert f"{stream} #{seq}: rantai hash terputus" in found
-    assert f"{stream} #{seq}: isi peristiwa telah diubah" in found
+    wrong = secrets.token_bytes(32)
+    forged = rechain(app, case_id, lambda e: hmac.new(wrong, audit.material(e), hashlib.sha256).hexdigest())
+    found = only(findings(app))
+    assert (found.stream, found.seq) == forged[:2]
+    assert found.why == "rantai dihitung ulang dengan kunci yang salah mulai dari peristiwa ini"
 
 
-def test_cli_verify_exits_1_and_lists_the_problem(app: Flask, api: Any) -> None:
+def test_stream_rechained_under_an_unknown_key_id_is_named(app: Flask, api: Any) -> None:
     case_id = run_case(api)
-    stream, seq = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json="{}"))
-    result = app.test_cli_runner().invoke(audit_verify)
+
+    def forge(event: AuditEvent) -> str:
+        event.key_id = "f" * 16
+        return hmac.new(b"k" * 32, audit.material(event), hashlib.sha256).hexdigest()
+
+    forged = rechain(app, case_id, forge)
+    found = only(findings(app))
+    assert (found.stream, found.seq) == forged[:2]
+    assert found.why.startswith("dirantai dengan kunci tak dikenal (ffffffffffffffff)")
+
+
+def test_deleted_event_is_named_by_the_event_after_the_gap(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    event = tamper(app, case_id, lambda e: delete(AuditEvent).where(AuditEvent.id == e.id))
+    found = only(findings(app))
+    assert (found.stream, found.seq) == (event.stream, event.seq + 1)
+    assert found.why == f"peristiwa #{event.seq} hilang (dihapus) sebelum peristiwa ini"
+
+
+def test_deleted_stream_is_named_from_the_registry(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    stream = audit.case_stream(case_id)
+    with app.app_context():
+        db.session.execute(delete(AuditEvent).where(AuditEvent.stream == stream))
+        db.session.execute(delete(AuditHead).where(AuditHead.stream == stream))
+        db.session.commit()
+    found = only(findings(app))
+    assert (found.stream, found.seq, found.kind) == (stream, 1, "(hilang)")
+    assert found.why.startswith("seluruh aliran hilang (dihapus); dibuka pada registri #")
+    assert found.at is not None
+
+
+def test_truncated_tail_is_named(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    with app.app_context():
+        last = case_events(case_id)[-1]
+        db.session.execute(delete(AuditEvent).where(AuditEvent.id == last.id))
+        db.session.commit()
+    found = only(findings(app))
+    assert (found.stream, found.seq) == (audit.case_stream(case_id), last.seq)
+    assert found.why == f"ekor terpotong: peristiwa #{last.seq} hilang"
+
+
+def test_reordered_pair_is_named(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    with app.app_context():
+        first = middle_event(case_id)
+        stream, seq = first.stream, first.seq
+        moves = [(seq, -1), (seq + 1, seq), (-1, seq + 1)]  # swap through a free number: (stream, seq) is unique
+        for old, new in moves:
+            db.session.execute(
+                update(AuditEvent).where(AuditEvent.stream == stream, AuditEvent.seq == old).values(seq=new)
+            )
+        db.session.commit()
+    found = only(findings(app))
+    assert (found.stream, found.seq) == (stream, seq)
+    assert found.why == f"urutan peristiwa tertukar: tautannya dibuat untuk posisi #{seq + 1}"
+
+
+def test_cli_verify_exits_1_and_names_the_event(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    event = tamper(app, case_id, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json="{}"))
+    result = app.test_cli_runner().invoke(verify_command)
     assert result.exit_code == 1
-    assert f"{stream} #{seq}: isi peristiwa telah diubah" in result.stderr
+    expected = (
+        f"{event.stream} #{event.seq} ({event.at:%Y-%m-%d %H:%M:%S} UTC, {event.kind}): isi peristiwa telah diubah"
+    )
+    assert expected in result.stderr
+    assert "Log peristiwa utuh" not in result.output
 
 
 def test_tampering_one_case_does_not_implicate_another(app: Flask, api: Any) -> None:
     first, second = run_case(api), run_case(api)
     tamper(app, first, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json="{}"))
     with app.app_context():
-        assert audit.verify(audit.case_stream(second)) == []
-        assert audit.verify(audit.case_stream(first)) != []
+        assert audit_verify.verify(audit.case_stream(second)) == []
+        assert audit_verify.verify(audit.case_stream(first)) != []
+        assert [f.stream for f in audit_verify.verify()] == [audit.case_stream(first)]
 
 
-
-def test_deleted_last_event_is_reported(app: Flask, api: Any) -> None:
-    case_id = run_case(api)
+def test_events_chained_under_a_retired_kek_verify_from_the_archive(app: Flask, api: Any) -> None:
+    run_case(api)
     with app.app_context():
-        last = case_events(case_id)[-1]
-        db.session.execute(delete(AuditEvent).where(AuditEvent.id == last.id))
+        old_kid, _ = audit_keys.current()
+        new_kek = "bmV3LWtlay1mb3ItdGhlLWF1ZGl0LWxvZy0wMDAwMDA="
+        config = app.config["SERTEL"]
+        config["KEK_KEYS"] = f"{new_kek},{config['KEK_KEYS']}"
+        assert audit_keys.archive() == 2  # what `sertel keys rotate` does while both KEKs are configured
+        config["KEK_KEYS"] = new_kek  # the old KEK is retired
+        audit.append("system", "after_rotation", "cli")
         db.session.commit()
-    assert problems(app) != []
+        assert audit_keys.current()[0] != old_kid
+        assert audit_verify.verify() == []
+        db.session.execute(delete(audit_keys.AuditKeyArchive))
+        db.session.commit()
+        found = audit_verify.verify()
+        assert found and all("kunci tak dikenal" in f.why for f in found)

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import text
 
 from engine.app import create_app
-from engine.cli import keys_rotate
+from engine.cli import audit_verify, keys_rotate
 from engine.config import DEV_KEK
 from engine.jobs import build_scheduler
 from engine.models import db
@@ -26,7 +26,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
     second = build_scheduler(app, 30, blocking=False)
     second.start(paused=True)
     try:
-        assert stored_job_ids(app) == ["expiry_reminders", "poll_timers", "reconcile_psre"]
+        assert stored_job_ids(app) == ["anchor_audit_log", "expiry_reminders", "poll_timers", "reconcile_psre"]
     finally:
         first.shutdown(wait=False)
         second.shutdown(wait=False)
@@ -41,6 +41,10 @@ def test_kek_rotation_rewraps_keys_and_the_old_kek_can_then_be_dropped(app: Flas
     only_new = create_app({**settings_of(app), "KEK_KEYS": new_kek})
     # The CRL is signed with the issuing CA key: it can only be unwrapped with the new KEK now.
     assert only_new.extensions["sertel.psre"].crl_der()
+    # The event log's MAC keys were archived under the new KEK: old events still verify without the old KEK.
+    assert "kunci MAC log peristiwa diarsipkan" in result.output
+    verified = only_new.test_cli_runner().invoke(audit_verify)
+    assert verified.exit_code == 0 and "Log peristiwa utuh." in verified.output, verified.output
 
 
 def settings_of(app: Flask) -> dict[str, Any]:
