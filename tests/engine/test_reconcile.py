@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine.cli import psre_reconcile
 from engine.jobs import build_scheduler
 from engine.models import AuditEvent, Certificate, ReconciliationFinding, User, db
-from engine.services import audit, reconcile
+from engine.services import audit_verify, reconcile
 from pki.errors import WrongPassphrase
 from pki.psre import IssuedCertificate, SubjectInfo
 from tests.sops.builders import csr_pem
@@ -164,7 +164,7 @@ def test_admin_page_lists_the_differences_and_runs_a_reconciliation(app: Flask, 
     assert issued.serial_hex in page and "RA tidak membatalkan pencabutan sendiri" in page
     with app.app_context():
         assert db.session.execute(select(ReconciliationFinding.kind)).scalars().all() == ["revoked_at_ra_only"]
-        assert audit.verify() == []
+        assert audit_verify.verify() == []
 
 
 def test_pemohon_cannot_open_the_reconciliation_page(app: Flask, client: Any) -> None:
