@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+import contextlib
+
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.models import db
@@ -44,4 +46,6 @@ def race_error(exc: BaseException) -> ServiceError | None:
 
 def abandon() -> None:
     """Roll back whatever the failed request left in the session, so an error page can still read."""
-    db.session.rollback()
+    # With the database gone even the rollback fails; the error page must still be answered.
+    with contextlib.suppress(SQLAlchemyError):
+        db.session.rollback()

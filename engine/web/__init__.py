@@ -65,7 +65,9 @@ def register_web(app: Flask) -> None:
         transactions.abandon()
         race = transactions.race_error(exc)
         if race is not None:
-            # Another request changed the same rows first (a double click, two officers at once).
+            # Another request changed the same rows first (a double click, two officers at once); logged in
+            # case it is a bug that merely looks like a race.
+            app.logger.warning("database race answered %s: %s", race.status, exc)
             return service_error(race)
         app.logger.exception("unexpected error")
         message = MESSAGES[500]

@@ -12,9 +12,9 @@ import time_machine
 from flask import Flask
 from sqlalchemy import select
 
-from engine.models import HumanTask, ProcessInstance, db
+from engine.models import Certificate, HumanTask, OutboxMail, ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import accounts, timers
+from engine.services import accounts, reminders, timers
 from tests import race_harness as h
 from tests.conftest import DATABASE_URL, build_app
 
@@ -174,6 +174,57 @@ def test_two_schedulers_and_an_officer_racing_on_due_timers_fire_each_once(race_
             .all()
         )
         assert waiting == []
+    assert h.chain_problems(race_app) == []
+
+
+def add_expiring_certificates(app: Flask, task_ids: list[int]) -> None:
+    """A certificate of the applicant on each probe case, expiring in a week (a reminder is due)."""
+    with app.app_context():
+        applicant = accounts.user_by_username("pemohon")
+        for task_id in task_ids:
+            case_id = db.session.get_one(HumanTask, task_id).instance_id
+            db.session.add(
+                Certificate(
+                    serial=f"race-{task_id}",
+                    instance_id=case_id,
+                    user_id=applicant.id,
+                    subject="CN=Budi Santoso",
+                    not_before=utcnow() - timedelta(days=700),
+                    not_after=utcnow() + timedelta(days=7),
+                    certificate_pem="-",
+                    chain_pem="-",
+                )
+            )
+        db.session.commit()
+
+
+def test_two_reminder_schedulers_and_an_officer_racing_send_each_reminder_once(race_app: Flask, server: str) -> None:
+    task_ids = h.start_probes(race_app, 20)
+    tokens = h.api_tokens(server)
+    sent: list[int] = []
+    failures: list[BaseException] = []
+
+    def scheduler() -> h.Answer:
+        try:
+            with race_app.app_context():
+                sent.append(reminders.send_expiry_reminders())
+        except BaseException as exc:  # noqa: BLE001  # asserted empty below
+            failures.append(exc)
+        return h.Answer(0, "")
+
+    for task_id in task_ids:
+        # One reminder falls due per race, on the case whose task the officer claims at the same moment.
+        add_expiring_certificates(race_app, [task_id])
+        claim = lambda i=task_id: h.api_post(server, tokens["admin"], f"/tasks/{i}/claim")  # noqa: E731
+        answers = h.race([scheduler, scheduler, claim])
+        assert answers[2].status == 200, answers[2].body[:300]
+
+    assert failures == []
+    assert sum(sent) == 20
+    with race_app.app_context():
+        mails = db.session.execute(select(OutboxMail).where(OutboxMail.template == "certificate_expiring")).scalars()
+        assert len(mails.all()) == 20
+    assert set(h.events_per_case(race_app, "expiry_reminder_sent").values()) == {1}
     assert h.chain_problems(race_app) == []
 
 
