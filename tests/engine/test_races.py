@@ -14,7 +14,8 @@ from sqlalchemy import select
 
 from engine.models import Certificate, HumanTask, OutboxMail, ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import accounts, reminders, timers
+from engine.services import accounts, cases, queries, reminders, timers
+from engine.services.errors import Conflict
 from tests import race_harness as h
 from tests.conftest import DATABASE_URL, build_app
 
@@ -175,6 +176,19 @@ def test_two_schedulers_and_an_officer_racing_on_due_timers_fire_each_once(race_
         )
         assert waiting == []
     assert h.chain_problems(race_app) == []
+
+
+def test_a_form_read_between_a_completion_and_its_inbox_row_answers_409(race_app: Flask) -> None:
+    [task_id] = h.start_probes(race_app, 1)
+    with race_app.app_context():
+        officer = accounts.user_by_username("admin")
+        cases.complete_task(task_id, officer, {"decision": "ok"})
+        # What a reader sees mid-race: the inbox row read before the completion, the case state after it.
+        task = db.session.get_one(HumanTask, task_id)
+        task.status = "open"
+
+        with pytest.raises(Conflict, match="Tugas ini sudah diselesaikan"):
+            queries.task_for_form(task_id, officer)
 
 
 def add_expiring_certificates(app: Flask, task_ids: list[int]) -> None:
