@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup system frontend run test test-pg test-heavy test-heavy-pg lint bench clean
+.PHONY: setup system frontend run test test-pg test-heavy lint bench clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -32,12 +32,10 @@ test: setup system
 test-pg: setup system
 	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest
 
-# Heavy tests (real server processes, minutes): crash kills at every PSrE call (docs/reliability.md).
+# The long race (and crash) runs of tests/heavy, on SQLite and then on PostgreSQL (PG_URL as for test-pg).
 test-heavy: setup system
-	$(PY) -m pytest tests/heavy
-
-test-heavy-pg: setup system
-	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest tests/heavy
+	$(PY) -m pytest tests/heavy -s
+	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest tests/heavy -s
 
 # Lint and strict type checks (configured in pyproject.toml) on the packages STYLE.md holds to them.
 lint: setup

@@ -52,6 +52,14 @@ def with_fail_points(adapter: Any, settings: dict[str, Any]) -> Any:
     return CrashAfterPSrE(adapter, armed_operations(settings["CRASH_AFTER_PSRE"]), ledger)
 
 
+def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
+    """SQLAlchemy engine options; on SQLite a busy timeout, so writers queue for the lock instead of failing."""
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if str(settings["DATABASE_URL"]).startswith("sqlite"):
+        options["connect_args"] = {"timeout": float(settings["SQLITE_BUSY_TIMEOUT"])}
+    return options
+
+
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
@@ -65,7 +73,7 @@ def create_app(overrides: dict[str, Any] | None = None) -> Flask:
         SERTEL=settings,
         SECRET_KEY=settings["SECRET_KEY"],
         SQLALCHEMY_DATABASE_URI=settings["DATABASE_URL"],
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        SQLALCHEMY_ENGINE_OPTIONS=engine_options(settings),
         MAX_CONTENT_LENGTH=int(settings["MAX_UPLOAD_BYTES"]) * 3,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",

@@ -16,6 +16,8 @@ DEFAULTS: dict[str, Any] = {
     "INSTANCE_DIR": str(ROOT / "instance"),
     # SQLAlchemy URL; empty means SQLite inside INSTANCE_DIR.
     "DATABASE_URL": "",
+    # SQLite only: seconds a writer waits for another writer's lock before the request answers "coba lagi".
+    "SQLITE_BUSY_TIMEOUT": 30,
     # Signs sessions, CSRF tokens and API tokens.
     "SECRET_KEY": "",
     # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.

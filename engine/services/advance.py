@@ -97,7 +97,11 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
 def lock_case(instance_id: int) -> ProcessInstance:
     """Lock the case row while it advances (FOR UPDATE on PostgreSQL; the version column elsewhere)."""
     case = db.session.execute(
-        select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update()
+        select(ProcessInstance)
+        .where(ProcessInstance.id == instance_id)
+        .with_for_update()
+        # The row may already be in the session, read before the lock: take the locked, current values.
+        .execution_options(populate_existing=True)
     ).scalar_one()
     if case.status != "running":
         raise Conflict("Kasus ini sudah selesai.")

@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from marshmallow import EXCLUDE, ValidationError
-from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy import ColumnElement, CursorResult, select, update
 
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, deploy, documents, people
+from engine.services import advance, audit, deploy, documents, people, transactions
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.services.ports import agency_by_code
@@ -33,6 +32,7 @@ def start_case(
     On behalf (RA staff, or an agency head where the process opts in) is its own path: the reason is
     required and recorded on the case and in its log. The applicant must have a person record.
     """
+    transactions.begin_write()
     applicant = applicant or user
     on_behalf = applicant.id != user.id
     if not on_behalf and not user.has_role("Pemohon"):
@@ -156,11 +156,14 @@ def _refuse_second_certificate(schema_class: Any, applicant: User) -> None:
 
 
 def claim_task(task_id: int, user: User) -> HumanTask:
-    """Claim an open task for `user` so that nobody else works on it."""
+    """Claim an open task for `user` so that nobody else works on it; of racing claimers exactly one wins."""
+    transactions.begin_write()
     task = _task_for(task_id, user)
-    if task.claimed_by_id not in (None, user.id):
+    if not _update_open_task(task, HumanTask.claimed_by_id.is_(None), claimed_by_id=user.id):
+        if task.claimed_by_id == user.id:
+            db.session.rollback()
+            return task  # a repeated click: the first claim stands and is logged once
         raise Conflict("Tugas sudah diklaim oleh petugas lain.")
-    task.claimed_by_id = user.id
     audit.append(
         audit.case_stream(task.instance_id),
         "task_claimed",
@@ -175,10 +178,10 @@ def claim_task(task_id: int, user: User) -> HumanTask:
 
 def release_task(task_id: int, user: User) -> HumanTask:
     """Give a claimed task back to the role's queue (the claimant may, even if a duty rule now bars them)."""
+    transactions.begin_write()
     task = _task_for(task_id, user, claimant_may=True)
-    if task.claimed_by_id != user.id:
+    if not _update_open_task(task, HumanTask.claimed_by_id == user.id, claimed_by_id=None):
         raise Conflict("Tugas tidak sedang Anda klaim.")
-    task.claimed_by_id = None
     audit.append(
         audit.case_stream(task.instance_id),
         "task_released",
@@ -204,6 +207,28 @@ def bound_values(task: HumanTask, user: User) -> dict[str, Any]:
         return {}
     values, _errors = people.bind_fields(schema_class, {}, identity_sources(task, user))
     return {k: v for k, v in values.items() if v not in (None, "")}
+
+
+def _update_open_task(task: HumanTask, condition: ColumnElement[bool], **values: Any) -> bool:
+    """Change an open task only if `condition` still holds, as one conditional UPDATE; then re-read it.
+
+    A read-check-write would let two concurrent claimers both see the task free and both "win"; the
+    database applies this UPDATE to the row once, so only the first matching writer changes it.
+    """
+    # An UPDATE always yields a CursorResult (the one with `rowcount`); Session.execute is typed as Result.
+    changed = cast(
+        CursorResult[Any],
+        db.session.execute(
+            update(HumanTask)
+            .where(HumanTask.id == task.id, HumanTask.status == "open", condition)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        ),
+    ).rowcount
+    db.session.refresh(task)
+    if not changed and task.status != "open":
+        raise Conflict("Tugas ini sudah diselesaikan.")
+    return bool(changed)
 
 
 def validate_submission(
@@ -235,13 +260,16 @@ def validate_submission(
 
 def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInstance:
     """Validate and submit a task's form, then advance the case until it waits again."""
+    transactions.begin_write()
     task = _task_for(task_id, user)
-    if task.claimed_by_id not in (None, user.id):
-        raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     case = advance.lock_case(task.instance_id)
-    db.session.refresh(task)
+    # Lock the inbox row too (after the case: one lock order everywhere), so a claim or another completion
+    # that raced this one is seen here, and the checks below hold until this transaction commits.
+    db.session.refresh(task, with_for_update=True)
     if task.status != "open":
         raise Conflict("Tugas ini sudah diselesaikan.")
+    if task.claimed_by_id not in (None, user.id):
+        raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
     workflow = runtime.load(
         case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
@@ -272,9 +300,12 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     advance.save_case(case, workflow)
     try:
         db.session.commit()
-    except StaleDataError:
+    except Exception as exc:
         db.session.rollback()
-        raise Conflict("Kasus diubah oleh pengguna lain pada saat yang sama; muat ulang dan coba lagi.") from None
+        conflict = transactions.race_error(exc)
+        if conflict is None:
+            raise
+        raise conflict from exc
     return case
 
 
@@ -313,6 +344,7 @@ def attach_uploads(
     task_id: int, user: User, files: dict[str, tuple[str, bytes]]
 ) -> tuple[dict[str, int], dict[str, list[str]]]:
     """Store a form's uploaded files before validation, so none is lost; return (stored ids, errors)."""
+    transactions.begin_write()
     task = _task_for(task_id, user)
     schema_class = registry.form_for(task.form_key)
     document_fields = _document_fields(schema_class)

@@ -42,3 +42,9 @@ class Unavailable(ServiceError):
     """An external service (the PSrE, a handler) failed; nothing was saved."""
 
     status = 502
+
+
+class Busy(ServiceError):
+    """The database stayed locked by other writers too long; nothing was saved, the user may retry."""
+
+    status = 503

@@ -13,7 +13,7 @@ from engine.models import Agency, Certificate, Document, HumanTask, OutboxMail, 
 from engine.services import audit, deploy
 from engine.services.access import may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal
-from engine.services.errors import Forbidden, NotFound
+from engine.services.errors import Conflict, Forbidden, NotFound
 from engine.services.ports import applicant_of
 
 
@@ -72,7 +72,11 @@ def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
     data: dict[str, Any] = {}
     if task.status == "open":
         workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
-        data = runtime.task_data(workflow, task.task_uuid)
+        try:
+            data = runtime.task_data(workflow, task.task_uuid)
+        except runtime.EngineError:
+            # The row was read just before a concurrent completion committed, the case state just after.
+            raise Conflict("Tugas ini sudah diselesaikan.") from None
     return task, data
 
 

@@ -6,12 +6,11 @@ import logging
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm.exc import StaleDataError
 
 from engine import runtime
 from engine.models import ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import advance
+from engine.services import advance, transactions
 from engine.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -35,6 +34,7 @@ def due_cases(now: datetime) -> list[int]:
 def fire_case_timers(case_id: int) -> bool:
     """Advance one case whose timer is due; False if another worker got there first."""
     try:
+        transactions.begin_write()
         case = advance.lock_case(case_id)
         if case.next_timer_at is None or case.next_timer_at > utcnow():
             db.session.rollback()
@@ -44,12 +44,16 @@ def fire_case_timers(case_id: int) -> bool:
         advance.save_case(case, workflow)
         db.session.commit()
         return True
-    except StaleDataError:
-        db.session.rollback()
-        return False
     except ServiceError as exc:
         db.session.rollback()
         log.warning("timer of case %s failed: %s", case_id, exc.message)
+        return False
+    except Exception as exc:
+        db.session.rollback()
+        if transactions.race_error(exc) is None:
+            raise
+        # A user action or another scheduler changed the case meanwhile; the next poll sees its result.
+        log.info("timer of case %s skipped: the case changed concurrently", case_id)
         return False
 
 
