@@ -19,7 +19,7 @@ from werkzeug.serving import make_server
 
 from engine import registry
 from engine.models import AuditEvent, HumanTask, ProcessInstance, db
-from engine.services import accounts, audit, audit_verify, cases, deploy
+from engine.services import accounts, audit_verify, cases, deploy
 from engine.services.setup import DEMO_PASSWORD
 from tests.engine import bpmn_builders as b
 
