@@ -102,7 +102,7 @@ def _may_start_for(sop_key: str, user: User, applicant: User) -> bool:
 def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
     """Validate a case's start data with the schema `<sop_key>.start`; a certificate must be the applicant's."""
     schema_class = registry.form_for(f"{sop_key}.start")
-    _refuse_second_certificate(schema_class, applicant)
+    _refuse_second_certificate(sop_key, schema_class, applicant)
     if schema_class is None:
         if raw:
             raise Invalid(f"Proses '{sop_key}' tidak menerima data awal.")
@@ -132,12 +132,18 @@ SECOND_CERTIFICATE_REFUSED = {
 }
 
 
-def _refuse_second_certificate(schema_class: Any, applicant: User) -> None:
-    """One active certificate of a kind per person: a process whose start schema names the kind it issues
-    (`issues_certificate_kind`) is refused up front for someone who holds an active one of that kind."""
+def _refuse_second_certificate(sop_key: str, schema_class: Any, applicant: User) -> None:
+    """One active certificate of a kind per person, and one pending request for it.
+
+    A process whose start schema names the kind it issues (`issues_certificate_kind`) is refused up front
+    for someone who holds an active certificate of that kind, or who already has such a request running
+    (a double click on "start" must not make two applications). The applicant's row is locked first so two
+    concurrent starts see each other.
+    """
     kind = getattr(schema_class, "issues_certificate_kind", None)
     if not kind:
         return
+    db.session.execute(select(User.id).where(User.id == applicant.id).with_for_update())
     held = (
         db.session.execute(
             select(Certificate).where(
@@ -153,6 +159,15 @@ def _refuse_second_certificate(schema_class: Any, applicant: User) -> None:
     if held is not None:
         template = SECOND_CERTIFICATE_REFUSED.get(str(kind), SECOND_CERTIFICATE_REFUSED["ams"])
         raise Conflict(template.format(serial=held.serial))
+    running = db.session.execute(
+        select(ProcessInstance.id).where(
+            ProcessInstance.applicant_id == applicant.id,
+            ProcessInstance.sop_key == sop_key,
+            ProcessInstance.status == "running",
+        )
+    ).scalar()
+    if running is not None:
+        raise Conflict(f"Permohonan #{running} untuk proses ini masih berjalan; lanjutkan permohonan tersebut.")
 
 
 def claim_task(task_id: int, user: User) -> HumanTask:

@@ -16,12 +16,19 @@ from engine.cli import audit_verify as verify_command
 from engine.models import AuditEvent, AuditHead, db
 from engine.services import audit, audit_keys, audit_verify
 from engine.services.audit_verify import Finding
-from tests.sops.test_issuance_ams import recommend, start_and_register
+from tests.sops.builders import registration
+from tests.sops.test_issuance_ams import only_task, recommend
 
 
-def run_case(api: Any) -> int:
-    """Run the issuance case up to verification: a stream with several events."""
-    _pemohon, case_id = start_and_register(api)
+def run_case(api: Any, process_key: str = "issuance_ams") -> int:
+    """Run an issuance case up to verification: a stream with several events (one running per kind and person)."""
+    pemohon = api("pemohon")
+    response = pemohon.post("/cases", json={"process_key": process_key})
+    assert response.status_code == 201, response.get_json()
+    case_id = int(response.get_json()["case"]["id"])
+    task = only_task(pemohon, case_id, "registration_form")
+    form = pemohon.post(f"/tasks/{task['id']}/complete", data=registration(), content_type="multipart/form-data")
+    assert form.status_code == 200, form.get_json()
     assert recommend(api, case_id).status_code == 200
     return case_id
 
@@ -90,7 +97,7 @@ def test_log_of_a_real_case_verifies(app: Flask, api: Any) -> None:
 
 
 def test_events_carry_a_global_sequence_and_new_streams_are_registered(app: Flask, api: Any) -> None:
-    first, second = run_case(api), run_case(api)
+    first, second = run_case(api), run_case(api, "issuance_esign")
     with app.app_context():
         events = db.session.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars().all()
         assert [e.gseq for e in events] == sorted({e.gseq for e in events})
@@ -211,7 +218,7 @@ def test_cli_verify_exits_1_and_names_the_event(app: Flask, api: Any) -> None:
 
 
 def test_tampering_one_case_does_not_implicate_another(app: Flask, api: Any) -> None:
-    first, second = run_case(api), run_case(api)
+    first, second = run_case(api), run_case(api, "issuance_esign")
     tamper(app, first, lambda e: update(AuditEvent).where(AuditEvent.id == e.id).values(payload_json="{}"))
     with app.app_context():
         assert audit_verify.verify(audit.case_stream(second)) == []

@@ -215,3 +215,12 @@ def test_admin_sets_the_person_record_and_nobody_else_can(app: Flask) -> None:
     assert taken.status_code == 422 and "sudah terhubung dengan akun" in taken.get_data(as_text=True)
     assert WebUser(app, "pemohon").post("/admin/orang/pemohon", {"nik": "3375026203920002", "full_name": "X",
                                                                 "category": "lainnya"}).status_code == 403
+
+
+def test_a_second_start_while_the_first_request_runs_is_refused(api: Any, app: Flask) -> None:
+    budi = api("pemohon")
+    first = start(budi, "issuance_ams").get_json()["case"]["id"]
+    again = start(budi, "issuance_ams")
+    assert again.status_code == 409
+    assert f"#{first}" in again.get_json()["error"]
+    assert start(budi, "issuance_esign").status_code == 201  # another kind of certificate is another request

@@ -210,10 +210,10 @@ def test_activation_webform_never_echoes_the_passphrase(api: Any, app: Flask) ->
 
 
 def test_registration_and_verification_pages_reuse_the_issuance_forms(api: Any, app: Flask) -> None:
-    pemohon = api("pemohon")
-    case_id = pemohon.post("/cases", json={"process_key": KEY}).get_json()["case"]["id"]
-    task_id = only_task(pemohon, case_id, "registration_form")["id"]
-    page = WebUser(app, "pemohon").get(f"/tugas/{task_id}")
+    siti = api("pemohon2")  # Budi applies below; one running request per person and kind
+    case_id = siti.post("/cases", json={"process_key": KEY}).get_json()["case"]["id"]
+    task_id = only_task(siti, case_id, "registration_form")["id"]
+    page = WebUser(app, "pemohon2").get(f"/tugas/{task_id}")
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "Metode eSign" in text and "Formulir Pendaftaran Sertifikat Elektronik untuk Individu" in text
