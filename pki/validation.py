@@ -1,116 +1,92 @@
-"""Validation of signed PDFs into a per-signature report with Indonesian verdicts (never an exception)."""
+"""Validation of signed PDFs (EN 319 102-1 style, offline) into a report with Indonesian verdicts, never an exception."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import logging
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
+from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
-from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, message_imprint_checker, validate_tst_signed_data
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus
+from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from pki.signing import RevocationMaterial, RevocationSource
+from pki.validation_assess import (
+    BROKEN,
+    CHANGED,
+    COMPROMISED,
+    CRYPTO_FAILED,
+    EXPIRED,
+    NO_SIGNATURE,
+    NOT_A_PDF,
+    REVOCATION_UNKNOWN,
+    REVOKED,
+    UNTRUSTED,
+    VALID,
+    Evidence,
+    TimestampCheck,
+    assess,
+    broken,
+    common_name,
+    indication_of,
+)
+from pki.validation_labels import FAILED, INDETERMINATE, PASSED, sub_label, wib
+from pki.validation_report import RevocationState, SignatureReport, ValidationReport
 
-VALID = "Sah"
-CHANGED = "Tidak sah: dokumen diubah setelah ditandatangani"
-REVOKED = "Tidak sah: sertifikat penanda tangan dicabut"
-COMPROMISED = "Tidak sah: ditandatangani pada atau setelah tanggal kunci privat penanda tangan dilaporkan bocor"
-UNTRUSTED = "Tidak sah: tidak berantai ke akar tepercaya Kota Pekalongan"
-REVOCATION_UNKNOWN = "Tidak sah: status pencabutan sertifikat tidak dapat diperiksa"
-BROKEN = "Tidak sah: tanda tangan tidak dapat diperiksa"
-NO_SIGNATURE = "Tidak ada tanda tangan"
-NOT_A_PDF = "Berkas bukan PDF yang valid"
+__all__ = [
+    "BROKEN",
+    "CHANGED",
+    "COMPROMISED",
+    "CRYPTO_FAILED",
+    "EXPIRED",
+    "NOT_A_PDF",
+    "NO_SIGNATURE",
+    "REVOCATION_UNKNOWN",
+    "REVOKED",
+    "UNTRUSTED",
+    "VALID",
+    "RevocationState",
+    "SignatureReport",
+    "ValidationReport",
+    "validate_pdf",
+]
 
 logger = logging.getLogger(__name__)
-RevocationState = Literal["good", "revoked", "unknown"]
+PemInput = str | list[str]
 
 
-@dataclasses.dataclass(frozen=True)
-class SignatureReport:
-    """What a relying party needs to know about one signature."""
-
-    field_name: str
-    signer_name: str | None
-    signing_time: str | None
-    timestamped: bool
-    chain_trusted: bool
-    chain_reason: str
-    revocation_status: RevocationState
-    intact: bool
-    coverage: str | None
-    modification_level: str | None
-    docmdp_ok: bool | None
-    valid: bool
-    verdict: str
-    # RFC 5280 invalidity date of the signer's certificate (key reported compromised from then on).
-    invalidity_date: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ValidationReport:
-    """The report of one uploaded file: a document verdict plus one entry per signature."""
-
-    is_pdf: bool
-    valid: bool
-    verdict: str
-    signatures: list[SignatureReport]
-
-    @property
-    def signature_count(self) -> int:
-        """Return how many (non-timestamp) signatures the document carries."""
-        return len(self.signatures)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (the validation API's body)."""
-        data = dataclasses.asdict(self)
-        data["signature_count"] = self.signature_count
-        return data
-
-
-def _load_roots(trust_roots_pem: str | list[str]) -> list[asn1_x509.Certificate]:
+def _load_roots(trust_roots_pem: PemInput) -> list[asn1_x509.Certificate]:
     texts = [trust_roots_pem] if isinstance(trust_roots_pem, str) else trust_roots_pem
-    certs = [c for text in texts for c in x509.load_pem_x509_certificates(text.encode())]
+    certs = [c for text in texts if text.strip() for c in x509.load_pem_x509_certificates(text.encode())]
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certs]
 
 
-def _timestamp_time(embedded: EmbeddedPdfSignature) -> datetime | None:
-    # Only used to pick the validation moment; the token itself is verified by pyHanko afterwards.
-    unsigned = embedded.signer_info["unsigned_attrs"]
-    for attribute in unsigned if unsigned.native is not None else []:
-        if attribute["type"].native == "signature_time_stamp_token":
-            content = attribute["values"][0]["content"]["encap_content_info"]["content"]
-            value = content.parsed["gen_time"].native
-            return value if isinstance(value, datetime) else None
-    return None
-
-
-def _common_name(cert: asn1_x509.Certificate | None) -> str | None:
-    if cert is None:
-        return None
-    name = cert.subject.native
-    return str(name.get("common_name") or cert.subject.human_friendly)
+def _gen_time(signed_data: cms.SignedData) -> datetime | None:
+    # Read only to choose when the TSA certificate is checked; the token is verified before it counts.
+    value = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    return value if isinstance(value, datetime) else None
 
 
 def _material(
-    revocation: RevocationMaterial | RevocationSource | None, embedded: EmbeddedPdfSignature
+    revocation: RevocationMaterial | RevocationSource | None, certificate: asn1_x509.Certificate
 ) -> RevocationMaterial:
     if revocation is None:
         return RevocationMaterial()
     if isinstance(revocation, RevocationMaterial):
         return revocation
-    signer = x509.load_der_x509_certificate(embedded.signer_cert.dump())
-    return revocation.revocation_material(signer)
+    return revocation.revocation_material(x509.load_der_x509_certificate(certificate.dump()))
 
 
 def _context(
@@ -118,15 +94,16 @@ def _context(
     dss: DocumentSecurityStore | None,
     material: RevocationMaterial,
     moment: datetime | None,
+    revocation_mode: str = "hard-fail",
 ) -> ValidationContext:
     kwargs: dict[str, Any] = {
         "trust_roots": roots,
         "crls": material.crls,
         "ocsps": material.ocsps,
         "allow_fetching": False,
-        "revocation_mode": "hard-fail",
-        # Status "at signing time": judge at the (timestamped) signing moment, using revocation info
-        # published later, so a revocation after signing does not invalidate the signature.
+        "revocation_mode": revocation_mode,
+        # Judge at the proven moment, using revocation info published later, so a revocation after a
+        # proven signing time does not invalidate the signature (ETSI "validation in the past").
         "moment": moment,
         "retroactive_revinfo": True,
     }
@@ -135,44 +112,94 @@ def _context(
     return ValidationContext(**kwargs)
 
 
-def _verdict(report: dict[str, Any]) -> str:
-    if not report["intact"] or not report["valid"] or report["docmdp_ok"] is False:
-        return CHANGED
-    if report["revocation_status"] == "revoked":
-        return REVOKED
-    if not report["chain_trusted"]:
-        return UNTRUSTED
-    if report["revocation_status"] != "good":
-        return REVOCATION_UNKNOWN
-    return VALID
+def _judge_token(status: TimestampSignatureStatus, claimed: datetime | None) -> TimestampCheck:
+    """Say whether a verified token's time counts, and why not when it does not."""
+    tsa = common_name(status.signing_cert)
+    suffix = "; tanda tangan dinilai pada waktu validasi."
+    if not status.intact:
+        return TimestampCheck(True, False, claimed, "Cap waktu tidak cocok dengan nilai tanda tangan" + suffix, tsa)
+    if not status.valid:
+        return TimestampCheck(True, False, claimed, "Tanda tangan pada token cap waktu tidak valid" + suffix, tsa)
+    if not status.trusted:
+        _, sub = indication_of(status.trust_problem_indic)
+        why = sub_label(sub) or "tidak tepercaya"
+        reason = f"Cap waktu dari '{tsa}' tidak diakui: TSA tidak tepercaya ({why})" + suffix
+        return TimestampCheck(True, False, claimed, reason, tsa)
+    return TimestampCheck(True, True, claimed, f"Cap waktu tepercaya dari '{tsa}' pada {wib(claimed)}.", tsa)
 
 
-def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: datetime | None) -> SignatureReport:
-    ts = status.timestamp_validity
-    when = ts.timestamp if ts is not None else (moment or status.signer_reported_dt)
-    indication = status.trust_problem_indic
-    # Typed as the AdESSubIndic base; its only concrete kinds are these three enums.
-    indication_name = indication.name if isinstance(indication, (AdESPassed, AdESFailure, AdESIndeterminate)) else None
-    # A revoked signer still chains to our root: the path was found, only its status is bad.
-    chained = status.trusted or status.revoked
-    data: dict[str, Any] = {
-        "field_name": str(embedded.field_name),
-        "signer_name": _common_name(status.signing_cert),
-        "signing_time": when.isoformat() if when else None,
-        "timestamped": ts is not None and ts.valid and ts.intact,
-        "chain_trusted": chained,
-        "chain_reason": "ok" if status.trusted else (indication_name or "unknown"),
-        "revocation_status": "revoked" if status.revoked else ("good" if status.trusted else "unknown"),
-        "intact": bool(status.intact),
-        "coverage": status.coverage.name if status.coverage is not None else None,
-        "modification_level": status.modification_level.name if status.modification_level else None,
-        "docmdp_ok": status.docmdp_ok,
-        "valid": bool(status.valid),
+def _check_token(
+    signed_data: cms.SignedData, imprint: Any, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+) -> TimestampCheck:
+    try:
+        claimed = _gen_time(signed_data)
+        # The TSA certificate must have been valid (and not revoked) at the token's own time.
+        context = _context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
+        kwargs = asyncio.run(validate_tst_signed_data(signed_data, context, imprint))
+        return _judge_token(TimestampSignatureStatus(**kwargs), claimed)
+    except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
+        logger.info("timestamp token cannot be checked", exc_info=True)
+        return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
+
+
+def _signature_timestamp(
+    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+) -> TimestampCheck:
+    """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU."""
+    checks = [
+        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material)
+        for sd in extract_tst_data_iter(embedded.signer_info, signed=False)
+    ]
+    if not checks:
+        return TimestampCheck(False, False, None, "Tidak ada cap waktu pada tanda tangan (PAdES B-B).")
+    return next((c for c in checks if c.trusted), checks[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class _DocTimestamp:
+    revision: int
+    check: TimestampCheck
+    report: SignatureReport
+
+
+def _document_timestamp(
+    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, revocation: Any, now: datetime
+) -> _DocTimestamp:
+    """Validate a B-LTA document timestamp like a signature timestamp, plus the bytes it covers."""
+    name = str(embedded.field_name)
+    try:
+        claimed = _gen_time(embedded.signed_data)
+        material = _material(revocation, embedded.signer_cert)
+        context = _context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
+        status = validate_pdf_timestamp(embedded, validation_context=context)
+    except Exception as exc:  # a broken timestamp gets a verdict, not a 500 (logged, so BLE001 allows it)
+        logger.info("document timestamp %s cannot be checked", name, exc_info=True)
+        failed = TimestampCheck(True, False, None, f"Cap waktu dokumen rusak ({type(exc).__name__}).")
+        return _DocTimestamp(embedded.signed_revision, failed, broken(name, type(exc).__name__, "document_timestamp"))
+    check = _judge_token(status, claimed)
+    if not status.intact:
+        check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
+    evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, _scope(embedded), now, "jangkar TSA")
+    report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
+    return _DocTimestamp(embedded.signed_revision, check, report)
+
+
+def _scope(embedded: EmbeddedPdfSignature) -> dict[str, Any]:
+    """Which bytes and revision a signature covers."""
+    reader = embedded.reader
+    byte_range = [int(v) for v in embedded.byte_range]
+    covered = byte_range[1] + byte_range[3]
+    total = embedded.reader.stream.seek(0, io.SEEK_END)
+    revisions = reader.xrefs.total_revisions
+    return {
+        "byte_range": byte_range,
+        "covered_bytes": covered,
+        "file_bytes": total,
+        "signed_revision": embedded.signed_revision + 1,
+        "revisions": revisions,
+        "pages": int(reader.root["/Pages"]["/Count"]),
+        "later_revisions": revisions - embedded.signed_revision - 1,
     }
-    if not chained and indication_name is not None and "CHAIN" not in indication_name:
-        # Revocation could not be checked, but is the chain itself ours? Say so separately.
-        data["chain_trusted"] = status.validation_path is not None
-    return SignatureReport(**data, verdict=_verdict(data))
 
 
 def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
@@ -211,63 +238,110 @@ def _after_compromise(
     report = dataclasses.replace(report, invalidity_date=invalid_from.isoformat())
     # Without a trustworthy signing time the signature cannot be shown to predate the compromise.
     if report.verdict == VALID and (when is None or when >= invalid_from):
-        return dataclasses.replace(report, valid=False, verdict=COMPROMISED)
+        return dataclasses.replace(
+            report, valid=False, verdict=COMPROMISED, indication=FAILED, sub_indication="REVOKED"
+        )
     return report
 
 
-def _broken(embedded: EmbeddedPdfSignature, reason: str) -> SignatureReport:
-    return SignatureReport(
-        field_name=str(embedded.field_name),
-        signer_name=None,
-        signing_time=None,
-        timestamped=False,
-        chain_trusted=False,
-        chain_reason=reason,
-        revocation_status="unknown",
-        intact=False,
-        coverage=None,
-        modification_level=None,
-        docmdp_ok=None,
-        valid=False,
-        verdict=BROKEN,
+def _level(check: TimestampCheck, dss: DocumentSecurityStore | None, lta: bool) -> str:
+    if not check.trusted:
+        return "B-B"
+    if dss is None or not (list(dss.crls) or list(dss.ocsps)):
+        return "B-T"
+    return "B-LTA" if lta else "B-LT"
+
+
+def _validate_signature(
+    embedded: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
+    revocation: RevocationMaterial | RevocationSource | None,
+    stamps: list[_DocTimestamp],
+    now: datetime,
+) -> SignatureReport:
+    material = _material(revocation, embedded.signer_cert)
+    check = _signature_timestamp(embedded, tsa_roots, dss, material)
+    # Proof of existence: the trusted signature timestamp, or a later trusted document timestamp.
+    covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted]
+    candidates = [(t, "cap waktu tanda tangan") for t in [check.proven_time] if t is not None]
+    candidates += [(s.check.proven_time, "cap waktu dokumen") for s in covering if s.check.proven_time]
+    proven, proven_by = min(candidates, key=lambda c: c[0]) if candidates else (None, "")
+    status = validate_pdf_signature(
+        embedded,
+        signer_validation_context=_context(roots, dss, material, proven),
+        ts_validation_context=_context(tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"),
     )
+    evidence = Evidence(check, proven, proven_by, _level(check, dss, bool(covering)), _scope(embedded), now, "")
+    evidence = dataclasses.replace(evidence, roots_label="akar Kota Pekalongan")
+    report = assess(status, str(embedded.field_name), evidence, modification=status)
+    return _after_compromise(report, material, embedded, proven)
+
+
+def _document_outcome(reports: list[SignatureReport]) -> tuple[str, str | None, str]:
+    for main in (FAILED, INDETERMINATE):
+        failing = [r for r in reports if r.indication == main]
+        if failing:
+            return main, failing[0].sub_indication, failing[0].verdict
+    return PASSED, None, VALID
+
+
+def _read(pdf_bytes: bytes) -> tuple[PdfFileReader, list[EmbeddedPdfSignature], list[EmbeddedPdfSignature], Any]:
+    reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+    dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    return reader, list(reader.embedded_regular_signatures), list(reader.embedded_timestamp_signatures), dss
 
 
 def validate_pdf(
     pdf_bytes: bytes,
-    trust_roots_pem: str | list[str],
+    trust_roots_pem: PemInput,
     revocation: RevocationMaterial | RevocationSource | None = None,
+    tsa_roots_pem: PemInput | None = None,
 ) -> ValidationReport:
-    """Validate every signature of a PDF against our trust roots, offline, and give verdicts.
+    """Validate every signature and document timestamp of a PDF against our trust anchors, offline.
 
-    `revocation` adds current CRLs / OCSP responses (or a source of them, e.g. the EmbeddedPSrE) to
-    what the PDF itself embeds (DSS). Nothing is fetched from the network.
+    `revocation` adds current CRLs / OCSP responses (or a source of them, e.g. the EmbeddedPSrE) to what
+    the PDF itself embeds (DSS). A timestamp counts only if its TSA chains to `tsa_roots_pem` (by default
+    the signers' roots: our own TSA's root). Nothing is fetched from the network.
     """
     roots = _load_roots(trust_roots_pem)
+    tsa_roots = _load_roots(tsa_roots_pem) if tsa_roots_pem else roots
+    now = datetime.now(UTC)
+    meta: dict[str, Any] = {"validation_time": now.isoformat(), "validation_time_wib": wib(now)}
     try:
-        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
-        embedded_signatures = list(reader.embedded_regular_signatures)
-        dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+        reader, signatures, timestamps, dss = _read(pdf_bytes)
+        meta.update(revisions=reader.xrefs.total_revisions, pages=int(reader.root["/Pages"]["/Count"]))
     except Exception:  # any parse failure of an uploaded file is "not a PDF" (logged, so BLE001 allows it)
         logger.info("uploaded file is not a readable PDF", exc_info=True)
-        return ValidationReport(is_pdf=False, valid=False, verdict=NOT_A_PDF, signatures=[])
-    if not embedded_signatures:
-        return ValidationReport(is_pdf=True, valid=False, verdict=NO_SIGNATURE, signatures=[])
+        return ValidationReport(
+            is_pdf=False, valid=False, verdict=NOT_A_PDF, signatures=[], sub_indication="FORMAT_FAILURE", **meta
+        )
+    if not signatures:
+        return ValidationReport(
+            is_pdf=True,
+            valid=False,
+            verdict=NO_SIGNATURE,
+            signatures=[],
+            sub_indication="SIGNED_DATA_NOT_FOUND",
+            **meta,
+        )
+    stamps = [_document_timestamp(t, tsa_roots, dss, revocation, now) for t in timestamps]
     reports = []
-    for embedded in embedded_signatures:
+    for embedded in signatures:
         try:
-            moment = _timestamp_time(embedded)
-            material = _material(revocation, embedded)
-            status = validate_pdf_signature(
-                embedded,
-                signer_validation_context=_context(roots, dss, material, moment),
-                ts_validation_context=_context(roots, dss, material, None),
-            )
-            report = _report(status, embedded, moment)
-            reports.append(_after_compromise(report, material, embedded, moment or status.signer_reported_dt))
+            reports.append(_validate_signature(embedded, roots, tsa_roots, dss, revocation, stamps, now))
         except Exception as exc:  # a malformed signature gets a verdict, not a 500 (logged, so BLE001 allows it)
             logger.info("signature %s cannot be checked", embedded.field_name, exc_info=True)
-            reports.append(_broken(embedded, type(exc).__name__))
-    failing = [r for r in reports if r.verdict != VALID]
-    verdict = failing[0].verdict if failing else VALID
-    return ValidationReport(is_pdf=True, valid=not failing, verdict=verdict, signatures=reports)
+            reports.append(broken(str(embedded.field_name), type(exc).__name__))
+    main, sub, verdict = _document_outcome(reports)
+    return ValidationReport(
+        is_pdf=True,
+        valid=main == PASSED,
+        verdict=verdict,
+        signatures=reports,
+        document_timestamps=[s.report for s in stamps],
+        indication=main,
+        sub_indication=sub,
+        **meta,
+    )

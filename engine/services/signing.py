@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from engine.models import Document, User, db
 from engine.services import audit, documents
 from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
-from engine.services.runtime_context import psre
+from engine.services.runtime_context import psre, settings
 from pki.errors import KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
-from pki.validation import validate_pdf
+from pki.validation import ValidationReport, validate_pdf
 
 
 class Locked(ServiceError):
@@ -63,13 +64,25 @@ def sign_document(
     return document
 
 
-def validate(content: bytes, actor: str) -> dict[str, Any]:
+def trusted_tsa_pem(root_pem: str) -> list[str]:
+    """Return the TSA anchors: our own root (our TSA chains to it) plus the file of SERTEL_TRUSTED_TSA_PEM."""
+    extra = str(settings().get("TRUSTED_TSA_PEM") or "")
+    return [root_pem, Path(extra).read_text()] if extra else [root_pem]
+
+
+def validate_report(content: bytes, actor: str) -> ValidationReport:
     """Validate an uploaded PDF's signatures against the city's root; a report, never an exception."""
     adapter = psre()
     source = adapter if hasattr(adapter, "revocation_material") else None
-    report = validate_pdf(content, adapter.root_certificate_pem(), source)
+    root = adapter.root_certificate_pem()
+    report = validate_pdf(content, root, source, tsa_roots_pem=trusted_tsa_pem(root))
     audit.append(
         "system", "document_validated", actor, {"verdict": report.verdict, "signatures": report.signature_count}
     )
     db.session.commit()
-    return report.to_dict()
+    return report
+
+
+def validate(content: bytes, actor: str) -> dict[str, Any]:
+    """Validate an uploaded PDF and return the JSON report (simple and detailed layers)."""
+    return validate_report(content, actor).to_dict()
