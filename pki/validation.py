@@ -2,33 +2,32 @@
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import io
 import logging
 from datetime import UTC, datetime
 from typing import Any
 
-from asn1crypto import cms
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
+from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
-from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, message_imprint_checker, validate_tst_signed_data
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import TimestampSignatureStatus
-from pyhanko_certvalidator import ValidationContext
 
+from pki import validation_timestamps
 from pki.signing import RevocationMaterial, RevocationSource
 from pki.validation_assess import (
     BROKEN,
     CHANGED,
     COMPROMISED,
     CRYPTO_FAILED,
+    DAMAGED,
     EXPIRED,
+    LTA_BROKEN,
+    LTA_BROKEN_REASON,
     NO_SIGNATURE,
     NOT_A_PDF,
     REVOCATION_UNKNOWN,
@@ -39,10 +38,8 @@ from pki.validation_assess import (
     TimestampCheck,
     assess,
     broken,
-    common_name,
-    indication_of,
 )
-from pki.validation_labels import FAILED, INDETERMINATE, PASSED, sub_label, wib
+from pki.validation_labels import FAILED, INDETERMINATE, PASSED, wib
 from pki.validation_report import RevocationState, SignatureReport, ValidationReport
 
 __all__ = [
@@ -50,7 +47,9 @@ __all__ = [
     "CHANGED",
     "COMPROMISED",
     "CRYPTO_FAILED",
+    "DAMAGED",
     "EXPIRED",
+    "LTA_BROKEN",
     "NOT_A_PDF",
     "NO_SIGNATURE",
     "REVOCATION_UNKNOWN",
@@ -71,135 +70,6 @@ def _load_roots(trust_roots_pem: PemInput) -> list[asn1_x509.Certificate]:
     texts = [trust_roots_pem] if isinstance(trust_roots_pem, str) else trust_roots_pem
     certs = [c for text in texts if text.strip() for c in x509.load_pem_x509_certificates(text.encode())]
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certs]
-
-
-def _gen_time(signed_data: cms.SignedData) -> datetime | None:
-    # Read only to choose when the TSA certificate is checked; the token is verified before it counts.
-    value = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
-    return value if isinstance(value, datetime) else None
-
-
-def _material(
-    revocation: RevocationMaterial | RevocationSource | None, certificate: asn1_x509.Certificate
-) -> RevocationMaterial:
-    if revocation is None:
-        return RevocationMaterial()
-    if isinstance(revocation, RevocationMaterial):
-        return revocation
-    return revocation.revocation_material(x509.load_der_x509_certificate(certificate.dump()))
-
-
-def _context(
-    roots: list[asn1_x509.Certificate],
-    dss: DocumentSecurityStore | None,
-    material: RevocationMaterial,
-    moment: datetime | None,
-    revocation_mode: str = "hard-fail",
-) -> ValidationContext:
-    kwargs: dict[str, Any] = {
-        "trust_roots": roots,
-        "crls": material.crls,
-        "ocsps": material.ocsps,
-        "allow_fetching": False,
-        "revocation_mode": revocation_mode,
-        # Judge at the proven moment, using revocation info published later, so a revocation after a
-        # proven signing time does not invalidate the signature (ETSI "validation in the past").
-        "moment": moment,
-        "retroactive_revinfo": True,
-    }
-    if dss is not None:
-        return dss.as_validation_context(kwargs)
-    return ValidationContext(**kwargs)
-
-
-def _judge_token(status: TimestampSignatureStatus, claimed: datetime | None) -> TimestampCheck:
-    """Say whether a verified token's time counts, and why not when it does not."""
-    tsa = common_name(status.signing_cert)
-    suffix = "; tanda tangan dinilai pada waktu validasi."
-    if not status.intact:
-        return TimestampCheck(True, False, claimed, "Cap waktu tidak cocok dengan nilai tanda tangan" + suffix, tsa)
-    if not status.valid:
-        return TimestampCheck(True, False, claimed, "Tanda tangan pada token cap waktu tidak valid" + suffix, tsa)
-    if not status.trusted:
-        _, sub = indication_of(status.trust_problem_indic)
-        why = sub_label(sub) or "tidak tepercaya"
-        reason = f"Cap waktu dari '{tsa}' tidak diakui: TSA tidak tepercaya ({why})" + suffix
-        return TimestampCheck(True, False, claimed, reason, tsa)
-    return TimestampCheck(True, True, claimed, f"Cap waktu tepercaya dari '{tsa}' pada {wib(claimed)}.", tsa)
-
-
-def _check_token(
-    signed_data: cms.SignedData, imprint: Any, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
-) -> TimestampCheck:
-    try:
-        claimed = _gen_time(signed_data)
-        # The TSA certificate must have been valid (and not revoked) at the token's own time.
-        context = _context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
-        kwargs = asyncio.run(validate_tst_signed_data(signed_data, context, imprint))
-        return _judge_token(TimestampSignatureStatus(**kwargs), claimed)
-    except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
-        logger.info("timestamp token cannot be checked", exc_info=True)
-        return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
-
-
-def _signature_timestamp(
-    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
-) -> TimestampCheck:
-    """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU."""
-    checks = [
-        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material)
-        for sd in extract_tst_data_iter(embedded.signer_info, signed=False)
-    ]
-    if not checks:
-        return TimestampCheck(False, False, None, "Tidak ada cap waktu pada tanda tangan (PAdES B-B).")
-    return next((c for c in checks if c.trusted), checks[0])
-
-
-@dataclasses.dataclass(frozen=True)
-class _DocTimestamp:
-    revision: int
-    check: TimestampCheck
-    report: SignatureReport
-
-
-def _document_timestamp(
-    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, revocation: Any, now: datetime
-) -> _DocTimestamp:
-    """Validate a B-LTA document timestamp like a signature timestamp, plus the bytes it covers."""
-    name = str(embedded.field_name)
-    try:
-        claimed = _gen_time(embedded.signed_data)
-        material = _material(revocation, embedded.signer_cert)
-        context = _context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
-        status = validate_pdf_timestamp(embedded, validation_context=context)
-    except Exception as exc:  # a broken timestamp gets a verdict, not a 500 (logged, so BLE001 allows it)
-        logger.info("document timestamp %s cannot be checked", name, exc_info=True)
-        failed = TimestampCheck(True, False, None, f"Cap waktu dokumen rusak ({type(exc).__name__}).")
-        return _DocTimestamp(embedded.signed_revision, failed, broken(name, type(exc).__name__, "document_timestamp"))
-    check = _judge_token(status, claimed)
-    if not status.intact:
-        check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
-    evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, _scope(embedded), now, "jangkar TSA")
-    report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
-    return _DocTimestamp(embedded.signed_revision, check, report)
-
-
-def _scope(embedded: EmbeddedPdfSignature) -> dict[str, Any]:
-    """Which bytes and revision a signature covers."""
-    reader = embedded.reader
-    byte_range = [int(v) for v in embedded.byte_range]
-    covered = byte_range[1] + byte_range[3]
-    total = embedded.reader.stream.seek(0, io.SEEK_END)
-    revisions = reader.xrefs.total_revisions
-    return {
-        "byte_range": byte_range,
-        "covered_bytes": covered,
-        "file_bytes": total,
-        "signed_revision": embedded.signed_revision + 1,
-        "revisions": revisions,
-        "pages": int(reader.root["/Pages"]["/Count"]),
-        "later_revisions": revisions - embedded.signed_revision - 1,
-    }
 
 
 def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
@@ -258,24 +128,52 @@ def _validate_signature(
     tsa_roots: list[asn1_x509.Certificate],
     dss: DocumentSecurityStore | None,
     revocation: RevocationMaterial | RevocationSource | None,
-    stamps: list[_DocTimestamp],
+    stamps: list[validation_timestamps.DocTimestamp],
     now: datetime,
 ) -> SignatureReport:
-    material = _material(revocation, embedded.signer_cert)
-    check = _signature_timestamp(embedded, tsa_roots, dss, material)
+    material = validation_timestamps.material_for(revocation, embedded.signer_cert)
+    check = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material)
     # Proof of existence: the trusted signature timestamp, or a later trusted document timestamp.
-    covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted]
+    covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted and s.report.valid]
     candidates = [(t, "cap waktu tanda tangan") for t in [check.proven_time] if t is not None]
     candidates += [(s.check.proven_time, "cap waktu dokumen") for s in covering if s.check.proven_time]
     proven, proven_by = min(candidates, key=lambda c: c[0]) if candidates else (None, "")
     status = validate_pdf_signature(
         embedded,
-        signer_validation_context=_context(roots, dss, material, proven),
-        ts_validation_context=_context(tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"),
+        signer_validation_context=validation_timestamps.validation_context(roots, dss, material, proven),
+        ts_validation_context=validation_timestamps.validation_context(
+            tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"
+        ),
     )
-    evidence = Evidence(check, proven, proven_by, _level(check, dss, bool(covering)), _scope(embedded), now, "")
+    evidence = Evidence(
+        check,
+        proven,
+        proven_by,
+        _level(check, dss, bool(covering)),
+        validation_timestamps.signature_scope(embedded),
+        now,
+        "",
+    )
     evidence = dataclasses.replace(evidence, roots_label="akar Kota Pekalongan")
     report = assess(status, str(embedded.field_name), evidence, modification=status)
+    broken_stamps = [s for s in stamps if s.revision > embedded.signed_revision and s.report.indication == FAILED]
+    if broken_stamps and report.indication == PASSED:
+        # A corrupt link in the B-LTA evidence chain: the long-term proof cannot be completed (as pyHanko's
+        # LTA validation decides too), even though the signature itself checks out today.
+        report = dataclasses.replace(
+            report,
+            valid=False,
+            verdict=LTA_BROKEN,
+            indication=INDETERMINATE,
+            sub_indication="NO_POE",
+            level=_level(check, dss, False),
+            building_blocks=[
+                dataclasses.replace(b, ok=False, reason=f"{b.reason} {LTA_BROKEN_REASON}")
+                if b.key == "timestamps"
+                else b
+                for b in report.building_blocks
+            ],
+        )
     return _after_compromise(report, material, embedded, proven)
 
 
@@ -285,6 +183,16 @@ def _document_outcome(reports: list[SignatureReport]) -> tuple[str, str | None, 
         if failing:
             return main, failing[0].sub_indication, failing[0].verdict
     return PASSED, None, VALID
+
+
+def _damaged(pdf_bytes: bytes) -> bool:
+    """Say whether the file's structure is broken (e.g. truncated), though a lenient reader still opens it."""
+    try:
+        PdfFileReader(io.BytesIO(pdf_bytes), strict=True)
+    except Exception:  # the strict reader's failure is the answer (logged, so BLE001 allows it)
+        logger.info("PDF structure is damaged", exc_info=True)
+        return True
+    return False
 
 
 def _read(pdf_bytes: bytes) -> tuple[PdfFileReader, list[EmbeddedPdfSignature], list[EmbeddedPdfSignature], Any]:
@@ -326,7 +234,7 @@ def validate_pdf(
             sub_indication="SIGNED_DATA_NOT_FOUND",
             **meta,
         )
-    stamps = [_document_timestamp(t, tsa_roots, dss, revocation, now) for t in timestamps]
+    stamps = [validation_timestamps.document_timestamp(t, tsa_roots, dss, revocation, now) for t in timestamps]
     reports = []
     for embedded in signatures:
         try:
@@ -335,6 +243,8 @@ def validate_pdf(
             logger.info("signature %s cannot be checked", embedded.field_name, exc_info=True)
             reports.append(broken(str(embedded.field_name), type(exc).__name__))
     main, sub, verdict = _document_outcome(reports)
+    if main != FAILED and _damaged(pdf_bytes):
+        main, sub, verdict = INDETERMINATE, "FORMAT_FAILURE", DAMAGED
     return ValidationReport(
         is_pdf=True,
         valid=main == PASSED,

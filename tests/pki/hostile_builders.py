@@ -7,12 +7,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pki_builders import make_csr, make_key, make_subject
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.reader import PdfFileReader
 
 from pki.embedded import EmbeddedPSrE
 from pki.service_certs import ServiceIdentity
@@ -91,3 +92,46 @@ def overlay_page(pdf: bytes, text: bytes) -> bytes:
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
+
+
+def flip_signature_value(pdf: bytes, index: int = -1) -> bytes:
+    """Change one hex digit inside the raw signature value of the `index`-th signature (bytes tampered)."""
+    embedded = PdfFileReader(io.BytesIO(pdf), strict=False).embedded_signatures[index]
+    value = embedded.signer_info["signature"].native.hex().encode()
+    at = pdf.lower().find(value)
+    assert at > 0, "signature value not found in /Contents"
+    middle = at + len(value) // 2
+    flipped = b"0" if pdf[middle : middle + 1] != b"0" else b"1"
+    return pdf[:middle] + flipped + pdf[middle + 1 :]
+
+
+def replace_page_content(pdf: bytes, text: bytes) -> bytes:
+    """Add an incremental revision that replaces page 1's content stream (content changed after signing)."""
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf))
+    page = writer.root["/Pages"]["/Kids"][0].get_object()
+    page["/Contents"] = writer.add_object(
+        generic.StreamObject(stream_data=b"BT /F1 30 Tf 72 500 Td (" + text + b") Tj ET")
+    )
+    writer.update_container(page)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def expired_chain() -> tuple[str, PdfSigningKey]:
+    """A root we trust and a signer certificate from it that expired yesterday."""
+    root_key, root = self_signed("Uji Root Kedaluwarsa", ca=True)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(_name("Siti Rahmawati"))
+        .issuer_name(root.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - timedelta(days=60))
+        .not_valid_after(now - timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .sign(root_key, hashes.SHA256())
+    )
+    return root.public_bytes(serialization.Encoding.PEM).decode(), PdfSigningKey(key, cert, [root])
