@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import io
 import logging
 from datetime import UTC, datetime
@@ -107,7 +109,10 @@ def _after_compromise(
         return report
     report = dataclasses.replace(report, invalidity_date=invalid_from.isoformat())
     # Without a trustworthy signing time the signature cannot be shown to predate the compromise.
-    if report.verdict == VALID and (when is None or when >= invalid_from):
+    # A proven signing time in the same second as the revocation reads as "revoked": the compromise is the
+    # more precise reason then.
+    made_after = when is None or when >= invalid_from
+    if made_after and (report.verdict == VALID or (report.verdict == REVOKED and when is not None)):
         return dataclasses.replace(
             report, valid=False, verdict=COMPROMISED, indication=FAILED, sub_indication="REVOKED"
         )
@@ -156,6 +161,8 @@ def _validate_signature(
     )
     evidence = dataclasses.replace(evidence, roots_label="akar Kota Pekalongan")
     report = assess(status, str(embedded.field_name), evidence, modification=status)
+    digest = hashlib.sha256(embedded.signer_info["signature"].native).digest()
+    report = dataclasses.replace(report, signature_digest=base64.b64encode(digest).decode("ascii"))
     broken_stamps = [s for s in stamps if s.revision > embedded.signed_revision and s.report.indication == FAILED]
     if broken_stamps and report.indication == PASSED:
         # A corrupt link in the B-LTA evidence chain: the long-term proof cannot be completed (as pyHanko's

@@ -171,7 +171,8 @@ def assess(
     ]
     if modification is not None:
         blocks.append(_block("modifications", not modified, MODIFICATION_LABELS.get(level_name or "NONE", "")))
-    signing_time = evidence.proven or getattr(status, "signer_reported_dt", None)
+    claimed = getattr(status, "signer_reported_dt", None)
+    signing_time = evidence.proven or claimed
     scope = dict(evidence.scope, modification_label=MODIFICATION_LABELS.get(level_name or "NONE"))
     if evidence.level:
         scope["level_label"] = LEVEL_LABELS[evidence.level]
@@ -196,7 +197,8 @@ def assess(
         best_proven_time=evidence.proven.isoformat() if evidence.proven else None,
         signing_time_wib=wib(signing_time),
         best_proven_time_wib=wib(evidence.proven),
-        claimed_signing_time=wib(getattr(status, "signer_reported_dt", None)),
+        claimed_signing_time=wib(claimed),
+        claimed_signing_time_iso=claimed.isoformat() if claimed else None,
         level=evidence.level if status.intact and status.valid else None,
         scope=scope,
         building_blocks=blocks,

@@ -56,6 +56,9 @@ class SignatureReport:
     kind: Literal["signature", "document_timestamp"] = "signature"
     signer_subject: str | None = None
     signer_issuer: str | None = None
+    claimed_signing_time_iso: str | None = None
+    # Base64 SHA-256 of the signature value: identifies the signature in the ETSI XML report.
+    signature_digest: str | None = None
 
     @property
     def simple_verdict(self) -> str:

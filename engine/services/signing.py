@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
 from engine.services.runtime_context import psre, settings
 from pki.errors import KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
 from pki.validation import ValidationReport, validate_pdf
+from pki.validation_xml import etsi_xml
 
 
 class Locked(ServiceError):
@@ -84,5 +86,13 @@ def validate_report(content: bytes, actor: str) -> ValidationReport:
 
 
 def validate(content: bytes, actor: str) -> dict[str, Any]:
-    """Validate an uploaded PDF and return the JSON report (simple and detailed layers)."""
-    return validate_report(content, actor).to_dict()
+    """Validate an uploaded PDF: the JSON report (simple and detailed layers) plus the ETSI XML, base64."""
+    report = validate_report(content, actor)
+    data = report.to_dict()
+    data["etsi_report_xml_base64"] = base64.b64encode(etsi_xml(report)).decode("ascii")
+    return data
+
+
+def validate_etsi_xml(content: bytes, actor: str) -> bytes:
+    """Validate an uploaded PDF and return only the ETSI TS 119 102-2 XML report."""
+    return etsi_xml(validate_report(content, actor))

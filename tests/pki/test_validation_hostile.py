@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 from ades_oracle import adesverify
@@ -29,6 +30,7 @@ from pyhanko.sign.signers import PdfTimeStamper
 from pki.embedded import EmbeddedPSrE
 from pki.signing import PdfSigningKey, RevocationMaterial, sign_pdf
 from pki.validation import validate_pdf
+from pki.validation_xml import etsi_xml
 
 PASSED, FAILED, INDET = "TOTAL_PASSED", "TOTAL_FAILED", "INDETERMINATE"
 
@@ -227,3 +229,22 @@ def test_valid_b_lta_signature_reports_level_scope_and_wib_times(psre: EmbeddedP
     assert sig.scope["modification_label"].startswith("Hanya penambahan data validasi")
     assert all(block.ok for block in sig.building_blocks) and len(sig.building_blocks) == 8
     assert report.document_timestamps[0].timestamped
+
+
+def test_etsi_xml_report_is_well_formed_namespaced_and_carries_indications(psre: EmbeddedPSrE) -> None:
+    first = _lta(psre, owner_key(psre, "a"))
+    report = validate_pdf(replace_page_content(first, b"PALSU"), psre.root_certificate_pem(), psre)
+    root = ElementTree.fromstring(etsi_xml(report))
+    ns = {"v": "http://uri.etsi.org/19102/v1.2.1#", "ds": "http://www.w3.org/2000/09/xmldsig#"}
+    assert root.tag == "{http://uri.etsi.org/19102/v1.2.1#}ValidationReport"
+    signature = root.findall("v:SignatureValidationReport", ns)[0]
+    status = signature.find("v:SignatureValidationStatus", ns)
+    assert status is not None
+    assert status.findtext("v:MainIndication", namespaces=ns) == "urn:etsi:019102:mainindication:total-failed"
+    assert status.findtext("v:SubIndication", namespaces=ns) == "urn:etsi:019102:subindication:HASH_FAILURE"
+    assert "diubah" in "".join(status.itertext())
+    assert signature.findtext("v:SignerInformation/v:Signer", namespaces=ns)
+    assert signature.find("v:SignatureIdentifier/v:DigestAlgAndValue/ds:DigestValue", ns) is not None
+    assert signature.findtext("v:ValidationTimeInfo/v:ValidationTime", namespaces=ns, default="").endswith("Z")
+    unsigned = ElementTree.fromstring(etsi_xml(validate_pdf(one_page_pdf(), psre.root_certificate_pem())))
+    assert unsigned.findtext(".//v:SubIndication", namespaces=ns) == "urn:etsi:019102:subindication:SIGNED_DATA_NOT_FOUND"
