@@ -10,7 +10,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-from pki_builders import make_csr, make_key, make_subject
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -19,6 +18,7 @@ from pki.embedded import EmbeddedPSrE
 from pki.service_certs import ServiceIdentity
 from pki.signing import PdfSigningKey
 from pki.tsa import PsreTimeStamper
+from tests.pki.pki_builders import make_csr, make_key, make_subject
 
 
 def _name(common_name: str) -> x509.Name:
@@ -49,6 +49,11 @@ def self_signed(
 
 def rogue_timestamper(claimed: Callable[[], datetime]) -> PsreTimeStamper:
     """A TSA anyone can set up: its own root, a proper timeStamping certificate, and a clock it chooses."""
+    return foreign_tsa(claimed)[0]
+
+
+def foreign_tsa(claimed: Callable[[], datetime]) -> tuple[PsreTimeStamper, str]:
+    """Another organisation's TSA and its root (PEM), to be trusted only when configured as an anchor."""
     root_key, root = self_signed("Rogue Root", ca=True)
     tsa_key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -64,7 +69,8 @@ def rogue_timestamper(claimed: Callable[[], datetime]) -> PsreTimeStamper:
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(root_key, hashes.SHA256())
     )
-    return PsreTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed)
+    root_pem = root.public_bytes(serialization.Encoding.PEM).decode()
+    return PsreTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed), root_pem
 
 
 def owner_key(psre: EmbeddedPSrE, tag: str = "owner") -> PdfSigningKey:

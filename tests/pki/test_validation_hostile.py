@@ -16,6 +16,7 @@ from cryptography.fernet import Fernet
 from hostile_builders import (
     expired_chain,
     flip_signature_value,
+    foreign_tsa,
     overlay_page,
     owner_key,
     replace_page_content,
@@ -29,6 +30,7 @@ from pyhanko.sign.signers import PdfTimeStamper
 
 from pki.embedded import EmbeddedPSrE
 from pki.signing import PdfSigningKey, RevocationMaterial, sign_pdf
+from pki.tsa import PsreTimeStamper
 from pki.validation import validate_pdf
 from pki.validation_xml import etsi_xml
 
@@ -247,4 +249,29 @@ def test_etsi_xml_report_is_well_formed_namespaced_and_carries_indications(psre:
     assert signature.find("v:SignatureIdentifier/v:DigestAlgAndValue/ds:DigestValue", ns) is not None
     assert signature.findtext("v:ValidationTimeInfo/v:ValidationTime", namespaces=ns, default="").endswith("Z")
     unsigned = ElementTree.fromstring(etsi_xml(validate_pdf(one_page_pdf(), psre.root_certificate_pem())))
-    assert unsigned.findtext(".//v:SubIndication", namespaces=ns) == "urn:etsi:019102:subindication:SIGNED_DATA_NOT_FOUND"
+    assert (
+        unsigned.findtext(".//v:SubIndication", namespaces=ns) == "urn:etsi:019102:subindication:SIGNED_DATA_NOT_FOUND"
+    )
+
+
+def test_token_from_our_own_ra_seal_is_no_timestamp_without_the_timestamping_eku(
+    psre: EmbeddedPSrE, clock: FakeClock
+) -> None:
+    key, real_now = _revoked_an_hour_ago(psre, clock)
+    # The RA seal chains to our root but may not stamp time (no id-kp-timeStamping).
+    seal_as_tsa = PsreTimeStamper(psre._service("ra_seal"), psre._chain(), clock=lambda: real_now - timedelta(hours=2))
+    signed = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=seal_as_tsa)
+    sig = validate_pdf(signed, psre.root_certificate_pem(), psre).signatures[0]
+    assert not sig.valid and not sig.timestamped and sig.revocation_status == "revoked"
+    assert "tidak diakui" in sig.timestamp_reason
+
+
+def test_a_foreign_tsa_counts_only_when_configured_as_an_anchor(psre: EmbeddedPSrE) -> None:
+    tsa, tsa_root = foreign_tsa(lambda: datetime.now(UTC))
+    signed = sign_pdf(one_page_pdf(), owner_key(psre), reason="r", location="l", timestamper=tsa)
+    ours = psre.root_certificate_pem()
+    without = validate_pdf(signed, ours, psre).signatures[0]
+    assert without.valid and not without.timestamped and without.level == "B-B"
+    with_anchor = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
+    assert with_anchor.valid and with_anchor.timestamped and with_anchor.level == "B-T"
+    assert with_anchor.best_proven_time is not None and "tepercaya" in with_anchor.timestamp_reason
