@@ -20,10 +20,10 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pki.embedded import EmbeddedPSrE  # noqa: E402 - the repository root goes on sys.path first
-from pki.signing import PdfSigningKey, sign_pdf  # noqa: E402
-from pki.validation import validate_pdf  # noqa: E402
-from tests.pki.pki_builders import make_csr, make_key, make_subject, one_page_pdf  # noqa: E402
+from pki.embedded import EmbeddedPSrE
+from pki.signing import PdfSigningKey, sign_pdf
+from pki.validation import validate_pdf
+from tests.pki.pki_builders import make_csr, make_key, make_subject, one_page_pdf
 
 
 def five_lta_signatures(psre: EmbeddedPSrE, count: int) -> bytes:
