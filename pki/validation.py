@@ -40,6 +40,7 @@ from pki.validation_assess import (
     TimestampCheck,
     assess,
     broken,
+    common_name,
 )
 from pki.validation_labels import FAILED, INDETERMINATE, PASSED, wib
 from pki.validation_report import RevocationState, SignatureReport, ValidationReport
@@ -150,16 +151,10 @@ def _validate_signature(
             tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"
         ),
     )
-    evidence = Evidence(
-        check,
-        proven,
-        proven_by,
-        _level(check, dss, bool(covering)),
-        validation_timestamps.signature_scope(embedded),
-        now,
-        "",
-    )
-    evidence = dataclasses.replace(evidence, roots_label="akar Kota Pekalongan")
+    level = _level(check, dss, bool(covering))
+    scope = validation_timestamps.signature_scope(embedded)
+    anchors = ", ".join(filter(None, (common_name(r) for r in roots)))
+    evidence = Evidence(check, proven, proven_by, level, scope, now, anchors)
     report = assess(status, str(embedded.field_name), evidence, modification=status)
     digest = hashlib.sha256(embedded.signer_info["signature"].native).digest()
     report = dataclasses.replace(report, signature_digest=base64.b64encode(digest).decode("ascii"))

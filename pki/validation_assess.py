@@ -20,7 +20,7 @@ from pki.validation_labels import (
     sub_label,
     wib,
 )
-from pki.validation_report import BuildingBlock, SignatureReport
+from pki.validation_report import BuildingBlock, RevocationState, SignatureReport
 
 VALID = "Sah"
 CHANGED = "Tidak sah: dokumen diubah setelah ditandatangani"
@@ -88,7 +88,7 @@ def _chain_reason(status: SignatureStatus, trusted_roots: str) -> tuple[bool, st
     return False, f"{sub_label(sub)}."
 
 
-def _revocation(status: SignatureStatus, chain_ok: bool) -> tuple[str, str]:
+def _revocation(status: SignatureStatus, chain_ok: bool) -> tuple[RevocationState, str]:
     if status.revoked:
         details = status.revocation_details
         when = wib(details.revocation_date) if details is not None else None
@@ -166,7 +166,8 @@ def assess(
             if status.intact and status.valid
             else ("Hash isi tidak cocok." if not status.intact else "Nilai tanda tangan tidak valid."),
         ),
-        _block("timestamps", ts.trusted, ts.reason),
+        # No timestamp at all is a B-B signature, not a fault; a token that does not count is.
+        _block("timestamps", ts.trusted or not ts.present, ts.reason),
         _block("revocation", revocation == "good", revocation_reason),
     ]
     if modification is not None:
@@ -183,9 +184,9 @@ def assess(
         timestamped=ts.trusted,
         chain_trusted=chain_ok,
         chain_reason="ok" if status.trusted else (sub or "unknown"),
-        revocation_status=revocation,  # type: ignore[arg-type]
+        revocation_status=revocation,
         intact=bool(status.intact),
-        coverage=getattr(status, "coverage", None) and status.coverage.name,  # type: ignore[attr-defined]
+        coverage=modification.coverage.name if modification is not None and modification.coverage else None,
         modification_level=level_name,
         docmdp_ok=docmdp_ok,
         valid=main == PASSED,

@@ -133,9 +133,8 @@ def document_timestamp(
     check = _judge_token(status, claimed)
     if not status.intact:
         check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
-    evidence = Evidence(
-        check, check.proven_time, "cap waktu dokumen", None, signature_scope(embedded), now, "jangkar TSA"
-    )
+    anchors = ", ".join(filter(None, (common_name(r) for r in tsa_roots)))
+    evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, signature_scope(embedded), now, anchors)
     report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
     return DocTimestamp(embedded.signed_revision, check, report)
 
