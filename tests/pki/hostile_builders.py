@@ -52,7 +52,7 @@ def rogue_timestamper(claimed: Callable[[], datetime]) -> PsreTimeStamper:
     return foreign_tsa(claimed)[0]
 
 
-def foreign_tsa(claimed: Callable[[], datetime]) -> tuple[PsreTimeStamper, str]:
+def foreign_tsa(claimed: Callable[[], datetime], expired_days_ago: int | None = None) -> tuple[PsreTimeStamper, str]:
     """Another organisation's TSA and its root (PEM), to be trusted only when configured as an anchor."""
     root_key, root = self_signed("Rogue Root", ca=True)
     tsa_key = ec.generate_private_key(ec.SECP256R1())
@@ -64,7 +64,7 @@ def foreign_tsa(claimed: Callable[[], datetime]) -> tuple[PsreTimeStamper, str]:
         .public_key(tsa_key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - timedelta(days=30))
-        .not_valid_after(now + timedelta(days=365))
+        .not_valid_after(now + timedelta(days=365 if expired_days_ago is None else -expired_days_ago))
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(root_key, hashes.SHA256())

@@ -275,3 +275,15 @@ def test_a_foreign_tsa_counts_only_when_configured_as_an_anchor(psre: EmbeddedPS
     with_anchor = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
     assert with_anchor.valid and with_anchor.timestamped and with_anchor.level == "B-T"
     assert with_anchor.best_proven_time is not None and "tepercaya" in with_anchor.timestamp_reason
+
+
+def test_token_from_a_trusted_tsa_whose_certificate_had_expired_at_the_token_time_does_not_count(
+    psre: EmbeddedPSrE, clock: FakeClock
+) -> None:
+    key, real_now = _revoked_an_hour_ago(psre, clock)
+    tsa, tsa_root = foreign_tsa(lambda: real_now - timedelta(minutes=90), expired_days_ago=10)
+    signed = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=tsa)
+    ours = psre.root_certificate_pem()
+    sig = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
+    assert not sig.valid and not sig.timestamped and sig.revocation_status == "revoked"
+    assert "tidak diakui" in sig.timestamp_reason
