@@ -28,6 +28,8 @@ DEFAULTS: dict[str, Any] = {
     "OFFICIAL_EMAIL_DOMAIN": "pekalongankota.go.id",
     # Validity of issued certificates, in days.
     "CERT_VALIDITY_DAYS": 730,
+    # Extra trusted timestamp authorities (a PEM file of TSA anchors); our own TSA's root is always trusted.
+    "TRUSTED_TSA_PEM": "",
     # Hours until the next CRL is due.
     "CRL_NEXT_UPDATE_HOURS": 24,
     # Which PSrE adapter the RA talks to: "embedded" or "http".

@@ -1,178 +1,78 @@
-"""Validation of signed PDFs into a per-signature report with Indonesian verdicts (never an exception)."""
+"""Validation of signed PDFs (EN 319 102-1 style, offline) into a report with Indonesian verdicts, never an exception."""
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 import io
 import logging
-from datetime import datetime
-from typing import Any, Literal
+from datetime import UTC, datetime
+from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.ades.report import AdESFailure, AdESIndeterminate, AdESPassed
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
-from pyhanko.sign.validation.status import PdfSignatureStatus
-from pyhanko_certvalidator import ValidationContext
 
+from pki import validation_timestamps
 from pki.signing import RevocationMaterial, RevocationSource
+from pki.validation_assess import (
+    BROKEN,
+    CHANGED,
+    COMPROMISED,
+    CRYPTO_FAILED,
+    DAMAGED,
+    EXPIRED,
+    LTA_BROKEN,
+    LTA_BROKEN_REASON,
+    NO_SIGNATURE,
+    NOT_A_PDF,
+    REVOCATION_UNKNOWN,
+    REVOKED,
+    UNTRUSTED,
+    VALID,
+    Evidence,
+    TimestampCheck,
+    assess,
+    broken,
+    common_name,
+)
+from pki.validation_labels import FAILED, INDETERMINATE, PASSED, wib
+from pki.validation_report import RevocationState, SignatureReport, ValidationReport
 
-VALID = "Sah"
-CHANGED = "Tidak sah: dokumen diubah setelah ditandatangani"
-REVOKED = "Tidak sah: sertifikat penanda tangan dicabut"
-COMPROMISED = "Tidak sah: ditandatangani pada atau setelah tanggal kunci privat penanda tangan dilaporkan bocor"
-UNTRUSTED = "Tidak sah: tidak berantai ke akar tepercaya Kota Pekalongan"
-REVOCATION_UNKNOWN = "Tidak sah: status pencabutan sertifikat tidak dapat diperiksa"
-BROKEN = "Tidak sah: tanda tangan tidak dapat diperiksa"
-NO_SIGNATURE = "Tidak ada tanda tangan"
-NOT_A_PDF = "Berkas bukan PDF yang valid"
+__all__ = [
+    "BROKEN",
+    "CHANGED",
+    "COMPROMISED",
+    "CRYPTO_FAILED",
+    "DAMAGED",
+    "EXPIRED",
+    "LTA_BROKEN",
+    "NOT_A_PDF",
+    "NO_SIGNATURE",
+    "REVOCATION_UNKNOWN",
+    "REVOKED",
+    "UNTRUSTED",
+    "VALID",
+    "RevocationState",
+    "SignatureReport",
+    "ValidationReport",
+    "validate_pdf",
+]
 
 logger = logging.getLogger(__name__)
-RevocationState = Literal["good", "revoked", "unknown"]
+PemInput = str | list[str]
 
 
-@dataclasses.dataclass(frozen=True)
-class SignatureReport:
-    """What a relying party needs to know about one signature."""
-
-    field_name: str
-    signer_name: str | None
-    signing_time: str | None
-    timestamped: bool
-    chain_trusted: bool
-    chain_reason: str
-    revocation_status: RevocationState
-    intact: bool
-    coverage: str | None
-    modification_level: str | None
-    docmdp_ok: bool | None
-    valid: bool
-    verdict: str
-    # RFC 5280 invalidity date of the signer's certificate (key reported compromised from then on).
-    invalidity_date: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class ValidationReport:
-    """The report of one uploaded file: a document verdict plus one entry per signature."""
-
-    is_pdf: bool
-    valid: bool
-    verdict: str
-    signatures: list[SignatureReport]
-
-    @property
-    def signature_count(self) -> int:
-        """Return how many (non-timestamp) signatures the document carries."""
-        return len(self.signatures)
-
-    def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict (the validation API's body)."""
-        data = dataclasses.asdict(self)
-        data["signature_count"] = self.signature_count
-        return data
-
-
-def _load_roots(trust_roots_pem: str | list[str]) -> list[asn1_x509.Certificate]:
+def _load_roots(trust_roots_pem: PemInput) -> list[asn1_x509.Certificate]:
     texts = [trust_roots_pem] if isinstance(trust_roots_pem, str) else trust_roots_pem
-    certs = [c for text in texts for c in x509.load_pem_x509_certificates(text.encode())]
+    certs = [c for text in texts if text.strip() for c in x509.load_pem_x509_certificates(text.encode())]
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certs]
-
-
-def _timestamp_time(embedded: EmbeddedPdfSignature) -> datetime | None:
-    # Only used to pick the validation moment; the token itself is verified by pyHanko afterwards.
-    unsigned = embedded.signer_info["unsigned_attrs"]
-    for attribute in unsigned if unsigned.native is not None else []:
-        if attribute["type"].native == "signature_time_stamp_token":
-            content = attribute["values"][0]["content"]["encap_content_info"]["content"]
-            value = content.parsed["gen_time"].native
-            return value if isinstance(value, datetime) else None
-    return None
-
-
-def _common_name(cert: asn1_x509.Certificate | None) -> str | None:
-    if cert is None:
-        return None
-    name = cert.subject.native
-    return str(name.get("common_name") or cert.subject.human_friendly)
-
-
-def _material(
-    revocation: RevocationMaterial | RevocationSource | None, embedded: EmbeddedPdfSignature
-) -> RevocationMaterial:
-    if revocation is None:
-        return RevocationMaterial()
-    if isinstance(revocation, RevocationMaterial):
-        return revocation
-    signer = x509.load_der_x509_certificate(embedded.signer_cert.dump())
-    return revocation.revocation_material(signer)
-
-
-def _context(
-    roots: list[asn1_x509.Certificate],
-    dss: DocumentSecurityStore | None,
-    material: RevocationMaterial,
-    moment: datetime | None,
-) -> ValidationContext:
-    kwargs: dict[str, Any] = {
-        "trust_roots": roots,
-        "crls": material.crls,
-        "ocsps": material.ocsps,
-        "allow_fetching": False,
-        "revocation_mode": "hard-fail",
-        # Status "at signing time": judge at the (timestamped) signing moment, using revocation info
-        # published later, so a revocation after signing does not invalidate the signature.
-        "moment": moment,
-        "retroactive_revinfo": True,
-    }
-    if dss is not None:
-        return dss.as_validation_context(kwargs)
-    return ValidationContext(**kwargs)
-
-
-def _verdict(report: dict[str, Any]) -> str:
-    if not report["intact"] or not report["valid"] or report["docmdp_ok"] is False:
-        return CHANGED
-    if report["revocation_status"] == "revoked":
-        return REVOKED
-    if not report["chain_trusted"]:
-        return UNTRUSTED
-    if report["revocation_status"] != "good":
-        return REVOCATION_UNKNOWN
-    return VALID
-
-
-def _report(status: PdfSignatureStatus, embedded: EmbeddedPdfSignature, moment: datetime | None) -> SignatureReport:
-    ts = status.timestamp_validity
-    when = ts.timestamp if ts is not None else (moment or status.signer_reported_dt)
-    indication = status.trust_problem_indic
-    # Typed as the AdESSubIndic base; its only concrete kinds are these three enums.
-    indication_name = indication.name if isinstance(indication, (AdESPassed, AdESFailure, AdESIndeterminate)) else None
-    # A revoked signer still chains to our root: the path was found, only its status is bad.
-    chained = status.trusted or status.revoked
-    data: dict[str, Any] = {
-        "field_name": str(embedded.field_name),
-        "signer_name": _common_name(status.signing_cert),
-        "signing_time": when.isoformat() if when else None,
-        "timestamped": ts is not None and ts.valid and ts.intact,
-        "chain_trusted": chained,
-        "chain_reason": "ok" if status.trusted else (indication_name or "unknown"),
-        "revocation_status": "revoked" if status.revoked else ("good" if status.trusted else "unknown"),
-        "intact": bool(status.intact),
-        "coverage": status.coverage.name if status.coverage is not None else None,
-        "modification_level": status.modification_level.name if status.modification_level else None,
-        "docmdp_ok": status.docmdp_ok,
-        "valid": bool(status.valid),
-    }
-    if not chained and indication_name is not None and "CHAIN" not in indication_name:
-        # Revocation could not be checked, but is the chain itself ours? Say so separately.
-        data["chain_trusted"] = status.validation_path is not None
-    return SignatureReport(**data, verdict=_verdict(data))
 
 
 def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
@@ -210,64 +110,150 @@ def _after_compromise(
         return report
     report = dataclasses.replace(report, invalidity_date=invalid_from.isoformat())
     # Without a trustworthy signing time the signature cannot be shown to predate the compromise.
-    if report.verdict == VALID and (when is None or when >= invalid_from):
-        return dataclasses.replace(report, valid=False, verdict=COMPROMISED)
+    # A proven signing time in the same second as the revocation reads as "revoked": the compromise is the
+    # more precise reason then.
+    made_after = when is None or when >= invalid_from
+    if made_after and (report.verdict == VALID or (report.verdict == REVOKED and when is not None)):
+        return dataclasses.replace(
+            report, valid=False, verdict=COMPROMISED, indication=FAILED, sub_indication="REVOKED"
+        )
     return report
 
 
-def _broken(embedded: EmbeddedPdfSignature, reason: str) -> SignatureReport:
-    return SignatureReport(
-        field_name=str(embedded.field_name),
-        signer_name=None,
-        signing_time=None,
-        timestamped=False,
-        chain_trusted=False,
-        chain_reason=reason,
-        revocation_status="unknown",
-        intact=False,
-        coverage=None,
-        modification_level=None,
-        docmdp_ok=None,
-        valid=False,
-        verdict=BROKEN,
+def _level(check: TimestampCheck, dss: DocumentSecurityStore | None, lta: bool) -> str:
+    if not check.trusted:
+        return "B-B"
+    if dss is None or not (list(dss.crls) or list(dss.ocsps)):
+        return "B-T"
+    return "B-LTA" if lta else "B-LT"
+
+
+def _validate_signature(
+    embedded: EmbeddedPdfSignature,
+    roots: list[asn1_x509.Certificate],
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
+    revocation: RevocationMaterial | RevocationSource | None,
+    stamps: list[validation_timestamps.DocTimestamp],
+    now: datetime,
+) -> SignatureReport:
+    material = validation_timestamps.material_for(revocation, embedded.signer_cert)
+    check = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material)
+    # Proof of existence: the trusted signature timestamp, or a later trusted document timestamp.
+    covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted and s.report.valid]
+    candidates = [(t, "cap waktu tanda tangan") for t in [check.proven_time] if t is not None]
+    candidates += [(s.check.proven_time, "cap waktu dokumen") for s in covering if s.check.proven_time]
+    proven, proven_by = min(candidates, key=lambda c: c[0]) if candidates else (None, "")
+    status = validate_pdf_signature(
+        embedded,
+        signer_validation_context=validation_timestamps.validation_context(roots, dss, material, proven),
+        ts_validation_context=validation_timestamps.validation_context(
+            tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"
+        ),
     )
+    level = _level(check, dss, bool(covering))
+    scope = validation_timestamps.signature_scope(embedded)
+    anchors = ", ".join(filter(None, (common_name(r) for r in roots)))
+    evidence = Evidence(check, proven, proven_by, level, scope, now, anchors)
+    report = assess(status, str(embedded.field_name), evidence, modification=status)
+    digest = hashlib.sha256(embedded.signer_info["signature"].native).digest()
+    report = dataclasses.replace(report, signature_digest=base64.b64encode(digest).decode("ascii"))
+    broken_stamps = [s for s in stamps if s.revision > embedded.signed_revision and s.report.indication == FAILED]
+    if broken_stamps and report.indication == PASSED:
+        # A corrupt link in the B-LTA evidence chain: the long-term proof cannot be completed (as pyHanko's
+        # LTA validation decides too), even though the signature itself checks out today.
+        report = dataclasses.replace(
+            report,
+            valid=False,
+            verdict=LTA_BROKEN,
+            indication=INDETERMINATE,
+            sub_indication="NO_POE",
+            level=_level(check, dss, False),
+            building_blocks=[
+                dataclasses.replace(b, ok=False, reason=f"{b.reason} {LTA_BROKEN_REASON}")
+                if b.key == "timestamps"
+                else b
+                for b in report.building_blocks
+            ],
+        )
+    return _after_compromise(report, material, embedded, proven)
+
+
+def _document_outcome(reports: list[SignatureReport]) -> tuple[str, str | None, str]:
+    for main in (FAILED, INDETERMINATE):
+        failing = [r for r in reports if r.indication == main]
+        if failing:
+            return main, failing[0].sub_indication, failing[0].verdict
+    return PASSED, None, VALID
+
+
+def _damaged(pdf_bytes: bytes) -> bool:
+    """Say whether the file's structure is broken (e.g. truncated), though a lenient reader still opens it."""
+    try:
+        PdfFileReader(io.BytesIO(pdf_bytes), strict=True)
+    except Exception:  # the strict reader's failure is the answer (logged, so BLE001 allows it)
+        logger.info("PDF structure is damaged", exc_info=True)
+        return True
+    return False
+
+
+def _read(pdf_bytes: bytes) -> tuple[PdfFileReader, list[EmbeddedPdfSignature], list[EmbeddedPdfSignature], Any]:
+    reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+    dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    return reader, list(reader.embedded_regular_signatures), list(reader.embedded_timestamp_signatures), dss
 
 
 def validate_pdf(
     pdf_bytes: bytes,
-    trust_roots_pem: str | list[str],
+    trust_roots_pem: PemInput,
     revocation: RevocationMaterial | RevocationSource | None = None,
+    tsa_roots_pem: PemInput | None = None,
 ) -> ValidationReport:
-    """Validate every signature of a PDF against our trust roots, offline, and give verdicts.
+    """Validate every signature and document timestamp of a PDF against our trust anchors, offline.
 
-    `revocation` adds current CRLs / OCSP responses (or a source of them, e.g. the EmbeddedPSrE) to
-    what the PDF itself embeds (DSS). Nothing is fetched from the network.
+    `revocation` adds current CRLs / OCSP responses (or a source of them, e.g. the EmbeddedPSrE) to what
+    the PDF itself embeds (DSS). A timestamp counts only if its TSA chains to `tsa_roots_pem` (by default
+    the signers' roots: our own TSA's root). Nothing is fetched from the network.
     """
     roots = _load_roots(trust_roots_pem)
+    tsa_roots = _load_roots(tsa_roots_pem) if tsa_roots_pem else roots
+    now = datetime.now(UTC)
+    meta: dict[str, Any] = {"validation_time": now.isoformat(), "validation_time_wib": wib(now)}
     try:
-        reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
-        embedded_signatures = list(reader.embedded_regular_signatures)
-        dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+        reader, signatures, timestamps, dss = _read(pdf_bytes)
+        meta.update(revisions=reader.xrefs.total_revisions, pages=int(reader.root["/Pages"]["/Count"]))
     except Exception:  # any parse failure of an uploaded file is "not a PDF" (logged, so BLE001 allows it)
         logger.info("uploaded file is not a readable PDF", exc_info=True)
-        return ValidationReport(is_pdf=False, valid=False, verdict=NOT_A_PDF, signatures=[])
-    if not embedded_signatures:
-        return ValidationReport(is_pdf=True, valid=False, verdict=NO_SIGNATURE, signatures=[])
+        return ValidationReport(
+            is_pdf=False, valid=False, verdict=NOT_A_PDF, signatures=[], sub_indication="FORMAT_FAILURE", **meta
+        )
+    if not signatures:
+        return ValidationReport(
+            is_pdf=True,
+            valid=False,
+            verdict=NO_SIGNATURE,
+            signatures=[],
+            sub_indication="SIGNED_DATA_NOT_FOUND",
+            **meta,
+        )
+    stamps = [validation_timestamps.document_timestamp(t, tsa_roots, dss, revocation, now) for t in timestamps]
     reports = []
-    for embedded in embedded_signatures:
+    for embedded in signatures:
         try:
-            moment = _timestamp_time(embedded)
-            material = _material(revocation, embedded)
-            status = validate_pdf_signature(
-                embedded,
-                signer_validation_context=_context(roots, dss, material, moment),
-                ts_validation_context=_context(roots, dss, material, None),
-            )
-            report = _report(status, embedded, moment)
-            reports.append(_after_compromise(report, material, embedded, moment or status.signer_reported_dt))
+            reports.append(_validate_signature(embedded, roots, tsa_roots, dss, revocation, stamps, now))
         except Exception as exc:  # a malformed signature gets a verdict, not a 500 (logged, so BLE001 allows it)
             logger.info("signature %s cannot be checked", embedded.field_name, exc_info=True)
-            reports.append(_broken(embedded, type(exc).__name__))
-    failing = [r for r in reports if r.verdict != VALID]
-    verdict = failing[0].verdict if failing else VALID
-    return ValidationReport(is_pdf=True, valid=not failing, verdict=verdict, signatures=reports)
+            reports.append(broken(str(embedded.field_name), type(exc).__name__))
+    main, sub, verdict = _document_outcome(reports)
+    if main != FAILED and _damaged(pdf_bytes):
+        main, sub, verdict = INDETERMINATE, "FORMAT_FAILURE", DAMAGED
+    return ValidationReport(
+        is_pdf=True,
+        valid=main == PASSED,
+        verdict=verdict,
+        signatures=reports,
+        document_timestamps=[s.report for s in stamps],
+        indication=main,
+        sub_indication=sub,
+        **meta,
+    )

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import base64
+from pathlib import Path
 from typing import Any
 
 from engine.models import Document, User, db
 from engine.services import audit, documents, security_log
 from engine.services.errors import Forbidden, Invalid, ServiceError, Unavailable
-from engine.services.runtime_context import psre
+from engine.services.runtime_context import psre, settings
 from pki.errors import KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
-from pki.validation import validate_pdf
+from pki.validation import ValidationReport, validate_pdf
+from pki.validation_xml import etsi_xml
 
 
 class Locked(ServiceError):
@@ -63,7 +66,13 @@ def sign_document(
     return document
 
 
-def validate(content: bytes, actor: str | None, source: str = "") -> dict[str, Any]:
+def trusted_tsa_pem(root_pem: str) -> list[str]:
+    """Return the TSA anchors: our own root (our TSA chains to it) plus the file of SERTEL_TRUSTED_TSA_PEM."""
+    extra = str(settings().get("TRUSTED_TSA_PEM") or "")
+    return [root_pem, Path(extra).read_text()] if extra else [root_pem]
+
+
+def validate_report(content: bytes, actor: str | None, source: str = "") -> ValidationReport:
     """Validate an uploaded PDF's signatures against the city's root; a report, never an exception.
 
     A logged-in `actor` is recorded in the audit log; an anonymous request (actor None) only in the
@@ -71,11 +80,25 @@ def validate(content: bytes, actor: str | None, source: str = "") -> dict[str, A
     """
     adapter = psre()
     revocation = adapter if hasattr(adapter, "revocation_material") else None
-    report = validate_pdf(content, adapter.root_certificate_pem(), revocation)
+    root = adapter.root_certificate_pem()
+    report = validate_pdf(content, root, revocation, tsa_roots_pem=trusted_tsa_pem(root))
     outcome = {"verdict": report.verdict, "signatures": report.signature_count}
     if actor is None:
         security_log.record("document_validated", source, outcome)
     else:
         audit.append("system", "document_validated", actor, outcome)
     db.session.commit()
-    return report.to_dict()
+    return report
+
+
+def validate(content: bytes, actor: str | None, source: str = "") -> dict[str, Any]:
+    """Validate an uploaded PDF: the JSON report (simple and detailed layers) plus the ETSI XML, base64."""
+    report = validate_report(content, actor, source)
+    data = report.to_dict()
+    data["etsi_report_xml_base64"] = base64.b64encode(etsi_xml(report)).decode("ascii")
+    return data
+
+
+def validate_etsi_xml(content: bytes, actor: str | None, source: str = "") -> bytes:
+    """Validate an uploaded PDF and return only the ETSI TS 119 102-2 XML report."""
+    return etsi_xml(validate_report(content, actor, source))

@@ -41,7 +41,11 @@ def check_csrf() -> None:
     """Refuse a state-changing request from a browser session without the session's token."""
     if request.method in ("GET", "HEAD", "OPTIONS") or getattr(g, "via_token", False):
         return
-    if request.path.startswith(("/pki/ocsp", "/pki/tsa")) or request.path in ("/api/v1/auth/token", "/api/v1/validate"):
+    if request.path.startswith(("/pki/ocsp", "/pki/tsa")) or request.path in (
+        "/api/v1/auth/token",
+        "/api/v1/validate",
+        "/api/v1/validate/etsi-report",
+    ):
         return  # OCSP and TSA clients, token login and the public validation API carry no session
     sent = request.form.get("csrf_token") or request.headers.get("X-CSRF-Token", "")
     if not sent or not secrets.compare_digest(sent, session.get("csrf", "")):

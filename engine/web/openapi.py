@@ -54,6 +54,49 @@ def _op(
     return operation
 
 
+PDF_UPLOAD = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file"],
+            "properties": {"file": {"type": "string", "format": "binary", "description": "berkas PDF"}},
+        }
+    },
+    "application/pdf": {"schema": {"type": "string", "format": "binary"}},
+}
+SIGN_UPLOAD = {
+    "multipart/form-data": {
+        "schema": {
+            "type": "object",
+            "required": ["file", "passphrase"],
+            "properties": {
+                "file": {"type": "string", "format": "binary", "description": "berkas PDF"},
+                "passphrase": {"type": "string", "description": "passphrase kunci eSign"},
+                "reason": {"type": "string"},
+                "location": {"type": "string"},
+                "visible": {"type": "string", "enum": ["true", "false"], "description": "tampilkan stempel"},
+            },
+        }
+    }
+}
+VALIDATION_REPORT = {
+    "description": (
+        "Laporan validasi: putusan sederhana (simple_verdict, indication, sub_indication beserta label bahasa "
+        "Indonesia), rincian per tanda tangan (signatures[].building_blocks, level, scope, best_proven_time_wib) "
+        "dan laporan XML ETSI TS 119 102-2 dalam etsi_report_xml_base64"
+    ),
+    "content": {"application/json": {"schema": {"type": "object"}}},
+}
+ETSI_XML = {
+    "description": "Laporan validasi ETSI TS 119 102-2 (namespace http://uri.etsi.org/19102/v1.2.1#)",
+    "content": {"application/xml": {"schema": {"type": "string"}}},
+}
+SIGNED_PDF = {
+    "description": "PDF bertanda tangan",
+    "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+}
+
+
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
@@ -107,5 +150,14 @@ def document() -> dict[str, Any]:
             "/tasks/{task_id}/complete": {"post": _op("Selesaikan tugas", complete_body, params=["task_id"])},
             "/documents/{document_id}": {"get": _op("Unduh dokumen", ok=binary, params=["document_id"])},
             "/certificates/{serial}": {"get": _op("Unduh sertifikat dan rantainya", ok=pem, params=["serial"])},
+            "/validate": {
+                "post": _op(
+                    "Validasi PDF bertanda tangan (tanpa masuk)", PDF_UPLOAD, secured=False, ok=VALIDATION_REPORT
+                )
+            },
+            "/validate/etsi-report": {
+                "post": _op("Laporan validasi ETSI TS 119 102-2 (XML)", PDF_UPLOAD, secured=False, ok=ETSI_XML)
+            },
+            "/sign": {"post": _op("Tandatangani PDF dengan kunci eSign pemilik", SIGN_UPLOAD, ok=SIGNED_PDF)},
         },
     }

@@ -77,13 +77,31 @@ def validate_page() -> Any:
     return render_template("validate.html", report=report, filename=filename)
 
 
+def _api_pdf() -> bytes:
+    """The PDF of an API call: multipart field `file`, or the raw body; neither is a 422."""
+    if request.files:
+        return _uploaded_pdf()[0]
+    content = request.get_data()[: MAX_PDF + 1]
+    if not content:
+        raise Invalid("Pilih berkas PDF.", {"file": ["Pilih berkas PDF."]})
+    if len(content) > MAX_PDF:
+        raise Invalid("Berkas melebihi 20 MB.", {"file": ["Berkas melebihi 20 MB."]})
+    return content
+
+
 @bp.post("/api/v1/validate")
 def validate_api() -> Any:
-    """Validate a signed PDF (multipart field `file`, or the raw PDF as the body); JSON report."""
-    content = request.files["file"].read(MAX_PDF + 1) if "file" in request.files else request.get_data()[: MAX_PDF + 1]
-    if len(content) > MAX_PDF:
-        raise Invalid("Berkas melebihi 20 MB.")
-    return jsonify(signing.validate(content, _username(), request.remote_addr or ""))
+    """Validate a signed PDF (multipart field `file`, or the raw PDF as the body); JSON report with the XML."""
+    return jsonify(signing.validate(_api_pdf(), _username(), request.remote_addr or ""))
+
+
+@bp.post("/api/v1/validate/etsi-report")
+def validate_etsi_api() -> Any:
+    """Validate a signed PDF and answer with the ETSI TS 119 102-2 XML report only."""
+    xml = signing.validate_etsi_xml(_api_pdf(), _username(), request.remote_addr or "")
+    return Response(
+        xml, mimetype="application/xml", headers={"Content-Disposition": 'attachment; filename="laporan-validasi.xml"'}
+    )
 
 
 @bp.post("/api/v1/sign")

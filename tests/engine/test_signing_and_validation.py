@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import subprocess
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 from sqlalchemy import select
 
@@ -112,3 +114,45 @@ def test_timestamp_authority_answers_openssl(client: Any, app: Any, tmp_path: Pa
         capture_output=True, text=True,
     )
     assert "Verification: OK" in result.stdout, result.stdout + result.stderr
+
+
+def test_validation_api_returns_simple_detailed_and_etsi_xml_layers(api: Any, app: Any, client: Any) -> None:
+    give_esign_key(app)
+    signed = sign(api("pemohon")).get_data()
+    report = validate(client, signed)
+    sig = report["signatures"][0]
+    assert report["simple_verdict"] == "Sah" and report["indication"] == "TOTAL_PASSED"
+    assert sig["level"] == "B-LTA" and sig["best_proven_time_wib"].endswith("WIB")
+    assert {b["key"] for b in sig["building_blocks"]} >= {"format", "chain", "crypto", "timestamps", "revocation"}
+    xml = base64.b64decode(report["etsi_report_xml_base64"])
+    assert ElementTree.fromstring(xml).tag == "{http://uri.etsi.org/19102/v1.2.1#}ValidationReport"
+    response = client.post("/api/v1/validate/etsi-report", data=signed, content_type="application/pdf")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    assert b"urn:etsi:019102:mainindication:total-passed" in response.get_data()
+
+
+def test_validation_api_without_a_file_is_422(client: Any) -> None:
+    for path in ("/api/v1/validate", "/api/v1/validate/etsi-report"):
+        empty = client.post(path, data={}, content_type="multipart/form-data")
+        assert empty.status_code == 422 and "file" in empty.get_json()["fields"]
+        assert client.post(path).status_code == 422
+
+
+def test_validate_and_sign_are_in_openapi(client: Any) -> None:
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    assert paths["/validate"]["post"]["security"] == []
+    assert "file" in paths["/validate"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["required"]
+    assert "application/xml" in paths["/validate/etsi-report"]["post"]["responses"]["200"]["content"]
+    assert "passphrase" in paths["/sign"]["post"]["requestBody"]["content"]["multipart/form-data"]["schema"]["required"]
+    assert "422" in paths["/validate"]["post"]["responses"]
+
+
+def test_validation_page_shows_detail_and_xml_download(api: Any, app: Any, client: Any) -> None:
+    give_esign_key(app)
+    tampered = sign(api("pemohon")).get_data().replace(b"Surat Keputusan uji coba", b"Surat Keputusan uji cobA")
+    token = csrf_of(client.get("/validasi").get_data(as_text=True))
+    page = client.post("/validasi", data={"csrf_token": token, "file": (io.BytesIO(tampered), "x.pdf")}, content_type="multipart/form-data")
+    html = page.get_data(as_text=True)
+    assert "Tidak sah" in html and "<details>" in html and "TIDAK OK" in html
+    assert "Isi yang ditandatangani tidak cocok lagi" in html and "HASH_FAILURE" in html
+    assert 'id="etsi-xml"' in html and "data:application/xml;base64," in html

@@ -1,0 +1,157 @@
+"""Proof of existence for validation: RFC 3161 tokens and document timestamps, checked before their time counts."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import io
+import logging
+from datetime import datetime
+from typing import Any
+
+from asn1crypto import cms
+from asn1crypto import x509 as asn1_x509
+from cryptography import x509
+from pyhanko.sign.validation import validate_pdf_timestamp
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, message_imprint_checker, validate_tst_signed_data
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import TimestampSignatureStatus
+from pyhanko_certvalidator import ValidationContext
+
+from pki.signing import RevocationMaterial, RevocationSource
+from pki.validation_assess import Evidence, TimestampCheck, assess, broken, common_name, indication_of
+from pki.validation_labels import sub_label, wib
+from pki.validation_report import SignatureReport
+
+logger = logging.getLogger(__name__)
+
+
+def gen_time(signed_data: cms.SignedData) -> datetime | None:
+    # Read only to choose when the TSA certificate is checked; the token is verified before it counts.
+    value = signed_data["encap_content_info"]["content"].parsed["gen_time"].native
+    return value if isinstance(value, datetime) else None
+
+
+def material_for(
+    revocation: RevocationMaterial | RevocationSource | None, certificate: asn1_x509.Certificate
+) -> RevocationMaterial:
+    if revocation is None:
+        return RevocationMaterial()
+    if isinstance(revocation, RevocationMaterial):
+        return revocation
+    return revocation.revocation_material(x509.load_der_x509_certificate(certificate.dump()))
+
+
+def validation_context(
+    roots: list[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
+    material: RevocationMaterial,
+    moment: datetime | None,
+    revocation_mode: str = "hard-fail",
+) -> ValidationContext:
+    kwargs: dict[str, Any] = {
+        "trust_roots": roots,
+        "crls": material.crls,
+        "ocsps": material.ocsps,
+        "allow_fetching": False,
+        "revocation_mode": revocation_mode,
+        # Judge at the proven moment, using revocation info published later, so a revocation after a
+        # proven signing time does not invalidate the signature (ETSI "validation in the past").
+        "moment": moment,
+        "retroactive_revinfo": True,
+    }
+    if dss is not None:
+        return dss.as_validation_context(kwargs)
+    return ValidationContext(**kwargs)
+
+
+def _judge_token(status: TimestampSignatureStatus, claimed: datetime | None) -> TimestampCheck:
+    """Say whether a verified token's time counts, and why not when it does not."""
+    tsa = common_name(status.signing_cert)
+    suffix = "; tanda tangan dinilai pada waktu validasi."
+    if not status.intact:
+        return TimestampCheck(True, False, claimed, "Cap waktu tidak cocok dengan nilai tanda tangan" + suffix, tsa)
+    if not status.valid:
+        return TimestampCheck(True, False, claimed, "Tanda tangan pada token cap waktu tidak valid" + suffix, tsa)
+    if not status.trusted:
+        _, sub = indication_of(status.trust_problem_indic)
+        why = sub_label(sub) or "tidak tepercaya"
+        reason = f"Cap waktu dari '{tsa}' tidak diakui: TSA tidak tepercaya ({why})" + suffix
+        return TimestampCheck(True, False, claimed, reason, tsa)
+    return TimestampCheck(True, True, claimed, f"Cap waktu tepercaya dari '{tsa}' pada {wib(claimed)}.", tsa)
+
+
+def _check_token(
+    signed_data: cms.SignedData, imprint: Any, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+) -> TimestampCheck:
+    try:
+        claimed = gen_time(signed_data)
+        # The TSA certificate must have been valid (and not revoked) at the token's own time.
+        context = validation_context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
+        kwargs = asyncio.run(validate_tst_signed_data(signed_data, context, imprint))
+        return _judge_token(TimestampSignatureStatus(**kwargs), claimed)
+    except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
+        logger.info("timestamp token cannot be checked", exc_info=True)
+        return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
+
+
+def signature_timestamp(
+    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+) -> TimestampCheck:
+    """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU."""
+    checks = [
+        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material)
+        for sd in extract_tst_data_iter(embedded.signer_info, signed=False)
+    ]
+    if not checks:
+        return TimestampCheck(False, False, None, "Tidak ada cap waktu pada tanda tangan (PAdES B-B).")
+    return next((c for c in checks if c.trusted), checks[0])
+
+
+@dataclasses.dataclass(frozen=True)
+class DocTimestamp:
+    revision: int
+    check: TimestampCheck
+    report: SignatureReport
+
+
+def document_timestamp(
+    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, revocation: Any, now: datetime
+) -> DocTimestamp:
+    """Validate a B-LTA document timestamp like a signature timestamp, plus the bytes it covers."""
+    name = str(embedded.field_name)
+    try:
+        claimed = gen_time(embedded.signed_data)
+        material = material_for(revocation, embedded.signer_cert)
+        context = validation_context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
+        status = validate_pdf_timestamp(embedded, validation_context=context)
+    except Exception as exc:  # a broken timestamp gets a verdict, not a 500 (logged, so BLE001 allows it)
+        logger.info("document timestamp %s cannot be checked", name, exc_info=True)
+        failed = TimestampCheck(True, False, None, f"Cap waktu dokumen rusak ({type(exc).__name__}).")
+        return DocTimestamp(embedded.signed_revision, failed, broken(name, type(exc).__name__, "document_timestamp"))
+    check = _judge_token(status, claimed)
+    if not status.intact:
+        check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
+    anchors = ", ".join(filter(None, (common_name(r) for r in tsa_roots)))
+    evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, signature_scope(embedded), now, anchors)
+    report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
+    return DocTimestamp(embedded.signed_revision, check, report)
+
+
+def signature_scope(embedded: EmbeddedPdfSignature) -> dict[str, Any]:
+    """Which bytes and revision a signature covers."""
+    reader = embedded.reader
+    byte_range = [int(v) for v in embedded.byte_range]
+    covered = byte_range[1] + byte_range[3]
+    total = embedded.reader.stream.seek(0, io.SEEK_END)
+    revisions = reader.xrefs.total_revisions
+    return {
+        "byte_range": byte_range,
+        "covered_bytes": covered,
+        "file_bytes": total,
+        "signed_revision": embedded.signed_revision + 1,
+        "revisions": revisions,
+        "pages": int(reader.root["/Pages"]["/Count"]),
+        "later_revisions": revisions - embedded.signed_revision - 1,
+    }
