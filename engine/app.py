@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from engine import registry
-from engine.config import ROOT, ConfigError, load_settings
+from engine.config import ROOT, ConfigError, load_settings, uses_public_secrets
 from engine.failpoints import CrashAfterPSrE, armed_operations
 from engine.models import db
 from engine.web import register_web
 from pki.embedded import EmbeddedPSrE
 from pki.http_client import HttpPSrE
+
+logger = logging.getLogger(__name__)
+PUBLIC_KEYS_WARNING = (
+    "MODE PENGEMBANGAN: kunci rahasia dan KEK bawaan bersifat PUBLIK (tertulis di kode sumber). "
+    "Siapa pun dapat membuka kunci CA dan memalsukan sesi. Jangan pakai untuk data atau sertifikat sungguhan; "
+    "di produksi setel SERTEL_ENV=production, SERTEL_SECRET_KEY dan SERTEL_KEK_KEYS."
+)
 
 
 def make_psre(settings: dict[str, Any]) -> Any:
@@ -63,6 +71,8 @@ def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
+    if settings["ENV"] == "development" and uses_public_secrets(settings):
+        logger.warning(PUBLIC_KEYS_WARNING)
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,

@@ -88,6 +88,7 @@ class EmbeddedCore:
         # Same SQLite file: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
             state_dir,
+            self.kek_keys,
             max_attempts=max_attempts,
             scrypt_n=scrypt_n,
             clock=clock,
@@ -129,7 +130,7 @@ class EmbeddedCore:
                     (rewrap(bytes(row["data_token"]), self.kek_keys), row["subject_id"]),
                 )
                 count += 1
-        return count
+        return count + self.keystore.rotate_keks()
 
     def _ca(self) -> ca.IssuingCA:
         if self._issuing_ca is None:
