@@ -15,6 +15,7 @@ from engine.models import db
 from engine.web import register_web
 from pki.embedded import EmbeddedPSrE
 from pki.http_client import HttpPSrE
+from pki.key_backend import KeyBackend, Pkcs11Keys, SoftwareKeys
 
 logger = logging.getLogger(__name__)
 PUBLIC_KEYS_WARNING = (
@@ -22,6 +23,17 @@ PUBLIC_KEYS_WARNING = (
     "Siapa pun dapat membuka kunci CA dan memalsukan sesi. Jangan pakai untuk data atau sertifikat sungguhan; "
     "di produksi setel SERTEL_ENV=production, SERTEL_SECRET_KEY dan SERTEL_KEK_KEYS."
 )
+
+
+def make_key_backend(settings: dict[str, Any], kek_keys: list[str]) -> KeyBackend:
+    """Build the store of the PSrE's own keys the settings ask for: software (KEK-wrapped) or PKCS#11."""
+    if settings["KEY_BACKEND"] == "pkcs11":
+        if not (settings["PKCS11_MODULE"] and settings["PKCS11_TOKEN_LABEL"] and settings["PKCS11_PIN"]):
+            raise ConfigError("SERTEL_KEY_BACKEND=pkcs11 needs SERTEL_PKCS11_MODULE, _TOKEN_LABEL and _PIN")
+        return Pkcs11Keys(settings["PKCS11_MODULE"], settings["PKCS11_TOKEN_LABEL"], settings["PKCS11_PIN"])
+    if settings["KEY_BACKEND"] != "software":
+        raise ConfigError(f"SERTEL_KEY_BACKEND must be 'software' or 'pkcs11', not {settings['KEY_BACKEND']!r}")
+    return SoftwareKeys(kek_keys)
 
 
 def make_psre(settings: dict[str, Any]) -> Any:
@@ -38,15 +50,17 @@ def make_psre(settings: dict[str, Any]) -> Any:
         )
     if settings["PSRE"] != "embedded":
         raise ConfigError(f"SERTEL_PSRE must be 'embedded' or 'http', not {settings['PSRE']!r}")
+    kek_keys = [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()]
     return EmbeddedPSrE(
         Path(settings["INSTANCE_DIR"]) / "psre",
-        [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()],
+        kek_keys,
         settings["BASE_URL"] + "/pki",
         validity_days=int(settings["CERT_VALIDITY_DAYS"]),
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
         max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
         scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
         min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
+        key_backend=make_key_backend(settings, kek_keys),
     )
 
 

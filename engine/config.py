@@ -46,6 +46,12 @@ DEFAULTS: dict[str, Any] = {
     # minimum; only ENV=testing may go lower).
     "ESIGN_MAX_ATTEMPTS": 5,
     "ESIGN_SCRYPT_N": 131072,
+    # Where the PSrE's own keys (root, issuing CA, TSA, RA seal) live: "software" (wrapped under KEK_KEYS)
+    # or "pkcs11" (generated on and never leaving an HSM token: module path, token label, user PIN).
+    "KEY_BACKEND": "software",
+    "PKCS11_MODULE": "",
+    "PKCS11_TOKEN_LABEL": "",
+    "PKCS11_PIN": "",
     # Shortest eSign passphrase the embedded PSrE accepts (it must also hold letters and digits).
     "ESIGN_PASSPHRASE_MIN_LENGTH": 8,
     # Largest accepted upload, bytes.

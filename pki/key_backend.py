@@ -70,6 +70,20 @@ class SoftwareKeys:
         return rewrap(reference, self.kek_keys)
 
 
+# PKCS#11 login state belongs to the process, not the session: a second C_Login fails and closing a
+# session can log out every other one. So each process keeps one session per token, opened once.
+_SESSIONS: dict[tuple[str, str], tuple[Any, threading.Lock]] = {}
+_SESSIONS_LOCK = threading.Lock()
+
+
+def _shared_session(module_path: str, token_label: str, pin: str) -> tuple[Any, threading.Lock]:
+    with _SESSIONS_LOCK:
+        if (module_path, token_label) not in _SESSIONS:
+            token = pkcs11.lib(module_path).get_token(token_label=token_label)
+            _SESSIONS[module_path, token_label] = (token.open(user_pin=pin, rw=True), threading.Lock())
+        return _SESSIONS[module_path, token_label]
+
+
 class Pkcs11Signer:
     """A private key on a PKCS#11 token: the digest is made here, the ECDSA operation on the token."""
 
@@ -95,16 +109,10 @@ class Pkcs11Keys:
     """EC keys generated on, and never leaving, a PKCS#11 token (an HSM; SoftHSM2 in tests)."""
 
     def __init__(self, module_path: str, token_label: str, pin: str) -> None:
-        """Open one logged-in session on the token; every operation on it is serialised by a lock."""
+        """Share the process's logged-in session on the token; every operation on it is serialised."""
         if not module_path or not token_label or not pin:
             raise ValueError("PKCS#11 needs a module path, a token label and a PIN")
-        self.lock = threading.Lock()
-        token = pkcs11.lib(module_path).get_token(token_label=token_label)
-        self._session = token.open(user_pin=pin, rw=True)
-
-    def close(self) -> None:
-        """Log out and close the session."""
-        self._session.close()
+        self._session, self.lock = _shared_session(module_path, token_label, pin)
 
     def generate(self, name: str, algorithm: str) -> tuple[CaPrivateKey, bytes]:
         """Generate a non-extractable key pair on the token under a fresh label."""
@@ -130,7 +138,7 @@ class Pkcs11Keys:
         with self.lock:
             private = self._session.get_key(object_class=ObjectClass.PRIVATE_KEY, label=label)
             public = self._session.get_key(object_class=ObjectClass.PUBLIC_KEY, label=label)
-            spki = encode_ec_public_key(public)  # type: ignore[arg-type]  # get_key is typed as returning Key
+            spki = encode_ec_public_key(public)
         loaded = serialization.load_der_public_key(spki)
         assert isinstance(loaded, ec.EllipticCurvePublicKey)
         return as_private_key(Pkcs11Signer(self, private, loaded))
