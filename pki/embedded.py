@@ -137,7 +137,7 @@ class EmbeddedPSrE(EmbeddedBooks):
         if suspended:
             # Refused before unlock(): a suspended key is not tried, so no attempt counts towards LOCK.
             raise KeySuspended()
-        private_key = self.keystore.unlock(subject_id, passphrase)
+        private_key = self.keystore.unlock(subject_id, passphrase, serial)
         certificate = x509.load_pem_x509_certificate(row["pem"].encode())
         signing_key = PdfSigningKey(private_key, certificate, self._chain())
         return sign_pdf(

@@ -156,11 +156,15 @@ class KeyStore:
         with self.store.write() as conn:
             self.put(conn, sealed, serial_hex)
 
-    def seal(self, owner_id: str, private_key: CaPrivateKey, passphrase: str) -> SealedKey:
-        """Derive the wrapping key from the passphrase (slow KDF) without touching the database."""
+    def seal(self, owner_id: str, private_key: CaPrivateKey, passphrase: str, check: bool = True) -> SealedKey:
+        """Derive the wrapping key from the passphrase (slow KDF) without touching the database.
+
+        `check=False` only for re-sealing under a passphrase that already opened the key (older rules).
+        """
         if not isinstance(private_key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
             raise UnsupportedKey("only EC and RSA keys can be stored")
-        check_passphrase(passphrase, self.min_passphrase_length)
+        if check:
+            check_passphrase(passphrase, self.min_passphrase_length)
         salt = os.urandom(16)
         der = private_key.private_bytes(
             serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -191,8 +195,11 @@ class KeyStore:
             ),
         )
 
-    def unlock(self, owner_id: str, passphrase: str) -> CaPrivateKey:
-        """Return the owner's private key, or count a wrong attempt and LOCK at the limit."""
+    def unlock(self, owner_id: str, passphrase: str, serial_hex: str | None = None) -> CaPrivateKey:
+        """Return the owner's private key, or count a wrong attempt and LOCK at the limit.
+
+        Given the serial of the key's certificate, a format 1 row that opens is re-sealed as format 2.
+        """
         # Step 1, under the write lock: refuse if locked, else reserve this attempt by counting it as
         # failed up front. However many requests race, at most max_attempts guesses are ever tried,
         # and a crash mid-attempt errs on the safe side (counted).
@@ -224,6 +231,11 @@ class KeyStore:
             conn.execute("UPDATE esign_keys SET failed_attempts = 0 WHERE owner_id = ?", (owner_id,))
         loaded = serialization.load_der_private_key(der, password=None)
         assert isinstance(loaded, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey))
+        if int(row["format"]) < CURRENT_FORMAT and serial_hex is not None:
+            # Only now is the passphrase at hand to bind the row to its certificate and today's KDF cost.
+            sealed = self.seal(owner_id, loaded, passphrase, check=False)
+            with self.store.write() as conn:
+                self.put(conn, sealed, serial_hex)
         return loaded
 
     def _release_attempt(self, owner_id: str) -> None:

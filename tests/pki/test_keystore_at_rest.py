@@ -135,3 +135,28 @@ def test_rotation_moves_rows_to_the_newest_kek(tmp_path: Path) -> None:
     new_kek = Fernet.generate_key().decode()
     _keystore(tmp_path, [new_kek, KEK]).rotate_keks()
     assert _der(_keystore(tmp_path, [new_kek]).unlock(OWNER, PASSPHRASE)) == _der(key)
+
+
+def test_a_legacy_row_is_resealed_for_its_certificate_when_it_opens(tmp_path: Path) -> None:
+    store = KeyStore(tmp_path, [KEK], scrypt_n=2**13)
+    store.initialise()
+    key = make_key()
+    _legacy_row(tmp_path, key)
+    assert _der(store.unlock(OWNER, PASSPHRASE, SERIAL)) == _der(key)
+    row = _row(tmp_path)
+    assert (int(row["format"]), row["serial_hex"], int(row["kek_wrapped"]), int(row["kdf_n"])) == (2, SERIAL, 1, 2**13)
+    assert _der(store.unlock(OWNER, PASSPHRASE)) == _der(key)
+
+
+def test_a_store_made_before_format_2_gains_its_columns(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "psre.sqlite3")
+    conn.executescript(
+        "CREATE TABLE esign_keys (owner_id TEXT PRIMARY KEY, kdf_salt BLOB NOT NULL, kdf_n INTEGER NOT NULL,"
+        " nonce BLOB NOT NULL, ciphertext BLOB NOT NULL, failed_attempts INTEGER NOT NULL DEFAULT 0,"
+        " locked_at TEXT, created_at TEXT NOT NULL);"
+    )
+    conn.close()
+    store = _keystore(tmp_path, [KEK])
+    key = make_key()
+    _legacy_row(tmp_path, key)
+    assert _der(store.unlock(OWNER, PASSPHRASE)) == _der(key)
