@@ -12,7 +12,7 @@ from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from pki_builders import make_key
+from pki_builders import make_key, make_subject, new_psre, one_page_pdf
 
 from pki.errors import KeyDecryptionFailed, WrongPassphrase
 from pki.keystore import DEFAULT_SCRYPT_N, KeyStore
@@ -160,3 +160,18 @@ def test_a_store_made_before_format_2_gains_its_columns(tmp_path: Path) -> None:
     key = make_key()
     _legacy_row(tmp_path, key)
     assert _der(store.unlock(OWNER, PASSPHRASE)) == _der(key)
+
+
+def test_psre_binds_the_esign_row_to_its_certificate_and_keys_rotate_moves_it(tmp_path: Path) -> None:
+    psre = new_psre(tmp_path / "psre", [KEK])
+    psre.initialise()
+    subject_id = psre.register_subject(make_subject(), "reg-1")
+    issued = psre.issue_with_server_key(subject_id, PASSPHRASE, "esign-1")
+    conn = sqlite3.connect(psre.store.path)
+    row = conn.execute("SELECT serial_hex, format, kek_wrapped FROM esign_keys WHERE owner_id = ?", (subject_id,))
+    assert row.fetchone() == (issued.serial_hex, 2, 1)
+    conn.close()
+    new_kek = Fernet.generate_key().decode()
+    new_psre(tmp_path / "psre", [new_kek, KEK]).rotate_keys()
+    only_new = new_psre(tmp_path / "psre", [new_kek])
+    assert only_new.sign_pdf(subject_id, PASSPHRASE, one_page_pdf(), "Setuju", "Pekalongan").startswith(b"%PDF")
