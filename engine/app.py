@@ -2,18 +2,38 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 
 from engine import registry
-from engine.config import ROOT, ConfigError, load_settings
+from engine.config import ROOT, ConfigError, load_settings, uses_public_secrets
 from engine.failpoints import CrashAfterPSrE, armed_operations
 from engine.models import db
 from engine.web import register_web
 from pki.embedded import EmbeddedPSrE
 from pki.http_client import HttpPSrE
+from pki.key_backend import KeyBackend, Pkcs11Keys, SoftwareKeys
+
+logger = logging.getLogger(__name__)
+PUBLIC_KEYS_WARNING = (
+    "MODE PENGEMBANGAN: kunci rahasia dan KEK bawaan bersifat PUBLIK (tertulis di kode sumber). "
+    "Siapa pun dapat membuka kunci CA dan memalsukan sesi. Jangan pakai untuk data atau sertifikat sungguhan; "
+    "di produksi setel SERTEL_ENV=production, SERTEL_SECRET_KEY dan SERTEL_KEK_KEYS."
+)
+
+
+def make_key_backend(settings: dict[str, Any], kek_keys: list[str]) -> KeyBackend:
+    """Build the store of the PSrE's own keys the settings ask for: software (KEK-wrapped) or PKCS#11."""
+    if settings["KEY_BACKEND"] == "pkcs11":
+        if not (settings["PKCS11_MODULE"] and settings["PKCS11_TOKEN_LABEL"] and settings["PKCS11_PIN"]):
+            raise ConfigError("SERTEL_KEY_BACKEND=pkcs11 needs SERTEL_PKCS11_MODULE, _TOKEN_LABEL and _PIN")
+        return Pkcs11Keys(settings["PKCS11_MODULE"], settings["PKCS11_TOKEN_LABEL"], settings["PKCS11_PIN"])
+    if settings["KEY_BACKEND"] != "software":
+        raise ConfigError(f"SERTEL_KEY_BACKEND must be 'software' or 'pkcs11', not {settings['KEY_BACKEND']!r}")
+    return SoftwareKeys(kek_keys)
 
 
 def make_psre(settings: dict[str, Any]) -> Any:
@@ -30,15 +50,17 @@ def make_psre(settings: dict[str, Any]) -> Any:
         )
     if settings["PSRE"] != "embedded":
         raise ConfigError(f"SERTEL_PSRE must be 'embedded' or 'http', not {settings['PSRE']!r}")
+    kek_keys = [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()]
     return EmbeddedPSrE(
         Path(settings["INSTANCE_DIR"]) / "psre",
-        [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()],
+        kek_keys,
         settings["BASE_URL"] + "/pki",
         validity_days=int(settings["CERT_VALIDITY_DAYS"]),
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
         max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
         scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
         min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
+        key_backend=make_key_backend(settings, kek_keys),
     )
 
 
@@ -63,6 +85,8 @@ def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
+    if settings["ENV"] == "development" and uses_public_secrets(settings):
+        logger.warning(PUBLIC_KEYS_WARNING)
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,

@@ -68,6 +68,10 @@ def deploy_command(files: tuple[Path, ...], actor: str) -> None:
 @with_appcontext
 def demo() -> None:
     """Initialise, load demo agencies, users and roster, and deploy the processes."""
+    if current_app.config["SERTEL"]["ENV"] not in {"development", "testing"}:
+        # Demo accounts share one published password: they must never exist on a real deployment.
+        click.echo("Gagal: data demo tidak boleh dimuat di lingkungan produksi (SERTEL_ENV).", err=True)
+        sys.exit(1)
     setup.create_schema()
     setup.initialise_psre()
     logins = setup.load_demo()

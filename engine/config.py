@@ -44,9 +44,16 @@ DEFAULTS: dict[str, Any] = {
     # seal what the RA produces (form PDFs, decision letters, dossiers). The embedded PSrE needs neither.
     "RA_SEAL_SUBJECT": "",
     "RA_SEAL_PASSPHRASE": "",
-    # eSign keys of the embedded PSrE: wrong passphrases before LOCK, and the scrypt cost (2**15).
+    # eSign keys of the embedded PSrE: wrong passphrases before LOCK, and the scrypt cost (2**17, OWASP's
+    # minimum; only ENV=testing may go lower).
     "ESIGN_MAX_ATTEMPTS": 5,
-    "ESIGN_SCRYPT_N": 32768,
+    "ESIGN_SCRYPT_N": 131072,
+    # Where the PSrE's own keys (root, issuing CA, TSA, RA seal) live: "software" (wrapped under KEK_KEYS)
+    # or "pkcs11" (generated on and never leaving an HSM token: module path, token label, user PIN).
+    "KEY_BACKEND": "software",
+    "PKCS11_MODULE": "",
+    "PKCS11_TOKEN_LABEL": "",
+    "PKCS11_PIN": "",
     # Shortest eSign passphrase the embedded PSrE accepts (it must also hold letters and digits).
     "ESIGN_PASSPHRASE_MIN_LENGTH": 8,
     # Largest accepted upload, bytes.
@@ -89,6 +96,8 @@ DEFAULTS: dict[str, Any] = {
     "SANDBOX_MAX_STEPS": 100_000,
 }
 
+# The lowest scrypt cost of eSign keys accepted outside tests (OWASP password storage cheat sheet).
+ESIGN_SCRYPT_N_FLOOR = 2**17
 DEV_SECRET = "sertel-development-secret-do-not-use-in-production"
 # A fixed Fernet key for development only: production must set SERTEL_KEK_KEYS.
 DEV_KEK = "c2VydGVsLWRldmVsb3BtZW50LWtlay0wMDAwMDAwMDA="
@@ -129,4 +138,11 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if not development:
             raise ConfigError("SERTEL_KEK_KEYS must be set outside development")
         settings["KEK_KEYS"] = DEV_KEK
+    if settings["ENV"] != "testing" and int(settings["ESIGN_SCRYPT_N"]) < ESIGN_SCRYPT_N_FLOOR:
+        raise ConfigError(f"SERTEL_ESIGN_SCRYPT_N must be at least {ESIGN_SCRYPT_N_FLOOR} outside testing")
     return settings
+
+
+def uses_public_secrets(settings: dict[str, Any]) -> bool:
+    """Tell whether the settings fall back on the built-in secret key or KEK, which anyone can read."""
+    return settings["SECRET_KEY"] == DEV_SECRET or DEV_KEK in str(settings["KEK_KEYS"]).split(",")

@@ -17,7 +17,8 @@ from cryptography.x509.oid import (
 )
 
 from pki.errors import InvalidSubject
-from pki.keywrap import CaPrivateKey, rewrap, unwrap_private_key, wrap_private_key
+from pki.key_backend import KeyBackend, SoftwareKeys
+from pki.keywrap import CaPrivateKey, rewrap, unwrap_private_key
 from pki.profile import (
     PKI_LOCALITY,
     check_public_key,
@@ -83,14 +84,6 @@ def new_serial() -> int:
     return secrets.randbits(158) | (1 << 158)
 
 
-def _generate_ca_key(algorithm: str) -> CaPrivateKey:
-    if algorithm == "ec-p384":
-        return ec.generate_private_key(ec.SECP384R1())
-    if algorithm == "rsa-3072":
-        return rsa.generate_private_key(public_exponent=65537, key_size=3072)
-    raise ValueError(f"unsupported CA key algorithm {algorithm!r}")
-
-
 def signature_hash(key: CaPrivateKey) -> hashes.SHA256 | hashes.SHA384:
     """Return the digest a CA key signs with (SHA-384 for P-384, SHA-256 otherwise)."""
     if isinstance(key, ec.EllipticCurvePrivateKey) and key.curve.key_size >= 384:
@@ -129,10 +122,21 @@ def create_hierarchy(
     *,
     algorithm: str = "ec-p384",
     now: datetime | None = None,
+    keys: KeyBackend | None = None,
 ) -> CaHierarchy:
-    """Create a root CA (20 y) and an issuing CA (10 y) for the Kota Pekalongan test PKI."""
+    """Create a root CA (20 y) and an issuing CA (10 y) for the Kota Pekalongan test PKI.
+
+    The keys come from `keys` (KEK-wrapped software keys by default, or a PKCS#11 token); what is
+    returned as "wrapped" is the backend's reference to each key.
+    """
+    if algorithm not in {"ec-p384", "rsa-3072"}:
+        raise ValueError(f"unsupported CA key algorithm {algorithm!r}")
     now = now or datetime.now(UTC)
-    root_key, issuing_key = _generate_ca_key(algorithm), _generate_ca_key(algorithm)
+    keys = keys or SoftwareKeys(kek_keys)
+    (root_key, root_ref), (issuing_key, issuing_ref) = (
+        keys.generate("root", algorithm),
+        keys.generate("issuing", algorithm),
+    )
     root_name = _ca_name("Root CA Pemerintah Kota Pekalongan (UJI COBA)")
     issuing_name = _ca_name("Issuing CA Pemerintah Kota Pekalongan (UJI COBA)")
     root_ski = x509.SubjectKeyIdentifier.from_public_key(root_key.public_key())
@@ -168,8 +172,8 @@ def create_hierarchy(
     return CaHierarchy(
         root_certificate=root,
         issuing_certificate=issuing,
-        wrapped_root_key=wrap_private_key(root_key, kek_keys),
-        wrapped_issuing_key=wrap_private_key(issuing_key, kek_keys),
+        wrapped_root_key=root_ref,
+        wrapped_issuing_key=issuing_ref,
     )
 
 
@@ -249,11 +253,12 @@ def load_issuing_ca(
     kek_keys: list[str],
     base_url: str,
     pseudonym_salt: bytes,
+    keys: KeyBackend | None = None,
 ) -> IssuingCA:
-    """Unwrap the issuing CA key and return a ready-to-sign IssuingCA."""
+    """Load the issuing CA key (unwrap it, or find it on the token) and return a ready-to-sign IssuingCA."""
     return IssuingCA(
         certificate=x509.load_pem_x509_certificate(issuing_pem),
-        private_key=unwrap_private_key(wrapped_issuing_key, kek_keys),
+        private_key=(keys or SoftwareKeys(kek_keys)).load(wrapped_issuing_key),
         root_certificate=x509.load_pem_x509_certificate(root_pem),
         base_url=base_url,
         pseudonym_salt=pseudonym_salt,

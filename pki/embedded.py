@@ -55,7 +55,7 @@ class EmbeddedPSrE(EmbeddedBooks):
         if previous not in (None, issued.serial_hex) and not key_lifecycle.key_destroyed(conn, str(previous)):
             # The new key overwrites the old one in the key store: record that the old key is gone.
             key_lifecycle.destroy(conn, subject_id, str(previous), "replaced by a new server-held key", self.clock())
-        self.keystore.put(conn, sealed)
+        self.keystore.put(conn, sealed, issued.serial_hex)
         conn.execute(
             "INSERT INTO server_key_certificates (subject_id, serial_hex) VALUES (?, ?)"
             " ON CONFLICT (subject_id) DO UPDATE SET serial_hex = excluded.serial_hex",
@@ -137,7 +137,7 @@ class EmbeddedPSrE(EmbeddedBooks):
         if suspended:
             # Refused before unlock(): a suspended key is not tried, so no attempt counts towards LOCK.
             raise KeySuspended()
-        private_key = self.keystore.unlock(subject_id, passphrase)
+        private_key = self.keystore.unlock(subject_id, passphrase, serial)
         certificate = x509.load_pem_x509_certificate(row["pem"].encode())
         signing_key = PdfSigningKey(private_key, certificate, self._chain())
         return sign_pdf(

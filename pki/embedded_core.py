@@ -28,6 +28,7 @@ from pki.errors import (
     UnknownRevocationReason,
     UnknownSubject,
 )
+from pki.key_backend import KeyBackend, SoftwareKeys
 from pki.keystore import DEFAULT_SCRYPT_N, KeyStore
 from pki.keywrap import rewrap, unwrap_secret, wrap_secret
 from pki.psre import (
@@ -41,7 +42,9 @@ from pki.psre import (
 from pki.store import Store, get_meta, remember, replay, set_meta
 
 NIK_PATTERN = re.compile(r"^\d{16}$")
-WRAPPED_META = ("root_key", "issuing_key", "pseudonym_salt", "tsa_key", "ra_seal_key")
+WRAPPED_META = ("pseudonym_salt",)
+# References to the PSrE's own keys: KEK tokens (software backend) or token labels (PKCS#11).
+KEY_META = ("root_key", "issuing_key", "tsa_key", "ra_seal_key")
 
 
 def _utc_now() -> datetime:
@@ -73,12 +76,18 @@ class EmbeddedCore:
         max_attempts: int = 5,
         scrypt_n: int = DEFAULT_SCRYPT_N,
         min_passphrase_length: int = 8,
+        key_backend: KeyBackend | None = None,
     ) -> None:
-        """Configure the PSrE; state is created by `initialise()`, not here."""
+        """Configure the PSrE; state is created by `initialise()`, not here.
+
+        `key_backend` holds the CA, TSA and RA seal keys (default: software keys wrapped under the KEKs);
+        the KEKs still protect subject records and eSign keys whatever the backend.
+        """
         if not kek_keys:
             raise ValueError("EmbeddedPSrE needs at least one KEK")
         self.store = Store(state_dir)
         self.kek_keys = list(kek_keys)
+        self.keys: KeyBackend = key_backend or SoftwareKeys(self.kek_keys)
         self.base_url = base_url
         self.validity_days = validity_days
         self.crl_next_update = timedelta(hours=crl_next_update_hours)
@@ -88,6 +97,7 @@ class EmbeddedCore:
         # Same SQLite file: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
             state_dir,
+            self.kek_keys,
             max_attempts=max_attempts,
             scrypt_n=scrypt_n,
             clock=clock,
@@ -104,7 +114,7 @@ class EmbeddedCore:
         with self.store.write() as conn:
             if get_meta(conn, "root_pem") is not None:
                 return False
-            hierarchy = ca.create_hierarchy(self.kek_keys, self.base_url, now=self.clock())
+            hierarchy = ca.create_hierarchy(self.kek_keys, self.base_url, now=self.clock(), keys=self.keys)
             set_meta(conn, "root_pem", _pem(hierarchy.root_certificate).encode())
             set_meta(conn, "issuing_pem", _pem(hierarchy.issuing_certificate).encode())
             set_meta(conn, "root_key", hierarchy.wrapped_root_key)
@@ -123,13 +133,18 @@ class EmbeddedCore:
                 if token is not None:
                     set_meta(conn, name, rewrap(token, self.kek_keys))
                     count += 1
+            for name in KEY_META:
+                token = get_meta(conn, name)
+                if token is not None:
+                    set_meta(conn, name, self.keys.rewrap(token))
+                    count += 1
             for row in conn.execute("SELECT subject_id, data_token FROM subjects").fetchall():
                 conn.execute(
                     "UPDATE subjects SET data_token = ? WHERE subject_id = ?",
                     (rewrap(bytes(row["data_token"]), self.kek_keys), row["subject_id"]),
                 )
                 count += 1
-        return count
+        return count + self.keystore.rotate_keks()
 
     def _ca(self) -> ca.IssuingCA:
         if self._issuing_ca is None:
@@ -141,7 +156,7 @@ class EmbeddedCore:
             if root is None or issuing is None or key is None or salt is None:
                 raise NotInitialised("PSrE has no CA hierarchy; run initialise()")
             self._issuing_ca = ca.load_issuing_ca(
-                root, issuing, key, self.kek_keys, self.base_url, unwrap_secret(salt, self.kek_keys)
+                root, issuing, key, self.kek_keys, self.base_url, unwrap_secret(salt, self.kek_keys), self.keys
             )
         return self._issuing_ca
 

@@ -11,7 +11,6 @@ from cryptography.x509 import ocsp
 from pki import anchor_proof, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
-from pki.keywrap import unwrap_private_key
 from pki.service_certs import (
     ServiceIdentity,
     issue_ra_seal_identity,
@@ -52,11 +51,11 @@ class EmbeddedServices(EmbeddedCore):
             with self.store.write() as conn:
                 pem, token = get_meta(conn, f"{name}_pem"), get_meta(conn, f"{name}_key")
                 if pem is None or token is None:
-                    identity = SERVICES[name](issuing, self.clock())
+                    identity = SERVICES[name](issuing, self.clock(), self.keys)
                     pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
                     set_meta(conn, f"{name}_pem", pem)
                     set_meta(conn, f"{name}_key", token)
-        cache[name] = load_service_identity(pem, token, self.kek_keys)
+        cache[name] = load_service_identity(pem, token, self.kek_keys, self.keys)
         return cache[name]
 
     def _chain(self) -> list[x509.Certificate]:
@@ -98,7 +97,7 @@ class EmbeddedServices(EmbeddedCore):
             set_meta(conn, "root_crl_number", str(number).encode())
             token = get_meta(conn, "root_key")
         assert token is not None
-        root_key = unwrap_private_key(token, self.kek_keys)
+        root_key = self.keys.load(token)
         now = self.clock()
         crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update)
         return crl.public_bytes(serialization.Encoding.DER)

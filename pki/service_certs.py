@@ -19,7 +19,8 @@ from pki.ca import (
     new_serial,
     signature_hash,
 )
-from pki.keywrap import CaPrivateKey, unwrap_private_key, wrap_private_key
+from pki.key_backend import KeyBackend, SoftwareKeys
+from pki.keywrap import CaPrivateKey, wrap_private_key
 from pki.profile import PKI_LOCALITY, signing_key_usage
 
 # Service certificates are re-issued by the operator, not by the owner: 5 years, capped by the issuer.
@@ -35,6 +36,8 @@ class ServiceIdentity:
 
     certificate: x509.Certificate
     private_key: CaPrivateKey
+    # The key backend's reference (KEK token or token label); empty for keys made before backends.
+    reference: bytes = b""
 
     @property
     def certificate_pem(self) -> str:
@@ -42,15 +45,18 @@ class ServiceIdentity:
         return self.certificate.public_bytes(serialization.Encoding.PEM).decode("ascii")
 
     def wrapped_key(self, kek_keys: list[str]) -> bytes:
-        """Return the private key wrapped under the KEKs, for storage at rest."""
-        return wrap_private_key(self.private_key, kek_keys)
+        """Return the key's stored reference (the backend's, else the key wrapped under the KEKs)."""
+        return self.reference or wrap_private_key(self.private_key, kek_keys)
 
 
-def load_service_identity(certificate_pem: bytes, wrapped_key: bytes, kek_keys: list[str]) -> ServiceIdentity:
-    """Rebuild a ServiceIdentity from its stored PEM and KEK-wrapped key."""
+def load_service_identity(
+    certificate_pem: bytes, wrapped_key: bytes, kek_keys: list[str], keys: KeyBackend | None = None
+) -> ServiceIdentity:
+    """Rebuild a ServiceIdentity from its stored PEM and key reference (KEK token or token label)."""
     return ServiceIdentity(
         certificate=x509.load_pem_x509_certificate(certificate_pem),
-        private_key=unwrap_private_key(wrapped_key, kek_keys),
+        private_key=(keys or SoftwareKeys(kek_keys)).load(wrapped_key),
+        reference=wrapped_key,
     )
 
 
@@ -95,30 +101,42 @@ def _service_name(common_name: str, org_unit: str | None = None) -> x509.Name:
     return x509.Name(attributes)
 
 
-def issue_tsa_identity(issuing: IssuingCA, now: datetime | None = None) -> ServiceIdentity:
+def _new_service_key(name: str, keys: KeyBackend | None) -> tuple[CaPrivateKey, ec.EllipticCurvePublicKey, bytes]:
+    """A P-256 key from the backend (with its reference), or a plain software key wrapped later."""
+    key, reference = keys.generate(name, "ec-p256") if keys else (ec.generate_private_key(ec.SECP256R1()), b"")
+    public = key.public_key()
+    assert isinstance(public, ec.EllipticCurvePublicKey)
+    return key, public, reference
+
+
+def issue_tsa_identity(
+    issuing: IssuingCA, now: datetime | None = None, keys: KeyBackend | None = None
+) -> ServiceIdentity:
     """Create the TSA key (P-256) and certificate: EKU timeStamping only, critical (RFC 3161 2.3)."""
     now = now or datetime.now(UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key, public, reference = _new_service_key("tsa", keys)
     name = _service_name(TSA_COMMON_NAME)
     cert = (
-        _service_builder(issuing, name, key.public_key(), now)
+        _service_builder(issuing, name, public, now)
         .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(issuing.private_key, signature_hash(issuing.private_key))
     )
-    return ServiceIdentity(certificate=cert, private_key=key)
+    return ServiceIdentity(certificate=cert, private_key=key, reference=reference)
 
 
-def issue_ra_seal_identity(issuing: IssuingCA, now: datetime | None = None) -> ServiceIdentity:
+def issue_ra_seal_identity(
+    issuing: IssuingCA, now: datetime | None = None, keys: KeyBackend | None = None
+) -> ServiceIdentity:
     """Create the RA's organisation certificate (P-256) used to seal letters and dossiers."""
     now = now or datetime.now(UTC)
-    key = ec.generate_private_key(ec.SECP256R1())
+    key, public, reference = _new_service_key("ra_seal", keys)
     name = _service_name(RA_SEAL_COMMON_NAME, RA_SEAL_ORG_UNIT)
     eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, ID_KP_DOCUMENT_SIGNING]
     cert = (
-        _service_builder(issuing, name, key.public_key(), now)
+        _service_builder(issuing, name, public, now)
         .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
         .sign(issuing.private_key, signature_hash(issuing.private_key))
     )
-    return ServiceIdentity(certificate=cert, private_key=key)
+    return ServiceIdentity(certificate=cert, private_key=key, reference=reference)

@@ -8,7 +8,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -62,26 +61,18 @@ def _asn1_cert(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-class _LoadedKeySigner(signers.SimpleSigner):
-    """SimpleSigner whose key stays a loaded `cryptography` object.
+class _LoadedKeySigner(signers.Signer):
+    """pyHanko signer over a key object that only signs: a loaded software key or a PKCS#11 token key.
 
-    Bare SimpleSigner keeps PKCS#8 bytes and parses them again for every raw signature, twice per PDF
-    (size estimate + real signature); for RSA that parse (with its key consistency check) is about
-    half the cost of a signature. Here the key is parsed once, and the size-estimation pass gets a
-    placeholder of the maximal signature length instead of a real signature.
+    It never asks for the private key bytes (SimpleSigner would want PKCS#8 and parse them for every
+    raw signature, twice per PDF); the size-estimation pass gets a placeholder of the maximal
+    signature length instead of a real signature, so a PDF costs one private-key operation.
     """
 
     def __init__(self, private_key: CaPrivateKey, certificate: x509.Certificate, chain: Sequence[x509.Certificate]):
-        der = private_key.private_bytes(
-            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
         registry = SimpleCertificateStore()
         registry.register_multiple([_asn1_cert(c) for c in chain])
-        super().__init__(
-            signing_cert=_asn1_cert(certificate),
-            signing_key=asn1_keys.PrivateKeyInfo.load(der),
-            cert_registry=registry,
-        )
+        super().__init__(signing_cert=_asn1_cert(certificate), cert_registry=registry)
         self._key = private_key
         if isinstance(private_key, rsa.RSAPrivateKey):
             self._placeholder_length = (private_key.key_size + 7) // 8

@@ -3,10 +3,11 @@
 #   chromium      - headless browser for tests/browser (playwright uses /usr/bin/chromium)
 #   poppler-utils - pdfsig, for verifying signed PDFs
 #   openssl       - CLI used by PKI tooling/tests
+#   softhsm2      - PKCS#11 token the HSM key backend is tested against
 # Run as root (CI runs as root); falls back to sudo when available.
 set -euo pipefail
 
-PACKAGES=(chromium poppler-utils openssl libnss3-tools)
+PACKAGES=(chromium poppler-utils openssl libnss3-tools softhsm2)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

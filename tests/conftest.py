@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -92,3 +93,29 @@ class Api:
 def api(client: FlaskClient) -> Any:
     """Log in through the API as a demo user: api('pemohon')."""
     return lambda username: Api(client, username)
+
+
+SOFTHSM_MODULE = Path("/usr/lib/softhsm/libsofthsm2.so")
+
+
+@pytest.fixture(scope="session")
+def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A SoftHSM2 token in a temp dir, for the PKCS#11 key backend: its module, label and user PIN."""
+    if not SOFTHSM_MODULE.exists() or shutil.which("softhsm2-util") is None:
+        reason = "SoftHSM2 is not installed (Debian softhsm2; scripts/setup-system.sh installs it)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)  # CI must test the PKCS#11 backend, never skip it
+        pytest.skip(reason)
+    home = tmp_path_factory.mktemp("softhsm")
+    (home / "tokens").mkdir()
+    conf = home / "softhsm2.conf"
+    conf.write_text(f"directories.tokendir = {home / 'tokens'}\nobjectstore.backend = file\nlog.level = ERROR\n")
+    # Read by the module when it is first loaded, which is in this process: set it for the whole session.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("SOFTHSM2_CONF", str(conf))
+        subprocess.run(
+            ["softhsm2-util", "--init-token", "--free", "--label", "sertel-test", "--so-pin", "87654321", "--pin", "123456"],
+            check=True,
+            capture_output=True,
+        )
+        yield {"module": str(SOFTHSM_MODULE), "label": "sertel-test", "pin": "123456"}

@@ -8,7 +8,7 @@ from typing import Any
 
 from tests.heavy.crash_server import Server
 from tests.pki.pki_builders import one_page_pdf
-from tests.sops.builders import APPROVE, PDF, PNG, RECOMMEND, csr_pem, registration
+from tests.sops.builders import APPROVE, PDF, PNG, csr_pem, registration
 
 PASSWORD = "demo-sertel-2026"
 ROLES = {"Pemohon": "pemohon", "Atasan": "atasan", "Verifikator": "verifikator"}
@@ -79,10 +79,11 @@ class Flows:
     def payload(self, sop: str, user: str, task: dict[str, Any], start: dict[str, Any]) -> Any:
         """The request a person sends for a task; `attempt` > 0 is their retry after the server died."""
         name, serial = task["task_name"], start.get("certificate_serial", "")
-        if name == "registration_form":
-            return lambda _a: _files(registration())
-        if name == "recommendation":
-            return lambda _a: {"json": RECOMMEND}
+        if name == "registration_form":  # identity comes from the person record (changed by 088.12 on the way)
+            identity = dict.fromkeys(("full_name", "nik", "nip", "position", "agency_code", "email"))
+            return lambda _a: _files(registration(**identity))
+        if name == "recommendation":  # the head's name, NIP and position come from his own record
+            return lambda _a: {"json": {"decision": "approve"}}
         if name == "verification":
             return lambda _a: {"json": APPROVE}
         if name == "delivery":

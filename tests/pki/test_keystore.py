@@ -6,6 +6,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pki_builders import make_key
@@ -20,7 +21,7 @@ OWNER = "subject-1"
 @pytest.fixture
 def keystore(tmp_path: Path) -> KeyStore:
     """A key store with a cheap KDF (the logic is under test here, not the KDF cost)."""
-    store = KeyStore(tmp_path / "psre", max_attempts=5, scrypt_n=2**12)
+    store = KeyStore(tmp_path / "psre", [Fernet.generate_key().decode()], max_attempts=5, scrypt_n=2**12)
     store.initialise()
     return store
 
@@ -137,7 +138,7 @@ def test_unknown_owner_has_no_server_key(keystore: KeyStore) -> None:
 
 
 def test_minimum_passphrase_length_comes_from_the_setting(tmp_path: Path) -> None:
-    store = KeyStore(tmp_path, scrypt_n=1024, min_passphrase_length=12)
+    store = KeyStore(tmp_path, [Fernet.generate_key().decode()], scrypt_n=1024, min_passphrase_length=12)
     store.initialise()
     key = ec.generate_private_key(ec.SECP256R1())
     with pytest.raises(WeakPassphrase):
