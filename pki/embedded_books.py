@@ -6,7 +6,7 @@ import json
 from datetime import datetime
 
 from pki.embedded_services import EmbeddedServices
-from pki.errors import IdempotencyConflict, WrongPassphrase
+from pki.errors import IdempotencyConflict, NoServerKey, WrongPassphrase
 from pki.psre import CallOutcome, CertificateRecord, IssuedCertificate
 
 
@@ -70,6 +70,11 @@ class EmbeddedBooks(EmbeddedServices):
             raise IdempotencyConflict("the server key this request made was replaced since; it cannot be adopted")
         try:
             self.keystore.unlock(subject_id, passphrase)
+        except NoServerKey as exc:
+            # Its certificate was revoked meanwhile (a retry superseded it) and the key destroyed with it.
+            raise IdempotencyConflict(
+                "the server key this request made was destroyed since; it cannot be adopted"
+            ) from exc
         except WrongPassphrase as exc:
             raise IdempotencyConflict(
                 "this request was already served with another passphrase; repeat it with that passphrase"

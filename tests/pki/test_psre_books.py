@@ -79,3 +79,12 @@ def test_repeat_of_a_server_key_call_whose_key_was_replaced_is_a_conflict(psre: 
     # The current key opens with this passphrase, but it is not the key the first call made.
     with pytest.raises(IdempotencyConflict):
         psre.issue_with_server_key(subject_id, "kedua45678", "case-3/activation/1")
+
+
+def test_repeat_of_a_server_key_call_whose_key_was_destroyed_is_a_conflict(psre: EmbeddedPSrE) -> None:
+    subject_id = psre.register_subject(make_subject(), "reg")
+    first = psre.issue_with_server_key(subject_id, "pertama123", "case-4/activation/1")
+    # A retry superseded it: revoking an eSign certificate destroys its key, so the repeat cannot adopt it.
+    psre.revoke(first.serial_hex, "superseded", "case-4/activation/1/batal")
+    with pytest.raises(IdempotencyConflict):
+        psre.issue_with_server_key(subject_id, "pertama123", "case-4/activation/1")
