@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -23,6 +23,8 @@ from pki.store import get_meta, set_meta
 from pki.tsa import PsreTimeStamper
 
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
+# A cached service identity this close to expiry is re-read from the store (the scheduler may have renewed it).
+RELOAD_MARGIN = timedelta(days=30)
 
 
 class EmbeddedServices(EmbeddedCore):
@@ -41,8 +43,11 @@ class EmbeddedServices(EmbeddedCore):
 
     def _service(self, name: str) -> ServiceIdentity:
         cache: dict[str, ServiceIdentity] = self.__dict__.setdefault("_identities", {})
-        if name in cache:
-            return cache[name]
+        cached = cache.get(name)
+        # Another process (the scheduler) renews service certificates: a cached one about to expire is
+        # replaced by whatever the store holds now.
+        if cached is not None and cached.certificate.not_valid_after_utc - self.clock() > RELOAD_MARGIN:
+            return cached
         issuing = self._ca()
         with self.store.read() as conn:
             pem, token = get_meta(conn, f"{name}_pem"), get_meta(conn, f"{name}_key")
@@ -56,8 +61,34 @@ class EmbeddedServices(EmbeddedCore):
                     pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
                     set_meta(conn, f"{name}_pem", pem)
                     set_meta(conn, f"{name}_key", token)
-        cache[name] = load_service_identity(pem, token, self.kek_keys)
+        if cached is None or cached.certificate_pem.encode() != pem:
+            cache[name] = load_service_identity(pem, token, self.kek_keys)
         return cache[name]
+
+    def renew_service_certificates(self, window: timedelta) -> list[str]:
+        """Re-issue (new key) every service certificate that expires within `window`; return their names.
+
+        The old certificates stay valid until they expire, so tokens and seals made with them still verify.
+        A certificate is not re-issued when the issuing CA's own expiry would not let the new one live longer.
+        """
+        issuing = self._ca()
+        now = self.clock()
+        renewed: list[str] = []
+        with self.store.write() as conn:
+            for name, issue in SERVICES.items():
+                pem = get_meta(conn, f"{name}_pem")
+                current = None if pem is None else x509.load_pem_x509_certificate(pem).not_valid_after_utc
+                if current is not None and (
+                    current - now > window or issuing.certificate.not_valid_after_utc <= current
+                ):
+                    continue
+                identity = issue(issuing, now)
+                set_meta(conn, f"{name}_pem", identity.certificate_pem.encode())
+                set_meta(conn, f"{name}_key", identity.wrapped_key(self.kek_keys))
+                renewed.append(name)
+        for name in renewed:
+            self.__dict__.get("_identities", {}).pop(name, None)
+        return renewed
 
     def _chain(self) -> list[x509.Certificate]:
         issuing = self._ca()
@@ -119,8 +150,9 @@ class EmbeddedServices(EmbeddedCore):
 
     def timestamper(self) -> PsreTimeStamper:
         """Return the in-process RFC 3161 TSA (a pyHanko TimeStamper; no HTTP needed)."""
-        if self._timestamper is None:
-            self._timestamper = PsreTimeStamper(self._service("tsa"), self._chain(), self.clock)
+        identity = self._service("tsa")
+        if self._timestamper is None or self._timestamper.identity is not identity:
+            self._timestamper = PsreTimeStamper(identity, self._chain(), self.clock)
         return self._timestamper
 
     def tsa_response_der(self, request_der: bytes) -> bytes:
@@ -135,11 +167,12 @@ class EmbeddedServices(EmbeddedCore):
 
     def ra_seal(self) -> RaSeal:
         """Return the RA's seal, prepared once (key loaded, chain parsed) and reused for every document."""
-        if self._ra_seal is None:
-            identity = self._service("ra_seal")
+        identity, timestamper = self._service("ra_seal"), self.timestamper()
+        seal = self._ra_seal
+        if seal is None or seal.certificate is not identity.certificate or seal.timestamper is not timestamper:
             key = PdfSigningKey(identity.private_key, identity.certificate, self._chain())
-            self._ra_seal = RaSeal(key, self.timestamper(), self)
-        return self._ra_seal
+            self._ra_seal = seal = RaSeal(key, timestamper, self)
+        return seal
 
     def seal_digest(self, digest: bytes) -> bytes:
         """Seal a digest with the RA seal key: a detached signature (e.g. over an audit-log anchor)."""

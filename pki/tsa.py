@@ -88,6 +88,10 @@ class PsreTimeStamper(TimeStamper):
         if req["req_policy"].native not in (None, TSA_POLICY_OID):
             return _rejection("unaccepted_policy", "unknown TSA policy")
         now = self.clock().replace(microsecond=0)
+        certificate = self.identity.certificate
+        if not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            # A token from an expired certificate proves nothing to a validator: refuse rather than mislead.
+            return _rejection("system_failure", "TSA certificate is not valid now; renew it")
         info: dict[str, object] = {
             "version": "v1",
             "policy": TSA_POLICY_OID,
