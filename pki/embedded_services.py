@@ -8,7 +8,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from pki import anchor_proof, status
+from pki import anchor_proof, ca_rollover, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
 from pki.keywrap import unwrap_private_key
@@ -64,6 +64,76 @@ class EmbeddedServices(EmbeddedCore):
         if cached is None or cached.certificate_pem.encode() != pem:
             cache[name] = load_service_identity(pem, token, self.kek_keys)
         return cache[name]
+
+    def rollover_issuing_ca(self) -> x509.Certificate:
+        """Put a new issuing CA (under the same root) in charge of all new issuance; return its certificate.
+
+        The retired CA's certificate and key stay (KEK-wrapped) so it keeps signing CRLs for the certificates
+        it issued until they expire. The TSA and RA seal are re-issued under the new CA at once. Other
+        processes keep their loaded CA until restarted.
+        """
+        current = self._ca()
+        with self.store.write() as conn:
+            generation = int(get_meta(conn, "issuing_generation") or b"1")
+            root_token, issuing_pem, issuing_token = (
+                get_meta(conn, "root_key"),
+                get_meta(conn, "issuing_pem"),
+                get_meta(conn, "issuing_key"),
+            )
+            assert root_token is not None and issuing_pem is not None and issuing_token is not None
+            certificate, wrapped = ca_rollover.new_issuing_ca(
+                current.root_certificate,
+                unwrap_private_key(root_token, self.kek_keys),
+                self.kek_keys,
+                self.base_url,
+                generation + 1,
+                self.clock(),
+            )
+            set_meta(conn, f"retired_issuing_{generation}_pem", issuing_pem)
+            set_meta(conn, f"retired_issuing_{generation}_key", issuing_token)
+            set_meta(conn, "issuing_pem", certificate.public_bytes(serialization.Encoding.PEM))
+            set_meta(conn, "issuing_key", wrapped)
+            set_meta(conn, "issuing_generation", str(generation + 1).encode())
+        self._issuing_ca = None
+        self.renew_service_certificates(timedelta.max)
+        return certificate
+
+    def retired_crls_der(self) -> list[bytes]:
+        """Fresh CRLs of the retired issuing CAs that are still valid (their certificates may still be in use)."""
+        now = self.clock()
+        with self.store.write() as conn:
+            generation = int(get_meta(conn, "issuing_generation") or b"1")
+            retired = [
+                (n, get_meta(conn, f"retired_issuing_{n}_pem"), get_meta(conn, f"retired_issuing_{n}_key"))
+                for n in range(1, generation)
+            ]
+            rows = conn.execute(
+                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
+                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
+            ).fetchall()
+            numbers = {}
+            for n, _, _ in retired:
+                numbers[n] = int(get_meta(conn, f"retired_issuing_{n}_crl_number") or b"0") + 1
+                set_meta(conn, f"retired_issuing_{n}_crl_number", str(numbers[n]).encode())
+        revoked = [
+            status.RevokedEntry(
+                int(r["serial_hex"], 16),
+                datetime.fromisoformat(r["revoked_at"]),
+                r["reason"],
+                datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
+            )
+            for r in rows
+        ]
+        crls = []
+        for n, pem, token in retired:
+            assert pem is not None and token is not None
+            certificate = x509.load_pem_x509_certificate(pem)
+            if certificate.not_valid_after_utc <= now:
+                continue  # its certificates have all expired with it
+            key = unwrap_private_key(token, self.kek_keys)
+            crl = ca_rollover.retired_crl(certificate, key, revoked, numbers[n], now, now + self.crl_next_update)
+            crls.append(crl.public_bytes(serialization.Encoding.DER))
+        return crls
 
     def renew_service_certificates(self, window: timedelta) -> list[str]:
         """Re-issue (new key) every service certificate that expires within `window`; return their names.
@@ -188,7 +258,7 @@ class EmbeddedServices(EmbeddedCore):
         """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
         if not self.store.path.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self.crl_der(), self.root_crl_der()]
+        crls = [self.crl_der(), self.root_crl_der(), *self.retired_crls_der()]
         ocsps: list[bytes] = []
         issuing = self._ca().certificate
         if certificate is not None and certificate.issuer == issuing.subject:
