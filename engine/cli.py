@@ -288,3 +288,20 @@ def archive_refresh_command() -> None:
         click.echo(f"  GAGAL dokumen {document_id}: {reason}", err=True)
     if report.failed:
         sys.exit(1)
+
+
+@main.group("pki")
+def pki_group() -> None:
+    """Operator commands of the embedded PSrE's CA."""
+
+
+@pki_group.command("rollover")
+@with_appcontext
+def pki_rollover_command() -> None:
+    """Put a new issuing CA under the same root in charge of issuance (the old one keeps publishing CRLs)."""
+    try:
+        subject = archive_refresh.rollover_issuing_ca("cli")
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    click.echo(f"CA penerbit baru: {subject}. Mulai ulang proses web dan penjadwal agar memakainya.")

@@ -1,4 +1,4 @@
-"""Long-term validation of the RA's archive: service certificate renewal and archive timestamp renewal."""
+"""Long-term validation of the RA's archive: service certificate renewal, CA rollover, archive timestamp renewal."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.models import Document, db
 from engine.services import audit, documents
-from engine.services.errors import NotFound
+from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import psre, settings
 from pki import archive
 from pki.errors import PkiError
@@ -42,6 +42,23 @@ def renew_service_certificates(actor: str = "penjadwal") -> list[str]:
         audit.append("system", "service_certificates_renewed", actor, {"services": renewed})
         db.session.commit()
     return renewed
+
+
+def rollover_issuing_ca(actor: str) -> str:
+    """Make a new issuing CA under the same root issue from now on (embedded PSrE only); return its subject."""
+    adapter = psre()
+    if not hasattr(adapter, "rollover_issuing_ca"):
+        raise Invalid("Pergantian CA penerbit hanya untuk PSrE tertanam; PSrE jarak jauh mengelola CA-nya sendiri.")
+    certificate = adapter.rollover_issuing_ca()
+    subject = certificate.subject.rfc4514_string()
+    audit.append(
+        "system",
+        "issuing_ca_rolled_over",
+        actor,
+        {"subject": subject, "serial": format(certificate.serial_number, "x")},
+    )
+    db.session.commit()
+    return str(subject)
 
 
 def _current_archive() -> list[Document]:

@@ -10,7 +10,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from engine import jobs
-from engine.cli import archive_refresh_command
+from engine.cli import archive_refresh_command, pki_rollover_command
 from engine.models import AuditEvent, Document, db
 from engine.services import archive_refresh, documents
 from pki import archive
@@ -107,3 +107,23 @@ def test_scheduler_job_renews_service_certificates_then_archive_timestamps(api: 
         with app.app_context():
             kinds = set(db.session.scalars(select(AuditEvent.kind)))
         assert {"service_certificates_renewed", "archive_timestamp_renewed"} <= kinds
+
+
+def test_pki_rollover_command_switches_issuance_and_old_documents_stay_valid(api: Any, app: Flask) -> None:
+    case_id = _finished_case(api)
+    with app.app_context():
+        adapter = app.extensions["sertel.psre"]
+        old_ca = adapter.ca_chain_pem()
+        before = _current_signed_pdfs(case_id)
+    result = app.test_cli_runner().invoke(pki_rollover_command)
+    assert result.exit_code == 0, result.output
+    assert "G2" in result.output
+    with app.app_context():
+        assert adapter.ca_chain_pem() != old_ca
+        root = adapter.root_certificate_pem()
+        for _, content in before:
+            assert validate_pdf(content, root, adapter).valid
+        sealed = adapter.ra_seal().seal_pdf(documents.read(before[0][0]))
+        assert validate_pdf(sealed, root, adapter).valid
+        kinds = set(db.session.scalars(select(AuditEvent.kind)))
+    assert "issuing_ca_rolled_over" in kinds
