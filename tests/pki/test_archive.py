@@ -16,6 +16,7 @@ from pki_builders import new_psre, one_page_pdf
 
 from pki import archive
 from pki.embedded import EmbeddedPSrE
+from pki.signing import sign_pdf
 from pki.tsa import TimeStampStatusOnly
 from pki.validation import validate_pdf
 
@@ -147,3 +148,13 @@ def test_a_process_with_a_cached_service_certificate_picks_up_the_renewed_one(
     wall_psre.renew_service_certificates(SERVICE_WINDOW)
     traveller.move_to(first.not_valid_after_utc - timedelta(days=1))
     assert other_process.timestamper().identity.certificate != first
+
+
+def test_evidence_of_a_signature_without_document_timestamp_ends_with_its_tsa_certificate(
+    wall_psre: EmbeddedPSrE,
+) -> None:
+    key = wall_psre.ra_seal().key
+    tsa = x509.load_pem_x509_certificate(wall_psre.tsa_certificate_pem().encode())
+    b_t = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=wall_psre.timestamper())
+    assert archive.evidence_expires(b_t) == tsa.not_valid_after_utc
+    assert archive.evidence_expires(sign_pdf(one_page_pdf(), key, reason="r", location="l")) is None
