@@ -14,7 +14,17 @@ from werkzeug.serving import run_simple
 from engine.app import create_app
 from engine.config import ROOT
 from engine.jobs import build_scheduler
-from engine.services import accounts, audit_anchor, audit_keys, deploy, reconcile, reminders, setup, timers
+from engine.services import (
+    accounts,
+    archive_refresh,
+    audit_anchor,
+    audit_keys,
+    deploy,
+    reconcile,
+    reminders,
+    setup,
+    timers,
+)
 from engine.services.audit_verify import verify as verify_log
 from engine.services.errors import ServiceError
 from engine.web.labels import finding_label
@@ -260,3 +270,42 @@ def audit_anchor_command() -> None:
         click.echo("Tidak ada kepala rantai yang berubah sejak jangkar terakhir.")
         return
     click.echo(f"Jangkar #{event.seq} disimpan ({len(audit_anchor.anchored_heads(event))} kepala rantai).")
+
+
+@main.group("archive")
+def archive_group() -> None:
+    """The RA's archive of signed PDFs."""
+
+
+@archive_group.command("refresh")
+@with_appcontext
+def archive_refresh_command() -> None:
+    """Renew service certificates due, then give every archived signed PDF due a new archive timestamp."""
+    renewed = archive_refresh.renew_service_certificates("cli")
+    if renewed:
+        click.echo(f"Sertifikat layanan diperbarui: {', '.join(renewed)}")
+    report = archive_refresh.refresh_archive("cli")
+    click.echo(f"Dokumen diperiksa: {report.checked}, cap waktu arsip diperbarui: {len(report.refreshed)}")
+    for old, new in report.refreshed.items():
+        click.echo(f"  dokumen {old} -> {new}")
+    for document_id, reason in report.failed.items():
+        click.echo(f"  GAGAL dokumen {document_id}: {reason}", err=True)
+    if report.failed:
+        sys.exit(1)
+
+
+@main.group("pki")
+def pki_group() -> None:
+    """Operator commands of the embedded PSrE's CA."""
+
+
+@pki_group.command("rollover")
+@with_appcontext
+def pki_rollover_command() -> None:
+    """Put a new issuing CA under the same root in charge of issuance (the old one keeps publishing CRLs)."""
+    try:
+        subject = archive_refresh.rollover_issuing_ca("cli")
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    click.echo(f"CA penerbit baru: {subject}. Mulai ulang proses web dan penjadwal agar memakainya.")

@@ -90,6 +90,13 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_INTERVAL_MINUTES": 15,
     # Minutes between anchors of the event log (RFC 3161 timestamp + RA seal over the chain heads).
     "AUDIT_ANCHOR_INTERVAL_MINUTES": 60,
+    # Long-term validation (scheduler job, `sertel archive refresh`): a signed PDF the RA archived gets a new
+    # archive timestamp when the certificates behind its newest timestamp expire within this many days.
+    "ARCHIVE_REFRESH_WINDOW_DAYS": 60,
+    # The embedded PSrE's TSA and RA seal certificates are re-issued this many days before they expire.
+    "SERVICE_CERT_RENEWAL_DAYS": 90,
+    # Hours between two runs of the long-term validation job (service renewal, then archive refresh).
+    "ARCHIVE_REFRESH_INTERVAL_HOURS": 24,
     # Rows the security log keeps per anonymous source and minute; beyond that one counter row grows.
     "SECURITY_LOG_PER_MINUTE": 20,
     # Upper bound on evaluation steps of a diagram expression in the sandbox.

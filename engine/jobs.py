@@ -11,7 +11,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
 
-from engine.services import audit_anchor, reconcile, reminders, timers
+from engine.services import archive_refresh, audit_anchor, reconcile, reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -52,6 +52,17 @@ def anchor_audit_log() -> int:
         return len(audit_anchor.anchored_heads(event)) if event else 0
 
 
+def renew_long_term_evidence() -> int:
+    """Renew service certificates due, then archive timestamps due (in that order: new stamps use the new TSA)."""
+    assert _app is not None
+    with _app.app_context():
+        archive_refresh.renew_service_certificates()
+        report = archive_refresh.refresh_archive()
+    if report.failed:
+        log.warning("archive refresh: %d document(s) failed", len(report.failed))
+    return len(report.refreshed)
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -78,5 +89,12 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
         id="anchor_audit_log",
         replace_existing=True,
         minutes=int(app.config["SERTEL"]["AUDIT_ANCHOR_INTERVAL_MINUTES"]),
+    )
+    scheduler.add_job(
+        "engine.jobs:renew_long_term_evidence",
+        "interval",
+        id="renew_long_term_evidence",
+        replace_existing=True,
+        hours=int(app.config["SERTEL"]["ARCHIVE_REFRESH_INTERVAL_HOURS"]),
     )
     return scheduler

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
-from pki import anchor_proof, status
+from pki import anchor_proof, ca_rollover, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
 from pki.service_certs import (
@@ -22,6 +22,8 @@ from pki.store import get_meta, set_meta
 from pki.tsa import PsreTimeStamper
 
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
+# A cached service identity this close to expiry is re-read from the store (the scheduler may have renewed it).
+RELOAD_MARGIN = timedelta(days=30)
 
 
 class EmbeddedServices(EmbeddedCore):
@@ -40,8 +42,11 @@ class EmbeddedServices(EmbeddedCore):
 
     def _service(self, name: str) -> ServiceIdentity:
         cache: dict[str, ServiceIdentity] = self.__dict__.setdefault("_identities", {})
-        if name in cache:
-            return cache[name]
+        cached = cache.get(name)
+        # Another process (the scheduler) renews service certificates: a cached one about to expire is
+        # replaced by whatever the store holds now.
+        if cached is not None and cached.certificate.not_valid_after_utc - self.clock() > RELOAD_MARGIN:
+            return cached
         issuing = self._ca()
         with self.store.read() as conn:
             pem, token = get_meta(conn, f"{name}_pem"), get_meta(conn, f"{name}_key")
@@ -55,8 +60,104 @@ class EmbeddedServices(EmbeddedCore):
                     pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
                     set_meta(conn, f"{name}_pem", pem)
                     set_meta(conn, f"{name}_key", token)
-        cache[name] = load_service_identity(pem, token, self.kek_keys, self.keys)
+        if cached is None or cached.certificate_pem.encode() != pem:
+            cache[name] = load_service_identity(pem, token, self.kek_keys, self.keys)
         return cache[name]
+
+    def rollover_issuing_ca(self) -> x509.Certificate:
+        """Put a new issuing CA (under the same root) in charge of all new issuance; return its certificate.
+
+        The retired CA's certificate and key stay (KEK-wrapped) so it keeps signing CRLs for the certificates
+        it issued until they expire. The TSA and RA seal are re-issued under the new CA at once. Other
+        processes keep their loaded CA until restarted.
+        """
+        current = self._ca()
+        with self.store.write() as conn:
+            generation = int(get_meta(conn, "issuing_generation") or b"1")
+            root_token, issuing_pem, issuing_token = (
+                get_meta(conn, "root_key"),
+                get_meta(conn, "issuing_pem"),
+                get_meta(conn, "issuing_key"),
+            )
+            assert root_token is not None and issuing_pem is not None and issuing_token is not None
+            certificate, wrapped = ca_rollover.new_issuing_ca(
+                current.root_certificate,
+                self.keys.load(root_token),
+                self.keys,
+                self.base_url,
+                generation + 1,
+                self.clock(),
+            )
+            set_meta(conn, f"retired_issuing_{generation}_pem", issuing_pem)
+            set_meta(conn, f"retired_issuing_{generation}_key", issuing_token)
+            set_meta(conn, "issuing_pem", certificate.public_bytes(serialization.Encoding.PEM))
+            set_meta(conn, "issuing_key", wrapped)
+            set_meta(conn, "issuing_generation", str(generation + 1).encode())
+        self._issuing_ca = None
+        self.renew_service_certificates(timedelta.max)
+        return certificate
+
+    def retired_crls_der(self) -> list[bytes]:
+        """Fresh CRLs of the retired issuing CAs that are still valid (their certificates may still be in use)."""
+        now = self.clock()
+        with self.store.write() as conn:
+            generation = int(get_meta(conn, "issuing_generation") or b"1")
+            retired = [
+                (n, get_meta(conn, f"retired_issuing_{n}_pem"), get_meta(conn, f"retired_issuing_{n}_key"))
+                for n in range(1, generation)
+            ]
+            rows = conn.execute(
+                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
+                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
+            ).fetchall()
+            numbers = {}
+            for n, _, _ in retired:
+                numbers[n] = int(get_meta(conn, f"retired_issuing_{n}_crl_number") or b"0") + 1
+                set_meta(conn, f"retired_issuing_{n}_crl_number", str(numbers[n]).encode())
+        revoked = [
+            status.RevokedEntry(
+                int(r["serial_hex"], 16),
+                datetime.fromisoformat(r["revoked_at"]),
+                r["reason"],
+                datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
+            )
+            for r in rows
+        ]
+        crls = []
+        for n, pem, token in retired:
+            assert pem is not None and token is not None
+            certificate = x509.load_pem_x509_certificate(pem)
+            if certificate.not_valid_after_utc <= now:
+                continue  # its certificates have all expired with it
+            key = self.keys.load(token)
+            crl = ca_rollover.retired_crl(certificate, key, revoked, numbers[n], now, now + self.crl_next_update)
+            crls.append(crl.public_bytes(serialization.Encoding.DER))
+        return crls
+
+    def renew_service_certificates(self, window: timedelta) -> list[str]:
+        """Re-issue (new key) every service certificate that expires within `window`; return their names.
+
+        The old certificates stay valid until they expire, so tokens and seals made with them still verify.
+        A certificate is not re-issued when the issuing CA's own expiry would not let the new one live longer.
+        """
+        issuing = self._ca()
+        now = self.clock()
+        renewed: list[str] = []
+        with self.store.write() as conn:
+            for name, issue in SERVICES.items():
+                pem = get_meta(conn, f"{name}_pem")
+                current = None if pem is None else x509.load_pem_x509_certificate(pem).not_valid_after_utc
+                if current is not None and (
+                    current - now > window or issuing.certificate.not_valid_after_utc <= current
+                ):
+                    continue
+                identity = issue(issuing, now, self.keys)
+                set_meta(conn, f"{name}_pem", identity.certificate_pem.encode())
+                set_meta(conn, f"{name}_key", identity.wrapped_key(self.kek_keys))
+                renewed.append(name)
+        for name in renewed:
+            self.__dict__.get("_identities", {}).pop(name, None)
+        return renewed
 
     def _chain(self) -> list[x509.Certificate]:
         issuing = self._ca()
@@ -118,8 +219,9 @@ class EmbeddedServices(EmbeddedCore):
 
     def timestamper(self) -> PsreTimeStamper:
         """Return the in-process RFC 3161 TSA (a pyHanko TimeStamper; no HTTP needed)."""
-        if self._timestamper is None:
-            self._timestamper = PsreTimeStamper(self._service("tsa"), self._chain(), self.clock)
+        identity = self._service("tsa")
+        if self._timestamper is None or self._timestamper.identity is not identity:
+            self._timestamper = PsreTimeStamper(identity, self._chain(), self.clock)
         return self._timestamper
 
     def tsa_response_der(self, request_der: bytes) -> bytes:
@@ -134,11 +236,12 @@ class EmbeddedServices(EmbeddedCore):
 
     def ra_seal(self) -> RaSeal:
         """Return the RA's seal, prepared once (key loaded, chain parsed) and reused for every document."""
-        if self._ra_seal is None:
-            identity = self._service("ra_seal")
+        identity, timestamper = self._service("ra_seal"), self.timestamper()
+        seal = self._ra_seal
+        if seal is None or seal.certificate is not identity.certificate or seal.timestamper is not timestamper:
             key = PdfSigningKey(identity.private_key, identity.certificate, self._chain())
-            self._ra_seal = RaSeal(key, self.timestamper(), self)
-        return self._ra_seal
+            self._ra_seal = seal = RaSeal(key, timestamper, self)
+        return seal
 
     def seal_digest(self, digest: bytes) -> bytes:
         """Seal a digest with the RA seal key: a detached signature (e.g. over an audit-log anchor)."""
@@ -154,7 +257,7 @@ class EmbeddedServices(EmbeddedCore):
         """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
         if not self.store.path.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self.crl_der(), self.root_crl_der()]
+        crls = [self.crl_der(), self.root_crl_der(), *self.retired_crls_der()]
         ocsps: list[bytes] = []
         issuing = self._ca().certificate
         if certificate is not None and certificate.issuer == issuing.subject:

@@ -54,6 +54,9 @@ def _rejection(fail_info: str, text: str) -> TimeStampStatusOnly:
 class PsreTimeStamper(TimeStamper):
     """A TSA that signs tokens itself with a key loaded once; pyHanko uses it like a remote TSA."""
 
+    # Ours never stamps outside its certificate's validity; tests turn this off to build a careless rogue TSA.
+    checks_own_validity: ClassVar[bool] = True
+
     def __init__(
         self,
         identity: ServiceIdentity,
@@ -88,6 +91,10 @@ class PsreTimeStamper(TimeStamper):
         if req["req_policy"].native not in (None, TSA_POLICY_OID):
             return _rejection("unaccepted_policy", "unknown TSA policy")
         now = self.clock().replace(microsecond=0)
+        certificate = self.identity.certificate
+        if self.checks_own_validity and not certificate.not_valid_before_utc <= now <= certificate.not_valid_after_utc:
+            # A token from an expired certificate proves nothing to a validator: refuse rather than mislead.
+            return _rejection("system_failure", "TSA certificate is not valid now; renew it")
         info: dict[str, object] = {
             "version": "v1",
             "policy": TSA_POLICY_OID,

@@ -138,9 +138,10 @@ def _validate_signature(
     now: datetime,
 ) -> SignatureReport:
     material = validation_timestamps.material_for(revocation, embedded.signer_cert)
-    check = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material)
     # Proof of existence: the trusted signature timestamp, or a later trusted document timestamp.
     covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted and s.report.valid]
+    poe = min((s.check.proven_time for s in covering if s.check.proven_time), default=None)
+    check = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material, poe or now)
     candidates = [(t, "cap waktu tanda tangan") for t in [check.proven_time] if t is not None]
     candidates += [(s.check.proven_time, "cap waktu dokumen") for s in covering if s.check.proven_time]
     proven, proven_by = min(candidates, key=lambda c: c[0]) if candidates else (None, "")
@@ -177,6 +178,24 @@ def _validate_signature(
             ],
         )
     return _after_compromise(report, material, embedded, proven)
+
+
+def _document_timestamps(
+    timestamps: list[EmbeddedPdfSignature],
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: DocumentSecurityStore | None,
+    revocation: RevocationMaterial | RevocationSource | None,
+    now: datetime,
+) -> list[validation_timestamps.DocTimestamp]:
+    """Check the archive timestamp chain newest first: each one is judged at the time the next one proves."""
+    checked: list[validation_timestamps.DocTimestamp] = []
+    judged_at = now  # nothing later proves when the newest existed: judge it now
+    for embedded in sorted(timestamps, key=lambda t: t.signed_revision, reverse=True):
+        stamp = validation_timestamps.document_timestamp(embedded, tsa_roots, dss, revocation, now, judged_at)
+        if stamp.check.trusted and stamp.report.valid and stamp.check.proven_time is not None:
+            judged_at = stamp.check.proven_time
+        checked.append(stamp)
+    return checked[::-1]
 
 
 def _document_outcome(reports: list[SignatureReport]) -> tuple[str, str | None, str]:
@@ -236,7 +255,7 @@ def validate_pdf(
             sub_indication="SIGNED_DATA_NOT_FOUND",
             **meta,
         )
-    stamps = [validation_timestamps.document_timestamp(t, tsa_roots, dss, revocation, now) for t in timestamps]
+    stamps = _document_timestamps(timestamps, tsa_roots, dss, revocation, now)
     reports = []
     for embedded in signatures:
         try:

@@ -20,8 +20,8 @@ from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from pki.signing import RevocationMaterial, RevocationSource
-from pki.validation_assess import Evidence, TimestampCheck, assess, broken, common_name, indication_of
-from pki.validation_labels import sub_label, wib
+from pki.validation_assess import EXPIRED, Evidence, TimestampCheck, assess, broken, common_name, indication_of
+from pki.validation_labels import INDETERMINATE, sub_label, wib
 from pki.validation_report import SignatureReport
 
 logger = logging.getLogger(__name__)
@@ -82,26 +82,57 @@ def _judge_token(status: TimestampSignatureStatus, claimed: datetime | None) -> 
     return TimestampCheck(True, True, claimed, f"Cap waktu tepercaya dari '{tsa}' pada {wib(claimed)}.", tsa)
 
 
+def _outlived(check: TimestampCheck, status: TimestampSignatureStatus, judged_at: datetime) -> TimestampCheck:
+    """Withdraw a token's time when its TSA certificate expired before anything later proves the token existed.
+
+    A token cannot vouch for its own time: once the TSA certificate has expired, a leaked TSA key could
+    backdate anything. Only a newer archive timestamp (made while it was valid) keeps it provable.
+    """
+    if not check.trusted or status.signing_cert is None:
+        return check
+    expiry = status.signing_cert["tbs_certificate"]["validity"]["not_after"].native
+    if expiry >= judged_at:
+        return check
+    reason = (
+        f"Sertifikat TSA '{check.tsa_name}' kedaluwarsa pada {wib(expiry)} dan tidak ada cap waktu arsip yang lebih"
+        " baru sebelum itu; cap waktu ini tidak lagi membuktikan waktunya."
+    )
+    return dataclasses.replace(check, trusted=False, reason=reason)
+
+
 def _check_token(
-    signed_data: cms.SignedData, imprint: Any, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+    signed_data: cms.SignedData,
+    imprint: Any,
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: Any,
+    material: Any,
+    judged_at: datetime,
 ) -> TimestampCheck:
     try:
         claimed = gen_time(signed_data)
         # The TSA certificate must have been valid (and not revoked) at the token's own time.
         context = validation_context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
         kwargs = asyncio.run(validate_tst_signed_data(signed_data, context, imprint))
-        return _judge_token(TimestampSignatureStatus(**kwargs), claimed)
+        status = TimestampSignatureStatus(**kwargs)
+        return _outlived(_judge_token(status, claimed), status, judged_at)
     except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
         logger.info("timestamp token cannot be checked", exc_info=True)
         return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
 
 
 def signature_timestamp(
-    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, material: Any
+    embedded: EmbeddedPdfSignature,
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: Any,
+    material: Any,
+    judged_at: datetime,
 ) -> TimestampCheck:
-    """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU."""
+    """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU.
+
+    `judged_at` is when the tokens are proven to exist (a later document timestamp), else now.
+    """
     checks = [
-        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material)
+        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material, judged_at)
         for sd in extract_tst_data_iter(embedded.signer_info, signed=False)
     ]
     if not checks:
@@ -117,9 +148,18 @@ class DocTimestamp:
 
 
 def document_timestamp(
-    embedded: EmbeddedPdfSignature, tsa_roots: list[asn1_x509.Certificate], dss: Any, revocation: Any, now: datetime
+    embedded: EmbeddedPdfSignature,
+    tsa_roots: list[asn1_x509.Certificate],
+    dss: Any,
+    revocation: Any,
+    now: datetime,
+    judged_at: datetime,
 ) -> DocTimestamp:
-    """Validate a B-LTA document timestamp like a signature timestamp, plus the bytes it covers."""
+    """Validate a B-LTA document timestamp like a signature timestamp, plus the bytes it covers.
+
+    `judged_at` is when it is proven to exist (the next trusted document timestamp), else now: the newest
+    archive timestamp proves nothing once its TSA certificate has expired, which is why archives are renewed.
+    """
     name = str(embedded.field_name)
     try:
         claimed = gen_time(embedded.signed_data)
@@ -130,12 +170,17 @@ def document_timestamp(
         logger.info("document timestamp %s cannot be checked", name, exc_info=True)
         failed = TimestampCheck(True, False, None, f"Cap waktu dokumen rusak ({type(exc).__name__}).")
         return DocTimestamp(embedded.signed_revision, failed, broken(name, type(exc).__name__, "document_timestamp"))
-    check = _judge_token(status, claimed)
+    judged = _judge_token(status, claimed)
+    check = _outlived(judged, status, judged_at)
     if not status.intact:
         check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
     anchors = ", ".join(filter(None, (common_name(r) for r in tsa_roots)))
     evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, signature_scope(embedded), now, anchors)
     report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
+    if judged.trusted and not check.trusted and report.valid:
+        report = dataclasses.replace(
+            report, valid=False, verdict=EXPIRED, indication=INDETERMINATE, sub_indication="OUT_OF_BOUNDS_NO_POE"
+        )
     return DocTimestamp(embedded.signed_revision, check, report)
 
 

@@ -57,6 +57,8 @@ class Document(Model):
     kind: Mapped[str] = mapped_column(String(60), default="upload")
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A signed PDF with a renewed archive timestamp is a new row pointing at the one it extends.
+    supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
 
 
 class Certificate(Model):

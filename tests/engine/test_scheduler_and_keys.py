@@ -26,7 +26,13 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
     second = build_scheduler(app, 30, blocking=False)
     second.start(paused=True)
     try:
-        assert stored_job_ids(app) == ["anchor_audit_log", "expiry_reminders", "poll_timers", "reconcile_psre"]
+        assert stored_job_ids(app) == [
+            "anchor_audit_log",
+            "expiry_reminders",
+            "poll_timers",
+            "reconcile_psre",
+            "renew_long_term_evidence",
+        ]
     finally:
         first.shutdown(wait=False)
         second.shutdown(wait=False)

@@ -52,6 +52,12 @@ def rogue_timestamper(claimed: Callable[[], datetime]) -> PsreTimeStamper:
     return foreign_tsa(claimed)[0]
 
 
+class CarelessTimeStamper(PsreTimeStamper):
+    """A TSA that stamps even with an expired certificate (ours refuses to)."""
+
+    checks_own_validity = False
+
+
 def foreign_tsa(claimed: Callable[[], datetime], expired_days_ago: int | None = None) -> tuple[PsreTimeStamper, str]:
     """Another organisation's TSA and its root (PEM), to be trusted only when configured as an anchor."""
     root_key, root = self_signed("Rogue Root", ca=True)
@@ -70,7 +76,7 @@ def foreign_tsa(claimed: Callable[[], datetime], expired_days_ago: int | None = 
         .sign(root_key, hashes.SHA256())
     )
     root_pem = root.public_bytes(serialization.Encoding.PEM).decode()
-    return PsreTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed), root_pem
+    return CarelessTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed), root_pem
 
 
 def owner_key(psre: EmbeddedPSrE, tag: str = "owner") -> PdfSigningKey:
