@@ -30,6 +30,11 @@ DEFAULTS: dict[str, Any] = {
     "CERT_VALIDITY_DAYS": 730,
     # Hours until the next CRL is due.
     "CRL_NEXT_UPDATE_HOURS": 24,
+    # Minutes between two CRLs of the issuing CA made by the scheduler (besides one at each revocation);
+    # well below CRL_NEXT_UPDATE_HOURS so a relying party never holds an expired CRL.
+    "CRL_PUBLISH_INTERVAL_MINUTES": 60,
+    # Days a root CRL made by `sertel pki root-crl` stays current (the root key is needed only then).
+    "ROOT_CRL_VALIDITY_DAYS": 365,
     # Which PSrE adapter the RA talks to: "embedded" or "http".
     "PSRE": "embedded",
     # The remote PSrE (PSRE=http): base URL, HTTP Basic credentials, per-request timeout and retries.

@@ -52,6 +52,15 @@ def anchor_audit_log() -> int:
         return len(audit_anchor.anchored_heads(event)) if event else 0
 
 
+def publish_crl() -> int:
+    """Publish a fresh CRL of the issuing CA well before the stored one's nextUpdate; return its size."""
+    assert _app is not None
+    with _app.app_context():
+        adapter = _app.extensions["sertel.psre"]
+        # A remote PSrE publishes its own CRLs; only the embedded one is ours to sign.
+        return len(adapter.publish_crl()) if hasattr(adapter, "publish_crl") else 0
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -78,5 +87,12 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
         id="anchor_audit_log",
         replace_existing=True,
         minutes=int(app.config["SERTEL"]["AUDIT_ANCHOR_INTERVAL_MINUTES"]),
+    )
+    scheduler.add_job(
+        "engine.jobs:publish_crl",
+        "interval",
+        id="publish_crl",
+        replace_existing=True,
+        minutes=int(app.config["SERTEL"]["CRL_PUBLISH_INTERVAL_MINUTES"]),
     )
     return scheduler

@@ -320,6 +320,10 @@ class EmbeddedCore:
         if owner is not None:
             # A revoked certificate's key must never sign again, whoever knows the passphrase.
             key_lifecycle.destroy(conn, owner, serial, f"certificate revoked ({reason})", now)
+        self._after_revocation(conn)
+
+    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+        """Hook run in the revoking transaction (the services layer publishes a new CRL here)."""
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:
         """Return good / revoked (with reason and time) / unknown for a serial."""

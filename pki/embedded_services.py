@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import sqlite3
+from datetime import datetime, timedelta
 
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
@@ -22,6 +23,8 @@ from pki.signing import PdfSigningKey, RaSeal, RevocationMaterial
 from pki.store import get_meta, set_meta
 from pki.tsa import PsreTimeStamper
 
+# A root CRL is signed by an operator command, so it covers a long period (CA/B BR allow 12 months).
+ROOT_CRL_VALIDITY = timedelta(days=365)
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 
 
@@ -37,6 +40,13 @@ class EmbeddedServices(EmbeddedCore):
         created = super().initialise()
         for name in SERVICES:
             self._service(name)
+        # States made before CRLs were stored get their first ones here (initialise is an operator step).
+        with self.store.read() as conn:
+            missing = [name for name in ("crl_der", "root_crl_der") if get_meta(conn, name) is None]
+        if "crl_der" in missing:
+            self.publish_crl()
+        if "root_crl_der" in missing:
+            self.publish_root_crl()
         return created
 
     def _service(self, name: str) -> ServiceIdentity:
@@ -65,16 +75,14 @@ class EmbeddedServices(EmbeddedCore):
 
     # --- publication: CRLs and OCSP ------------------------------------------------------------------------------
 
-    def crl_der(self) -> bytes:
-        """Sign and return a fresh CRL of the issuing CA (each call gets the next CRL number)."""
+    def _publish_crl_in(self, conn: sqlite3.Connection) -> bytes:
+        """Sign the issuing CA's next CRL inside the caller's transaction and store it for serving."""
         issuing = self._ca()
-        with self.store.write() as conn:
-            number = int(get_meta(conn, "crl_number") or b"0") + 1
-            set_meta(conn, "crl_number", str(number).encode())
-            rows = conn.execute(
-                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
-                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
-            ).fetchall()
+        number = int(get_meta(conn, "crl_number") or b"0") + 1
+        rows = conn.execute(
+            "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
+            " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
+        ).fetchall()
         revoked = [
             status.RevokedEntry(
                 int(r["serial_hex"], 16),
@@ -84,24 +92,65 @@ class EmbeddedServices(EmbeddedCore):
             )
             for r in rows
         ]
-        now = self.clock()
+        now = self.clock().replace(microsecond=0)
         crl = status.build_crl(
             issuing.certificate, issuing.private_key, revoked, number, now, now + self.crl_next_update
         )
-        return crl.public_bytes(serialization.Encoding.DER)
+        der = crl.public_bytes(serialization.Encoding.DER)
+        set_meta(conn, "crl_number", str(number).encode())
+        set_meta(conn, "crl_der", der)
+        return der
 
-    def root_crl_der(self) -> bytes:
-        """Sign and return the root's CRL (empty: the issuing CA is never revoked here)."""
+    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+        # Published in the revoking transaction: the revocation and the CRL listing it commit together.
+        self._publish_crl_in(conn)
+
+    def publish_crl(self) -> bytes:
+        """Sign and store a new CRL of the issuing CA (scheduler, `sertel pki crl`); return it."""
+        with self.store.write() as conn:
+            return self._publish_crl_in(conn)
+
+    def publish_root_crl(self, validity: timedelta = ROOT_CRL_VALIDITY) -> bytes:
+        """Sign and store the root's CRL for `validity` (operator command only: unwraps the root key)."""
         issuing = self._ca()
         with self.store.write() as conn:
-            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
-            set_meta(conn, "root_crl_number", str(number).encode())
             token = get_meta(conn, "root_key")
-        assert token is not None
-        root_key = unwrap_private_key(token, self.kek_keys)
-        now = self.clock()
-        crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update)
-        return crl.public_bytes(serialization.Encoding.DER)
+            if token is None:
+                raise NotInitialised("the root key is not in this state (kept offline); load it to sign")
+            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
+            root_key = unwrap_private_key(token, self.kek_keys)
+            now = self.clock().replace(microsecond=0)
+            # Empty: the only certificate the root signs (the issuing CA) is never revoked here.
+            crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + validity)
+            der = crl.public_bytes(serialization.Encoding.DER)
+            set_meta(conn, "root_crl_number", str(number).encode())
+            set_meta(conn, "root_crl_der", der)
+            return der
+
+    def _stored(self, name: str) -> bytes:
+        if not self.store.path.exists():
+            raise NotInitialised("PSrE state not found; run initialise()")
+        with self.store.read() as conn:
+            der = get_meta(conn, name)
+        if der is None:
+            raise NotInitialised(f"no {name} published yet; run initialise() or `sertel pki crl`")
+        return der
+
+    def crl_der(self) -> bytes:
+        """Return the stored CRL of the issuing CA as published; reading never signs anything."""
+        return self._stored("crl_der")
+
+    def root_crl_der(self) -> bytes:
+        """Return the stored root CRL as published by `sertel pki root-crl`; reading never signs anything."""
+        return self._stored("root_crl_der")
+
+    def _current_crl(self) -> bytes:
+        """The stored CRL, replaced first if its nextUpdate has passed (for LTV material, not for GETs)."""
+        der = self.crl_der()
+        next_update = x509.load_der_x509_crl(der).next_update_utc
+        if next_update is None or next_update <= self.clock():
+            der = self.publish_crl()
+        return der
 
     def ocsp_response_der(self, request_der: bytes) -> bytes:
         """Answer a DER OCSP request about a certificate of the issuing CA."""
@@ -155,7 +204,7 @@ class EmbeddedServices(EmbeddedCore):
         """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
         if not self.store.path.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self.crl_der(), self.root_crl_der()]
+        crls = [self._current_crl(), self.root_crl_der()]
         ocsps: list[bytes] = []
         issuing = self._ca().certificate
         if certificate is not None and certificate.issuer == issuing.subject:

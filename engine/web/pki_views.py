@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from cryptography import x509
 from flask import Blueprint, Response, abort, current_app, request
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
@@ -15,16 +17,34 @@ def _psre() -> Any:
     return current_app.extensions["sertel.psre"]
 
 
+def _cached(body: bytes, mimetype: str, produced: datetime, expires: datetime | None) -> Response:
+    """A response with HTTP cache headers that let caches keep it until the data's own next update."""
+    response = Response(body, mimetype=mimetype)
+    response.last_modified = produced
+    if expires is not None:
+        response.expires = expires
+        remaining = int((expires - datetime.now(UTC)).total_seconds())
+        response.cache_control.public = True
+        response.cache_control.max_age = max(remaining, 0)
+    return response
+
+
+def _crl(der: bytes) -> Response:
+    # Served as stored: a GET never signs (CRLs are made on revocation, by the scheduler and by operators).
+    parsed = x509.load_der_x509_crl(der)
+    return _cached(der, "application/pkix-crl", parsed.last_update_utc, parsed.next_update_utc)
+
+
 @bp.get("/crl")
 def crl() -> Response:
-    """The issuing CA's current CRL (DER)."""
-    return Response(_psre().crl_der(), mimetype="application/pkix-crl")
+    """The issuing CA's current CRL (DER), as last published."""
+    return _crl(_psre().crl_der())
 
 
 @bp.get("/root-crl")
 def root_crl() -> Response:
-    """The root CA's CRL (DER)."""
-    return Response(_psre().root_crl_der(), mimetype="application/pkix-crl")
+    """The root CA's CRL (DER), as last published by `sertel pki root-crl`."""
+    return _crl(_psre().root_crl_der())
 
 
 @bp.get("/ca.pem")

@@ -11,6 +11,9 @@ from urllib.parse import quote
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from engine import jobs
+from engine.cli import pki_crl, pki_root_crl
+from engine.jobs import build_scheduler
 from tests.engine.test_reminders import issue_certificate
 
 
@@ -66,3 +69,44 @@ def test_ocsp_over_get_and_post_answers_openssl(api: Any, app: Any, client: Any,
     fetched = client.get("/pki/ocsp/" + quote(base64.b64encode(request).decode(), safe=""))
     assert fetched.headers["Content-Type"] == "application/ocsp-response"
     assert "leaf.pem: revoked" in check(fetched.get_data())
+
+
+def crl_number(der: bytes) -> int:
+    return x509.load_der_x509_crl(der).extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
+def test_crl_gets_are_served_from_storage_with_cache_headers(app: Any, client: Any) -> None:
+    for path in ("/pki/crl", "/pki/root-crl"):
+        first, second = client.get(path), client.get(path)
+        assert first.status_code == 200 and first.get_data() == second.get_data()
+        crl = x509.load_der_x509_crl(first.get_data())
+        assert crl_number(second.get_data()) == crl_number(first.get_data())
+        assert first.last_modified == crl.last_update_utc
+        assert first.expires == crl.next_update_utc
+        assert first.cache_control.public and 0 <= first.cache_control.max_age <= 366 * 86400
+
+
+def test_revocation_publishes_the_next_crl_and_gets_do_not(api: Any, app: Any, client: Any, tmp_path: Path) -> None:
+    serial = write_certificates(api, app, client, tmp_path)
+    before = client.get("/pki/crl").get_data()
+    app.extensions["sertel.psre"].revoke(serial, "keyCompromise", "test/revoke-crl")
+    after = client.get("/pki/crl").get_data()
+    assert crl_number(after) == crl_number(before) + 1
+    assert x509.load_der_x509_crl(after).get_revoked_certificate_by_serial_number(int(serial, 16)) is not None
+    assert client.get("/pki/crl").get_data() == after
+
+
+def test_crl_commands_and_the_scheduler_job_publish_new_crls(app: Any, client: Any) -> None:
+    before, root_before = client.get("/pki/crl").get_data(), client.get("/pki/root-crl").get_data()
+    result = app.test_cli_runner().invoke(pki_crl)
+    assert result.exit_code == 0, result.output
+    assert crl_number(client.get("/pki/crl").get_data()) == crl_number(before) + 1
+    build_scheduler(app, 30, blocking=False)  # binds the jobs to this app
+    jobs.publish_crl()
+    assert crl_number(client.get("/pki/crl").get_data()) == crl_number(before) + 2
+    assert client.get("/pki/root-crl").get_data() == root_before
+    result = app.test_cli_runner().invoke(pki_root_crl)
+    assert result.exit_code == 0, result.output
+    root = x509.load_der_x509_crl(client.get("/pki/root-crl").get_data())
+    assert crl_number(root.public_bytes(serialization.Encoding.DER)) == crl_number(root_before) + 1
+    assert (root.next_update_utc - root.last_update_utc).days == app.config["SERTEL"]["ROOT_CRL_VALIDITY_DAYS"]

@@ -124,7 +124,7 @@ def test_crl_lists_reason_and_has_increasing_number(psre: EmbeddedPSrE, issued: 
     serial, _ = issued
     psre.revoke(serial, "affiliationChanged", "revoke-1")
     first = x509.load_der_x509_crl(psre.crl_der())
-    second = x509.load_der_x509_crl(psre.crl_der())
+    second = x509.load_der_x509_crl(psre.publish_crl())
     number = first.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     assert second.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 1
     entry = first.get_revoked_certificate_by_serial_number(int(serial, 16))
