@@ -13,6 +13,7 @@ from pki import anchor_proof, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
 from pki.keywrap import unwrap_private_key
+from pki.psre import CertificateStatus
 from pki.service_certs import (
     ServiceIdentity,
     issue_ra_seal_identity,
@@ -25,6 +26,17 @@ from pki.tsa import PsreTimeStamper
 
 # A root CRL is signed by an operator command, so it covers a long period (CA/B BR allow 12 months).
 ROOT_CRL_VALIDITY = timedelta(days=365)
+# The PSrE's own service certificates, so OCSP and the CRL can speak about them like any other.
+SERVICE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS service_certificates (
+    serial_hex TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'good' CHECK (status IN ('good', 'revoked')),
+    revoked_at TEXT,
+    reason TEXT
+);
+"""
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 
 
@@ -38,8 +50,16 @@ class EmbeddedServices(EmbeddedCore):
     def initialise(self) -> bool:
         """Create the CA hierarchy if absent, then any missing service certificate (TSA, RA seal)."""
         created = super().initialise()
+        self.store.create_schema(SERVICE_SCHEMA)
         for name in SERVICES:
-            self._service(name)
+            certificate = self._service(name).certificate
+            with self.store.write() as conn:
+                # Also records the certificates of states made before this table existed.
+                conn.execute(
+                    "INSERT INTO service_certificates (serial_hex, name, not_after) VALUES (?, ?, ?)"
+                    " ON CONFLICT (serial_hex) DO NOTHING",
+                    (format(certificate.serial_number, "x"), name, certificate.not_valid_after_utc.isoformat()),
+                )
         # States made before CRLs were stored get their first ones here (initialise is an operator step).
         with self.store.read() as conn:
             missing = [name for name in ("crl_der", "root_crl_der") if get_meta(conn, name) is None]
@@ -82,6 +102,7 @@ class EmbeddedServices(EmbeddedCore):
         rows = conn.execute(
             "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
             " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
+            " UNION ALL SELECT serial_hex, revoked_at, reason, NULL FROM service_certificates WHERE status = 'revoked'"
         ).fetchall()
         revoked = [
             status.RevokedEntry(
@@ -151,6 +172,26 @@ class EmbeddedServices(EmbeddedCore):
         if next_update is None or next_update <= self.clock():
             der = self.publish_crl()
         return der
+
+    def certificate_status(self, serial_hex: str) -> CertificateStatus:
+        """Return good / revoked / unknown for a serial, the PSrE's own service certificates included."""
+        found = super().certificate_status(serial_hex)
+        if found.status != "unknown":
+            return found
+        with self.store.read() as conn:
+            row = conn.execute(
+                "SELECT status, revoked_at, reason, not_after FROM service_certificates WHERE serial_hex = ?",
+                (found.serial_hex,),
+            ).fetchone()
+        if row is None:
+            return found
+        return CertificateStatus(
+            serial_hex=found.serial_hex,
+            status="revoked" if row["status"] == "revoked" else "good",
+            reason=row["reason"],
+            revoked_at=datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
+            not_after=datetime.fromisoformat(row["not_after"]),
+        )
 
     def ocsp_response_der(self, request_der: bytes) -> bytes:
         """Answer a DER OCSP request about a certificate of the issuing CA."""

@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
+from cryptography.x509 import ocsp
 from flask import Blueprint, Response, abort, current_app, request
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
@@ -70,7 +71,16 @@ def ocsp_get(encoded: str) -> Response:
 
 
 def _ocsp(der: bytes) -> Response:
-    return Response(_psre().ocsp_response_der(der), mimetype="application/ocsp-response")
+    answer = _psre().ocsp_response_der(der)
+    parsed = ocsp.load_der_ocsp_response(answer)
+    if parsed.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        # An error answer says nothing lasting about any certificate: caches must not keep it.
+        response = Response(answer, mimetype="application/ocsp-response")
+        response.cache_control.no_store = True
+        return response
+    # RFC 5019 6.2: caches may keep the answer until the earliest nextUpdate among its SingleResponses.
+    next_updates = [single.next_update_utc for single in parsed.responses if single.next_update_utc is not None]
+    return _cached(answer, "application/ocsp-response", parsed.produced_at_utc, min(next_updates, default=None))
 
 
 @bp.post("/tsa")

@@ -10,6 +10,7 @@ from urllib.parse import quote
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
 
 from engine import jobs
 from engine.cli import pki_crl, pki_root_crl
@@ -110,3 +111,33 @@ def test_crl_commands_and_the_scheduler_job_publish_new_crls(app: Any, client: A
     root = x509.load_der_x509_crl(client.get("/pki/root-crl").get_data())
     assert crl_number(root.public_bytes(serialization.Encoding.DER)) == crl_number(root_before) + 1
     assert (root.next_update_utc - root.last_update_utc).days == app.config["SERTEL"]["ROOT_CRL_VALIDITY_DAYS"]
+
+
+def test_ocsp_answers_several_certificates_including_the_psre_service_certificates(
+    api: Any, app: Any, client: Any, tmp_path: Path
+) -> None:
+    serial = write_certificates(api, app, client, tmp_path)
+    psre = app.extensions["sertel.psre"]
+    (tmp_path / "tsa.pem").write_text(client.get("/pki/tsa.pem").get_data(as_text=True))
+    (tmp_path / "seal.pem").write_text(psre.ra_seal_certificate_pem())
+    certs = ["-cert", "leaf.pem", "-cert", "tsa.pem", "-cert", "seal.pem"]
+
+    def ask() -> tuple[Any, str]:
+        assert openssl("ocsp", "-issuer", "issuing.pem", *certs, "-reqout", "req.der", cwd=tmp_path).returncode == 0
+        answer = client.post("/pki/ocsp", data=(tmp_path / "req.der").read_bytes(), content_type="application/ocsp-request")
+        (tmp_path / "resp.der").write_bytes(answer.get_data())
+        # With -cert, openssl builds a new request (new nonce): the nonce is checked against req.der separately.
+        nonce = openssl("ocsp", "-reqin", "req.der", "-respin", "resp.der", "-CAfile", "chain.pem", cwd=tmp_path)
+        assert "Response verify OK" in nonce.stderr and "nonce" not in (nonce.stdout + nonce.stderr).lower()
+        checked = openssl("ocsp", "-respin", "resp.der", "-issuer", "issuing.pem", *certs, "-CAfile", "chain.pem", "-no_nonce", cwd=tmp_path)
+        return answer, checked.stdout + checked.stderr
+
+    answer, output = ask()
+    assert answer.status_code == 200 and "Response verify OK" in output
+    assert "leaf.pem: good" in output and "tsa.pem: good" in output and "seal.pem: good" in output
+    single = next(ocsp.load_der_ocsp_response(answer.get_data()).responses)
+    assert answer.expires == single.next_update_utc and answer.last_modified is not None
+    assert answer.cache_control.public and answer.cache_control.max_age > 0
+    psre.revoke(serial, "keyCompromise", "test/revoke-ocsp")
+    _, output = ask()
+    assert "leaf.pem: revoked" in output and "tsa.pem: good" in output and "seal.pem: good" in output
