@@ -141,3 +141,31 @@ def test_ocsp_answers_several_certificates_including_the_psre_service_certificat
     psre.revoke(serial, "keyCompromise", "test/revoke-ocsp")
     _, output = ask()
     assert "leaf.pem: revoked" in output and "tsa.pem: good" in output and "seal.pem: good" in output
+
+
+def tsa_reply(client: Any, tmp_path: Path, *query_options: str) -> str:
+    (tmp_path / "data.txt").write_text("dokumen")
+    made = openssl("ts", "-query", "-data", "data.txt", "-sha256", *query_options, "-out", "req.tsq", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    answer = client.post("/pki/tsa", data=(tmp_path / "req.tsq").read_bytes(), content_type="application/timestamp-query")
+    assert answer.status_code == 200 and answer.headers["Content-Type"] == "application/timestamp-reply"
+    (tmp_path / "resp.tsr").write_bytes(answer.get_data())
+    assert "Status: Granted." in openssl("ts", "-reply", "-in", "resp.tsr", "-text", cwd=tmp_path).stdout
+    assert openssl("ts", "-reply", "-in", "resp.tsr", "-token_out", "-out", "token.der", cwd=tmp_path).returncode == 0
+    return openssl("pkcs7", "-inform", "DER", "-in", "token.der", "-print_certs", cwd=tmp_path).stdout
+
+
+def test_tsa_puts_certificates_in_the_token_only_when_cert_req_is_set(client: Any, tmp_path: Path) -> None:
+    assert "BEGIN CERTIFICATE" in tsa_reply(client, tmp_path, "-cert")
+    assert "BEGIN CERTIFICATE" not in tsa_reply(client, tmp_path)
+
+
+def test_tsa_rejects_a_malformed_request_with_bad_data_format(client: Any, tmp_path: Path) -> None:
+    tsa_reply(client, tmp_path, "-cert")
+    truncated = (tmp_path / "req.tsq").read_bytes()[:-7]
+    for body in (b"bukan permintaan", truncated, b""):
+        answer = client.post("/pki/tsa", data=body, content_type="application/timestamp-query")
+        assert answer.status_code == 200
+        (tmp_path / "bad.tsr").write_bytes(answer.get_data())
+        text = openssl("ts", "-reply", "-in", "bad.tsr", "-text", cwd=tmp_path).stdout
+        assert "Status: Rejected." in text and "Failure info: the data submitted has the wrong format" in text
