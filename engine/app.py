@@ -33,12 +33,13 @@ def make_psre(settings: dict[str, Any]) -> Any:
     return EmbeddedPSrE(
         Path(settings["INSTANCE_DIR"]) / "psre",
         [k.strip() for k in settings["KEK_KEYS"].split(",") if k.strip()],
-        settings["BASE_URL"] + "/pki",
+        settings["PKI_BASE_URL"] or settings["BASE_URL"] + "/pki",
         validity_days=int(settings["CERT_VALIDITY_DAYS"]),
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
         max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
         scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
         min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
+        policy_oid=settings["CERT_POLICY_OID"],
     )
 
 

@@ -73,6 +73,7 @@ class EmbeddedCore:
         max_attempts: int = 5,
         scrypt_n: int = DEFAULT_SCRYPT_N,
         min_passphrase_length: int = 8,
+        policy_oid: str = ca.DEFAULT_POLICY_OID,
     ) -> None:
         """Configure the PSrE; state is created by `initialise()`, not here."""
         if not kek_keys:
@@ -84,6 +85,7 @@ class EmbeddedCore:
         self.crl_next_update = timedelta(hours=crl_next_update_hours)
         self.ocsp_next_update = timedelta(minutes=ocsp_next_update_minutes)
         self.clock = clock
+        self.policy_oid = policy_oid
         self._issuing_ca: ca.IssuingCA | None = None
         # Same SQLite file: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
@@ -141,7 +143,13 @@ class EmbeddedCore:
             if root is None or issuing is None or key is None or salt is None:
                 raise NotInitialised("PSrE has no CA hierarchy; run initialise()")
             self._issuing_ca = ca.load_issuing_ca(
-                root, issuing, key, self.kek_keys, self.base_url, unwrap_secret(salt, self.kek_keys)
+                root,
+                issuing,
+                key,
+                self.kek_keys,
+                self.base_url,
+                unwrap_secret(salt, self.kek_keys),
+                policy_oid=self.policy_oid,
             )
         return self._issuing_ca
 

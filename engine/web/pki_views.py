@@ -8,6 +8,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from flask import Blueprint, Response, abort, current_app, request
 
@@ -52,6 +53,23 @@ def root_crl() -> Response:
 def chain() -> Response:
     """The CA chain (issuing CA and root) in PEM."""
     return Response(_psre().ca_chain_pem(), mimetype="application/x-pem-file")
+
+
+def _ca_certificate(index: int) -> Response:
+    certificate = x509.load_pem_x509_certificates(_psre().ca_chain_pem().encode())[index]
+    return Response(certificate.public_bytes(serialization.Encoding.DER), mimetype="application/pkix-cert")
+
+
+@bp.get("/ca.cer")
+def issuing_ca_certificate() -> Response:
+    """The issuing CA certificate (DER): the AIA caIssuers URL of every certificate it issues."""
+    return _ca_certificate(0)
+
+
+@bp.get("/root.cer")
+def root_ca_certificate() -> Response:
+    """The root CA certificate (DER): the AIA caIssuers URL of the issuing CA."""
+    return _ca_certificate(1)
 
 
 @bp.post("/ocsp")

@@ -6,11 +6,12 @@ import base64
 import subprocess
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID
 
 from engine import jobs
 from engine.cli import pki_crl, pki_root_crl
@@ -169,3 +170,16 @@ def test_tsa_rejects_a_malformed_request_with_bad_data_format(client: Any, tmp_p
         (tmp_path / "bad.tsr").write_bytes(answer.get_data())
         text = openssl("ts", "-reply", "-in", "bad.tsr", "-text", cwd=tmp_path).stdout
         assert "Status: Rejected." in text and "Failure info: the data submitted has the wrong format" in text
+
+
+def test_ca_issuers_urls_serve_the_ca_certificates(api: Any, app: Any, client: Any, tmp_path: Path) -> None:
+    write_certificates(api, app, client, tmp_path)
+    leaf = x509.load_pem_x509_certificate((tmp_path / "leaf.pem").read_bytes())
+    issuing = x509.load_pem_x509_certificate((tmp_path / "issuing.pem").read_bytes())
+    root = x509.load_pem_x509_certificate((tmp_path / "root.pem").read_bytes())
+    for child, parent in ((leaf, issuing), (issuing, root)):
+        access = child.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        url = next(a.access_location.value for a in access if a.access_method == AuthorityInformationAccessOID.CA_ISSUERS)
+        served = client.get(urlsplit(url).path)
+        assert served.headers["Content-Type"] == "application/pkix-cert"
+        assert x509.load_der_x509_certificate(served.get_data()) == parent
