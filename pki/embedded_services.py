@@ -27,17 +27,25 @@ from pki.tsa import PsreTimeStamper
 # A root CRL is signed by an operator command, so it covers a long period (CA/B BR allow 12 months).
 ROOT_CRL_VALIDITY = timedelta(days=365)
 # The PSrE's own service certificates, so OCSP and the CRL can speak about them like any other.
-SERVICE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS service_certificates (
+SERVICE_SCHEMA = """CREATE TABLE IF NOT EXISTS service_certificates (
     serial_hex TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     not_after TEXT NOT NULL,
     status TEXT NOT NULL DEFAULT 'good' CHECK (status IN ('good', 'revoked')),
     revoked_at TEXT,
     reason TEXT
-);
-"""
+)"""
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
+
+
+def _record_service(conn: sqlite3.Connection, name: str, certificate: x509.Certificate) -> None:
+    """Record a service certificate (idempotent) so OCSP and the CRL can speak about it."""
+    conn.execute(SERVICE_SCHEMA)
+    conn.execute(
+        "INSERT INTO service_certificates (serial_hex, name, not_after) VALUES (?, ?, ?)"
+        " ON CONFLICT (serial_hex) DO NOTHING",
+        (format(certificate.serial_number, "x"), name, certificate.not_valid_after_utc.isoformat()),
+    )
 
 
 class EmbeddedServices(EmbeddedCore):
@@ -50,16 +58,11 @@ class EmbeddedServices(EmbeddedCore):
     def initialise(self) -> bool:
         """Create the CA hierarchy if absent, then any missing service certificate (TSA, RA seal)."""
         created = super().initialise()
-        self.store.create_schema(SERVICE_SCHEMA)
         for name in SERVICES:
             certificate = self._service(name).certificate
             with self.store.write() as conn:
                 # Also records the certificates of states made before this table existed.
-                conn.execute(
-                    "INSERT INTO service_certificates (serial_hex, name, not_after) VALUES (?, ?, ?)"
-                    " ON CONFLICT (serial_hex) DO NOTHING",
-                    (format(certificate.serial_number, "x"), name, certificate.not_valid_after_utc.isoformat()),
-                )
+                _record_service(conn, name, certificate)
         # States made before CRLs were stored get their first ones here (initialise is an operator step).
         with self.store.read() as conn:
             missing = [name for name in ("crl_der", "root_crl_der") if get_meta(conn, name) is None]
@@ -86,6 +89,7 @@ class EmbeddedServices(EmbeddedCore):
                     pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
                     set_meta(conn, f"{name}_pem", pem)
                     set_meta(conn, f"{name}_key", token)
+                    _record_service(conn, name, identity.certificate)
         cache[name] = load_service_identity(pem, token, self.kek_keys)
         return cache[name]
 
@@ -99,6 +103,7 @@ class EmbeddedServices(EmbeddedCore):
         """Sign the issuing CA's next CRL inside the caller's transaction and store it for serving."""
         issuing = self._ca()
         number = int(get_meta(conn, "crl_number") or b"0") + 1
+        conn.execute(SERVICE_SCHEMA)  # states from before service certificates were recorded
         rows = conn.execute(
             "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
             " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
@@ -178,11 +183,14 @@ class EmbeddedServices(EmbeddedCore):
         found = super().certificate_status(serial_hex)
         if found.status != "unknown":
             return found
-        with self.store.read() as conn:
-            row = conn.execute(
-                "SELECT status, revoked_at, reason, not_after FROM service_certificates WHERE serial_hex = ?",
-                (found.serial_hex,),
-            ).fetchone()
+        try:
+            with self.store.read() as conn:
+                row = conn.execute(
+                    "SELECT status, revoked_at, reason, not_after FROM service_certificates WHERE serial_hex = ?",
+                    (found.serial_hex,),
+                ).fetchone()
+        except sqlite3.OperationalError:
+            row = None  # a state from before service certificates were recorded (until `sertel init`)
         if row is None:
             return found
         return CertificateStatus(

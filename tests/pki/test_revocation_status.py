@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from pki_builders import make_csr, make_subject, openssl
+from pki_builders import make_csr, make_subject, new_psre, openssl
 
 from pki.embedded import EmbeddedPSrE
 
@@ -206,3 +207,15 @@ def test_malformed_ocsp_request_gets_malformed_response(psre: EmbeddedPSrE) -> N
 def _hashes(leaf: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, bytes]:
     probe = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
     return probe.issuer_name_hash, probe.issuer_key_hash
+
+
+def test_service_certificates_of_an_older_state_are_recorded_lazily(psre: EmbeddedPSrE, kek: str) -> None:
+    tsa = x509.load_pem_x509_certificate(psre.tsa_certificate_pem().encode())
+    with sqlite3.connect(psre.store.path) as conn:
+        conn.execute("DROP TABLE service_certificates")
+        conn.execute("DELETE FROM meta WHERE name IN ('tsa_pem', 'tsa_key')")
+    older = new_psre(psre.store.path.parent, [kek])
+    assert older.certificate_status(format(tsa.serial_number, "x")).status == "unknown"
+    assert older.publish_crl()  # the CRL query does not trip over the missing table
+    renewed = x509.load_pem_x509_certificate(older.tsa_certificate_pem().encode())
+    assert older.certificate_status(format(renewed.serial_number, "x")).status == "good"
