@@ -219,3 +219,19 @@ def test_service_certificates_of_an_older_state_are_recorded_lazily(psre: Embedd
     assert older.publish_crl()  # the CRL query does not trip over the missing table
     renewed = x509.load_pem_x509_certificate(older.tsa_certificate_pem().encode())
     assert older.certificate_status(format(renewed.serial_number, "x")).status == "good"
+
+
+def test_ocsp_answers_each_serial_of_a_multi_serial_request(psre: EmbeddedPSrE, issued: tuple[str, Files]) -> None:
+    serial, files = issued
+    unknown = "0x" + "7" * 30
+    ids = ["-serial", "0x" + serial, "-serial", unknown]
+    made = openssl("ocsp", "-issuer", files.issuing, *ids, "-no_nonce", "-reqout", "multi.der", cwd=files.dir)
+    assert made.returncode == 0, made.stdout
+    (files.dir / "multi-resp.der").write_bytes(psre.ocsp_response_der((files.dir / "multi.der").read_bytes()))
+    checked = openssl(
+        "ocsp", "-respin", "multi-resp.der", "-CAfile", files.root, "-no_nonce", "-issuer", files.issuing, *ids,
+        cwd=files.dir,
+    )
+    assert "Response verify OK" in checked.stdout
+    assert f"0x{serial}: good" in checked.stdout and f"{unknown}: unknown" in checked.stdout
+    assert len(list(ocsp.load_der_ocsp_response((files.dir / "multi-resp.der").read_bytes()).responses)) == 2
