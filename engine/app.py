@@ -54,13 +54,14 @@ def make_psre(settings: dict[str, Any]) -> Any:
     return EmbeddedPSrE(
         Path(settings["INSTANCE_DIR"]) / "psre",
         kek_keys,
-        settings["BASE_URL"] + "/pki",
+        settings["PKI_BASE_URL"] or settings["BASE_URL"] + "/pki",
         validity_days=int(settings["CERT_VALIDITY_DAYS"]),
         crl_next_update_hours=int(settings["CRL_NEXT_UPDATE_HOURS"]),
         max_attempts=int(settings["ESIGN_MAX_ATTEMPTS"]),
         scrypt_n=int(settings["ESIGN_SCRYPT_N"]),
         min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
         key_backend=make_key_backend(settings, kek_keys),
+        policy_oid=settings["CERT_POLICY_OID"],
     )
 
 

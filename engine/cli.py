@@ -1,12 +1,14 @@
-"""The `sertel` command: init, demo, run, deploy, users, roster, PSrE reconciliation and audit."""
+"""The `sertel` command: init, demo, run, deploy, users, roster, PSrE reconciliation, CRLs and audit."""
 
 from __future__ import annotations
 
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import click
+from cryptography import x509
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 from werkzeug.serving import run_simple
@@ -243,6 +245,40 @@ def psre_reconcile() -> None:
     click.echo("Catatan RA dan PSrE sama." if not report.repaired else "Catatan RA kini sama dengan PSrE.")
 
 
+@main.group("pki")
+def pki_group() -> None:
+    """Operator commands of the embedded PSrE's CA."""
+
+
+def _embedded() -> EmbeddedPSrE:
+    adapter = current_app.extensions["sertel.psre"]
+    if not isinstance(adapter, EmbeddedPSrE):
+        click.echo("Gagal: hanya PSrE tertanam yang menerbitkan CRL di sini.", err=True)
+        sys.exit(1)
+    return adapter
+
+
+@pki_group.command("crl")
+@with_appcontext
+def pki_crl() -> None:
+    """Publish a new CRL of the issuing CA now (the scheduler does so every CRL_PUBLISH_INTERVAL_MINUTES)."""
+    crl = x509.load_der_x509_crl(_embedded().publish_crl())
+    click.echo(f"CRL CA penerbit nomor {_crl_number(crl)} diterbitkan, berlaku sampai {crl.next_update_utc}.")
+
+
+@pki_group.command("root-crl")
+@with_appcontext
+def pki_root_crl() -> None:
+    """Publish the root CA's CRL for ROOT_CRL_VALIDITY_DAYS: the only routine use of the root key."""
+    days = int(current_app.config["SERTEL"]["ROOT_CRL_VALIDITY_DAYS"])
+    crl = x509.load_der_x509_crl(_embedded().publish_root_crl(timedelta(days=days)))
+    click.echo(f"CRL CA akar nomor {_crl_number(crl)} diterbitkan, berlaku sampai {crl.next_update_utc}.")
+
+
+def _crl_number(crl: x509.CertificateRevocationList) -> int:
+    return crl.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
+
+
 @main.group("audit")
 def audit_group() -> None:
     """The event log."""
@@ -292,11 +328,6 @@ def archive_refresh_command() -> None:
         click.echo(f"  GAGAL dokumen {document_id}: {reason}", err=True)
     if report.failed:
         sys.exit(1)
-
-
-@main.group("pki")
-def pki_group() -> None:
-    """Operator commands of the embedded PSrE's CA."""
 
 
 @pki_group.command("rollover")

@@ -24,14 +24,26 @@ DEFAULTS: dict[str, Any] = {
     "KEK_KEYS": "",
     # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links.
     "BASE_URL": "http://127.0.0.1:5000",
+    # Base of the PKI URLs written into certificates (CRL, OCSP, caIssuers); empty means BASE_URL + "/pki".
+    # Set it to a plain-http URL in production: EN 319 412-2 wants http CRL URLs (CRLs and OCSP answers are
+    # signed, and a TLS check of its own would need revocation data first).
+    "PKI_BASE_URL": "",
     # Only addresses on this domain (or its subdomains) count as official e-mail.
     "OFFICIAL_EMAIL_DOMAIN": "pekalongankota.go.id",
     # Validity of issued certificates, in days.
     "CERT_VALIDITY_DAYS": 730,
     # Extra trusted timestamp authorities (a PEM file of TSA anchors); our own TSA's root is always trusted.
     "TRUSTED_TSA_PEM": "",
+    # certificatePolicies OID of every certificate the embedded PSrE issues. The default lies under IANA's
+    # documentation-only enterprise number 32473 (RFC 5612); a real PSrE sets the OID of its published CP.
+    "CERT_POLICY_OID": "1.3.6.1.4.1.32473.3375.1.1",
     # Hours until the next CRL is due.
     "CRL_NEXT_UPDATE_HOURS": 24,
+    # Minutes between two CRLs of the issuing CA made by the scheduler (besides one at each revocation);
+    # well below CRL_NEXT_UPDATE_HOURS so a relying party never holds an expired CRL.
+    "CRL_PUBLISH_INTERVAL_MINUTES": 60,
+    # Days a root CRL made by `sertel pki root-crl` stays current (the root key is needed only then).
+    "ROOT_CRL_VALIDITY_DAYS": 365,
     # Which PSrE adapter the RA talks to: "embedded" or "http".
     "PSRE": "embedded",
     # The remote PSrE (PSRE=http): base URL, HTTP Basic credentials, per-request timeout and retries.

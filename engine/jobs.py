@@ -63,6 +63,15 @@ def renew_long_term_evidence() -> int:
     return len(report.refreshed)
 
 
+def publish_crl() -> int:
+    """Publish a fresh CRL of the issuing CA well before the stored one's nextUpdate; return its size."""
+    assert _app is not None
+    with _app.app_context():
+        adapter = _app.extensions["sertel.psre"]
+        # A remote PSrE publishes its own CRLs; only the embedded one is ours to sign.
+        return len(adapter.publish_crl()) if hasattr(adapter, "publish_crl") else 0
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -96,5 +105,12 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
         id="renew_long_term_evidence",
         replace_existing=True,
         hours=int(app.config["SERTEL"]["ARCHIVE_REFRESH_INTERVAL_HOURS"]),
+    )
+    scheduler.add_job(
+        "engine.jobs:publish_crl",
+        "interval",
+        id="publish_crl",
+        replace_existing=True,
+        minutes=int(app.config["SERTEL"]["CRL_PUBLISH_INTERVAL_MINUTES"]),
     )
     return scheduler

@@ -49,6 +49,11 @@ ISSUING_VALIDITY = timedelta(days=10 * 365 + 2)
 CLOCK_SKEW = timedelta(minutes=5)
 MS_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.4.1.311.10.3.12")
 ID_KP_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
+# Certificate policy of every end-entity certificate (setting CERT_POLICY_OID). The default sits under
+# 1.3.6.1.4.1.32473, the enterprise number IANA reserves for examples and documentation (RFC 5612): never
+# anyone's real policy. (A 2.25 UUID OID would be private too, but its >32-bit arc breaks pkilint and
+# other pyasn1-based tools.) A production PSrE replaces it with the OID of its published Certificate Policy.
+DEFAULT_POLICY_OID = "1.3.6.1.4.1.32473.3375.1.1"
 
 
 def crl_url(base_url: str) -> str:
@@ -64,6 +69,35 @@ def root_crl_url(base_url: str) -> str:
 def ocsp_url(base_url: str) -> str:
     """Return the OCSP responder URL written into leaf certificates."""
     return base_url.rstrip("/") + "/ocsp"
+
+
+def ca_issuers_url(base_url: str) -> str:
+    """Return where the issuing CA certificate is served (DER), for AIA caIssuers of what it issues."""
+    return base_url.rstrip("/") + "/ca.cer"
+
+
+def root_issuers_url(base_url: str) -> str:
+    """Return where the root CA certificate is served (DER), for AIA caIssuers of the issuing CA."""
+    return base_url.rstrip("/") + "/root.cer"
+
+
+def end_entity_access(base_url: str) -> x509.AuthorityInformationAccess:
+    """AIA of every certificate the issuing CA signs: its OCSP responder and where its certificate is."""
+    return x509.AuthorityInformationAccess(
+        [
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url(base_url))
+            ),
+            x509.AccessDescription(
+                AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url(base_url))
+            ),
+        ]
+    )
+
+
+def end_entity_policies(policy_oid: str) -> x509.CertificatePolicies:
+    """certificatePolicies of every end-entity certificate: the PSrE's one policy OID (RFC 5280 4.2.1.4)."""
+    return x509.CertificatePolicies([x509.PolicyInformation(ObjectIdentifier(policy_oid), None)])
 
 
 # --- hierarchy ----------------------------------------------------------------------------------------
@@ -167,6 +201,17 @@ def create_hierarchy(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(issuing_key.public_key()), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(root_ski), critical=False)
         .add_extension(_crl_distribution(root_crl_url(base_url)), critical=False)
+        .add_extension(
+            x509.AuthorityInformationAccess(
+                [
+                    x509.AccessDescription(
+                        AuthorityInformationAccessOID.CA_ISSUERS,
+                        x509.UniformResourceIdentifier(root_issuers_url(base_url)),
+                    )
+                ]
+            ),
+            critical=False,
+        )
         .sign(root_key, signature_hash(root_key))
     )
     return CaHierarchy(
@@ -193,6 +238,7 @@ class IssuingCA:
     root_certificate: x509.Certificate
     base_url: str
     pseudonym_salt: bytes
+    policy_oid: str = DEFAULT_POLICY_OID
 
     def issue_from_csr(
         self, csr_pem: str | bytes, subject: SubjectInfo, validity_days: int, now: datetime | None = None
@@ -222,9 +268,6 @@ class IssuingCA:
         # A certificate must not outlive its issuer, or relying parties reject the whole chain.
         not_after = min(now + timedelta(days=validity_days), self.certificate.not_valid_after_utc)
         issuer_ski = self.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
-        ocsp = x509.AccessDescription(
-            AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url(self.base_url))
-        )
         eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, MS_DOCUMENT_SIGNING, ID_KP_DOCUMENT_SIGNING]
         builder = (
             x509.CertificateBuilder()
@@ -241,7 +284,8 @@ class IssuingCA:
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
             .add_extension(_crl_distribution(crl_url(self.base_url)), critical=False)
-            .add_extension(x509.AuthorityInformationAccess([ocsp]), critical=False)
+            .add_extension(end_entity_access(self.base_url), critical=False)
+            .add_extension(end_entity_policies(self.policy_oid), critical=False)
         )
         return builder.sign(self.private_key, signature_hash(self.private_key))
 
@@ -254,6 +298,7 @@ def load_issuing_ca(
     base_url: str,
     pseudonym_salt: bytes,
     keys: KeyBackend | None = None,
+    policy_oid: str = DEFAULT_POLICY_OID,
 ) -> IssuingCA:
     """Load the issuing CA key (unwrap it, or find it on the token) and return a ready-to-sign IssuingCA."""
     return IssuingCA(
@@ -262,4 +307,5 @@ def load_issuing_ca(
         root_certificate=x509.load_pem_x509_certificate(root_pem),
         base_url=base_url,
         pseudonym_salt=pseudonym_salt,
+        policy_oid=policy_oid,
     )

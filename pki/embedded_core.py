@@ -77,6 +77,7 @@ class EmbeddedCore:
         scrypt_n: int = DEFAULT_SCRYPT_N,
         min_passphrase_length: int = 8,
         key_backend: KeyBackend | None = None,
+        policy_oid: str = ca.DEFAULT_POLICY_OID,
     ) -> None:
         """Configure the PSrE; state is created by `initialise()`, not here.
 
@@ -93,6 +94,7 @@ class EmbeddedCore:
         self.crl_next_update = timedelta(hours=crl_next_update_hours)
         self.ocsp_next_update = timedelta(minutes=ocsp_next_update_minutes)
         self.clock = clock
+        self.policy_oid = policy_oid
         self._issuing_ca: ca.IssuingCA | None = None
         # Same SQLite file: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
@@ -156,7 +158,14 @@ class EmbeddedCore:
             if root is None or issuing is None or key is None or salt is None:
                 raise NotInitialised("PSrE has no CA hierarchy; run initialise()")
             self._issuing_ca = ca.load_issuing_ca(
-                root, issuing, key, self.kek_keys, self.base_url, unwrap_secret(salt, self.kek_keys), self.keys
+                root,
+                issuing,
+                key,
+                self.kek_keys,
+                self.base_url,
+                unwrap_secret(salt, self.kek_keys),
+                self.keys,
+                policy_oid=self.policy_oid,
             )
         return self._issuing_ca
 
@@ -335,6 +344,10 @@ class EmbeddedCore:
         if owner is not None:
             # A revoked certificate's key must never sign again, whoever knows the passphrase.
             key_lifecycle.destroy(conn, owner, serial, f"certificate revoked ({reason})", now)
+        self._after_revocation(conn)
+
+    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+        """Hook run in the revoking transaction (the services layer publishes a new CRL here)."""
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:
         """Return good / revoked (with reason and time) / unknown for a serial."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
 from cryptography import x509
@@ -11,6 +12,7 @@ from cryptography.x509 import ocsp
 from pki import anchor_proof, ca_rollover, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
+from pki.psre import CertificateStatus
 from pki.service_certs import (
     ServiceIdentity,
     issue_ra_seal_identity,
@@ -21,9 +23,30 @@ from pki.signing import PdfSigningKey, RaSeal, RevocationMaterial
 from pki.store import get_meta, set_meta
 from pki.tsa import PsreTimeStamper
 
+# A root CRL is signed by an operator command, so it covers a long period (CA/B BR allow 12 months).
+ROOT_CRL_VALIDITY = timedelta(days=365)
+# The PSrE's own service certificates, so OCSP and the CRL can speak about them like any other.
+SERVICE_SCHEMA = """CREATE TABLE IF NOT EXISTS service_certificates (
+    serial_hex TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    not_after TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'good' CHECK (status IN ('good', 'revoked')),
+    revoked_at TEXT,
+    reason TEXT
+)"""
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 # A cached service identity this close to expiry is re-read from the store (the scheduler may have renewed it).
 RELOAD_MARGIN = timedelta(days=30)
+
+
+def _record_service(conn: sqlite3.Connection, name: str, certificate: x509.Certificate) -> None:
+    """Record a service certificate (idempotent) so OCSP and the CRL can speak about it."""
+    conn.execute(SERVICE_SCHEMA)
+    conn.execute(
+        "INSERT INTO service_certificates (serial_hex, name, not_after) VALUES (?, ?, ?)"
+        " ON CONFLICT (serial_hex) DO NOTHING",
+        (format(certificate.serial_number, "x"), name, certificate.not_valid_after_utc.isoformat()),
+    )
 
 
 class EmbeddedServices(EmbeddedCore):
@@ -37,7 +60,17 @@ class EmbeddedServices(EmbeddedCore):
         """Create the CA hierarchy if absent, then any missing service certificate (TSA, RA seal)."""
         created = super().initialise()
         for name in SERVICES:
-            self._service(name)
+            certificate = self._service(name).certificate
+            with self.store.write() as conn:
+                # Also records the certificates of states made before this table existed.
+                _record_service(conn, name, certificate)
+        # States made before CRLs were stored get their first ones here (initialise is an operator step).
+        with self.store.read() as conn:
+            missing = [name for name in ("crl_der", "root_crl_der") if get_meta(conn, name) is None]
+        if "crl_der" in missing:
+            self.publish_crl()
+        if "root_crl_der" in missing:
+            self.publish_root_crl()
         return created
 
     def _service(self, name: str) -> ServiceIdentity:
@@ -60,6 +93,7 @@ class EmbeddedServices(EmbeddedCore):
                     pem, token = identity.certificate_pem.encode(), identity.wrapped_key(self.kek_keys)
                     set_meta(conn, f"{name}_pem", pem)
                     set_meta(conn, f"{name}_key", token)
+                    _record_service(conn, name, identity.certificate)
         if cached is None or cached.certificate_pem.encode() != pem:
             cache[name] = load_service_identity(pem, token, self.kek_keys, self.keys)
         return cache[name]
@@ -165,16 +199,16 @@ class EmbeddedServices(EmbeddedCore):
 
     # --- publication: CRLs and OCSP ------------------------------------------------------------------------------
 
-    def crl_der(self) -> bytes:
-        """Sign and return a fresh CRL of the issuing CA (each call gets the next CRL number)."""
+    def _publish_crl_in(self, conn: sqlite3.Connection) -> bytes:
+        """Sign the issuing CA's next CRL inside the caller's transaction and store it for serving."""
         issuing = self._ca()
-        with self.store.write() as conn:
-            number = int(get_meta(conn, "crl_number") or b"0") + 1
-            set_meta(conn, "crl_number", str(number).encode())
-            rows = conn.execute(
-                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
-                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
-            ).fetchall()
+        number = int(get_meta(conn, "crl_number") or b"0") + 1
+        conn.execute(SERVICE_SCHEMA)  # states from before service certificates were recorded
+        rows = conn.execute(
+            "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
+            " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
+            " UNION ALL SELECT serial_hex, revoked_at, reason, NULL FROM service_certificates WHERE status = 'revoked'"
+        ).fetchall()
         revoked = [
             status.RevokedEntry(
                 int(r["serial_hex"], 16),
@@ -184,24 +218,88 @@ class EmbeddedServices(EmbeddedCore):
             )
             for r in rows
         ]
-        now = self.clock()
+        now = self.clock().replace(microsecond=0)
         crl = status.build_crl(
             issuing.certificate, issuing.private_key, revoked, number, now, now + self.crl_next_update
         )
-        return crl.public_bytes(serialization.Encoding.DER)
+        der = crl.public_bytes(serialization.Encoding.DER)
+        set_meta(conn, "crl_number", str(number).encode())
+        set_meta(conn, "crl_der", der)
+        return der
 
-    def root_crl_der(self) -> bytes:
-        """Sign and return the root's CRL (empty: the issuing CA is never revoked here)."""
+    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+        # Published in the revoking transaction: the revocation and the CRL listing it commit together.
+        self._publish_crl_in(conn)
+
+    def publish_crl(self) -> bytes:
+        """Sign and store a new CRL of the issuing CA (scheduler, `sertel pki crl`); return it."""
+        with self.store.write() as conn:
+            return self._publish_crl_in(conn)
+
+    def publish_root_crl(self, validity: timedelta = ROOT_CRL_VALIDITY) -> bytes:
+        """Sign and store the root's CRL for `validity` (operator command only: unwraps the root key)."""
         issuing = self._ca()
         with self.store.write() as conn:
-            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
-            set_meta(conn, "root_crl_number", str(number).encode())
             token = get_meta(conn, "root_key")
-        assert token is not None
-        root_key = self.keys.load(token)
-        now = self.clock()
-        crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + self.crl_next_update)
-        return crl.public_bytes(serialization.Encoding.DER)
+            if token is None:
+                raise NotInitialised("the root key is not in this state (kept offline); load it to sign")
+            number = int(get_meta(conn, "root_crl_number") or b"0") + 1
+            root_key = self.keys.load(token)
+            now = self.clock().replace(microsecond=0)
+            # Empty: the only certificate the root signs (the issuing CA) is never revoked here.
+            crl = status.build_crl(issuing.root_certificate, root_key, [], number, now, now + validity)
+            der = crl.public_bytes(serialization.Encoding.DER)
+            set_meta(conn, "root_crl_number", str(number).encode())
+            set_meta(conn, "root_crl_der", der)
+            return der
+
+    def _stored(self, name: str) -> bytes:
+        if not self.store.path.exists():
+            raise NotInitialised("PSrE state not found; run initialise()")
+        with self.store.read() as conn:
+            der = get_meta(conn, name)
+        if der is None:
+            raise NotInitialised(f"no {name} published yet; run initialise() or `sertel pki crl`")
+        return der
+
+    def crl_der(self) -> bytes:
+        """Return the stored CRL of the issuing CA as published; reading never signs anything."""
+        return self._stored("crl_der")
+
+    def root_crl_der(self) -> bytes:
+        """Return the stored root CRL as published by `sertel pki root-crl`; reading never signs anything."""
+        return self._stored("root_crl_der")
+
+    def _current_crl(self) -> bytes:
+        """The stored CRL, replaced first if its nextUpdate has passed (for LTV material, not for GETs)."""
+        der = self.crl_der()
+        next_update = x509.load_der_x509_crl(der).next_update_utc
+        if next_update is None or next_update <= self.clock():
+            der = self.publish_crl()
+        return der
+
+    def certificate_status(self, serial_hex: str) -> CertificateStatus:
+        """Return good / revoked / unknown for a serial, the PSrE's own service certificates included."""
+        found = super().certificate_status(serial_hex)
+        if found.status != "unknown":
+            return found
+        try:
+            with self.store.read() as conn:
+                row = conn.execute(
+                    "SELECT status, revoked_at, reason, not_after FROM service_certificates WHERE serial_hex = ?",
+                    (found.serial_hex,),
+                ).fetchone()
+        except sqlite3.OperationalError:
+            row = None  # a state from before service certificates were recorded (until `sertel init`)
+        if row is None:
+            return found
+        return CertificateStatus(
+            serial_hex=found.serial_hex,
+            status="revoked" if row["status"] == "revoked" else "good",
+            reason=row["reason"],
+            revoked_at=datetime.fromisoformat(row["revoked_at"]) if row["revoked_at"] else None,
+            not_after=datetime.fromisoformat(row["not_after"]),
+        )
 
     def ocsp_response_der(self, request_der: bytes) -> bytes:
         """Answer a DER OCSP request about a certificate of the issuing CA."""
@@ -257,7 +355,7 @@ class EmbeddedServices(EmbeddedCore):
         """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
         if not self.store.path.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self.crl_der(), self.root_crl_der(), *self.retired_crls_der()]
+        crls = [self._current_crl(), self.root_crl_der(), *self.retired_crls_der()]
         ocsps: list[bytes] = []
         issuing = self._ca().certificate
         if certificate is not None and certificate.issuer == issuing.subject:

@@ -52,15 +52,37 @@ def _attr(oid: ObjectIdentifier, value: str, label: str) -> x509.NameAttribute[s
     return x509.NameAttribute(oid, value)
 
 
+def certificate_serial_number(pseudonym: str) -> str:
+    """Return the subject serialNumber for a pseudonym in the EN 319 412-1 5.1.3 form.
+
+    The standard's form is a 3-character identity type, the country and "-" before the identifier. PAS,
+    IDC and PNO would claim a passport, identity-card or national number, and the value is none of these
+    (it is the PSrE's keyed pseudonym of the NIK), so the local-scheme type the standard allows is used:
+    two characters of local definition and ":", here "PS:" (pseudonim Sertel): `PS:ID-` + 20 hex.
+    """
+    return "PS:ID-" + pseudonym.removeprefix("PID-")
+
+
 def individual_subject_name(subject: SubjectInfo, pseudonym: str) -> x509.Name:
-    """Build the distinguished name of an individual's certificate from RA-verified data."""
+    """Build the distinguished name of an individual's certificate from RA-verified data (EN 319 412-2 4.2.4).
+
+    givenName/surname are written when the RA knows them; a name the RA holds undivided goes whole into
+    surname, as ICAO 9303 does with names that have no separate given name.
+    """
+    given, surname = (subject.given_name or "").strip(), (subject.surname or "").strip()
+    if not given and not surname:
+        surname = subject.name
+    names = [_attr(NameOID.GIVEN_NAME, given, "given name")] if given else []
+    if surname:
+        names.append(_attr(NameOID.SURNAME, surname, "surname"))
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
             x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
             _attr(NameOID.ORGANIZATION_NAME, subject.agency, "agency"),
             _attr(NameOID.TITLE, subject.position, "position"),
-            x509.NameAttribute(NameOID.SERIAL_NUMBER, pseudonym),
+            x509.NameAttribute(NameOID.SERIAL_NUMBER, certificate_serial_number(pseudonym)),
+            *names,
             _attr(NameOID.COMMON_NAME, subject.name, "name"),
         ]
     )

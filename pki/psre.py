@@ -46,6 +46,10 @@ class SubjectInfo:
     agency: str
     position: str
     nip: str | None = None
+    # EN 319 412-2 names a person by givenName/surname; unknown for many records (and Indonesian names
+    # are often not split at all), so both are optional: see profile.individual_subject_name.
+    given_name: str | None = None
+    surname: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)

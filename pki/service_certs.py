@@ -16,6 +16,8 @@ from pki.ca import (
     PKI_ORGANIZATION,
     IssuingCA,
     crl_url,
+    end_entity_access,
+    end_entity_policies,
     new_serial,
     signature_hash,
 )
@@ -28,6 +30,12 @@ SERVICE_VALIDITY = timedelta(days=5 * 365 + 1)
 TSA_COMMON_NAME = "Timestamp Authority Pemerintah Kota Pekalongan (UJI COBA)"
 RA_SEAL_COMMON_NAME = "Otoritas Pendaftaran Diskominfo Kota Pekalongan (UJI COBA)"
 RA_SEAL_ORG_UNIT = "Dinas Komunikasi dan Informatika"
+# EN 319 412-1 5.1.4 organizationIdentifier: no VAT/NTR number fits a city government, so the local-scheme
+# form ("KD:" + country + "-") carries Kota Pekalongan's region code of the Ministry of Home Affairs
+# (Kemendagri 33.75), a public and stable identifier of the city.
+RA_ORGANIZATION_IDENTIFIER = "KD:ID-33.75"
+# The seal keeps emailProtection (sealed mail), so RFC 8550/8551 want the mailbox in the SAN.
+RA_SEAL_EMAIL = "sertel@pekalongankota.go.id"
 
 
 @dataclass(frozen=True)
@@ -71,8 +79,7 @@ def _service_builder(
         reasons=None,
         crl_issuer=None,
     )
-    # CRL only, no OCSP URL: service certificates are not subjects' rows, so the CRL (which lists
-    # every revoked serial of the issuing CA) is their single, complete status source.
+    # CRL and OCSP both speak about service certificates (they are recorded as such by the PSrE).
     return (
         x509.CertificateBuilder()
         .subject_name(name)
@@ -85,16 +92,20 @@ def _service_builder(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
         .add_extension(x509.CRLDistributionPoints([point]), critical=False)
+        .add_extension(end_entity_access(issuing.base_url), critical=False)
+        .add_extension(end_entity_policies(issuing.policy_oid), critical=False)
     )
 
 
-def _service_name(common_name: str, org_unit: str | None = None) -> x509.Name:
+def _service_name(common_name: str, org_unit: str | None = None, org_identifier: str | None = None) -> x509.Name:
     """The subject of one of the city's service certificates (TSA, RA seal)."""
     attributes = [
         x509.NameAttribute(NameOID.COUNTRY_NAME, "ID"),
         x509.NameAttribute(NameOID.LOCALITY_NAME, PKI_LOCALITY),
         x509.NameAttribute(NameOID.ORGANIZATION_NAME, PKI_ORGANIZATION),
     ]
+    if org_identifier:
+        attributes.append(x509.NameAttribute(NameOID.ORGANIZATION_IDENTIFIER, org_identifier))
     if org_unit:
         attributes.append(x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, org_unit))
     attributes.append(x509.NameAttribute(NameOID.COMMON_NAME, common_name))
@@ -131,12 +142,14 @@ def issue_ra_seal_identity(
     """Create the RA's organisation certificate (P-256) used to seal letters and dossiers."""
     now = now or datetime.now(UTC)
     key, public, reference = _new_service_key("ra_seal", keys)
-    name = _service_name(RA_SEAL_COMMON_NAME, RA_SEAL_ORG_UNIT)
+    # EN 319 412-3: a legal person's seal names the organisation by organizationIdentifier.
+    name = _service_name(RA_SEAL_COMMON_NAME, RA_SEAL_ORG_UNIT, RA_ORGANIZATION_IDENTIFIER)
     eku = [ExtendedKeyUsageOID.EMAIL_PROTECTION, ID_KP_DOCUMENT_SIGNING]
     cert = (
         _service_builder(issuing, name, public, now)
         .add_extension(signing_key_usage(), critical=True)
         .add_extension(x509.ExtendedKeyUsage(eku), critical=False)
+        .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(RA_SEAL_EMAIL)]), critical=False)
         .sign(issuing.private_key, signature_hash(issuing.private_key))
     )
     return ServiceIdentity(certificate=cert, private_key=key, reference=reference)

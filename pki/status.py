@@ -6,9 +6,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from asn1crypto import core
 from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, padding
 from cryptography.x509 import ocsp
@@ -78,6 +79,43 @@ def _issuer_hashes(issuer: x509.Certificate, algorithm: hashes.HashAlgorithm) ->
     return name_digest.finalize(), probe.issuer_key_hash
 
 
+_OCSP_DIGESTS: dict[str, type[hashes.HashAlgorithm]] = {
+    "sha1": hashes.SHA1,
+    "sha256": hashes.SHA256,
+    "sha384": hashes.SHA384,
+    "sha512": hashes.SHA512,
+}
+
+
+def _cert_status(status: CertificateStatus) -> asn1_ocsp.CertStatus:
+    if status.status == "good":
+        return asn1_ocsp.CertStatus(name="good", value=core.Null())
+    if status.status != "revoked":
+        return asn1_ocsp.CertStatus(name="unknown", value=core.Null())
+    info: dict[str, object] = {"revocation_time": status.revoked_at}
+    # As on the CRL (RFC 5280 5.3.1), "unspecified" is expressed by leaving the reason out.
+    if status.reason and status.reason != "unspecified":
+        info["revocation_reason"] = REVOCATION_REASONS[status.reason].name
+    return asn1_ocsp.CertStatus(name="revoked", value=asn1_ocsp.RevokedInfo(info))
+
+
+def _single_response(
+    cert_id: asn1_ocsp.CertId, status: CertificateStatus, now: datetime, validity: timedelta
+) -> asn1_ocsp.SingleResponse:
+    single: dict[str, object] = {
+        "cert_id": cert_id,
+        "cert_status": _cert_status(status),
+        "this_update": now,
+        "next_update": now + validity,
+    }
+    if status.status == "revoked" and status.invalidity_date is not None:
+        # RFC 6960 4.4.7 / RFC 5280 5.3.2: signatures made from this date on are not to be trusted.
+        single["single_extensions"] = [
+            {"extn_id": "invalidity_date", "critical": False, "extn_value": status.invalidity_date}
+        ]
+    return asn1_ocsp.SingleResponse(single)
+
+
 def build_ocsp_response(
     request_der: bytes,
     issuer_certificate: x509.Certificate,
@@ -86,76 +124,73 @@ def build_ocsp_response(
     now: datetime,
     validity: timedelta,
 ) -> bytes:
-    """Answer one DER OCSP request: good / revoked / unknown, signed by the issuing CA itself."""
+    """Answer a DER OCSP request with one SingleResponse per CertID (RFC 6960 4.2.1), signed by the CA.
+
+    Built with asn1crypto: cryptography can neither parse a request for several certificates nor
+    write singleExtensions (the invalidity date).
+    """
     try:
-        request = ocsp.load_der_ocsp_request(request_der)
-    except ValueError:
-        # Also covers requests for several certificates, which cryptography cannot parse.
+        request = asn1_ocsp.OCSPRequest.load(request_der)
+        tbs = request["tbs_request"]
+        entries = list(tbs["request_list"])
+        _ = tbs.native  # a full parse now, so malformed input is refused here and not while answering
+    except (ValueError, TypeError, KeyError):
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-    try:
-        algorithm = request.hash_algorithm
-        expected = _issuer_hashes(issuer_certificate, algorithm)
-    except (UnsupportedAlgorithm, ValueError):
+    if not entries:
         return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
-    if (request.issuer_name_hash, request.issuer_key_hash) != expected:
+    responses, authoritative = [], False
+    for entry in entries:
+        cert_id = entry["req_cert"]
+        digest = _OCSP_DIGESTS.get(cert_id["hash_algorithm"]["algorithm"].native)
+        if digest is None:
+            return _unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+        ours = (cert_id["issuer_name_hash"].native, cert_id["issuer_key_hash"].native) == _issuer_hashes(
+            issuer_certificate, digest()
+        )
+        authoritative = authoritative or ours
+        serial = cert_id["serial_number"].native
+        status = lookup(serial) if ours else CertificateStatus(serial_hex=format(serial, "x"), status="unknown")
+        responses.append(_single_response(cert_id, status, now, validity))
+    if not authoritative:
         # RFC 6960 2.3: a responder that is not authoritative for the issuer answers "unauthorized".
         return _unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
-    status = lookup(request.serial_number)
-    revocation_time, revocation_reason = None, None
-    if status.status == "good":
-        cert_status = ocsp.OCSPCertStatus.GOOD
-    elif status.status == "revoked":
-        cert_status = ocsp.OCSPCertStatus.REVOKED
-        revocation_time = status.revoked_at
-        revocation_reason = REVOCATION_REASONS[status.reason] if status.reason else None
-    else:
-        cert_status = ocsp.OCSPCertStatus.UNKNOWN
-    builder = (
-        ocsp.OCSPResponseBuilder()
-        .add_response_by_hash(
-            issuer_name_hash=request.issuer_name_hash,
-            issuer_key_hash=request.issuer_key_hash,
-            serial_number=request.serial_number,
-            algorithm=algorithm,
-            cert_status=cert_status,
-            this_update=now,
-            next_update=now + validity,
-            revocation_time=revocation_time,
-            revocation_reason=revocation_reason,
-        )
-        .responder_id(ocsp.OCSPResponderEncoding.HASH, issuer_certificate)
-        .certificates([issuer_certificate])
-    )
-    for extension in request.extensions:
-        # Echo the nonce so clients that sent one can bind the answer to their request (replay defence).
-        if isinstance(extension.value, x509.OCSPNonce):
-            builder = builder.add_extension(extension.value, critical=False)
-    response = builder.sign(issuer_key, _hash(issuer_key)).public_bytes(serialization.Encoding.DER)
-    if cert_status == ocsp.OCSPCertStatus.REVOKED and status.invalidity_date is not None:
-        return _with_invalidity_date(response, status.invalidity_date, issuer_key)
-    return response
-
-
-def _with_invalidity_date(response_der: bytes, when: datetime, issuer_key: CaPrivateKey) -> bytes:
-    """Add the invalidity date as a singleExtension of the (only) SingleResponse and sign again.
-
-    cryptography's builder cannot write singleExtensions, so the signed response is edited with
-    asn1crypto and its tbsResponseData signed anew with the same key and digest.
-    """
-    outer = asn1_ocsp.OCSPResponse.load(response_der)
-    basic = outer["response_bytes"]["response"].parsed
-    tbs = basic["tbs_response_data"]
-    single = tbs["responses"][0]
-    single["single_extensions"] = [{"extn_id": "invalidity_date", "critical": False, "extn_value": when}]
-    tbs_der = tbs.dump(force=True)
+    issuer = asn1_x509.Certificate.load(issuer_certificate.public_bytes(serialization.Encoding.DER))
+    response_data: dict[str, object] = {
+        "responder_id": asn1_ocsp.ResponderId(name="by_key", value=issuer.public_key.sha1),
+        "produced_at": now,
+        "responses": responses,
+    }
+    # Echo the nonce so clients that sent one can bind the answer to their request (replay defence).
+    nonces = [e for e in tbs["request_extensions"] or [] if e["extn_id"].native == "nonce"]
+    if nonces:
+        response_data["response_extensions"] = [
+            {"extn_id": "nonce", "critical": False, "extn_value": nonces[0]["extn_value"].parsed}
+        ]
+    tbs_response = asn1_ocsp.ResponseData(response_data)
     algorithm = _hash(issuer_key)
+    tbs_der = tbs_response.dump()
     if isinstance(issuer_key, ec.EllipticCurvePrivateKey):
-        signature = issuer_key.sign(tbs_der, ec.ECDSA(algorithm))
+        signature, signature_algorithm = issuer_key.sign(tbs_der, ec.ECDSA(algorithm)), f"{algorithm.name}_ecdsa"
     else:
-        signature = issuer_key.sign(tbs_der, padding.PKCS1v15(), algorithm)
-    basic["signature"] = signature
-    outer["response_bytes"]["response"] = asn1_ocsp.BasicOCSPResponse.load(basic.dump(force=True))
-    return bytes(outer.dump(force=True))
+        signature, signature_algorithm = (
+            issuer_key.sign(tbs_der, padding.PKCS1v15(), algorithm),
+            f"{algorithm.name}_rsa",
+        )
+    basic = asn1_ocsp.BasicOCSPResponse(
+        {
+            "tbs_response_data": tbs_response,
+            "signature_algorithm": {"algorithm": signature_algorithm},
+            "signature": signature,
+            "certs": [issuer],
+        }
+    )
+    outer = asn1_ocsp.OCSPResponse(
+        {
+            "response_status": "successful",
+            "response_bytes": {"response_type": "basic_ocsp_response", "response": basic},
+        }
+    )
+    return bytes(outer.dump())
 
 
 def _unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:

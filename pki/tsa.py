@@ -135,18 +135,19 @@ class PsreTimeStamper(TimeStamper):
                 "signature": signature,
             }
         )
-        signed_data = cms.SignedData(
-            {
-                "version": "v3",
-                "digest_algorithms": cms.DigestAlgorithms([digest_algorithm]),
-                "encap_content_info": cms.EncapsulatedContentInfo(
-                    {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_info)}
-                ),
-                # certReq is honoured always: relying parties (and pyHanko's LTV) need the chain.
-                "certificates": self._embedded,
-                "signer_infos": [signer_info],
-            }
-        )
+        content: dict[str, object] = {
+            "version": "v3",
+            "digest_algorithms": cms.DigestAlgorithms([digest_algorithm]),
+            "encap_content_info": cms.EncapsulatedContentInfo(
+                {"content_type": "tst_info", "content": cms.ParsableOctetString(tst_info)}
+            ),
+            "signer_infos": [signer_info],
+        }
+        if req["cert_req"].native:
+            # RFC 3161 2.4.1: the TSA's certificate (here with its chain) only when certReq is true;
+            # pyHanko and the audit anchors ask for it, a client that already holds it may not.
+            content["certificates"] = self._embedded
+        signed_data = cms.SignedData(content)
         token = cms.ContentInfo({"content_type": "signed_data", "content": signed_data})
         granted = tsp.PKIStatusInfo({"status": tsp.PKIStatus("granted")})
         return tsp.TimeStampResp({"status": granted, "time_stamp_token": token})
@@ -161,7 +162,8 @@ class PsreTimeStamper(TimeStamper):
             request = tsp.TimeStampReq.load(request_der)
             _ = request.native  # force a full parse so malformed input fails here, not while signing
         except (ValueError, TypeError) as exc:
-            rejection: bytes = _rejection("bad_request", f"malformed request: {type(exc).__name__}").dump()
+            # RFC 3161 2.4.2: a request that is not a TimeStampReq is rejected with badDataFormat.
+            rejection: bytes = _rejection("bad_data_format", f"malformed request: {type(exc).__name__}").dump()
             return rejection
         response: bytes = self.request_tsa_response(request).dump()
         return response

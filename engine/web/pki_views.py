@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import base64
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import ocsp
 from flask import Blueprint, Response, abort, current_app, request
 
 bp = Blueprint("pki", __name__, url_prefix="/pki")
@@ -15,22 +19,57 @@ def _psre() -> Any:
     return current_app.extensions["sertel.psre"]
 
 
+def _cached(body: bytes, mimetype: str, produced: datetime, expires: datetime | None) -> Response:
+    """A response with HTTP cache headers that let caches keep it until the data's own next update."""
+    response = Response(body, mimetype=mimetype)
+    response.last_modified = produced
+    if expires is not None:
+        response.expires = expires
+        remaining = int((expires - datetime.now(UTC)).total_seconds())
+        response.cache_control.public = True
+        response.cache_control.max_age = max(remaining, 0)
+    return response
+
+
+def _crl(der: bytes) -> Response:
+    # Served as stored: a GET never signs (CRLs are made on revocation, by the scheduler and by operators).
+    parsed = x509.load_der_x509_crl(der)
+    return _cached(der, "application/pkix-crl", parsed.last_update_utc, parsed.next_update_utc)
+
+
 @bp.get("/crl")
 def crl() -> Response:
-    """The issuing CA's current CRL (DER)."""
-    return Response(_psre().crl_der(), mimetype="application/pkix-crl")
+    """The issuing CA's current CRL (DER), as last published."""
+    return _crl(_psre().crl_der())
 
 
 @bp.get("/root-crl")
 def root_crl() -> Response:
-    """The root CA's CRL (DER)."""
-    return Response(_psre().root_crl_der(), mimetype="application/pkix-crl")
+    """The root CA's CRL (DER), as last published by `sertel pki root-crl`."""
+    return _crl(_psre().root_crl_der())
 
 
 @bp.get("/ca.pem")
 def chain() -> Response:
     """The CA chain (issuing CA and root) in PEM."""
     return Response(_psre().ca_chain_pem(), mimetype="application/x-pem-file")
+
+
+def _ca_certificate(index: int) -> Response:
+    certificate = x509.load_pem_x509_certificates(_psre().ca_chain_pem().encode())[index]
+    return Response(certificate.public_bytes(serialization.Encoding.DER), mimetype="application/pkix-cert")
+
+
+@bp.get("/ca.cer")
+def issuing_ca_certificate() -> Response:
+    """The issuing CA certificate (DER): the AIA caIssuers URL of every certificate it issues."""
+    return _ca_certificate(0)
+
+
+@bp.get("/root.cer")
+def root_ca_certificate() -> Response:
+    """The root CA certificate (DER): the AIA caIssuers URL of the issuing CA."""
+    return _ca_certificate(1)
 
 
 @bp.post("/ocsp")
@@ -50,7 +89,16 @@ def ocsp_get(encoded: str) -> Response:
 
 
 def _ocsp(der: bytes) -> Response:
-    return Response(_psre().ocsp_response_der(der), mimetype="application/ocsp-response")
+    answer = _psre().ocsp_response_der(der)
+    parsed = ocsp.load_der_ocsp_response(answer)
+    if parsed.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+        # An error answer says nothing lasting about any certificate: caches must not keep it.
+        response = Response(answer, mimetype="application/ocsp-response")
+        response.cache_control.no_store = True
+        return response
+    # RFC 5019 6.2: caches may keep the answer until the earliest nextUpdate among its SingleResponses.
+    next_updates = [single.next_update_utc for single in parsed.responses if single.next_update_utc is not None]
+    return _cached(answer, "application/ocsp-response", parsed.produced_at_utc, min(next_updates, default=None))
 
 
 @bp.post("/tsa")

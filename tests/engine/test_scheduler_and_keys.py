@@ -30,6 +30,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
             "anchor_audit_log",
             "expiry_reminders",
             "poll_timers",
+            "publish_crl",
             "reconcile_psre",
             "renew_long_term_evidence",
         ]
@@ -46,7 +47,7 @@ def test_kek_rotation_rewraps_keys_and_the_old_kek_can_then_be_dropped(app: Flas
     assert "kunci dibungkus ulang" in result.output
     only_new = create_app({**settings_of(app), "KEK_KEYS": new_kek})
     # The CRL is signed with the issuing CA key: it can only be unwrapped with the new KEK now.
-    assert only_new.extensions["sertel.psre"].crl_der()
+    assert only_new.extensions["sertel.psre"].publish_crl()
     # The event log's MAC keys were archived under the new KEK: old events still verify without the old KEK.
     assert "kunci MAC log peristiwa diarsipkan" in result.output
     verified = only_new.test_cli_runner().invoke(audit_verify)

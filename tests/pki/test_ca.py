@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ from cryptography import x509
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID, ObjectIdentifier
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID, NameOID, ObjectIdentifier
 from pki_builders import BASE_URL, make_csr, make_key, make_subject
 
 from pki import ca
@@ -105,10 +106,32 @@ def test_certificate_carries_a_pseudonym_never_the_nik(kek: str) -> None:
     subject = make_subject()
     cert = _issuing_ca(kek).issue_from_csr(make_csr(), subject, validity_days=730)
     serial_attr = cert.subject.get_attributes_for_oid(NameOID.SERIAL_NUMBER)[0].value
-    assert serial_attr == ca.subject_pseudonym(subject.nik, b"s" * 32)
-    assert serial_attr.startswith("PID-") and len(serial_attr) == 24
+    # EN 319 412-1 5.1.3 form with a local identity type ("PS:" + country + "-"): not a claimed NIK.
+    assert serial_attr == "PS:ID-" + ca.subject_pseudonym(subject.nik, b"s" * 32).removeprefix("PID-")
+    assert serial_attr.startswith("PS:ID-") and len(serial_attr) == 26
     assert subject.nik.encode() not in cert.tbs_certificate_bytes
-    assert ca.subject_pseudonym(subject.nik, b"other salt") != serial_attr
+    assert ca.subject_pseudonym(subject.nik, b"other salt").removeprefix("PID-") not in serial_attr
+
+
+def test_natural_person_names_follow_en_319_412_2(kek: str) -> None:
+    issuing = _issuing_ca(kek)
+    split = issuing.issue_from_csr(make_csr(), make_subject(given_name="Siti", surname="Rahmawati"), 730).subject
+    assert split.get_attributes_for_oid(NameOID.GIVEN_NAME)[0].value == "Siti"
+    assert split.get_attributes_for_oid(NameOID.SURNAME)[0].value == "Rahmawati"
+    whole = issuing.issue_from_csr(make_csr(), make_subject(name="Sukarno"), 730).subject
+    assert not whole.get_attributes_for_oid(NameOID.GIVEN_NAME)
+    assert whole.get_attributes_for_oid(NameOID.SURNAME)[0].value == "Sukarno"
+
+
+def test_certificates_carry_the_policy_oid_and_ca_issuers(kek: str) -> None:
+    issuing = replace(_issuing_ca(kek), policy_oid="1.3.6.1.4.1.32473.9.9")
+    cert = issuing.issue_from_csr(make_csr(), make_subject(), 730)
+    policies = cert.extensions.get_extension_for_class(x509.CertificatePolicies).value
+    assert [p.policy_identifier.dotted_string for p in policies] == ["1.3.6.1.4.1.32473.9.9"]
+    access = cert.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+    methods = {a.access_method: a.access_location.value for a in access}
+    assert methods[AuthorityInformationAccessOID.CA_ISSUERS] == issuing.base_url.rstrip("/") + "/ca.cer"
+    assert methods[AuthorityInformationAccessOID.OCSP] == issuing.base_url.rstrip("/") + "/ocsp"
 
 
 def test_serial_is_random_positive_and_at_least_128_bits(kek: str) -> None:

@@ -84,7 +84,7 @@ def test_kek_rotation_lets_the_old_kek_be_retired(tmp_path: Path, kek: str) -> N
     issued = rotated.issue_from_csr(subject_id, make_csr(), "issue-1")
     assert issued.chain_pem == psre.ca_chain_pem()
     with pytest.raises(KeyDecryptionFailed):
-        new_psre(state, [kek]).crl_der()
+        new_psre(state, [kek]).publish_crl()
 
 
 def test_issued_certificate_comes_with_its_chain(psre: EmbeddedPSrE) -> None:

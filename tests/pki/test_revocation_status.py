@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509 import ocsp
-from pki_builders import make_csr, make_subject, openssl
+from pki_builders import make_csr, make_subject, new_psre, openssl
 
 from pki.embedded import EmbeddedPSrE
 
@@ -124,7 +125,7 @@ def test_crl_lists_reason_and_has_increasing_number(psre: EmbeddedPSrE, issued: 
     serial, _ = issued
     psre.revoke(serial, "affiliationChanged", "revoke-1")
     first = x509.load_der_x509_crl(psre.crl_der())
-    second = x509.load_der_x509_crl(psre.crl_der())
+    second = x509.load_der_x509_crl(psre.publish_crl())
     number = first.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number
     assert second.extensions.get_extension_for_class(x509.CRLNumber).value.crl_number == number + 1
     entry = first.get_revoked_certificate_by_serial_number(int(serial, 16))
@@ -206,3 +207,31 @@ def test_malformed_ocsp_request_gets_malformed_response(psre: EmbeddedPSrE) -> N
 def _hashes(leaf: x509.Certificate, issuer: x509.Certificate) -> tuple[bytes, bytes]:
     probe = ocsp.OCSPRequestBuilder().add_certificate(leaf, issuer, hashes.SHA1()).build()
     return probe.issuer_name_hash, probe.issuer_key_hash
+
+
+def test_service_certificates_of_an_older_state_are_recorded_lazily(psre: EmbeddedPSrE, kek: str) -> None:
+    tsa = x509.load_pem_x509_certificate(psre.tsa_certificate_pem().encode())
+    with sqlite3.connect(psre.store.path) as conn:
+        conn.execute("DROP TABLE service_certificates")
+        conn.execute("DELETE FROM meta WHERE name IN ('tsa_pem', 'tsa_key')")
+    older = new_psre(psre.store.path.parent, [kek])
+    assert older.certificate_status(format(tsa.serial_number, "x")).status == "unknown"
+    assert older.publish_crl()  # the CRL query does not trip over the missing table
+    renewed = x509.load_pem_x509_certificate(older.tsa_certificate_pem().encode())
+    assert older.certificate_status(format(renewed.serial_number, "x")).status == "good"
+
+
+def test_ocsp_answers_each_serial_of_a_multi_serial_request(psre: EmbeddedPSrE, issued: tuple[str, Files]) -> None:
+    serial, files = issued
+    unknown = "0x" + "7" * 30
+    ids = ["-serial", "0x" + serial, "-serial", unknown]
+    made = openssl("ocsp", "-issuer", files.issuing, *ids, "-no_nonce", "-reqout", "multi.der", cwd=files.dir)
+    assert made.returncode == 0, made.stdout
+    (files.dir / "multi-resp.der").write_bytes(psre.ocsp_response_der((files.dir / "multi.der").read_bytes()))
+    checked = openssl(
+        "ocsp", "-respin", "multi-resp.der", "-CAfile", files.root, "-no_nonce", "-issuer", files.issuing, *ids,
+        cwd=files.dir,
+    )
+    assert "Response verify OK" in checked.stdout
+    assert f"0x{serial}: good" in checked.stdout and f"{unknown}: unknown" in checked.stdout
+    assert len(list(ocsp.load_der_ocsp_response((files.dir / "multi-resp.der").read_bytes()).responses)) == 2
