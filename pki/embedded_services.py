@@ -128,6 +128,7 @@ class EmbeddedServices(EmbeddedCore):
             set_meta(conn, "issuing_key", wrapped)
             set_meta(conn, "issuing_generation", str(generation + 1).encode())
         self._issuing_ca = None
+        self.publish_crl()  # the stored CRL served and embedded from now on is the new CA's
         self.renew_service_certificates(timedelta.max)
         return certificate
 
@@ -270,6 +271,22 @@ class EmbeddedServices(EmbeddedCore):
         """Return the stored root CRL as published by `sertel pki root-crl`; reading never signs anything."""
         return self._stored("root_crl_der")
 
+    def _current_root_crl(self) -> bytes:
+        """The stored root CRL for LTV material, re-published first once it has run out.
+
+        Validation data must carry a current root CRL. With the root key in this state (the embedded default)
+        an expired one is replaced here, never on a GET; with the root kept offline the stored one is used
+        as it is, and the operator's yearly `sertel pki root-crl` keeps sealing and archive renewal working.
+        """
+        der = self.root_crl_der()
+        next_update = x509.load_der_x509_crl(der).next_update_utc
+        if next_update is None or next_update <= self.clock():
+            try:
+                der = self.publish_root_crl()
+            except NotInitialised:
+                pass  # the root key is offline: the operator publishes the root CRL
+        return der
+
     def _current_crl(self) -> bytes:
         """The stored CRL, replaced first if its nextUpdate has passed (for LTV material, not for GETs)."""
         der = self.crl_der()
@@ -355,7 +372,7 @@ class EmbeddedServices(EmbeddedCore):
         """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
         if not self.store.path.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self._current_crl(), self.root_crl_der(), *self.retired_crls_der()]
+        crls = [self._current_crl(), self._current_root_crl(), *self.retired_crls_der()]
         ocsps: list[bytes] = []
         issuing = self._ca().certificate
         if certificate is not None and certificate.issuer == issuing.subject:
