@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -281,10 +282,9 @@ class EmbeddedServices(EmbeddedCore):
         der = self.root_crl_der()
         next_update = x509.load_der_x509_crl(der).next_update_utc
         if next_update is None or next_update <= self.clock():
-            try:
+            # With the root key offline the operator publishes the root CRL; the stored one is used as it is.
+            with contextlib.suppress(NotInitialised):
                 der = self.publish_root_crl()
-            except NotInitialised:
-                pass  # the root key is offline: the operator publishes the root CRL
         return der
 
     def _current_crl(self) -> bytes:
