@@ -72,6 +72,15 @@ def publish_crl() -> int:
         return len(adapter.publish_crl()) if hasattr(adapter, "publish_crl") else 0
 
 
+# Periodic jobs whose interval is a setting: (job function and id, interval unit, setting name).
+PERIODIC_JOBS = (
+    ("reconcile_psre", "minutes", "RECONCILE_INTERVAL_MINUTES"),
+    ("anchor_audit_log", "minutes", "AUDIT_ANCHOR_INTERVAL_MINUTES"),
+    ("renew_long_term_evidence", "hours", "ARCHIVE_REFRESH_INTERVAL_HOURS"),
+    ("publish_crl", "minutes", "CRL_PUBLISH_INTERVAL_MINUTES"),
+)
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
@@ -88,29 +97,8 @@ def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) ->
     scheduler.add_job(
         "engine.jobs:send_expiry_reminders", "interval", id="expiry_reminders", replace_existing=True, hours=6
     )
-    minutes = int(app.config["SERTEL"]["RECONCILE_INTERVAL_MINUTES"])
-    scheduler.add_job(
-        "engine.jobs:reconcile_psre", "interval", id="reconcile_psre", replace_existing=True, minutes=minutes
-    )
-    scheduler.add_job(
-        "engine.jobs:anchor_audit_log",
-        "interval",
-        id="anchor_audit_log",
-        replace_existing=True,
-        minutes=int(app.config["SERTEL"]["AUDIT_ANCHOR_INTERVAL_MINUTES"]),
-    )
-    scheduler.add_job(
-        "engine.jobs:renew_long_term_evidence",
-        "interval",
-        id="renew_long_term_evidence",
-        replace_existing=True,
-        hours=int(app.config["SERTEL"]["ARCHIVE_REFRESH_INTERVAL_HOURS"]),
-    )
-    scheduler.add_job(
-        "engine.jobs:publish_crl",
-        "interval",
-        id="publish_crl",
-        replace_existing=True,
-        minutes=int(app.config["SERTEL"]["CRL_PUBLISH_INTERVAL_MINUTES"]),
-    )
+    config = app.config["SERTEL"]
+    for job_id, unit, setting in PERIODIC_JOBS:
+        every = {unit: int(config[setting])}
+        scheduler.add_job(f"engine.jobs:{job_id}", "interval", id=job_id, replace_existing=True, **every)
     return scheduler

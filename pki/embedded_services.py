@@ -40,6 +40,19 @@ SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 RELOAD_MARGIN = timedelta(days=30)
 
 
+def _revoked_entries(rows: list[sqlite3.Row]) -> list[status.RevokedEntry]:
+    """CRL entries from rows of (serial_hex, revoked_at, reason, invalidity_date)."""
+    return [
+        status.RevokedEntry(
+            int(r["serial_hex"], 16),
+            datetime.fromisoformat(r["revoked_at"]),
+            r["reason"],
+            datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
+        )
+        for r in rows
+    ]
+
+
 def _record_service(conn: sqlite3.Connection, name: str, certificate: x509.Certificate) -> None:
     """Record a service certificate (idempotent) so OCSP and the CRL can speak about it."""
     conn.execute(SERVICE_SCHEMA)
@@ -150,15 +163,7 @@ class EmbeddedServices(EmbeddedCore):
             for n, _, _ in retired:
                 numbers[n] = int(get_meta(conn, f"retired_issuing_{n}_crl_number") or b"0") + 1
                 set_meta(conn, f"retired_issuing_{n}_crl_number", str(numbers[n]).encode())
-        revoked = [
-            status.RevokedEntry(
-                int(r["serial_hex"], 16),
-                datetime.fromisoformat(r["revoked_at"]),
-                r["reason"],
-                datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
-            )
-            for r in rows
-        ]
+        revoked = _revoked_entries(rows)
         crls = []
         for n, pem, token in retired:
             assert pem is not None and token is not None
@@ -211,15 +216,7 @@ class EmbeddedServices(EmbeddedCore):
             " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
             " UNION ALL SELECT serial_hex, revoked_at, reason, NULL FROM service_certificates WHERE status = 'revoked'"
         ).fetchall()
-        revoked = [
-            status.RevokedEntry(
-                int(r["serial_hex"], 16),
-                datetime.fromisoformat(r["revoked_at"]),
-                r["reason"],
-                datetime.fromisoformat(r["invalidity_date"]) if r["invalidity_date"] else None,
-            )
-            for r in rows
-        ]
+        revoked = _revoked_entries(rows)
         now = self.clock().replace(microsecond=0)
         crl = status.build_crl(
             issuing.certificate, issuing.private_key, revoked, number, now, now + self.crl_next_update
