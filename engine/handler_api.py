@@ -6,9 +6,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.registry import form_schema, service_task
+from engine.registry import Param, form_schema, service_task
 
-__all__ = ["FormRefused", "HandlerContext", "HandlerError", "form_schema", "service_task"]
+__all__ = ["FormRefused", "HandlerContext", "HandlerError", "Param", "form_schema", "service_task"]
 
 
 class HandlerError(RuntimeError):
@@ -32,12 +32,16 @@ def _unavailable(*_args: Any, **_kwargs: Any) -> Any:
 
 @dataclass
 class HandlerContext:
-    """What a service-task handler receives: the case, the task's data and the ports it may use."""
+    """What a service-task handler receives: the case, the parameters its diagram passes and the ports it may use.
+
+    A handler reads the case's data only through `params` (each evaluated by the engine from the
+    expression the diagram gives), never by another task's id: the diagram, not the handler, decides
+    where a value comes from. The whole case record is there only for the dossier (`case_record`).
+    """
 
     case_id: int
     task_name: str
     idempotency_key: str
-    data: Mapping[str, Any]
     params: dict[str, Any] = field(default_factory=dict)
     # The id of the process the case runs (its SOP key).
     process_key: str = ""
@@ -64,5 +68,7 @@ class HandlerContext:
     log_event: Callable[[str, dict[str, Any]], None] = _unavailable
     # Who caused this run: username, full_name, nik, roles ("penjadwal" for the scheduler).
     actor: dict[str, Any] = field(default_factory=dict)
+    # The whole case record (every submission and result so far), for operators that archive the case.
+    case_record: Callable[[], Mapping[str, Any]] = _unavailable
     # Secrets typed in the form that started this run (passphrases): never stored, never logged.
     secrets: Mapping[str, str] = field(default_factory=dict)

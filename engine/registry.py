@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import importlib
 import inspect
 import pkgutil
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
+from lxml import etree
 from marshmallow import Schema
 
 Handler = Callable[[Any], dict[str, Any]]
@@ -18,29 +20,86 @@ class RegistryError(RuntimeError):
     """An operator or form is registered twice, or asked for but unknown."""
 
 
+PARAM_TYPES: dict[str, tuple[type, ...]] = {
+    "str": (str,),
+    "int": (int,),
+    "bool": (bool,),
+    "dict": (dict,),
+    "list": (list,),
+    "any": (object,),
+}
+
+
+@dataclass(frozen=True)
+class Param:
+    """A parameter an operator declares: its type, whether a diagram must give it, and its allowed values."""
+
+    type: str = "any"
+    required: bool = True
+    doc: str = ""
+    choices: tuple[Any, ...] | None = None
+
+    def __post_init__(self) -> None:
+        if self.type not in PARAM_TYPES:
+            raise RegistryError(f"parameter type {self.type!r} unknown (one of {', '.join(PARAM_TYPES)})")
+        if self.choices is not None:
+            object.__setattr__(self, "choices", tuple(self.choices))
+
+    def accepts(self, value: Any) -> bool:
+        """Tell whether a value has this parameter's type (bool is not an int here)."""
+        if self.type == "int" and isinstance(value, bool):
+            return False
+        return isinstance(value, PARAM_TYPES[self.type])
+
+
 @dataclass(frozen=True)
 class Operator:
-    """A registered service-task handler."""
+    """A registered service-task handler, one version of an operator."""
 
     name: str
     func: Handler
     doc: str
     module: str
+    version: int = 1
+    params: Mapping[str, Param] = field(default_factory=dict)
+    results: tuple[str, ...] = ()
+
+    @property
+    def pinned_id(self) -> str:
+        """The id a diagram uses to call exactly this version: "name@version"."""
+        return f"{self.name}@{self.version}"
 
 
-_operators: dict[str, Operator] = {}
+_operators: dict[tuple[str, int], Operator] = {}
 _forms: dict[str, type[Schema]] = {}
 _discovered: set[str] = set()
 
 
-def service_task(name: str) -> Callable[[Handler], Handler]:
-    """Register a function as the handler of the service-task operator `name`."""
+def service_task(
+    name: str,
+    version: int = 1,
+    params: Mapping[str, Param] | None = None,
+    results: tuple[str, ...] | list[str] = (),
+) -> Callable[[Handler], Handler]:
+    """Register a function as version `version` of the service-task operator `name`.
+
+    `params` are the parameters a diagram passes (each evaluated against the case data at run time and
+    handed to the handler as ctx.params); `results` are the fields of what the handler returns.
+    """
+    if "@" in name:
+        raise RegistryError(f"operator name {name!r} must not contain '@'")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        raise RegistryError(f"operator {name!r}: version must be a positive integer")
 
     def register(func: Handler) -> Handler:
-        existing = _operators.get(name)
+        existing = _operators.get((name, version))
         if existing and existing.func is not func:
-            raise RegistryError(f"operator {name!r} registered twice ({existing.module}, {func.__module__})")
-        _operators[name] = Operator(name, func, inspect.getdoc(func) or "", func.__module__)
+            raise RegistryError(
+                f"operator {name!r} version {version} registered twice ({existing.module}, {func.__module__})"
+            )
+        _operators[(name, version)] = Operator(
+            name, func, inspect.getdoc(func) or "", func.__module__, version, dict(params or {}), tuple(results)
+        )
         return func
 
     return register
@@ -69,22 +128,135 @@ def discover(package: str = "handlers") -> None:
     _discovered.add(package)
 
 
-def operator(name: str) -> Operator:
-    """Return the operator registered under `name`, or raise RegistryError."""
-    try:
-        return _operators[name]
-    except KeyError:
-        raise RegistryError(f"operator {name!r} tidak terdaftar") from None
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+
+
+def split_operator_id(operator_id: str) -> tuple[str, int | None]:
+    """Split a diagram's operator id "name@N" into (name, N); an unpinned id gives (name, None).
+
+    A version that is not a positive integer raises RegistryError.
+    """
+    name, sep, version = operator_id.partition("@")
+    if not sep:
+        return name, None
+    if not version.isdigit() or int(version) < 1:
+        raise RegistryError(f"versi operator '{operator_id}' tidak valid (harus bilangan bulat positif)")
+    return name, int(version)
+
+
+def versions(name: str) -> list[int]:
+    """The registered versions of an operator, oldest first (empty when unknown)."""
+    return sorted(v for (n, v) in _operators if n == name)
+
+
+def operator(name: str, version: int | None = None) -> Operator:
+    """Return an operator: `name` may be a pinned id "name@N"; no version means the newest one.
+
+    Raises RegistryError for an unknown operator or version.
+    """
+    base, pinned = split_operator_id(name)
+    if version is not None and pinned is not None and version != pinned:
+        raise RegistryError(f"operator '{name}' diminta dengan versi {version}")
+    wanted = version if version is not None else pinned
+    known = versions(base)
+    if not known:
+        raise RegistryError(f"operator '{base}' tidak terdaftar")
+    if wanted is None:
+        return _operators[(base, known[-1])]
+    if wanted not in known:
+        listed = ", ".join(str(v) for v in known)
+        raise RegistryError(f"operator '{base}' versi {wanted} tidak terdaftar (versi yang ada: {listed})")
+    return _operators[(base, wanted)]
 
 
 def has_operator(name: str) -> bool:
-    """Tell whether an operator is registered."""
-    return name in _operators
+    """Tell whether an operator (or, for "name@N", that version of it) is registered."""
+    try:
+        operator(name)
+    except RegistryError:
+        return False
+    return True
 
 
 def operators() -> list[Operator]:
-    """List the registered operators, sorted by name (for deploy checks and the modeler)."""
-    return sorted(_operators.values(), key=lambda op: op.name)
+    """The newest version of every registered operator, sorted by name (for deploy checks and the modeler)."""
+    names = sorted({n for (n, _v) in _operators})
+    return [operator(n) for n in names]
+
+
+def all_operator_versions() -> list[Operator]:
+    """Every registered version of every operator, by name then version."""
+    return [_operators[key] for key in sorted(_operators)]
+
+
+def pin_operator_versions(xml: str) -> str:
+    """Pin every unpinned service-task operator id of a BPMN document to the newest registered version.
+
+    "common.notify" becomes "common.notify@2" when version 2 is the newest; ids already pinned and
+    unknown operators are left as they are (the deploy checks report the latter). The rest of the
+    document is kept as written.
+    """
+    root = etree.fromstring(xml.encode("utf-8"))
+    changed = False
+    for element in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator"):
+        operator_id = element.get("id") or ""
+        if not operator_id or "@" in operator_id:
+            continue
+        known = versions(operator_id)
+        if known:
+            element.set("id", f"{operator_id}@{known[-1]}")
+            changed = True
+    if not changed:
+        return xml
+    text: bytes = etree.tostring(root.getroottree(), xml_declaration=True, encoding="UTF-8")
+    return text.decode("utf-8") + ("\n" if xml.endswith("\n") else "")
+
+
+def literal_value(expression: str) -> tuple[bool, Any]:
+    """(True, value) when a parameter expression is a Python literal ('x', 3, True, {...}), else (False, None)."""
+    try:
+        return True, ast.literal_eval(expression.strip())
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return False, None
+
+
+def parameter_problems(
+    operator_id: str, given_param_names: Iterable[str], literal_values: Mapping[str, Any] | None = None
+) -> list[str]:
+    """What is wrong with a service task's call of an operator, as messages (Indonesian) for the deploy checks.
+
+    `given_param_names` are the parameters the diagram passes; `literal_values` the values of those whose
+    expression is a literal (see literal_value), which are checked against the declared type and choices.
+    Reports an unknown operator or version, a missing required parameter, an unknown parameter, a literal
+    of the wrong type and a literal outside the declared choices.
+    """
+    try:
+        op = operator(operator_id)
+    except RegistryError as exc:
+        return [str(exc)]
+    given = list(given_param_names)
+    found: list[str] = []
+    for name, spec in op.params.items():
+        if spec.required and name not in given:
+            found.append(f"operator '{op.pinned_id}': parameter wajib '{name}' tidak diisi")
+    for name in given:
+        if name not in op.params:
+            declared = ", ".join(op.params) or "tidak ada"
+            found.append(f"operator '{op.pinned_id}': parameter '{name}' tidak dikenal (parameter: {declared})")
+    for name, value in (literal_values or {}).items():
+        if name not in op.params:
+            continue
+        spec = op.params[name]
+        if value is None and not spec.required:
+            continue
+        if not spec.accepts(value):
+            found.append(
+                f"operator '{op.pinned_id}': parameter '{name}' harus bertipe {spec.type}, bukan {type(value).__name__}"
+            )
+        elif spec.choices is not None and value not in spec.choices:
+            allowed = ", ".join(repr(c) for c in spec.choices)
+            found.append(f"operator '{op.pinned_id}': parameter '{name}' bernilai {value!r}, pilihannya: {allowed}")
+    return found
 
 
 def form_for(key: str) -> type[Schema] | None:

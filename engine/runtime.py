@@ -126,8 +126,13 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
     def call_service(self, task: Task, operation_name: str = "", operation_params: Any = None, **_: Any) -> str:
         if self.context_factory is None:
             raise WorkflowTaskException("Layanan tidak tersedia: mesin tanpa konteks handler", task=task)
+        # SpiffWorkflow has evaluated each parameter's expression against the case data already.
         params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
-        op = registry.operator(operation_name)
+        try:
+            # "name@N" runs version N (the deployment pinned it at publish); a bare name the newest version.
+            op = registry.operator(operation_name)
+        except registry.RegistryError as exc:
+            raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
         try:
             result = op.func(self.context_factory(task, params))
         except HandlerError as exc:

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.handler_api import HandlerContext, HandlerError, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, service_task
 from handlers.form_pdf import render_form_pdf
 from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
@@ -26,11 +26,6 @@ from pki.errors import (
     WeakPassphrase,
 )
 from pki.psre import IssuedCertificate, SubjectInfo
-
-# Where earlier steps of a diagram leave what later operators read (see processes/*.bpmn).
-REGISTRATION_FORM = "registration_form"
-CSR_TASK = "activation"
-SUBJECT_VARIABLE = "psre_subject"
 
 PKI_MESSAGES: dict[type[PkiError], str] = {
     InvalidCsr: "CSR tidak dapat dibaca atau tanda tangannya tidak valid.",
@@ -57,13 +52,24 @@ def param(ctx: HandlerContext, name: str, default: Any = None) -> Any:
     return value
 
 
+def submission(ctx: HandlerContext, name: str) -> Mapping[str, Any]:
+    """The mapping (a form submission, an earlier step's result) the diagram passes as parameter `name`; {} if none."""
+    value = param(ctx, name)
+    return value if isinstance(value, Mapping) else {}
+
+
 def applicant_field(ctx: HandlerContext, key: str) -> str:
-    """Return an applicant attribute, falling back to the case's registration form."""
+    """Return an applicant attribute, falling back to the form the diagram passes as `registration`."""
     value = ctx.applicant.get(key)
     if not value:
-        form = ctx.data.get(REGISTRATION_FORM)
-        value = form.get(key) if isinstance(form, Mapping) else None
+        value = submission(ctx, "registration").get(key)
     return str(value).strip() if value else ""
+
+
+# Optional parameter of the operators that describe the applicant: the form in which they declared their data.
+REGISTRATION_PARAM = Param(
+    "dict", required=False, doc="The submission in which the applicant declared their data (e.g. registration_form)."
+)
 
 
 def pki_failure(err: PkiError) -> HandlerError:
@@ -95,19 +101,42 @@ def resolve_recipient(ctx: HandlerContext, recipient: str) -> str:
     raise HandlerError(f"Penerima pemberitahuan '{recipient}' tidak dikenal.")
 
 
-@service_task("common.notify")
+@service_task(
+    "common.notify",
+    params={
+        "template": Param("str", doc="The mail template (engine/templates/mail/<template>.txt)."),
+        "recipient": Param(
+            "str", required=False, doc="'applicant' (default), a team ('verifikator_team', 'dinas') or an address."
+        ),
+        "context": Param(
+            "dict",
+            required=False,
+            doc="The values the template shows, by the names it uses (e.g. {'revoked': revoked}).",
+        ),
+    },
+    results=("template", "to", "sent_at"),
+)
 def notify(ctx: HandlerContext) -> dict[str, Any]:
-    """Send the e-mail template `template` to `recipient` ('applicant' or an address) with the case data."""
+    """Send the e-mail template `template` to `recipient` with the values the diagram passes as `context`."""
     template = param(ctx, "template")
     if not template:
         raise HandlerError("Parameter 'template' wajib diisi pada tugas pemberitahuan.")
-    to = resolve_recipient(ctx, str(param(ctx, "recipient", "applicant")))
-    context = {**ctx.data, "case_id": ctx.case_id, "applicant": dict(ctx.applicant), "settings": dict(ctx.settings)}
+    to = resolve_recipient(ctx, str(param(ctx, "recipient") or "applicant"))
+    context = {
+        **submission(ctx, "context"),
+        "case_id": ctx.case_id,
+        "applicant": dict(ctx.applicant),
+        "settings": dict(ctx.settings),
+    }
     ctx.notify(str(template), to, context)
     return {"template": str(template), "to": to, "sent_at": now_iso()}
 
 
-@service_task("common.register_subject")
+@service_task(
+    "common.register_subject",
+    params={"registration": REGISTRATION_PARAM},
+    results=("subject_id", "registered_at"),
+)
 def register_subject(ctx: HandlerContext) -> dict[str, Any]:
     """Register the applicant, as verified by the RA, as a subject at the PSrE; return its subject id."""
     values = {key: applicant_field(ctx, key) for key in ("full_name", "nik", "email", "agency_name", "position", "nip")}
@@ -131,14 +160,6 @@ def register_subject(ctx: HandlerContext) -> dict[str, Any]:
     return {"subject_id": subject_id, "registered_at": now_iso()}
 
 
-def _form_value(ctx: HandlerContext, task_id: str, key: str) -> Any:
-    """Return `key` from the submission stored under `task_id`, or from the top level of the task data."""
-    form = ctx.data.get(task_id)
-    if isinstance(form, Mapping) and form.get(key):
-        return form[key]
-    return ctx.data.get(key)
-
-
 def certificate_summary(issued: IssuedCertificate) -> dict[str, Any]:
     """Return the JSON-safe facts about an issued certificate that later steps and notices show."""
     cert = x509.load_pem_x509_certificate(issued.certificate_pem.encode("ascii"))
@@ -152,18 +173,23 @@ def certificate_summary(issued: IssuedCertificate) -> dict[str, Any]:
     }
 
 
-@service_task("common.issue_from_csr")
-def issue_from_csr(ctx: HandlerContext) -> dict[str, Any]:
-    """Have the PSrE issue a certificate for the applicant's CSR and record it with the case.
+CERTIFICATE_RESULTS = ("serial_hex", "subject_id", "subject", "not_before", "not_after", "sha256_fingerprint")
 
-    Params (optional): `csr_task` (task id whose submission holds `csr_pem`, default 'activation'),
-    `subject_variable` (result variable of the registration, default 'psre_subject').
-    """
-    csr_pem = _form_value(ctx, str(param(ctx, "csr_task", CSR_TASK)), "csr_pem")
+
+@service_task(
+    "common.issue_from_csr",
+    params={
+        "csr": Param("str", doc="The applicant's CSR (PEM), e.g. activation['csr_pem']."),
+        "subject_id": Param("str", doc="The applicant's subject id at the PSrE, e.g. psre_subject['subject_id']."),
+    },
+    results=(*CERTIFICATE_RESULTS, "issued_at"),
+)
+def issue_from_csr(ctx: HandlerContext) -> dict[str, Any]:
+    """Have the PSrE issue a certificate for the applicant's CSR (`csr`) and record it with the case."""
+    csr_pem = param(ctx, "csr")
     if not csr_pem:
         raise HandlerError("CSR pemohon tidak ditemukan pada data kasus.")
-    subject = ctx.data.get(str(param(ctx, "subject_variable", SUBJECT_VARIABLE)))
-    subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else ctx.data.get("subject_id")
+    subject_id = param(ctx, "subject_id")
     if not subject_id:
         raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
     try:
@@ -183,8 +209,8 @@ def _is_document_id(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-def case_documents(ctx: HandlerContext) -> list[dict[str, Any]]:
-    """The case's documents with their sha256: from the engine's document port, else from the submissions.
+def case_documents(ctx: HandlerContext, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The case's documents with their sha256: from the engine's document port, else from the case record.
 
     Without the port, a document is an integer field of a submission that the case's document store
     knows (the store refuses ids of other cases); each is hashed from its bytes.
@@ -196,10 +222,10 @@ def case_documents(ctx: HandlerContext) -> list[dict[str, Any]]:
         except HandlerError:
             pass
     found: dict[int, dict[str, Any]] = {}
-    for step, submission in ctx.data.items():
-        if not isinstance(submission, Mapping):
+    for step, submitted in record.items():
+        if not isinstance(submitted, Mapping):
             continue
-        for name, value in submission.items():
+        for name, value in submitted.items():
             if not _is_document_id(value) or value in found:
                 continue
             try:
@@ -234,8 +260,8 @@ def case_declarations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def case_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
-    """The certificates this case produced: the inventory's rows for this case, else the case data."""
+def case_certificates(ctx: HandlerContext, record: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The certificates this case produced: the inventory's rows for this case, else the case record."""
     try:
         rows = [row for row in ctx.certificates() if row.get("case_id") == ctx.case_id]
     except HandlerError:
@@ -246,23 +272,28 @@ def case_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
         ]
     return [
         {"serial": value["serial_hex"], "step": step, "not_after": value.get("not_after")}
-        for step, value in ctx.data.items()
+        for step, value in record.items()
         if isinstance(value, Mapping) and value.get("serial_hex")
     ]
 
 
 def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
-    """The case dossier as data: who applied, every document with its hash, every decision, certificates."""
+    """The case dossier as data: who applied, every document with its hash, every decision, certificates.
+
+    The dossier is the one operator that reads the whole case record (the context's `case_record` port):
+    it lists every submission, whatever the diagram names its steps.
+    """
+    record = dict(ctx.case_record())
     return {
         "format": "sertel-berkas-kasus/1",
         "case_id": ctx.case_id,
-        "process_key": str(getattr(ctx, "process_key", "") or ctx.data.get("process_key") or ""),
+        "process_key": str(ctx.process_key or record.get("process_key") or ""),
         "applicant": dict(ctx.applicant),
-        "started_by": ctx.data.get("started_by"),
-        "documents": case_documents(ctx),
-        "decisions": case_decisions(ctx.data),
-        "declarations": case_declarations(ctx.data),
-        "certificates": case_certificates(ctx),
+        "started_by": record.get("started_by"),
+        "documents": case_documents(ctx, record),
+        "decisions": case_decisions(record),
+        "declarations": case_declarations(record),
+        "certificates": case_certificates(ctx, record),
         "archived_at": now_iso(),
     }
 
@@ -307,7 +338,18 @@ def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manif
     return seal_by_ra(ctx, pdf, f"Arsip berkas kasus {ctx.case_id}")
 
 
-@service_task("common.archive_case")
+@service_task(
+    "common.archive_case",
+    results=(
+        "document_id",
+        "sha256",
+        "filename",
+        "cover_document_id",
+        "cover_sealed_by",
+        "documents",
+        "archived_at",
+    ),
+)
 def archive_case(ctx: HandlerContext) -> dict[str, Any]:
     """Build the case dossier: a JSON manifest and its printable cover sealed by the RA, both kept as 'dossier'."""
     manifest = dossier_manifest(ctx)

@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
-from handlers.common import certificate_summary, now_iso, pki_failure
+from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
 from handlers.forms import ActivationSchema, CertificateStartSchema, Checkbox, DocumentId, FormSchema, Text
 from handlers.identity import email_on_official_domain, names_match_loosely
 from handlers.issuance_ams import (
@@ -26,9 +26,13 @@ from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectInfo
 
-CHANGE_FORM = "change_form"
-ACTIVATION = "activation"
-CURRENT = "current"
+# The parameters the operators of 088.12 take (the diagram decides which data each one is).
+REQUEST = "request"
+KNOWN = "known"
+REQUEST_PARAM = Param("dict", doc="The change request as submitted (e.g. change_form).")
+KNOWN_PARAM = Param(
+    "dict", required=False, doc="The applicant's data as loaded before the change (e.g. current['applicant'])."
+)
 # The fields a data change may touch, with the tick box that says it changes and its Indonesian label.
 CHANGEABLE: dict[str, tuple[str, str]] = {
     "full_name": ("change_full_name", "Nama"),
@@ -86,10 +90,15 @@ class DataChangeActivationSchema(ActivationSchema):
 # ---------------------------------------------------------------- shared helpers
 
 
-def form_of(ctx: HandlerContext, task_id: str) -> Mapping[str, Any]:
-    """Return the submission stored under `task_id`, or an empty mapping."""
-    form = ctx.data.get(task_id)
+def form_of(ctx: HandlerContext, name: str) -> Mapping[str, Any]:
+    """Return the mapping the diagram passes as parameter `name`, or an empty mapping."""
+    form = ctx.params.get(name)
     return form if isinstance(form, Mapping) else {}
+
+
+def known_record(ctx: HandlerContext) -> Mapping[str, Any]:
+    """The applicant's data before the change: as passed (`known`), else as the RA knows it now."""
+    return form_of(ctx, KNOWN) or current_record(ctx)
 
 
 def current_record(ctx: HandlerContext) -> dict[str, str]:
@@ -172,15 +181,15 @@ def changed_fields(form: Mapping[str, Any]) -> list[str]:
 
 def new_values(ctx: HandlerContext) -> dict[str, str]:
     """Return the applicant's data after the change: current data with the ticked fields replaced."""
-    form = form_of(ctx, CHANGE_FORM)
-    current = form_of(ctx, CURRENT).get("applicant") or current_record(ctx)
+    form = form_of(ctx, REQUEST)
+    current = known_record(ctx)
     values = {name: str(current.get(name) or "") for name in CHANGEABLE}
     for name in changed_fields(form):
         values[name] = str(form.get(name) or "").strip()
     return values
 
 
-@service_task("data_change.load_current")
+@service_task("data_change.load_current", results=("applicant", "certificates", "link_valid_days", "at"))
 def data_change_current(ctx: HandlerContext) -> dict[str, Any]:
     """Collect the applicant's current data and active certificates for the change form."""
     return load_current(ctx)
@@ -188,7 +197,7 @@ def data_change_current(ctx: HandlerContext) -> dict[str, Any]:
 
 def change_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[str, str]) -> list[Item]:
     """Say, per ticked field, what changes; a ticked field that does not change is an error."""
-    form = form_of(ctx, CHANGE_FORM)
+    form = form_of(ctx, REQUEST)
     items: list[Item] = []
     for name in changed_fields(form):
         label = CHANGEABLE[name][1]
@@ -223,7 +232,7 @@ def change_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[s
 
 def relaxed_roster_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[str, str]) -> list[Item]:
     """Run the roster checks on the new data; a mismatch on a field being changed is only a warning."""
-    changing = set(changed_fields(form_of(ctx, CHANGE_FORM)))
+    changing = set(changed_fields(form_of(ctx, REQUEST)))
     items = roster_items(
         ctx, str(current.get("nip") or ""), str(current.get("nik") or ""), new["full_name"], new["agency_code"]
     )
@@ -235,11 +244,15 @@ def relaxed_roster_items(ctx: HandlerContext, current: Mapping[str, Any], new: M
     return items
 
 
-@service_task("data_change.automated_checks")
+@service_task(
+    "data_change.automated_checks",
+    params={REQUEST: REQUEST_PARAM, KNOWN: KNOWN_PARAM},
+    results=("items", "all_ok", "errors", "warnings", "new"),
+)
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     """Check the certificate, the identity numbers, the new data against the roster and the e-mail domain."""
-    form = form_of(ctx, CHANGE_FORM)
-    current = form_of(ctx, CURRENT).get("applicant") or current_record(ctx)
+    form = form_of(ctx, REQUEST)
+    current = known_record(ctx)
     new = new_values(ctx)
     domain = str(ctx.settings.get("official_email_domain") or DEFAULT_OFFICIAL_DOMAIN)
     nik, nip = str(current.get("nik") or ""), str(current.get("nip") or "")
@@ -254,10 +267,14 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     return {**summarize(items), "new": new}
 
 
-@service_task("data_change.apply_change")
+@service_task(
+    "data_change.apply_change",
+    params={REQUEST: REQUEST_PARAM, KNOWN: KNOWN_PARAM},
+    results=("changed", "new", "roster_review", "applied_at"),
+)
 def apply_change(ctx: HandlerContext) -> dict[str, Any]:
     """Write the verified new data into the applicant's person record (the ASN roster is left to the Dinas)."""
-    form = form_of(ctx, CHANGE_FORM)
+    form = form_of(ctx, REQUEST)
     chosen_certificate(ctx, str(form.get("certificate_serial") or ""))
     new = new_values(ctx)
     changed = changed_fields(form)
@@ -277,12 +294,20 @@ def apply_change(ctx: HandlerContext) -> dict[str, Any]:
     return {"changed": changed, "new": new, "roster_review": roster_review, "applied_at": now_iso()}
 
 
-@service_task("data_change.reissue_certificate")
+@service_task(
+    "data_change.reissue_certificate",
+    params={
+        REQUEST: REQUEST_PARAM,
+        KNOWN: KNOWN_PARAM,
+        "csr": Param("str", doc="The CSR (PEM) of the owner's new key, e.g. activation['csr_pem']."),
+    },
+    results=(*CERTIFICATE_RESULTS, "issued_at", "old_serial", "revoked", "keys_destroyed"),
+)
 def reissue_certificate(ctx: HandlerContext) -> dict[str, Any]:
-    """Have the PSrE re-issue the certificate with the new data on the new CSR; the old ends revoked."""
-    form = form_of(ctx, CHANGE_FORM)
+    """Have the PSrE re-issue the certificate with the new data on the new CSR (`csr`); the old ends revoked."""
+    form = form_of(ctx, REQUEST)
     old_serial = str(form.get("certificate_serial") or "")
-    csr_pem = form_of(ctx, ACTIVATION).get("csr_pem")
+    csr_pem = ctx.params.get("csr")
     if not csr_pem:
         raise HandlerError("CSR baru pemohon tidak ditemukan pada data kasus.")
     record = current_record(ctx)  # already updated by data_change.apply_change in this run

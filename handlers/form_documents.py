@@ -23,15 +23,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from engine.handler_api import FormRefused, HandlerContext, HandlerError, service_task
-from handlers.common import now_iso, param
+from engine.handler_api import FormRefused, HandlerContext, HandlerError, Param, service_task
+from handlers.common import REGISTRATION_PARAM, now_iso, param, submission
 from handlers.form_pdf import FORM_TITLES, indonesian_date, render_form_pdf
 from handlers.revocation import REASONS, REQUESTERS
 from handlers.sealing import seal_by_ra
 from pki.errors import LOCKED_MESSAGE, KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
 
 SIGNING_PASSPHRASE = "signing_passphrase"
-REGISTRATION_FORM = "registration_form"
 MEDIA_TYPE = "application/pdf"
 DOCUMENT_KIND = "form"
 SIGNING_LOCATION = "Kota Pekalongan"
@@ -68,10 +67,8 @@ def _text(value: Any) -> str:
 
 
 def person(ctx: HandlerContext, key: str) -> str:
-    """A fact about the case's applicant: this case's registration form first, then the applicant record."""
-    form = ctx.data.get(REGISTRATION_FORM)
-    value = form.get(key) if isinstance(form, Mapping) else None
-    return _text(value) or _text(ctx.applicant.get(key))
+    """A fact about the case's applicant: the form the diagram passes as `registration` first, then the record."""
+    return _text(submission(ctx, "registration").get(key)) or _text(ctx.applicant.get(key))
 
 
 def agency_label(ctx: HandlerContext) -> str:
@@ -281,25 +278,33 @@ def sign_as_submitter(ctx: HandlerContext, pdf: bytes, passphrase: str, title: s
 # ---------------------------------------------------------------- operator
 
 
-@service_task("common.form_pdf")
+@service_task(
+    "common.form_pdf",
+    params={
+        "form": Param("str", doc="The official form to render.", choices=tuple(BUILDERS)),
+        "submission": Param("dict", doc="The submission to render (e.g. registration_form)."),
+        "registration": REGISTRATION_PARAM,
+    },
+    results=("document_id", "signed_by", "form", "filename", "sha256", "created_at"),
+)
 def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
-    """Render the submission of user task `source` as the official form `form`, sign it and keep it.
+    """Render the submission passed as `submission` as the official form `form`, sign it and keep it.
 
     Params: `form` (registration | recommendation | revocation_statement | forgotten_passphrase),
-    `source` (the user task id whose submission is rendered). Signed with the submitter's eSign key
+    `submission` (what was submitted), `registration` (optional: the applicant's registration form, whose
+    declared data the PDF shows before the person record's). Signed with the submitter's eSign key
     when they typed `signing_passphrase`, otherwise sealed by the RA. Stored as the case document
     '<form>-kasus-<case>.pdf' of kind 'form'. Result: document_id, signed_by ('owner' | 'ra_seal', or
     'unsigned' when the engine has no RA seal, i.e. with a remote PSrE),
     form, filename, sha256, created_at.
     """
     form = _text(param(ctx, "form"))
-    source = _text(param(ctx, "source"))
     if form not in BUILDERS:
         raise HandlerError(f"Parameter 'form' tidak dikenal: '{form}' (pilihan: {', '.join(BUILDERS)}).")
-    submission = ctx.data.get(source)
-    if not isinstance(submission, Mapping):
-        raise HandlerError(f"Isian formulir '{source}' tidak ditemukan pada data kasus.")
-    content = BUILDERS[form](ctx, submission)
+    submitted = param(ctx, "submission")
+    if not isinstance(submitted, Mapping):
+        raise HandlerError(f"Isian formulir '{form}' tidak diberikan (parameter 'submission').")
+    content = BUILDERS[form](ctx, submitted)
     title = FORM_TITLES[form]
     pdf = render_form_pdf(
         form,

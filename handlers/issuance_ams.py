@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-from engine.handler_api import HandlerContext, form_schema, service_task
+from engine.handler_api import HandlerContext, Param, form_schema, service_task
 from handlers.forms import FormSchema
 from handlers.identity import (
     email_on_official_domain,
@@ -26,7 +26,6 @@ class IssuanceStartSchema(FormSchema):
 Severity = Literal["error", "warning", "info"]
 Item = dict[str, Any]
 
-REGISTRATION_FORM = "registration_form"
 DEFAULT_OFFICIAL_DOMAIN = "pekalongankota.go.id"
 ACTIVE = "aktif"
 
@@ -47,10 +46,15 @@ def summarize(items: list[Item]) -> dict[str, Any]:
     }
 
 
-def submitted_value(ctx: HandlerContext, task_id: str, key: str) -> str:
-    """Return what the form submitted under `task_id` says, falling back to the applicant record."""
-    form = ctx.data.get(task_id)
-    value = form.get(key) if isinstance(form, Mapping) else None
+def form_param(ctx: HandlerContext, name: str) -> Mapping[str, Any]:
+    """The submission the diagram passes as parameter `name` ({} when it passes none)."""
+    value = ctx.params.get(name)
+    return value if isinstance(value, Mapping) else {}
+
+
+def submitted_value(ctx: HandlerContext, param_name: str, key: str) -> str:
+    """Return what the form passed as parameter `param_name` says, falling back to the applicant record."""
+    value = form_param(ctx, param_name).get(key)
     if not value:
         value = ctx.applicant.get(key)
     return str(value).strip() if value else ""
@@ -58,7 +62,7 @@ def submitted_value(ctx: HandlerContext, task_id: str, key: str) -> str:
 
 def application_value(ctx: HandlerContext, key: str) -> str:
     """Return what this case's registration form says, falling back to the applicant record."""
-    return submitted_value(ctx, REGISTRATION_FORM, key)
+    return submitted_value(ctx, "registration", key)
 
 
 def nik_items(nik: str) -> list[Item]:
@@ -183,7 +187,7 @@ def owner_rule_items(ctx: HandlerContext) -> list[Item]:
     category = str(ctx.applicant.get("category") or "asn")
     rule = OWNER_RULES.get(category, OWNER_RULES["lainnya"])
     proof_field = "asn_proof" if category == "asn" else "appointment_proof"
-    given = bool(submitted_value(ctx, REGISTRATION_FORM, proof_field))
+    given = bool(submitted_value(ctx, "registration", proof_field))
     return [
         item("owner_rule", "Aturan yang berlaku", True, "info", rule),
         item(
@@ -198,7 +202,11 @@ def owner_rule_items(ctx: HandlerContext) -> list[Item]:
     ]
 
 
-@service_task("issuance_ams.automated_checks")
+CHECK_RESULTS = ("items", "all_ok", "errors", "warnings")
+REGISTRATION = Param("dict", doc="The applicant's registration form submission (e.g. registration_form).")
+
+
+@service_task("issuance_ams.automated_checks", params={"registration": REGISTRATION}, results=CHECK_RESULTS)
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     """Check NIK, and for ASN the NIP, its agreement with the NIK and the roster; then the official e-mail domain.
 

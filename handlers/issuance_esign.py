@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
 from handlers import issuance_ams
-from handlers.common import SUBJECT_VARIABLE, certificate_summary, now_iso, pki_failure
+from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, param, pki_failure
 from handlers.forms import FormSchema, RecommendationSchema, RegistrationSchema
 from handlers.psre_retry import issue_once
 from pki.errors import PkiError
@@ -26,13 +25,21 @@ class EsignStartSchema(FormSchema):
     issues_certificate_kind = "esign"
 
 
-@service_task("issuance_esign.automated_checks")
+@service_task(
+    "issuance_esign.automated_checks",
+    params={"registration": issuance_ams.REGISTRATION},
+    results=issuance_ams.CHECK_RESULTS,
+)
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     """Check NIK, NIP, their agreement, ASN roster membership and the official e-mail domain."""
     return issuance_ams.automated_checks(ctx)
 
 
-@service_task("issuance_esign.issue_with_server_key")
+@service_task(
+    "issuance_esign.issue_with_server_key",
+    params={"subject_id": Param("str", doc="The owner's subject id at the PSrE, e.g. psre_subject['subject_id'].")},
+    results=(*CERTIFICATE_RESULTS, "key_held_by", "issued_at"),
+)
 def issue_with_server_key(ctx: HandlerContext) -> dict[str, Any]:
     """Have the PSrE generate the owner's key, keep it under the passphrase just set, and issue its certificate.
 
@@ -42,8 +49,7 @@ def issue_with_server_key(ctx: HandlerContext) -> dict[str, Any]:
     passphrase = ctx.secrets.get(PASSPHRASE)
     if not passphrase:
         raise HandlerError("Passphrase tidak tersedia; isi ulang formulir aktivasi.")
-    subject = ctx.data.get(SUBJECT_VARIABLE)
-    subject_id = subject.get("subject_id") if isinstance(subject, Mapping) else None
+    subject_id = param(ctx, "subject_id")
     if not subject_id:
         raise HandlerError("Pemohon belum terdaftar di PSrE (subject_id tidak ditemukan).")
     try:

@@ -15,11 +15,11 @@ WIB = timezone(timedelta(hours=7), "WIB")
 
 
 def request_serial(ctx: HandlerContext) -> str:
-    """The serial of the certificate this revocation case is about (set by check_certificate)."""
-    request = ctx.data.get("revocation_request")
-    if not isinstance(request, Mapping) or not request.get("serial"):
+    """The serial of the certificate a revocation step acts on (the parameter `serial` its diagram passes)."""
+    serial = ctx.params.get("serial")
+    if not serial:
         raise HandlerError("Sertifikat yang akan dicabut tidak ditemukan pada data kasus.")
-    return str(request["serial"])
+    return str(serial)
 
 
 def invalidity_date(statement: Mapping[str, Any], now: datetime | None = None) -> datetime | None:

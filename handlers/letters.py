@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from engine.handler_api import HandlerContext, HandlerError, service_task
-from handlers.common import now_iso
+from engine.handler_api import HandlerContext, HandlerError, Param, service_task
+from handlers.common import now_iso, param
 from handlers.form_documents import SIGNING_PASSPHRASE, SOP_REFERENCES, applicant_rows, nip_line, sign_as_submitter
 from handlers.form_pdf import render_form_pdf
 from handlers.sealing import seal_by_ra
@@ -53,14 +53,18 @@ def render_letter(ctx: HandlerContext, verdict: Mapping[str, Any], verifikator: 
     )
 
 
-@service_task("common.decision_letter")
+@service_task(
+    "common.decision_letter",
+    params={"verdict": Param("dict", doc="The verifikator's decision: decision (approve | return | reject), reasons.")},
+    results=("document_id", "filename", "sealed_by", "signed_by", "outcome", "at"),
+)
 def decision_letter(ctx: HandlerContext) -> dict[str, Any]:
-    """Write the verifikator's decision (task data `verification`) as a letter and keep it.
+    """Write the verifikator's decision (parameter `verdict`) as a letter and keep it.
 
     Signed with the verifikator's own eSign key when they typed `signing_passphrase` on the decision
     form (a wrong passphrase refuses the form, 422); otherwise sealed by the RA.
     """
-    verdict = ctx.data.get("verification")
+    verdict = param(ctx, "verdict")
     if not isinstance(verdict, Mapping) or verdict.get("decision") not in DECISIONS:
         raise HandlerError("Keputusan verifikasi tidak ditemukan pada data kasus.")
     verifikator = str(ctx.actor.get("full_name") or ctx.actor.get("username") or "Verifikator")

@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import validate
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
-from handlers.common import certificate_summary, now_iso, pki_failure
+from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
 from handlers.data_change import (
     certificate_items,
     chosen_certificate,
@@ -24,7 +24,8 @@ from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
-STATEMENT_FORM = "statement_form"
+STATEMENT = "statement"
+STATEMENT_PARAM = Param("dict", doc="The owner's forgotten-passphrase statement as submitted (e.g. statement_form).")
 PASSPHRASE = "passphrase"
 
 
@@ -71,7 +72,7 @@ def subject_id_of(ctx: HandlerContext, nik: str) -> str:
         raise pki_failure(err) from err
 
 
-@service_task("passphrase_lock.load_current")
+@service_task("passphrase_lock.load_current", results=("applicant", "certificates", "link_valid_days", "at"))
 def passphrase_lock_current(ctx: HandlerContext) -> dict[str, Any]:
     """Collect the owner's current data and active certificates for the statement form."""
     return load_current(ctx)
@@ -95,10 +96,14 @@ def lock_items(ctx: HandlerContext, serial: str) -> list[dict[str, Any]]:
     return [item("esign_lock", "Status kunci eSign", True, "warning", message)]
 
 
-@service_task("passphrase_lock.automated_checks")
+@service_task(
+    "passphrase_lock.automated_checks",
+    params={STATEMENT: STATEMENT_PARAM},
+    results=("items", "all_ok", "errors", "warnings"),
+)
 def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
-    """Check the certificate belongs to the owner and is active, the NIK, and the owner's status at the PSrE."""
-    form = form_of(ctx, STATEMENT_FORM)
+    """Check the certificate of the statement (`statement`) is the owner's and active, the NIK, the PSrE status."""
+    form = form_of(ctx, STATEMENT)
     nik = current_record(ctx)["nik"]
     items = [
         *certificate_items(ctx, str(form.get("certificate_serial") or "")),
@@ -116,13 +121,17 @@ def automated_checks(ctx: HandlerContext) -> dict[str, Any]:
     return summarize(items)
 
 
-@service_task("passphrase_lock.reset_key")
+@service_task(
+    "passphrase_lock.reset_key",
+    params={STATEMENT: STATEMENT_PARAM},
+    results=(*CERTIFICATE_RESULTS, "issued_at", "old_serial", "revoked", "keys_destroyed"),
+)
 def reset_key(ctx: HandlerContext) -> dict[str, Any]:
     """Have the PSrE replace the locked key: new key and certificate under the new passphrase, old revoked."""
     passphrase = ctx.secrets.get(PASSPHRASE)
     if not passphrase:
         raise HandlerError("Passphrase baru tidak diterima; isi kembali formulir passphrase baru.")
-    form: Mapping[str, Any] = form_of(ctx, STATEMENT_FORM)
+    form: Mapping[str, Any] = form_of(ctx, STATEMENT)
     old_serial = str(form.get("certificate_serial") or "")
     # The RA's inventory keeps the PSrE subject id (works with any adapter); older rows fall back to the PSrE.
     subject_id = chosen_certificate(ctx, old_serial).get("subject_id") or subject_id_of(ctx, current_record(ctx)["nik"])

@@ -8,14 +8,15 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
-from handlers.common import certificate_summary, now_iso, pki_failure
+from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
 from handlers.forms import ActivationSchema, Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
 from handlers.issuance_ams import (
     DEFAULT_OFFICIAL_DOMAIN,
     OWNER_RULES,
     Item,
     email_items,
+    form_param,
     item,
     nik_items,
     nip_items,
@@ -27,8 +28,12 @@ from handlers.key_custody import destroyed_keys
 from handlers.psre_retry import issue_once
 from pki.errors import KeyReused, PkiError
 
-RENEWAL_FORM = "renewal_form"
-ACTIVATION = "activation"
+# The parameters the operators of 088.10 take (the diagram decides which data each one is).
+RENEWAL = "renewal"
+RENEWAL_PARAM = Param("dict", doc="The renewal form as submitted (e.g. renewal_form).")
+START_SERIAL_PARAM = Param(
+    "str", required=False, doc="The certificate named at the start (certificate_serial), if the form names none."
+)
 ACTIVE = "active"
 # Fields of the renewal form that describe the person (also the applicant record's fields).
 PERSON_FIELDS = ("full_name", "nik", "nip", "position", "agency_code", "email")
@@ -79,14 +84,13 @@ def active_certificates(ctx: HandlerContext) -> list[dict[str, Any]]:
 
 def form_value(ctx: HandlerContext, key: str) -> str:
     """What the renewal form says, falling back to the applicant record."""
-    return submitted_value(ctx, RENEWAL_FORM, key)
+    return submitted_value(ctx, RENEWAL, key)
 
 
 def selected_serial(ctx: HandlerContext) -> str:
     """The serial of the certificate being renewed: the form's choice, else the start data's."""
-    form = ctx.data.get(RENEWAL_FORM)
-    serial = form.get("certificate_serial") if isinstance(form, Mapping) else None
-    return str(serial or ctx.data.get("certificate_serial") or "").strip().lower()
+    serial = form_param(ctx, RENEWAL).get("certificate_serial")
+    return str(serial or ctx.params.get("certificate_serial") or "").strip().lower()
 
 
 def _expiry_item(cert: Mapping[str, Any]) -> Item:
@@ -125,8 +129,7 @@ def certificate_items(ctx: HandlerContext, serial: str) -> list[Item]:
 
 def change_items(ctx: HandlerContext, nip: str) -> list[Item]:
     """Report the changes the owner declared and a position that differs from the roster."""
-    form = ctx.data.get(RENEWAL_FORM)
-    declared = str(form.get("changes") or "").strip() if isinstance(form, Mapping) else ""
+    declared = str(form_param(ctx, RENEWAL).get("changes") or "").strip()
     message = (
         f"Pemohon menyatakan perubahan: {declared}" if declared else "Pemohon menyatakan tidak ada perubahan data."
     )
@@ -148,14 +151,18 @@ def change_items(ctx: HandlerContext, nip: str) -> list[Item]:
 # ---------------------------------------------------------------- operators
 
 
-@service_task("renewal_rekey.prepare_renewal")
+@service_task(
+    "renewal_rekey.prepare_renewal",
+    params={"certificate_serial": START_SERIAL_PARAM},
+    results=("certificates", "prefill"),
+)
 def prepare_renewal(ctx: HandlerContext) -> dict[str, Any]:
     """List the applicant's active certificates and prefill the renewal form from what the RA knows."""
     certificates = [
         {"serial": c["serial"], "subject": c.get("subject", ""), "not_after": c.get("not_after", "")}
         for c in active_certificates(ctx)
     ]
-    wanted = str(ctx.data.get("certificate_serial") or "").strip().lower()
+    wanted = str(ctx.params.get("certificate_serial") or "").strip().lower()
     serials = [c["serial"] for c in certificates]
     chosen = wanted if wanted in serials else (serials[0] if serials else "")
     nip = "".join(str(ctx.applicant.get("nip") or "").split())
@@ -167,7 +174,11 @@ def prepare_renewal(ctx: HandlerContext) -> dict[str, Any]:
     return {"certificates": certificates, "prefill": prefill}
 
 
-@service_task("renewal_rekey.recheck")
+@service_task(
+    "renewal_rekey.recheck",
+    params={RENEWAL: RENEWAL_PARAM, "certificate_serial": START_SERIAL_PARAM},
+    results=("items", "all_ok", "errors", "warnings", "certificate_serial", "checked_at"),
+)
 def recheck(ctx: HandlerContext) -> dict[str, Any]:
     """Re-check the certificate, NIK, NIP, ASN roster status (a leaver fails), data changes and e-mail."""
     nik = "".join(form_value(ctx, "nik").split())
@@ -188,15 +199,22 @@ def recheck(ctx: HandlerContext) -> dict[str, Any]:
     return {**summarize(items), "certificate_serial": selected_serial(ctx), "checked_at": now_iso()}
 
 
-@service_task("renewal_rekey.renew_certificate")
+@service_task(
+    "renewal_rekey.renew_certificate",
+    params={
+        RENEWAL: RENEWAL_PARAM,
+        "csr": Param("str", doc="The CSR (PEM) of the owner's new key, e.g. activation['csr_pem']."),
+        "certificate_serial": START_SERIAL_PARAM,
+    },
+    results=("ok", "problem", *CERTIFICATE_RESULTS, "old_serial", "renewed_at", "keys_destroyed"),
+)
 def renew_certificate(ctx: HandlerContext) -> dict[str, Any]:
     """Have the PSrE certify the new key; the old certificate is revoked as superseded once the new exists.
 
     A CSR whose key was certified before is sent back to the owner (ok = false) rather than failing.
     """
     old = selected_serial(ctx)
-    activation = ctx.data.get(ACTIVATION)
-    csr_pem = activation.get("csr_pem") if isinstance(activation, Mapping) else None
+    csr_pem = ctx.params.get("csr")
     if not old:
         raise HandlerError("Nomor seri sertifikat lama tidak ditemukan pada data kasus.")
     if not csr_pem:

@@ -8,8 +8,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, form_schema, service_task
-from handlers.common import now_iso, pki_failure
+from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from handlers.common import now_iso, param, pki_failure, submission
 from handlers.forms import (
     Checkbox,
     DocumentId,
@@ -39,11 +39,6 @@ REQUESTERS: dict[str, str] = {
     "agency_head": "Kepala Perangkat Daerah (Atasan)",
     "ra": "Otoritas Pendaftaran (mis. data kepegawaian menyatakan keluar)",
 }
-OWNER_STATEMENT = "statement"
-RA_STATEMENT = "ra_statement"
-HEAD_STATEMENT = "head_statement"
-# Who started the case -> the statement task they fill.
-STATEMENT_OF = {"owner": OWNER_STATEMENT, "ra": RA_STATEMENT, "head": HEAD_STATEMENT}
 ACTIVE = "active"
 REVOKED_STATUSES = ("revoked", "superseded")
 
@@ -154,7 +149,7 @@ class FastTrackDecisionSchema(FormSchema):
 
 def initiator(ctx: HandlerContext) -> str:
     """'owner' if the owner started the case, 'head' if their agency head did, 'ra' for RA staff."""
-    started_by = str(ctx.data.get("started_by") or "")
+    started_by = str(param(ctx, "started_by") or "")
     if not started_by or started_by == str(ctx.applicant.get("username") or ""):
         return "owner"
     # Called at the start, so the actor is the starter; staff roles win over a head's.
@@ -163,14 +158,23 @@ def initiator(ctx: HandlerContext) -> str:
 
 
 def submitted_statement(ctx: HandlerContext) -> Mapping[str, Any]:
-    """The statement of this case: the owner's or the one RA staff filed."""
-    prepared = ctx.data.get("revocation")
-    who = prepared.get("initiator") if isinstance(prepared, Mapping) else None
-    name = STATEMENT_OF.get(str(who or initiator(ctx)), OWNER_STATEMENT)
-    form = ctx.data.get(name)
+    """The revocation statement the diagram passes as `statement` (whoever filed it)."""
+    form = param(ctx, "statement")
     if not isinstance(form, Mapping):
         raise HandlerError("Formulir pernyataan pencabutan belum diisi.")
     return form
+
+
+def chosen_reason(ctx: HandlerContext) -> str:
+    """The RFC 5280 reason the requester chose (parameter `reason`); never a default in its place."""
+    reason = str(param(ctx, "reason") or "").strip()
+    if reason not in REASONS:
+        raise HandlerError(f"Alasan pencabutan '{reason or '-'}' tidak dikenal; pencabutan tidak dilakukan.")
+    return reason
+
+
+SERIAL = Param("str", doc="The serial of the certificate, e.g. revocation_request['serial'].")
+STATEMENT = Param("dict", doc="The revocation statement as filed (by the owner, their head or RA staff).")
 
 
 def roster_item(ctx: HandlerContext) -> list[Item]:
@@ -189,7 +193,15 @@ def roster_item(ctx: HandlerContext) -> list[Item]:
 # ---------------------------------------------------------------- operators
 
 
-@service_task("revocation.prepare_revocation")
+@service_task(
+    "revocation.prepare_revocation",
+    params={
+        "started_by": Param("str", doc="The username of whoever started the case (started_by)."),
+        "certificate_serial": Param("str", required=False, doc="The certificate named at the start, if any."),
+        "reason": Param("str", required=False, doc="The reason given at the start, if any."),
+    },
+    results=("initiator", "certificates", "prefill", "reasons"),
+)
 def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
     """Tell who filed the case, list the owner's active certificates and prefill the statement."""
     certificates = [
@@ -197,19 +209,23 @@ def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
         for c in ctx.certificates()
         if c.get("status") == ACTIVE
     ]
-    wanted = str(ctx.data.get("certificate_serial") or "").strip().lower()
+    wanted = str(param(ctx, "certificate_serial") or "").strip().lower()
     serials = [c["serial"] for c in certificates]
     prefill = {
         "certificate_serial": wanted or (serials[0] if len(serials) == 1 else ""),
-        "reason": str(ctx.data.get("reason") or ""),
+        "reason": str(param(ctx, "reason") or ""),
         "incident_date": date.today().isoformat(),
     }
     return {"initiator": initiator(ctx), "certificates": certificates, "prefill": prefill, "reasons": REASONS}
 
 
-@service_task("revocation.check_certificate")
+@service_task(
+    "revocation.check_certificate",
+    params={"statement": STATEMENT},
+    results=("serial", "reason", "reason_label", "checked_at", "status", "problem", "checks", "fast_track"),
+)
 def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
-    """Check the certificate named in the statement: the owner's, and not revoked already (RA and PSrE).
+    """Check the certificate named in the statement (`statement`): the owner's, and not revoked already.
 
     `status` is 'active' (go on), 'revoked' (refused: already revoked) or 'not_found' (back to the form).
     """
@@ -262,17 +278,25 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
     return {**base, "status": ACTIVE, "problem": "", "checks": checks, "fast_track": reason == "keyCompromise"}
 
 
-@service_task("revocation.revoke_certificate")
+@service_task(
+    "revocation.revoke_certificate",
+    params={
+        "serial": SERIAL,
+        "reason": Param("str", doc="The reason the requester chose on the statement.", choices=tuple(REASONS)),
+        "statement": Param("dict", required=False, doc="The statement (its incident date dates a compromise)."),
+    },
+    results=("serial", "reason", "reason_label", "revoked_at", "invalidity_date", "key_destroyed", "already_revoked"),
+)
 def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
-    """Have the PSrE revoke the certificate with the statement's reason; CRL and OCSP show it at once.
+    """Have the PSrE revoke the certificate `serial` with the requester's `reason`; CRL and OCSP show it at once.
 
     For a compromised key the incident date goes along as the invalidity date, and a server-held key
     is destroyed by the PSrE in the same step (`key_destroyed`). A retry after a crash finds the earlier
     revocation and takes it as done (handlers/psre_retry.py).
     """
     serial = request_serial(ctx)
-    reason = str(ctx.data["revocation_request"].get("reason") or "unspecified")
-    invalid_from = invalidity_date(submitted_statement(ctx)) if reason == "keyCompromise" else None
+    reason = chosen_reason(ctx)
+    invalid_from = invalidity_date(submission(ctx, "statement")) if reason == "keyCompromise" else None
     try:
         repeated = revoke_once(ctx, serial, reason, invalid_from)
     except PkiError as err:
@@ -290,7 +314,7 @@ def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
     }
 
 
-@service_task("revocation.suspend_signing")
+@service_task("revocation.suspend_signing", params={"serial": SERIAL}, results=("serial", "suspended", "at", "note"))
 def suspend_signing(ctx: HandlerContext) -> dict[str, Any]:
     """Suspend signing with the owner's server-held key at once, before the verifikator decides (keyCompromise).
 
@@ -309,7 +333,7 @@ def suspend_signing(ctx: HandlerContext) -> dict[str, Any]:
     return {"serial": serial, "suspended": suspended, "at": now_iso(), "note": note}
 
 
-@service_task("revocation.lift_suspension")
+@service_task("revocation.lift_suspension", params={"serial": SERIAL}, results=("serial", "lifted", "at"))
 def lift_suspension(ctx: HandlerContext) -> dict[str, Any]:
     """Lift the suspension when the key-compromise report is rejected: the owner may sign again."""
     serial = request_serial(ctx)

@@ -222,7 +222,6 @@ def handler_context(
         case_id=case.id,
         task_name=ports.task_name,
         idempotency_key=f"case-{case.id}/{ports.task_name}/{runtime.iteration(task)}",
-        data=dict(task.data),
         params=params,
         process_key=case.sop_key,
         psre=psre(),
@@ -240,6 +239,7 @@ def handler_context(
         seal_pdf=ports.seal_pdf,
         log_event=ports._log,
         actor=actor_of(actor),
+        case_record=lambda: dict(task.data),
         secrets=dict(secrets or {}),
     )
 

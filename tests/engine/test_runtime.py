@@ -25,7 +25,7 @@ def context_factory(received: list[HandlerContext]) -> runtime.ContextFactory:
     def build(task: Any, params: dict[str, Any]) -> HandlerContext:
         context = HandlerContext(
             case_id=7, task_name=task.task_spec.name, idempotency_key=f"7:{task.task_spec.name}",
-            data=dict(task.data), params=params, settings=SETTINGS,
+            case_record=lambda: dict(task.data), params=params, settings=SETTINGS,
         )
         received.append(context)
         return context
