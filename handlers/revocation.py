@@ -158,8 +158,8 @@ def initiator(ctx: HandlerContext) -> str:
 
 
 def submitted_statement(ctx: HandlerContext) -> Mapping[str, Any]:
-    """The revocation statement the diagram passes as `statement` (whoever filed it)."""
-    form = param(ctx, "statement")
+    """The revocation statement the diagram passes as `filed_statement` (whoever filed it)."""
+    form = param(ctx, "filed_statement")
     if not isinstance(form, Mapping):
         raise HandlerError("Formulir pernyataan pencabutan belum diisi.")
     return form
@@ -221,11 +221,11 @@ def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
 
 @service_task(
     "revocation.check_certificate",
-    params={"statement": STATEMENT},
+    params={"filed_statement": STATEMENT},
     results=("serial", "reason", "reason_label", "checked_at", "status", "problem", "checks", "fast_track"),
 )
 def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
-    """Check the certificate named in the statement (`statement`): the owner's, and not revoked already.
+    """Check the certificate named in the statement (`filed_statement`): the owner's, not revoked already.
 
     `status` is 'active' (go on), 'revoked' (refused: already revoked) or 'not_found' (back to the form).
     """
@@ -283,7 +283,9 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
     params={
         "serial": SERIAL,
         "reason": Param("str", doc="The reason the requester chose on the statement.", choices=tuple(REASONS)),
-        "statement": Param("dict", required=False, doc="The statement (its incident date dates a compromise)."),
+        "filed_statement": Param(
+            "dict", required=False, doc="The statement as filed (its incident date dates a compromise)."
+        ),
     },
     results=("serial", "reason", "reason_label", "revoked_at", "invalidity_date", "key_destroyed", "already_revoked"),
 )
@@ -296,7 +298,7 @@ def revoke_certificate(ctx: HandlerContext) -> dict[str, Any]:
     """
     serial = request_serial(ctx)
     reason = chosen_reason(ctx)
-    invalid_from = invalidity_date(submission(ctx, "statement")) if reason == "keyCompromise" else None
+    invalid_from = invalidity_date(submission(ctx, "filed_statement")) if reason == "keyCompromise" else None
     try:
         repeated = revoke_once(ctx, serial, reason, invalid_from)
     except PkiError as err:
