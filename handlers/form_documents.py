@@ -303,7 +303,7 @@ def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerError(f"Parameter 'form' tidak dikenal: '{form}' (pilihan: {', '.join(BUILDERS)}).")
     submitted = param(ctx, "submission")
     if not isinstance(submitted, Mapping):
-        raise HandlerError(f"Isian formulir '{form}' tidak diberikan (parameter 'submission').")
+        raise HandlerError(f"Isian formulir '{form}' tidak ditemukan pada data kasus (parameter 'submission').")
     content = BUILDERS[form](ctx, submitted)
     title = FORM_TITLES[form]
     pdf = render_form_pdf(

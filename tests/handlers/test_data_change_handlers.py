@@ -20,6 +20,7 @@ from handlers.data_change import (
 from pki.errors import KeyReused
 from pki.psre import CertificateStatus, IssuedCertificate, SubjectInfo
 from tests.handlers.test_issuance_ams_handlers import issued_certificate
+from tests.handlers.diagram_params import params_for
 
 NIK = "3375011507900001"
 NIP = "199007152015031001"
@@ -106,7 +107,11 @@ def make_ctx(data: dict[str, Any] | None = None, applicant: dict[str, Any] | Non
     person = applicant if applicant is not None else {k: v for k, v in current()["applicant"].items() if k != "position"}
     return HandlerContext(
         case_id=9, task_name="task", idempotency_key="case-9/task/1",
-        data=data if data is not None else {"current": current(), "change_form": change_form(), "activation": {"csr_pem": CSR}},
+        params=params_for(
+            "data_change",
+            ("automated_checks", "apply_change", "reissue_certificate"),
+            data if data is not None else {"current": current(), "change_form": change_form(), "activation": {"csr_pem": CSR}},
+        ),
         psre=psre or FakePSrE(),
         settings={"official_email_domain": "pekalongankota.go.id", "activation_link_days": 7},
         applicant=person, lookup_roster=rows.get,

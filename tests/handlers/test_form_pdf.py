@@ -106,8 +106,12 @@ def context(
         case_id=7,
         task_name=f"{source}_pdf",
         idempotency_key="case-7/x/1",
-        data=data,
-        params={"form": form, "source": source},
+        # As the diagrams pass them: the form, the submission and (088.9/088.14) the registration form.
+        params={
+            "form": form,
+            "submission": data.get(source),
+            **({"registration": data["registration_form"]} if "registration_form" in data else {}),
+        },
         process_key=process_key,
         psre=psre,
         applicant=dict(APPLICANT),

@@ -22,6 +22,10 @@ from handlers.common import archive_case, issue_from_csr, notify, register_subje
 from handlers.issuance_ams import automated_checks
 from pki.errors import InvalidCsr
 from pki.psre import IssuedCertificate, SubjectInfo
+from tests.handlers.diagram_params import params_for
+
+# The service tasks of issuance_ams.bpmn whose parameters the contexts of these tests get.
+DIAGRAM_TASKS = ("automated_checks", "register_subject", "issue_certificate")
 
 NIK = "3375010101900001"
 NIP = "199001012015031001"
@@ -133,12 +137,14 @@ def make_ctx(
     """Build a HandlerContext for case 7 with sensible defaults."""
     ports = ports if ports is not None else Ports()
     rows = roster if roster is not None else {NIP: roster_row()}
+    record = data if data is not None else {"registration_form": registration()}
     return HandlerContext(
         case_id=7,
         task_name="task",
         idempotency_key="7:task",
-        data=data if data is not None else {"registration_form": registration()},
-        params=params or {},
+        # What issuance_ams.bpmn passes its operators, evaluated on `record`; then the test's own parameters.
+        params={**params_for("issuance_ams", DIAGRAM_TASKS, record), **(params or {})},
+        case_record=lambda: record,
         psre=psre or FakePSrE(),
         settings=settings or {"official_email_domain": "pekalongankota.go.id"},
         applicant=applicant
@@ -301,13 +307,16 @@ def test_checks_fall_back_to_the_applicant_record() -> None:
 # --- common.notify ----------------------------------------------------------------------------
 
 
-def test_notify_sends_template_to_applicant_with_case_data() -> None:
+def test_notify_sends_template_to_applicant_with_the_context_the_diagram_passes() -> None:
     ports = Ports()
-    ctx = make_ctx(params={"template": "rejected", "recipient": "applicant"}, ports=ports)
+    verdict = {"decision": "reject", "reasons": "NIP tidak terdaftar"}
+    params = {"template": "rejected", "recipient": "applicant", "context": {"verification": verdict}}
+    ctx = make_ctx(params=params, ports=ports)
     result = notify(ctx)
     template, to, context = ports.notices[0]
     assert (template, to) == ("rejected", EMAIL)
-    assert context["registration_form"]["nik"] == NIK
+    assert context["verification"] == verdict
+    assert "registration_form" not in context  # case data reaches a template only through `context`
     assert context["case_id"] == 7
     assert result["template"] == "rejected" and result["to"] == EMAIL
 
@@ -377,11 +386,10 @@ def test_issue_from_csr_issues_records_and_summarises() -> None:
     assert "PRIVATE" not in str(result)
 
 
-def test_issue_from_csr_reads_parameters_for_other_diagrams() -> None:
-    data = {"psre_subject": {"subject_id": "subj-42"}, "rekey_form": {"csr_pem": CSR_PEM}}
+def test_issue_from_csr_reads_only_its_parameters() -> None:
     psre = FakePSrE()
-    issue_from_csr(make_ctx(data=data, params={"csr_task": "rekey_form"}, psre=psre))
-    assert psre.issued[0][1] == CSR_PEM
+    issue_from_csr(make_ctx(data={}, params={"csr": CSR_PEM, "subject_id": "subj-7"}, psre=psre))
+    assert psre.issued[0][:2] == ("subj-7", CSR_PEM)
 
 
 def test_issue_from_csr_without_csr_fails() -> None:

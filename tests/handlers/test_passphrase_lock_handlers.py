@@ -16,6 +16,7 @@ from pki.errors import NoServerKey, UnknownSubject
 from pki.psre import CertificateStatus, IssuedCertificate, SubjectStatus
 from tests.handlers.test_data_change_handlers import Inventory
 from tests.handlers.test_issuance_ams_handlers import issued_certificate
+from tests.handlers.diagram_params import params_for
 
 NIK = "3375011507900001"
 OLD_SERIAL = "0a1b"
@@ -65,7 +66,9 @@ def make_ctx(psre: FakePSrE | None = None, ports: Ports | None = None, secrets: 
     ports = ports or Ports()
     return HandlerContext(
         case_id=11, task_name="reset_key", idempotency_key="case-11/reset_key/1",
-        data=data if data is not None else {"statement_form": statement()},
+        params=params_for(
+            "passphrase_lock", ("automated_checks", "reset_key"), data if data is not None else {"statement_form": statement()}
+        ),
         psre=psre or FakePSrE(), settings={"official_email_domain": "pekalongankota.go.id"},
         applicant={"full_name": "Budi Santoso", "nik": NIK, "nip": "199007152015031001", "email": "pemohon@pekalongankota.go.id"},
         lookup_roster=lambda nip: None,

@@ -15,6 +15,7 @@ from handlers.renewal_rekey import RenewalFormSchema, RenewalStartSchema, prepar
 from pki.errors import AlreadyRevoked, KeyReused
 from pki.psre import CertificateStatus, IssuedCertificate
 from tests.handlers.test_issuance_ams_handlers import self_signed_pem
+from tests.handlers.diagram_params import params_for
 
 NIK = "3375011507900001"
 NIP = "199007152015031001"
@@ -73,7 +74,11 @@ def make_ctx(data: dict[str, Any] | None = None, psre: FakePSrE | None = None, i
     rows = roster_rows if roster_rows is not None else {NIP: roster()}
     return HandlerContext(
         case_id=9, task_name="task", idempotency_key="case-9/task/1",
-        data=data if data is not None else {"renewal_form": renewal_form()},
+        params=params_for(
+            "renewal_rekey",
+            ("prepare_renewal", "recheck", "renew_certificate"),
+            data if data is not None else {"renewal_form": renewal_form()},
+        ),
         psre=psre or FakePSrE(), settings={"official_email_domain": "pekalongankota.go.id"},
         applicant=applicant if applicant is not None else {
             "username": "pemohon", "full_name": "Budi Santoso", "nik": NIK, "nip": NIP, "agency_code": "diskominfo",

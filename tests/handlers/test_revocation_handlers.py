@@ -24,6 +24,10 @@ from handlers.revocation import (
 from handlers.key_custody import invalidity_date
 from pki.errors import AlreadyRevoked, UnknownCertificate
 from pki.psre import CertificateStatus
+from tests.handlers.diagram_params import params_for
+
+# The service tasks of revocation.bpmn whose parameters the contexts of these tests get.
+DIAGRAM_TASKS = ("prepare_revocation", "check_certificate", "revoke_certificate", "suspend_signing")
 
 SERIAL = "a1b2c3"
 NIP = "199007152015031001"
@@ -82,7 +86,8 @@ def make_ctx(data: dict[str, Any], psre: FakePSrE | None = None, inventory: Inve
     inv = inventory if inventory is not None else Inventory()
     rows = {NIP: {"nip": NIP, "status": roster_status, "agency_name": "Dinas Komunikasi dan Informatika"}} if roster_status else {}
     return HandlerContext(
-        case_id=11, task_name="task", idempotency_key="case-11/task/1", data=data, psre=psre or FakePSrE(),
+        case_id=11, task_name="task", idempotency_key="case-11/task/1", params=params_for("revocation", DIAGRAM_TASKS, data),
+        psre=psre or FakePSrE(),
         applicant={"username": "pemohon", "full_name": "Budi Santoso", "nip": NIP, "email": "pemohon@pekalongankota.go.id"},
         lookup_roster=rows.get, certificates=lambda: inv.rows,
         set_certificate_status=lambda serial, status: inv.statuses.append((serial, status)),
@@ -121,31 +126,32 @@ def test_prepare_tells_the_owner_from_the_ra_and_lists_only_active_certificates(
 
 
 def test_active_certificate_passes_with_checks_and_key_compromise_is_flagged_fast_track() -> None:
-    result = check_certificate(make_ctx({"statement": owner_statement(reason="keyCompromise"), "started_by": "pemohon"}))
+    result = check_certificate(make_ctx({"filed_statement": owner_statement(reason="keyCompromise"), "started_by": "pemohon"}))
     assert (result["status"], result["serial"], result["reason"], result["fast_track"]) == ("active", SERIAL, "keyCompromise", True)
     codes = {i["code"]: i for i in result["checks"]["items"]}
     assert codes["certificate_owned"]["ok"] and "aktif" in codes["roster_status"]["message"]
     assert result["checks"]["errors"] == 0
 
 
-def test_statement_filed_by_the_ra_is_read_from_its_own_form() -> None:
-    data = {"revocation": {"initiator": "ra"}, "ra_statement": owner_statement(reason="cessationOfOperation"), "started_by": "verifikator"}
+def test_statement_filed_by_the_ra_is_the_one_the_diagram_passes() -> None:
+    data = {"revocation": {"initiator": "ra"}, "filed_statement": owner_statement(reason="cessationOfOperation"),
+            "statement": owner_statement(reason="keyCompromise"), "started_by": "verifikator"}
     result = check_certificate(make_ctx(data, roster_status="keluar"))
     assert result["reason"] == "cessationOfOperation" and result["fast_track"] is False
     assert "keluar" in {i["code"]: i for i in result["checks"]["items"]}["roster_status"]["message"]
 
 
 def test_certificate_of_someone_else_is_not_found() -> None:
-    result = check_certificate(make_ctx({"statement": owner_statement(certificate_serial="beef")}))
+    result = check_certificate(make_ctx({"filed_statement": owner_statement(certificate_serial="beef")}))
     assert result["status"] == "not_found"
     assert "tidak ditemukan" in result["problem"]
 
 
 def test_certificate_already_revoked_in_the_inventory_or_at_the_psre_is_refused() -> None:
     inventory = Inventory(rows=[cert_row(status="revoked")])
-    assert check_certificate(make_ctx({"statement": owner_statement()}, inventory=inventory))["status"] == "revoked"
+    assert check_certificate(make_ctx({"filed_statement": owner_statement()}, inventory=inventory))["status"] == "revoked"
     inventory = Inventory()
-    result = check_certificate(make_ctx({"statement": owner_statement()}, psre=FakePSrE(status="revoked"), inventory=inventory))
+    result = check_certificate(make_ctx({"filed_statement": owner_statement()}, psre=FakePSrE(status="revoked"), inventory=inventory))
     assert result["status"] == "revoked"
     assert "sudah dicabut" in result["problem"] and "01-06-2025" in result["problem"]
     assert inventory.statuses == [(SERIAL, "revoked")]
@@ -162,7 +168,7 @@ def test_missing_statement_is_a_handler_error() -> None:
 def test_revoke_passes_the_reason_and_idempotency_key_and_records_the_status() -> None:
     psre, inventory = FakePSrE(), Inventory()
     request = {"serial": SERIAL, "reason": "keyCompromise"}
-    data = {"revocation_request": request, "statement": owner_statement(reason="keyCompromise")}
+    data = {"revocation_request": request, "filed_statement": owner_statement(reason="keyCompromise")}
     result = revoke_certificate(make_ctx(data, psre=psre, inventory=inventory))
     assert psre.revoked == [(SERIAL, "keyCompromise", "case-11/task/1")]
     assert inventory.statuses == [(SERIAL, "revoked")]
@@ -172,7 +178,8 @@ def test_revoke_passes_the_reason_and_idempotency_key_and_records_the_status() -
 
 def test_revoke_for_key_compromise_sends_the_incident_day_as_invalidity_date_and_logs_key_destruction() -> None:
     psre = FakePSrE()
-    data = {"revocation_request": {"serial": SERIAL, "reason": "keyCompromise"}, "statement": owner_statement()}
+    data = {"revocation_request": {"serial": SERIAL, "reason": "keyCompromise"},
+            "filed_statement": owner_statement(reason="keyCompromise")}
     result = revoke_certificate(make_ctx(data, psre=psre))
     # 1 June 2025 00:00 WIB is 31 May 2025 17:00 UTC.
     assert psre.invalidity == [datetime(2025, 5, 31, 17, 0, tzinfo=UTC)]
@@ -182,7 +189,7 @@ def test_revoke_for_key_compromise_sends_the_incident_day_as_invalidity_date_and
 
 def test_revoke_for_another_reason_sends_no_invalidity_date() -> None:
     psre = FakePSrE(server_key=False)
-    data = {"revocation_request": {"serial": SERIAL, "reason": "affiliationChanged"}, "statement": owner_statement()}
+    data = {"revocation_request": {"serial": SERIAL, "reason": "affiliationChanged"}, "filed_statement": owner_statement()}
     result = revoke_certificate(make_ctx(data, psre=psre))
     assert psre.invalidity == [None]
     assert (result["invalidity_date"], result["key_destroyed"]) == (None, False)
@@ -193,6 +200,18 @@ def test_invalidity_date_never_lies_in_the_future() -> None:
     assert invalidity_date({"incident_date": "2025-06-01"}, now) == datetime(2025, 5, 31, 17, 0, tzinfo=UTC)
     assert invalidity_date({"incident_date": "2025-06-02"}, now) == now
     assert invalidity_date({"incident_date": ""}, now) is None
+
+
+def test_revoke_uses_the_reason_the_requester_chose_and_never_a_default() -> None:
+    psre = FakePSrE()
+    data = {"revocation_request": {"serial": SERIAL}, "filed_statement": owner_statement(reason="superseded")}
+    assert revoke_certificate(make_ctx(data, psre=psre))["reason"] == "superseded"
+    assert psre.revoked[0][1] == "superseded" and psre.invalidity == [None]
+    psre = FakePSrE()
+    without_reason = {"revocation_request": {"serial": SERIAL}, "filed_statement": owner_statement(reason="")}
+    with pytest.raises(HandlerError, match="Alasan pencabutan"):
+        revoke_certificate(make_ctx(without_reason, psre=psre))
+    assert psre.revoked == []
 
 
 # --- suspension ----------------------------------------------------------------------------------
@@ -225,13 +244,15 @@ def test_suspension_without_a_checked_certificate_is_a_handler_error() -> None:
 
 def test_revoke_of_a_certificate_revoked_meanwhile_still_completes() -> None:
     psre = FakePSrE(fail=AlreadyRevoked("already"))
-    result = revoke_certificate(make_ctx({"revocation_request": {"serial": SERIAL, "reason": "unspecified"}}, psre=psre))
+    data = {"revocation_request": {"serial": SERIAL}, "filed_statement": owner_statement(reason="unspecified")}
+    result = revoke_certificate(make_ctx(data, psre=psre))
     assert result["already_revoked"] is True
 
 
 def test_revoke_refusals_are_handler_errors() -> None:
     with pytest.raises(HandlerError, match="PSrE menolak"):
-        revoke_certificate(make_ctx({"revocation_request": {"serial": SERIAL}}, psre=FakePSrE(fail=UnknownCertificate("x"))))
+        data = {"revocation_request": {"serial": SERIAL}, "filed_statement": owner_statement()}
+        revoke_certificate(make_ctx(data, psre=FakePSrE(fail=UnknownCertificate("x"))))
     with pytest.raises(HandlerError):
         revoke_certificate(make_ctx({}))
 
