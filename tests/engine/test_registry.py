@@ -67,7 +67,7 @@ def test_registering_the_same_function_twice_is_harmless() -> None:
 
 def test_registering_another_function_under_a_taken_name_fails() -> None:
     registry.service_task("test.handler")(handler)
-    with pytest.raises(registry.RegistryError, match="'test.handler' registered twice"):
+    with pytest.raises(registry.RegistryError, match="'test.handler' version 1 registered twice"):
         registry.service_task("test.handler")(other_handler)
     assert registry.operator("test.handler").func is handler
 
@@ -116,3 +116,166 @@ def test_form_schema_under_a_taken_key_fails_but_the_same_schema_is_harmless() -
 def test_forms_listing_is_a_copy() -> None:
     registry.forms()["test_sop.sneaky"] = NoteSchema
     assert registry.form_for("test_sop.sneaky") is None
+
+
+# ---------------------------------------------------------------- versions, parameters, pinning
+
+
+def first(_context: Any) -> dict[str, Any]:
+    """Version 1 of a test operator."""
+    return {"version": 1}
+
+
+def second(_context: Any) -> dict[str, Any]:
+    """Version 2 of a test operator."""
+    return {"version": 2}
+
+
+def test_operators_have_versions_and_the_newest_is_the_default() -> None:
+    registry.service_task("test.versioned", version=1)(first)
+    assert registry.operator("test.versioned").func is first
+    registry.service_task("test.versioned", version=2)(second)
+    assert registry.versions("test.versioned") == [1, 2]
+    assert registry.operator("test.versioned").func is second
+    assert registry.operator("test.versioned", 1).func is first
+    assert registry.operator("test.versioned@1").func is first
+    assert registry.operator("test.versioned@2").pinned_id == "test.versioned@2"
+    assert [op.version for op in registry.operators() if op.name == "test.versioned"] == [2]
+    assert registry.has_operator("test.versioned@1") and not registry.has_operator("test.versioned@3")
+    with pytest.raises(registry.RegistryError, match="versi 3 tidak terdaftar \\(versi yang ada: 1, 2\\)"):
+        registry.operator("test.versioned@3")
+    with pytest.raises(registry.RegistryError, match="tidak valid"):
+        registry.operator("test.versioned@x")
+
+
+def test_a_version_is_registered_once() -> None:
+    registry.service_task("test.versioned", version=1)(first)
+    with pytest.raises(registry.RegistryError, match="version 1 registered twice"):
+        registry.service_task("test.versioned", version=1)(second)
+    with pytest.raises(registry.RegistryError):
+        registry.service_task("test.bad@1")
+    with pytest.raises(registry.RegistryError):
+        registry.service_task("test.bad", version=0)
+
+
+def test_declared_parameters_and_results_are_kept() -> None:
+    params = {"form": registry.Param("str", doc="which form", choices=("a", "b")), "n": registry.Param("int", required=False)}
+    registry.service_task("test.declared", params=params, results=("document_id",))(first)
+    op = registry.operator("test.declared")
+    assert op.params == params and op.results == ("document_id",)
+    assert op.params["form"].choices == ("a", "b") and op.params["n"].required is False
+    with pytest.raises(registry.RegistryError, match="unknown"):
+        registry.Param("float")
+
+
+def test_parameter_problems_of_the_form_pdf_operator() -> None:
+    registry.discover("handlers")
+    ok = registry.parameter_problems("common.form_pdf", ["form", "submission"], {"form": "registration"})
+    assert ok == []
+    [wrong_choice] = registry.parameter_problems("common.form_pdf", ["form", "submission"], {"form": "nope"})
+    assert "'form'" in wrong_choice and "'nope'" in wrong_choice and "'registration'" in wrong_choice
+    [wrong_type] = registry.parameter_problems("common.form_pdf", ["form", "submission"], {"form": 3})
+    assert "harus bertipe str" in wrong_type
+    [missing] = registry.parameter_problems("common.form_pdf", ["form"], {"form": "registration"})
+    assert "parameter wajib 'submission'" in missing
+    [unknown] = registry.parameter_problems("common.form_pdf", ["form", "submission", "source"], {})
+    assert "parameter 'source' tidak dikenal" in unknown
+    assert registry.parameter_problems("common.nowhere", [], {}) == ["operator 'common.nowhere' tidak terdaftar"]
+    [bad_version] = registry.parameter_problems("common.form_pdf@99", ["form", "submission"], {})
+    assert "versi 99 tidak terdaftar" in bad_version
+
+
+def test_optional_parameters_may_be_left_out_and_bool_is_not_an_int() -> None:
+    params = {"n": registry.Param("int", required=False), "flag": registry.Param("bool", required=False)}
+    registry.service_task("test.optional", params=params)(first)
+    assert registry.parameter_problems("test.optional", [], {}) == []
+    assert registry.parameter_problems("test.optional", ["n", "flag"], {"n": 2, "flag": True}) == []
+    [problem] = registry.parameter_problems("test.optional", ["n"], {"n": True})
+    assert "harus bertipe int" in problem
+
+
+def test_literal_values_are_told_from_expressions() -> None:
+    assert registry.literal_value("'registration'") == (True, "registration")
+    assert registry.literal_value("{'a': 1}") == (True, {"a": 1})
+    assert registry.literal_value("registration_form") == (False, None)
+    assert registry.literal_value("activation['csr_pem']") == (False, None)
+
+
+TWO_OPERATORS = """<?xml version="1.0" encoding="UTF-8"?>
+<!-- a comment before the root stays -->
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL"
+                  xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="d">
+  <bpmn:process id="p" isExecutable="true">
+    <bpmn:serviceTask id="a" name="Satu">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="test.versioned" resultVariable="x" />
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:serviceTask id="b" name="Dua">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="test.versioned@1" resultVariable="y" />
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+    <bpmn:serviceTask id="c" name="Tiga">
+      <bpmn:extensionElements>
+        <spiffworkflow:serviceTaskOperator id="test.unknown" resultVariable="z" />
+      </bpmn:extensionElements>
+    </bpmn:serviceTask>
+  </bpmn:process>
+</bpmn:definitions>
+"""
+
+
+def operator_ids(xml: str) -> list[str]:
+    root = etree.fromstring(xml.encode("utf-8"))
+    return [str(el.get("id")) for el in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator")]
+
+
+def test_pinning_fixes_unpinned_operators_to_the_newest_version_and_leaves_the_rest() -> None:
+    registry.service_task("test.versioned", version=1)(first)
+    registry.service_task("test.versioned", version=2)(second)
+    pinned = registry.pin_operator_versions(TWO_OPERATORS)
+    assert operator_ids(pinned) == ["test.versioned@2", "test.versioned@1", "test.unknown"]
+    assert "<!-- a comment before the root stays -->" in pinned and 'name="Dua"' in pinned
+    assert registry.pin_operator_versions(pinned) == pinned  # nothing left to pin: unchanged text
+
+
+def test_an_old_deployment_keeps_version_1_after_version_2_is_registered() -> None:
+    from engine import runtime
+    from engine.handler_api import HandlerContext
+    from tests.engine.bpmn_builders import chain, document, end, service_task, start
+
+    registry.service_task("test.versioned", version=1)(first)
+    nodes = [start(), service_task("compute", "test.versioned", "result"), end()]
+    xml = document("pinned", nodes, chain("start", "compute", "end"), {})
+    published = registry.pin_operator_versions(xml)  # published while only version 1 exists
+    registry.service_task("test.versioned", version=2)(second)
+    republished = registry.pin_operator_versions(xml)  # the same file published again now
+
+    def run(definition_xml: str) -> Any:
+        def factory(task: Any, params: dict[str, Any]) -> HandlerContext:
+            return HandlerContext(case_id=1, task_name=task.task_spec.name, idempotency_key="k", params=params)
+
+        definition = runtime.spec_json(runtime.parse(definition_xml, "pinned"))
+        workflow = runtime.new_workflow(definition, runtime.SertelScriptEngine({}, factory))
+        runtime.advance(workflow)
+        return runtime.current_data(workflow)["result"]
+
+    assert run(published) == {"version": 1}
+    assert run(republished) == {"version": 2}
+    assert run(xml) == {"version": 2}  # unpinned: the newest
+
+
+def test_dispatch_to_an_unregistered_version_fails_naming_it() -> None:
+    from engine import runtime
+    from engine.handler_api import HandlerContext
+    from tests.engine.bpmn_builders import chain, document, end, service_task, start
+
+    registry.service_task("test.versioned", version=1)(first)
+    nodes = [start(), service_task("compute", "test.versioned@7", "result"), end()]
+    xml = document("pinned", nodes, chain("start", "compute", "end"), {})
+    definition = runtime.spec_json(runtime.parse(xml, "pinned"))
+    factory = lambda task, params: HandlerContext(case_id=1, task_name="compute", idempotency_key="k", params=params)  # noqa: E731
+    workflow = runtime.new_workflow(definition, runtime.SertelScriptEngine({}, factory))
+    with pytest.raises(runtime.EngineError, match="versi 7 tidak terdaftar"):
+        runtime.advance(workflow)
