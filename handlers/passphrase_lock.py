@@ -24,7 +24,7 @@ from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 from pki.psre import SubjectStatus
 
-STATEMENT = "statement"
+STATEMENT = "lock_statement"
 STATEMENT_PARAM = Param("dict", doc="The owner's forgotten-passphrase statement as submitted (e.g. statement_form).")
 PASSPHRASE = "passphrase"
 

@@ -29,7 +29,7 @@ from handlers.psre_retry import issue_once
 from pki.errors import KeyReused, PkiError
 
 # The parameters the operators of 088.10 take (the diagram decides which data each one is).
-RENEWAL = "renewal"
+RENEWAL = "renewal_request"
 RENEWAL_PARAM = Param("dict", doc="The renewal form as submitted (e.g. renewal_form).")
 START_SERIAL_PARAM = Param(
     "str", required=False, doc="The certificate named at the start (certificate_serial), if the form names none."
