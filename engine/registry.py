@@ -189,6 +189,30 @@ def all_operator_versions() -> list[Operator]:
     return [_operators[key] for key in sorted(_operators)]
 
 
+def operator_catalogue() -> list[dict[str, Any]]:
+    """The operators as the catalogue lists them (newest version of each, with every version number)."""
+    return [
+        {
+            "name": op.name,
+            "version": op.version,
+            "versions": versions(op.name),
+            "doc": op.doc,
+            "params": [
+                {
+                    "name": name,
+                    "type": spec.type,
+                    "required": spec.required,
+                    "doc": spec.doc,
+                    **({"choices": list(spec.choices)} if spec.choices is not None else {}),
+                }
+                for name, spec in op.params.items()
+            ],
+            "results": list(op.results),
+        }
+        for op in operators()
+    ]
+
+
 def pin_operator_versions(xml: str) -> str:
     """Pin every unpinned service-task operator id of a BPMN document to the newest registered version.
 

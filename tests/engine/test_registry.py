@@ -279,3 +279,21 @@ def test_dispatch_to_an_unregistered_version_fails_naming_it() -> None:
     workflow = runtime.new_workflow(definition, runtime.SertelScriptEngine({}, factory))
     with pytest.raises(runtime.EngineError, match="versi 7 tidak terdaftar"):
         runtime.advance(workflow)
+
+
+def test_catalogue_lists_the_newest_version_with_its_parameters() -> None:
+    registry.service_task("test.versioned", version=1)(first)
+    params = {"form": registry.Param("str", doc="which form", choices=("a", "b")), "n": registry.Param("int", required=False)}
+    registry.service_task("test.versioned", version=2, params=params, results=("document_id",))(second)
+    [entry] = [e for e in registry.operator_catalogue() if e["name"] == "test.versioned"]
+    assert entry == {
+        "name": "test.versioned",
+        "version": 2,
+        "versions": [1, 2],
+        "doc": "Version 2 of a test operator.",
+        "params": [
+            {"name": "form", "type": "str", "required": True, "doc": "which form", "choices": ["a", "b"]},
+            {"name": "n", "type": "int", "required": False, "doc": ""},
+        ],
+        "results": ["document_id"],
+    }
