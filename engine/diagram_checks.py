@@ -579,11 +579,13 @@ class _Scope:
                 what = f"masukan formulir '{item.get('name', '?')}'"
                 self.checker.check_expression(node, what, item.get("value", ""), "eval", available, self.properties)
         else:
+            # Today's convention: the form "<process>.<task id>", its template webforms/<process>/<task id>.html.
             legacy = f"{self.process.get('id')}.{node.get('id')}"
+            if catalogue.templates is not None and legacy not in catalogue.templates:
+                path = f"webforms/{legacy.replace('.', '/', 1)}.html"
+                self.add(node, f"tidak menyebut formulir (sertel:form) dan templat formulir {path} tidak ada")
             if legacy not in catalogue.forms:
                 self.add(node, f"tidak menyebut formulir (sertel:form) dan formulir '{legacy}' tidak terdaftar")
-            elif catalogue.templates is not None and legacy not in catalogue.templates:
-                self.add(node, f"templat formulir webforms/{legacy.replace('.', '/', 1)}.html tidak ada")
         lane = self.lanes.get(node.get("id", ""))
         if lane is None:
             self.add(node, "tugas pengguna harus berada di dalam lane yang dipetakan ke peran")
