@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -487,3 +488,89 @@ def test_cli_deploy_refuses_all_files_if_one_is_broken_and_changes_nothing(app: 
     assert f"  {flow_id}: alur '{flow_id}': tujuan 'ghost' tidak ada di diagram" in result.stderr
     with app.app_context():
         assert db.session.execute(select(ProcessDeployment.key, ProcessDeployment.version)).all() == before
+
+
+def test_an_empty_pool_of_an_outside_party_is_not_checked_but_a_second_executable_process_is() -> None:
+    pool = '<bpmn:process id="psre_pool" name="PSrE" isExecutable="false" />\n</bpmn:definitions>'
+    assert problems(broken("</bpmn:definitions>", pool)) == []
+    executable = broken("</bpmn:definitions>", pool.replace('isExecutable="false"', 'isExecutable="true"'))
+    assert messages_for(problems(executable), "psre_pool") == [
+        "proses 'psre_pool' (PSrE): tidak punya peristiwa mulai",
+        "proses 'psre_pool' (PSrE): tidak punya peristiwa akhir",
+    ]
+
+
+# ---------------------------------------------------------------- the issue's broken kinds on a real diagram, through deploy
+
+BPMN_TAG = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
+
+
+def first_of(root: etree._Element, tag: str) -> etree._Element:
+    element = next(root.iter(BPMN_TAG + tag), None)
+    assert element is not None, f"no {tag} in the diagram"
+    return element
+
+
+def ghost_source(root: etree._Element) -> str:
+    flow = first_of(root, "sequenceFlow")
+    flow.set("sourceRef", "ghost")
+    return str(flow.get("id", ""))
+
+
+def ghost_target(root: etree._Element) -> str:
+    flow = first_of(root, "sequenceFlow")
+    flow.set("targetRef", "ghost")
+    return str(flow.get("id", ""))
+
+
+def dead_end(root: etree._Element) -> str:
+    task = first_of(root, "serviceTask")
+    for flow in list(root.iter(BPMN_TAG + "sequenceFlow")):
+        if flow.get("sourceRef") == task.get("id"):
+            flow.getparent().remove(flow)
+    return str(task.get("id", ""))
+
+
+def condition_typo(root: etree._Element) -> str:
+    condition = first_of(root, "conditionExpression")
+    text = str(condition.text)
+    name = text.split("[")[0].strip()
+    condition.text = text.replace(name, name[:-1], 1)
+    return str(condition.getparent().get("id", ""))
+
+
+def unknown_setting(root: etree._Element) -> str:
+    first_of(root, "timeDuration").text = "setting('sla_unknown')"
+    return str(first_of(root, "boundaryEvent").get("id", ""))
+
+
+def bad_duration(root: etree._Element) -> str:
+    first_of(root, "timeDuration").text = "'P1X'"
+    return str(first_of(root, "boundaryEvent").get("id", ""))
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (ghost_source, "sumber 'ghost' tidak ada di diagram"),
+        (ghost_target, "tujuan 'ghost' tidak ada di diagram"),
+        (dead_end, "buntu: tidak punya alur keluar"),
+        (condition_typo, "yang belum ada pada titik ini"),
+        (unknown_setting, "pengaturan 'sla_unknown' tidak dikenal"),
+        (bad_duration, "'P1X' bukan durasi ISO 8601 yang valid"),
+    ],
+    ids=["flow-from-missing-source", "flow-to-missing-target", "dead-end", "unknown-variable", "unknown-setting", "P1X"],
+)
+def test_deploy_refuses_the_issues_broken_kinds_naming_the_element(
+    app: Flask, change: Callable[[etree._Element], str], expected: str
+) -> None:
+    root = etree.fromstring((deploy.PROCESSES_DIR / "issuance_esign.bpmn").read_bytes())
+    element_id = change(root)
+    xml = etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+    with app.app_context():
+        before = deploy.latest("issuance_esign").version  # type: ignore[union-attr]
+        with pytest.raises(Invalid) as caught:
+            deploy.deploy(xml, "issuance_esign", "test")
+        messages = caught.value.fields.get(element_id, [])
+        assert any(expected in m and f"'{element_id}'" in m for m in messages), caught.value.fields
+        assert deploy.latest("issuance_esign").version == before  # type: ignore[union-attr]
