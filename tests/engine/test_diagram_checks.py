@@ -574,3 +574,9 @@ def test_deploy_refuses_the_issues_broken_kinds_naming_the_element(
         messages = caught.value.fields.get(element_id, [])
         assert any(expected in m and f"'{element_id}'" in m for m in messages), caught.value.fields
         assert deploy.latest("issuance_esign").version == before  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("name", ["registration-form", "_hidden", "setting", "class"])
+def test_an_output_name_must_be_usable_in_expressions(name: str) -> None:
+    found = problems(broken('output="registration_form"', f'output="{name}"'))
+    assert any(m.startswith("tugas pengguna 'register' (Isi pendaftaran): output formulir") for m in messages_for(found, "register"))
