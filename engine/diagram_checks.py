@@ -141,9 +141,17 @@ def _analyse(text: str, mode: str) -> _Source:
     return _Source(frozenset(loads - local_names - assigns), frozenset(assigns), tuple(settings))
 
 
+def _sandbox_problems(text: str, mode: str) -> list[str]:
+    """The sandbox's verdict, also for text Python's own parser gives up on (a diagram is untrusted input)."""
+    try:
+        return sandbox.problems(text, mode)
+    except (MemoryError, RecursionError, ValueError):
+        return ["ekspresi terlalu panjang atau terlalu dalam bersarang"]
+
+
 def _assigned(text: str | None) -> set[str]:
     """Names a script assigns (nothing when it does not compile: that is reported where it is checked)."""
-    if not text or not text.strip() or sandbox.problems(text, "exec"):
+    if not text or not text.strip() or _sandbox_problems(text, "exec"):
         return set()
     return set(_analyse(text, "exec").assigns)
 
@@ -271,7 +279,8 @@ class _Checker:
     ) -> None:
         """Sandbox, names and setting() of one expression; `available` None: do not check names (unreachable)."""
         shown = " ".join(text.split())
-        found = sandbox.problems(text, mode)
+        shown = shown if len(shown) <= 120 else shown[:117] + "..."
+        found = _sandbox_problems(text, mode)
         if found:
             self.add(owner, f"{what} '{shown}': " + "; ".join(found))
             return
@@ -577,7 +586,7 @@ class _Scope:
         """The value a timer expression has before any case runs (a literal or a setting()), if it has one."""
         try:
             tree = ast.parse(text, mode="eval").body
-        except SyntaxError:
+        except (SyntaxError, MemoryError, RecursionError, ValueError):
             return None, ""
         if isinstance(tree, ast.Constant) and isinstance(tree.value, str):
             return tree.value, ""

@@ -580,3 +580,10 @@ def test_deploy_refuses_the_issues_broken_kinds_naming_the_element(
 def test_an_output_name_must_be_usable_in_expressions(name: str) -> None:
     found = problems(broken('output="registration_form"', f'output="{name}"'))
     assert any(m.startswith("tugas pengguna 'register' (Isi pendaftaran): output formulir") for m in messages_for(found, "register"))
+
+
+def test_an_expression_too_deep_for_the_parser_is_a_problem_not_a_crash() -> None:
+    found = problems(broken('recommendation["decision"] == "approve"', "-" * 100_000 + "1"))
+    assert messages_for(found, "flow_approved") == [
+        f"alur 'flow_approved' (Ya): kondisi '{'-' * 117}...': ekspresi terlalu panjang atau terlalu dalam bersarang"
+    ]
