@@ -195,7 +195,7 @@ class _Checker:
 
     def check_process(self, process: etree._Element) -> None:
         properties = self._properties(process)
-        entry = set(self.catalogue.start_names) | self._start_form_fields(process)
+        entry = set(self.catalogue.start_names) | self._start_form_fields(process) | set(_io(process, "dataInput"))
         lanes = {
             (ref.text or "").strip(): lane.get("name", "")
             for lane in process.iter(f"{{{BPMN}}}lane")
@@ -235,7 +235,10 @@ class _Checker:
         self._produced[process_id] = set()  # a recursive call adds nothing new
         process = self.called.get(process_id)
         names: set[str] = set()
-        if process is not None:
+        outputs = _io(process, "dataOutput") if process is not None else []
+        if outputs:  # SpiffWorkflow then hands back only these
+            names = set(outputs)
+        elif process is not None:
             for el in process.iter(f"{{{BPMN}}}*"):
                 if local(el) in FLOW_NODES:
                     names |= self.node_output(el)
@@ -474,6 +477,10 @@ class _Scope:
             if called not in self.checker.called:
                 known = ", ".join(sorted(self.checker.called)) or "tidak ada"
                 self.add(node, f"memanggil proses '{called}' yang tidak ada (tersedia: {known})")
+            elif inside is not None:
+                for name in _io(self.checker.called[called], "dataInput"):
+                    if name not in inside:
+                        self.add(node, f"data masukan '{name}' untuk proses '{called}' belum ada pada titik ini")
         elif kind in SCOPES:
             entry = set(inside or set()) | set(self.checker.catalogue.start_names)
             _Scope(self.checker, node, self.process, self.properties, self.lanes).check(entry)
@@ -627,6 +634,11 @@ class _Scope:
             if text and text.strip():
                 after = None if names is None else names | self.checker.node_output(node)
                 self.checker.check_expression(node, "syarat perulangan", text, "eval", after, self.properties)
+
+
+def _io(process: etree._Element, kind: str) -> list[str]:
+    """The ids of a process's declared data inputs or outputs (SpiffWorkflow names the data by id)."""
+    return [el.get("id", "") for el in process.findall(f"{{{BPMN}}}ioSpecification/{{{BPMN}}}{kind}")]
 
 
 def _event_subprocess(node: etree._Element) -> bool:

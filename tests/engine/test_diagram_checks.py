@@ -587,3 +587,34 @@ def test_an_expression_too_deep_for_the_parser_is_a_problem_not_a_crash() -> Non
     assert messages_for(found, "flow_approved") == [
         f"alur 'flow_approved' (Ya): kondisi '{'-' * 117}...': ekspresi terlalu panjang atau terlalu dalam bersarang"
     ]
+
+
+CALLED_WITH_IO = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://sertel.test">
+  <bpmn:process id="common_check" isExecutable="true">
+    <bpmn:ioSpecification id="io">
+      <bpmn:dataInput id="applicant_note" /><bpmn:dataOutput id="verdict" />
+      <bpmn:inputSet id="inputs" /><bpmn:outputSet id="outputs" />
+    </bpmn:ioSpecification>
+    <bpmn:startEvent id="start" />
+    <bpmn:scriptTask id="decide"><bpmn:script>verdict = applicant_note
+scratch = 1</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="a" sourceRef="start" targetRef="decide" /><bpmn:sequenceFlow id="b" sourceRef="decide" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def test_a_called_process_with_data_inputs_and_outputs_passes_only_those() -> None:
+    assert check_diagram(CALLED_WITH_IO, "common_check", CATALOGUE, {}) == []
+    xml = broken(
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="decision_gateway" />',
+        '<bpmn:callActivity id="check" name="Periksa" calledElement="common_check" />'
+        '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />'
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />',
+    )
+    found = problems(broken('recommendation["decision"] == "approve"', "verdict == scratch", xml), dependencies={"c.bpmn": CALLED_WITH_IO})
+    assert [p.message for p in found] == [
+        "aktivitas panggilan 'check' (Periksa): data masukan 'applicant_note' untuk proses 'common_check' belum ada pada titik ini",
+        "alur 'flow_approved' (Ya): kondisi 'verdict == scratch' memakai data 'scratch' yang belum ada pada titik ini",
+    ]
