@@ -8,7 +8,6 @@ from __future__ import annotations
 import ast
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from engine import registry, sandbox
@@ -56,13 +55,15 @@ class Catalogue:
     lane_roles: frozenset[str]  # lane names mapped to a role
     setting_names: frozenset[str]  # lower-case names `setting()` may read
     setting_defaults: Mapping[str, Any] = field(default_factory=dict)  # lower-case name -> default value
-    # Form names "<process>.<task>" that have a webform template (today's convention); None: not checked.
-    templates: frozenset[str] | None = None
+    # Today's convention: does webforms/<process>/<task id>.html exist? None: not checked.
+    template_exists: Callable[[str, str], bool] | None = None
     parameter_problems: ParameterCheck | None = None
 
 
 def build_catalogue(
-    lane_roles: Iterable[str], settings: Mapping[str, Any], webforms_dir: Path | None = None
+    lane_roles: Iterable[str],
+    settings: Mapping[str, Any],
+    template_exists: Callable[[str, str], bool] | None = None,
 ) -> Catalogue:
     """The catalogue of today's registry (handlers discovered), settings and webform templates."""
     operators: dict[str, dict[int, OperatorInfo]] = {}
@@ -80,11 +81,6 @@ def build_catalogue(
         for name, value in settings.items()
         if name in sandbox.DIAGRAM_SETTINGS or name.startswith(sandbox.DIAGRAM_SETTING_PREFIXES)
     }
-    templates = None
-    if webforms_dir is not None:
-        templates = frozenset(
-            f"{p.parent.name}.{p.stem}" for p in webforms_dir.glob("*/*.html") if not p.name.startswith("_")
-        )
     check = getattr(registry, "parameter_problems", None)
     return Catalogue(
         forms={name: _form_fields(schema) for name, schema in registry.forms().items()},
@@ -93,7 +89,7 @@ def build_catalogue(
         lane_roles=frozenset(lane_roles),
         setting_names=frozenset(name.lower() for name in visible),
         setting_defaults={name.lower(): value for name, value in visible.items()},
-        templates=templates,
+        template_exists=template_exists,
         parameter_problems=check if callable(check) else None,
     )
 

@@ -511,9 +511,10 @@ class _Scope:
                 self.checker.check_expression(node, what, item.get("value", ""), "eval", available, self.properties)
         else:
             # Today's convention: the form "<process>.<task id>", its template webforms/<process>/<task id>.html.
-            legacy = f"{self.process.get('id')}.{node.get('id')}"
-            if catalogue.templates is not None and legacy not in catalogue.templates:
-                path = f"webforms/{legacy.replace('.', '/', 1)}.html"
+            process_key, task_id = self.process.get("id", ""), node.get("id", "")
+            legacy = f"{process_key}.{task_id}"
+            if catalogue.template_exists is not None and not catalogue.template_exists(process_key, task_id):
+                path = f"webforms/{process_key}/{task_id}.html"
                 self.add(node, f"tidak menyebut formulir (sertel:form) dan templat formulir {path} tidak ada")
             if legacy not in catalogue.forms:
                 self.add(node, f"tidak menyebut formulir (sertel:form) dan formulir '{legacy}' tidak terdaftar")

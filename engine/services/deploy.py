@@ -38,7 +38,7 @@ def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     if key not in ids:
         raise Invalid(f"Diagram harus memuat proses dengan id '{key}' (ditemukan: {', '.join(ids) or 'tidak ada'}).")
     # Our own checks first: a structural fault gets a message naming its element, not SpiffWorkflow's.
-    catalogue = diagram_checks.build_catalogue(LANE_ROLES, runtime_context.settings(), WEBFORMS_DIR)
+    catalogue = diagram_checks.build_catalogue(LANE_ROLES, runtime_context.settings(), form_exists)
     problems = diagram_checks.check_diagram(xml, key, catalogue, common_processes())
     if problems:
         raise refusal(key, problems)

@@ -158,7 +158,7 @@ def test_runtime_check_finds_nothing(path: Path) -> None:
 def test_diagram_checks_find_nothing(path: Path) -> None:
     """The checks deploy runs before SpiffWorkflow parses (structure, data names, settings, timers, forms)."""
     registered_handlers()
-    catalogue = diagram_checks.build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), WEBFORMS)
+    catalogue = diagram_checks.build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), webform_exists)
     found = diagram_checks.check_diagram(path.read_text(encoding="utf-8"), path.stem, catalogue, dependencies(path))
     assert [f"{p.element_id}: {p.message}" for p in found] == []
 

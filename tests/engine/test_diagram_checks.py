@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from engine import registry
 from engine.cli import deploy_command
-from engine.config import ROOT, load_settings
+from engine.config import load_settings
 from engine.diagram_checks import Catalogue, OperatorInfo, ParamInfo, build_catalogue, check_diagram
 from engine.models import ProcessDeployment, db
 from engine.runtime import Problem
@@ -402,10 +402,10 @@ def test_user_task_outside_a_lane_with_a_role_is_refused() -> None:
 def test_without_sertel_form_the_legacy_process_task_form_is_used() -> None:
     xml = broken('\n      <bpmn:extensionElements>\n        <sertel:form name="registration" output="registration_form" />\n      </bpmn:extensionElements>\n    ', "")
     xml = xml.replace("registration_form", "register")
-    legacy = Catalogue(**{**CATALOGUE.__dict__, "forms": {**CATALOGUE.forms, "approval.register": frozenset()}, "templates": frozenset({"approval.register"})})
+    legacy = Catalogue(**{**CATALOGUE.__dict__, "forms": {**CATALOGUE.forms, "approval.register": frozenset()}, "template_exists": lambda process, task: (process, task) == ("approval", "register")})
     assert problems(xml, legacy) == []
     assert messages_for(problems(xml), "register") == ["tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan formulir 'approval.register' tidak terdaftar"]
-    no_template = Catalogue(**{**legacy.__dict__, "templates": frozenset()})
+    no_template = Catalogue(**{**legacy.__dict__, "template_exists": lambda process, task: False})
     assert messages_for(problems(xml, no_template), "register") == ["tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan templat formulir webforms/approval/register.html tidak ada"]
 
 
@@ -443,13 +443,13 @@ def test_malformed_xml_is_one_problem_not_a_crash() -> None:
 
 def test_the_catalogue_of_todays_registry() -> None:
     registry.discover("handlers")
-    catalogue = build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), ROOT / "webforms")
+    catalogue = build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), deploy.form_exists)
     assert "common.form_pdf" in catalogue.operators
     assert "sla_verification_reminder" in catalogue.setting_names
     assert "secret_key" not in catalogue.setting_names and "database_url" not in catalogue.setting_names
     assert catalogue.setting_defaults["sla_verification_reminder"] == "P2D"
     assert "started_by" in catalogue.start_names
-    assert catalogue.templates is not None and "common_verification.verification" in catalogue.templates
+    assert catalogue.template_exists is deploy.form_exists
 
 
 def issuance_xml() -> str:
