@@ -61,15 +61,27 @@ GATEWAYS = {"exclusiveGateway", "inclusiveGateway", "parallelGateway", "eventBas
 TIMER_KINDS = ("timeDuration", "timeDate", "timeCycle")
 # A bare timer value such as P1D (not quoted) is a Python name to the script engine, not a duration.
 BARE_ISO = re.compile(r"^(R\d*/)?P[0-9A-Z.,]*$")
+# Names every expression may use without a task producing them: safe builtins and the diagram helpers.
+PREDEFINED = frozenset(sandbox.SAFE_BUILTINS) | frozenset(sandbox.helper_functions({}))
 
 
 # ---------------------------------------------------------------- entry point
 
 
 def check_diagram(
-    xml: str, key: str, catalogue: Catalogue, dependencies: Mapping[str, str] | None = None
+    xml: str,
+    key: str,
+    catalogue: Catalogue,
+    dependencies: Mapping[str, str] | None = None,
+    *,
+    shared: bool = False,
 ) -> list[runtime.Problem]:
-    """Every problem of the diagram whose main process is `key`; `dependencies` holds callable processes."""
+    """Every problem of the diagram whose main process is `key`; `dependencies` holds callable processes.
+
+    The data names a called process reads are checked at each call, against what the caller has there (and
+    reported on the call activity). A `shared` diagram (a call activity of processes/common/) is checked on
+    its own for everything but those names, since its data comes from callers it does not know.
+    """
     try:
         root = _parse(xml)
     except etree.XMLSyntaxError as exc:
@@ -81,7 +93,7 @@ def check_diagram(
                 called.setdefault(process.get("id", ""), process)
         except etree.XMLSyntaxError:
             continue
-    checker = _Checker(root, catalogue, called)
+    checker = _Checker(root, catalogue, called, shared)
     processes = list(root.iter(f"{{{BPMN}}}process"))
     checker.check_ids()
     if key not in {p.get("id") for p in processes}:
@@ -91,7 +103,7 @@ def check_diagram(
         # A modeler may add an empty pool (a non-executable process) for an outside party: nothing runs there.
         if process.get("id") == key or process.get("isExecutable") == "true" or process.get("id") in called_here:
             checker.check_process(process)
-    return checker.problems
+    return list(dict.fromkeys(checker.problems))  # a process called twice reports a problem once
 
 
 def _parse(text: str) -> etree._Element:
@@ -156,17 +168,17 @@ def _assigned(text: str | None) -> set[str]:
     return set(_analyse(text, "exec").assigns)
 
 
-PREDEFINED = frozenset(sandbox.SAFE_BUILTINS) | frozenset(sandbox.helper_functions({}))
-
-
 # ---------------------------------------------------------------- the checker
 
 
 class _Checker:
     """Collects the problems of one document."""
 
-    def __init__(self, root: etree._Element, catalogue: Catalogue, called: Mapping[str, etree._Element]) -> None:
+    def __init__(
+        self, root: etree._Element, catalogue: Catalogue, called: Mapping[str, etree._Element], shared: bool
+    ) -> None:
         self.root = root
+        self.shared = shared
         self.catalogue = catalogue
         self.ids = {el.get("id") for el in root.iter() if isinstance(el.tag, str) and el.get("id")}
         self.processes = {p.get("id", ""): p for p in root.iter(f"{{{BPMN}}}process")}
@@ -279,16 +291,22 @@ class _Checker:
         mode: str,
         available: set[str] | None,
         properties: Mapping[str, str],
+        via: Call | None = None,
     ) -> None:
-        """Sandbox, names and setting() of one expression; `available` None: do not check names (unreachable)."""
+        """Sandbox, names and setting() of one expression; `available` None: do not check names (unreachable).
+
+        `via`: the expression belongs to a called process checked at a call; only its data names are reported.
+        """
         shown = " ".join(text.split())
         shown = shown if len(shown) <= 120 else shown[:117] + "..."
         found = _sandbox_problems(text, mode)
+        if found and via is not None:
+            return
         if found:
             self.add(owner, f"{what} '{shown}': " + "; ".join(found))
             return
         source = _analyse(text, mode)
-        for name in source.settings:
+        for name in source.settings if via is None else ():
             if name is None:
                 self.add(owner, f"{what} '{shown}': setting() harus memakai nama tetap, mis. setting('sla_activation')")
             elif name.lower() not in self.catalogue.setting_names and name.lower() not in properties:
@@ -300,10 +318,20 @@ class _Checker:
         if available is None:
             return
         for name in sorted(source.reads - available - PREDEFINED):
-            self.add(
-                owner,
-                f"{what} '{shown}' memakai data '{name}' yang belum ada pada titik ini{_suggest(name, available)}",
-            )
+            message = f"{what} '{shown}' memakai data '{name}' yang belum ada pada titik ini{_suggest(name, available)}"
+            if via is None:
+                self.add(owner, message)
+            else:
+                self.add(via.activity, f"di proses '{via.process_id}', {describe(owner)}: {message}")
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call activity of the published diagram, while the process it calls is checked in its context."""
+
+    activity: etree._Element
+    process_id: str
+    stack: frozenset[str]  # processes being checked through this call (a process calling itself stops there)
 
 
 def _suggest(name: str, candidates: Iterable[str]) -> str:
@@ -326,8 +354,10 @@ class _Scope:
         process: etree._Element,
         properties: Mapping[str, str],
         lanes: Mapping[str, str],
+        via: Call | None = None,
     ) -> None:
         self.checker = checker
+        self.via = via
         self.container = container
         self.process = process
         self.properties = properties
@@ -339,11 +369,17 @@ class _Scope:
         self.hosts = {n: el.get("attachedToRef", "") for n, el in self.nodes.items() if local(el) == "boundaryEvent"}
 
     def add(self, el: etree._Element, message: str) -> None:
-        self.checker.add(el, message)
+        if self.via is None:  # a called process's own faults are reported when its file is checked
+            self.checker.add(el, message)
+
+    def expression(self, owner: etree._Element, what: str, text: str, mode: str, names: set[str] | None) -> None:
+        self.checker.check_expression(owner, what, text, mode, names, self.properties, self.via)
 
     def check(self, entry: set[str]) -> None:
         self.check_flows()
         reached = self.check_paths()
+        if self.checker.shared and self.via is None:
+            reached = set()  # the names a shared process reads are checked where it is called
         available = self.data_flow(entry)
         for node_id, node in self.nodes.items():
             self.check_node(node, available.get(node_id) if node_id in reached else None)
@@ -352,7 +388,7 @@ class _Scope:
             if condition is not None and (condition.text or "").strip():
                 source = flow.get("sourceRef", "")
                 names = available[source] | self.checker.node_output(self.nodes[source]) if source in reached else None
-                self.checker.check_expression(flow, "kondisi", condition.text or "", "eval", names, self.properties)
+                self.expression(flow, "kondisi", condition.text or "", "eval", names)
 
     # ---- structure
 
@@ -457,10 +493,10 @@ class _Scope:
 
     def check_node(self, node: etree._Element, available: set[str] | None) -> None:
         kind = local(node)
-        check = self.checker.check_expression
+        check = self.expression
         pre = _ext_text(node, "preScript")
         if pre and pre.strip():
-            check(node, "skrip awal", pre, "exec", available, self.properties)
+            check(node, "skrip awal", pre, "exec", available)
         inside = None if available is None else available | _assigned(pre)
         if kind == "userTask":
             self._check_user_task(node, inside)
@@ -471,25 +507,37 @@ class _Scope:
             if not script.strip():
                 self.add(node, "tugas skrip tanpa skrip")
             else:
-                check(node, "skrip", script, "exec", inside, self.properties)
+                check(node, "skrip", script, "exec", inside)
         elif kind == "callActivity":
             called = node.get("calledElement", "")
             if called not in self.checker.called:
                 known = ", ".join(sorted(self.checker.called)) or "tidak ada"
                 self.add(node, f"memanggil proses '{called}' yang tidak ada (tersedia: {known})")
             elif inside is not None:
-                for name in _io(self.checker.called[called], "dataInput"):
-                    if name not in inside:
-                        self.add(node, f"data masukan '{name}' untuk proses '{called}' belum ada pada titik ini")
+                self._check_call(node, called, inside)
         elif kind in SCOPES:
             entry = set(inside or set()) | set(self.checker.catalogue.start_names)
-            _Scope(self.checker, node, self.process, self.properties, self.lanes).check(entry)
+            _Scope(self.checker, node, self.process, self.properties, self.lanes, self.via).check(entry)
         self._check_timers(node, inside)
         self._check_loop(node, inside)
         post = _ext_text(node, "postScript")
         if post and post.strip():
             after = None if inside is None else inside | self.checker.node_output(node)
-            check(node, "skrip akhir", post, "exec", after, self.properties)
+            check(node, "skrip akhir", post, "exec", after)
+
+    def _check_call(self, node: etree._Element, called: str, available: set[str]) -> None:
+        """The data a called process needs exists at the call: its declared inputs, or the names it reads."""
+        process = self.checker.called[called]
+        inputs = _io(process, "dataInput")
+        for name in inputs:
+            if name not in available:
+                self.add(node, f"data masukan '{name}' untuk proses '{called}' belum ada pada titik ini")
+        stack = self.via.stack if self.via is not None else frozenset({self.process.get("id", "")})
+        if called in stack:
+            return
+        via = Call(self.via.activity if self.via is not None else node, called, stack | {called})
+        entry = set(inputs) | set(self.checker.catalogue.start_names) if inputs else set(available)
+        _Scope(self.checker, process, process, {}, {}, via).check(entry)
 
     def _check_user_task(self, node: etree._Element, available: set[str] | None) -> None:
         catalogue = self.checker.catalogue
@@ -508,7 +556,7 @@ class _Scope:
                         node, f"masukan formulir '{item.get('name', '')}': name harus berupa nama, mis. registration"
                     )
                 what = f"masukan formulir '{item.get('name', '?')}'"
-                self.checker.check_expression(node, what, item.get("value", ""), "eval", available, self.properties)
+                self.expression(node, what, item.get("value", ""), "eval", available)
         else:
             # Today's convention: the form "<process>.<task id>", its template webforms/<process>/<task id>.html.
             process_key, task_id = self.process.get("id", ""), node.get("id", "")
@@ -538,7 +586,7 @@ class _Scope:
             if name in values:
                 self.add(node, f"parameter '{name}' ditulis lebih dari sekali")
             values[name] = value
-            self.checker.check_expression(node, f"parameter '{name}'", value, "eval", available, self.properties)
+            self.expression(node, f"parameter '{name}'", value, "eval", available)
         operator_id = operator.get("id", "")
         name, _, pin = operator_id.partition("@")
         versions = self.checker.catalogue.operators.get(name)
@@ -583,7 +631,7 @@ class _Scope:
             hint = f"; {problem}" if problem else ""
             self.add(node, f"timer '{text}' harus ditulis sebagai teks berkutip, mis. '{text}'{hint}")
             return
-        self.checker.check_expression(node, "timer", text, "eval", available, self.properties)
+        self.expression(node, "timer", text, "eval", available)
         value, origin = self._static_value(text)
         if value is not None:
             problem = runtime.timer_value_problem(kind, value)
@@ -628,13 +676,13 @@ class _Scope:
             for part, what in (("loopCardinality", "jumlah perulangan"), ("completionCondition", "syarat selesai")):
                 text = loop.findtext(f"{{{BPMN}}}{part}")
                 if text and text.strip():
-                    self.checker.check_expression(node, what, text, "eval", names, self.properties)
+                    self.expression(node, what, text, "eval", names)
         standard = node.find(f"{{{BPMN}}}standardLoopCharacteristics")
         if standard is not None:
             text = standard.findtext(f"{{{BPMN}}}loopCondition")
             if text and text.strip():
                 after = None if names is None else names | self.checker.node_output(node)
-                self.checker.check_expression(node, "syarat perulangan", text, "eval", after, self.properties)
+                self.expression(node, "syarat perulangan", text, "eval", after)
 
 
 def _io(process: etree._Element, kind: str) -> list[str]:

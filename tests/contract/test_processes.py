@@ -159,7 +159,8 @@ def test_diagram_checks_find_nothing(path: Path) -> None:
     """The checks deploy runs before SpiffWorkflow parses (structure, data names, settings, timers, forms)."""
     registered_handlers()
     catalogue = diagram_checks.build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), webform_exists)
-    found = diagram_checks.check_diagram(path.read_text(encoding="utf-8"), path.stem, catalogue, dependencies(path))
+    xml, shared = path.read_text(encoding="utf-8"), path in COMMON_FILES
+    found = diagram_checks.check_diagram(xml, path.stem, catalogue, dependencies(path), shared=shared)
     assert [f"{p.element_id}: {p.message}" for p in found] == []
 
 

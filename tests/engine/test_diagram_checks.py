@@ -618,3 +618,50 @@ def test_a_called_process_with_data_inputs_and_outputs_passes_only_those() -> No
         "aktivitas panggilan 'check' (Periksa): data masukan 'applicant_note' untuk proses 'common_check' belum ada pada titik ini",
         "alur 'flow_approved' (Ya): kondisi 'verdict == scratch' memakai data 'scratch' yang belum ada pada titik ini",
     ]
+
+
+CALLED_READING = """<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="d" targetNamespace="http://sertel.test">
+  <bpmn:process id="common_check" name="Pemeriksaan bersama" isExecutable="true">
+    <bpmn:startEvent id="start" />
+    <bpmn:scriptTask id="decide" name="Putuskan"><bpmn:script>verdict = recommendation["decision"]</bpmn:script></bpmn:scriptTask>
+    <bpmn:endEvent id="end" />
+    <bpmn:sequenceFlow id="a" sourceRef="start" targetRef="decide" /><bpmn:sequenceFlow id="b" sourceRef="decide" targetRef="end" />
+  </bpmn:process>
+</bpmn:definitions>"""
+
+
+def calling(xml: str = VALID, before: str = "recommend") -> str:
+    """The valid diagram calling common_check after `before` (the recommendation, or the registration)."""
+    xml = broken(
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="decision_gateway" />',
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />'
+        '<bpmn:callActivity id="check" name="Periksa" calledElement="common_check" />'
+        '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />',
+        xml,
+    )
+    if before == "register":  # check between registration and the PDF, before any recommendation exists
+        xml = broken('<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />', '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="decision_gateway" />', xml)
+        xml = broken('<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />', "", xml)
+        xml = broken('<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="register" targetRef="registration_pdf" />', '<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="check" targetRef="registration_pdf" /><bpmn:sequenceFlow id="flow_to_the_check" sourceRef="register" targetRef="check" />', xml)
+    return xml
+
+
+def test_the_names_a_called_process_reads_are_checked_at_the_call() -> None:
+    dependencies = {"common_check.bpmn": CALLED_READING}
+    assert problems(calling(), dependencies=dependencies) == []
+    found = problems(calling(before="register"), dependencies=dependencies)
+    assert [(p.element_id, p.message) for p in found] == [
+        (
+            "check",
+            "aktivitas panggilan 'check' (Periksa): di proses 'common_check', tugas skrip 'decide' (Putuskan): "
+            "skrip 'verdict = recommendation[\"decision\"]' memakai data 'recommendation' yang belum ada pada titik ini",
+        )
+    ]
+
+
+def test_a_shared_process_on_its_own_is_checked_for_everything_but_the_names_its_callers_give_it() -> None:
+    assert check_diagram(CALLED_READING, "common_check", CATALOGUE, {}, shared=True) == []
+    assert [p.element_id for p in check_diagram(CALLED_READING, "common_check", CATALOGUE, {})] == ["decide"]
+    typo = CALLED_READING.replace("verdict = recommendation", "verdict = setting('sla_nope') + recommendation")
+    assert [p.element_id for p in check_diagram(typo, "common_check", CATALOGUE, {}, shared=True)] == ["decide"]
