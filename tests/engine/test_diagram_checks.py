@@ -156,20 +156,32 @@ def test_the_valid_diagram_has_no_problem() -> None:
 
 
 def test_flow_from_a_source_that_does_not_exist_names_the_flow() -> None:
-    found = problems(broken('sourceRef="register" targetRef="registration_pdf"', 'sourceRef="ghost" targetRef="registration_pdf"'))
+    found = problems(
+        broken('sourceRef="register" targetRef="registration_pdf"', 'sourceRef="ghost" targetRef="registration_pdf"')
+    )
     assert messages_for(found, "flow_to_pdf") == ["alur 'flow_to_pdf': sumber 'ghost' tidak ada di diagram"]
     # What the missing source leaves behind is named too: the registration task now leads nowhere.
     assert any("buntu" in m for m in messages_for(found, "register"))
 
 
 def test_flow_to_a_target_that_does_not_exist_names_the_flow_not_found_two_items() -> None:
-    found = problems(broken('sourceRef="registration_pdf" targetRef="recommend"', 'sourceRef="registration_pdf" targetRef="recomend"'))
-    assert messages_for(found, "flow_to_recommend") == ["alur 'flow_to_recommend': tujuan 'recomend' tidak ada di diagram"]
+    found = problems(
+        broken(
+            'sourceRef="registration_pdf" targetRef="recommend"', 'sourceRef="registration_pdf" targetRef="recomend"'
+        )
+    )
+    assert messages_for(found, "flow_to_recommend") == [
+        "alur 'flow_to_recommend': tujuan 'recomend' tidak ada di diagram"
+    ]
     assert not any("found two items" in p.message for p in found)
 
 
 def test_dead_end_task_is_refused() -> None:
-    found = problems(broken('<bpmn:sequenceFlow id="flow_to_end_reminded" sourceRef="notify_reminder" targetRef="end_reminded" />', ""))
+    found = problems(
+        broken(
+            '<bpmn:sequenceFlow id="flow_to_end_reminded" sourceRef="notify_reminder" targetRef="end_reminded" />', ""
+        )
+    )
     assert messages_for(found, "notify_reminder") == [
         "tugas layanan 'notify_reminder' (Ingatkan atasan): buntu: tidak punya alur keluar "
         "(hanya peristiwa akhir yang boleh berakhir)"
@@ -190,7 +202,9 @@ def test_unknown_setting_name_is_refused() -> None:
     found = problems(broken("setting('sla_recommendation')", "setting('sla_recomendation')"))
     problem = only_problem(found)
     assert problem.element_id == "reminder_timer"
-    assert problem.message.startswith("peristiwa batas 'reminder_timer' (Pengingat): timer 'setting('sla_recomendation')'")
+    assert problem.message.startswith(
+        "peristiwa batas 'reminder_timer' (Pengingat): timer 'setting('sla_recomendation')'"
+    )
     assert "pengaturan 'sla_recomendation' tidak dikenal" in problem.message
     assert "(maksudnya 'sla_recommendation'?)" in problem.message
 
@@ -260,7 +274,10 @@ def test_a_property_overriding_a_duration_setting_must_be_a_duration() -> None:
         '<sertel:property name="sla_recommendation" value="P1D" /><sertel:property name="sla_activation" value="7 hari" />',
     )
     assert [(p.element_id, p.message) for p in problems(xml)] == [
-        ("approval", "proses 'approval' (Persetujuan): properti 'sla_activation': '7 hari' bukan durasi ISO 8601 yang valid (mis. 'P2D' atau 'PT4H')")
+        (
+            "approval",
+            "proses 'approval' (Persetujuan): properti 'sla_activation': '7 hari' bukan durasi ISO 8601 yang valid (mis. 'P2D' atau 'PT4H')",
+        )
     ]
 
 
@@ -276,18 +293,39 @@ def test_a_default_setting_with_a_bad_value_is_refused_where_a_timer_uses_it() -
 
 
 def test_duplicate_ids_are_refused_naming_both() -> None:
-    found = problems(broken('<bpmn:endEvent id="end_rejected" name="Ditolak" />', '<bpmn:endEvent id="end_approved" name="Ditolak" />'))
-    assert "peristiwa akhir 'end_approved' (Ditolak): id 'end_approved' dipakai lebih dari sekali (juga oleh peristiwa akhir 'end_approved' (Disetujui))" in messages_for(found, "end_approved")
+    found = problems(
+        broken(
+            '<bpmn:endEvent id="end_rejected" name="Ditolak" />', '<bpmn:endEvent id="end_approved" name="Ditolak" />'
+        )
+    )
+    assert (
+        "peristiwa akhir 'end_approved' (Ditolak): id 'end_approved' dipakai lebih dari sekali (juga oleh peristiwa akhir 'end_approved' (Disetujui))"
+        in messages_for(found, "end_approved")
+    )
 
 
 def test_a_task_nothing_leads_to_is_refused() -> None:
-    xml = broken('<bpmn:endEvent id="end_approved" name="Disetujui" />', '<bpmn:endEvent id="end_approved" name="Disetujui" /><bpmn:manualTask id="orphan" name="Yatim" />')
-    found = problems(broken('<bpmn:sequenceFlow id="flow_rejected"', '<bpmn:sequenceFlow id="flow_orphan" sourceRef="orphan" targetRef="end_rejected" /><bpmn:sequenceFlow id="flow_rejected"', xml))
-    assert messages_for(found, "orphan") == ["tugas manual 'orphan' (Yatim): tidak punya alur masuk, sehingga tidak akan pernah dijalankan"]
+    xml = broken(
+        '<bpmn:endEvent id="end_approved" name="Disetujui" />',
+        '<bpmn:endEvent id="end_approved" name="Disetujui" /><bpmn:manualTask id="orphan" name="Yatim" />',
+    )
+    found = problems(
+        broken(
+            '<bpmn:sequenceFlow id="flow_rejected"',
+            '<bpmn:sequenceFlow id="flow_orphan" sourceRef="orphan" targetRef="end_rejected" /><bpmn:sequenceFlow id="flow_rejected"',
+            xml,
+        )
+    )
+    assert messages_for(found, "orphan") == [
+        "tugas manual 'orphan' (Yatim): tidak punya alur masuk, sehingga tidak akan pernah dijalankan"
+    ]
 
 
 def test_a_loop_with_no_way_out_is_refused() -> None:
-    xml = broken('sourceRef="notify_reminder" targetRef="end_reminded"', 'sourceRef="notify_reminder" targetRef="notify_reminder"')
+    xml = broken(
+        'sourceRef="notify_reminder" targetRef="end_reminded"',
+        'sourceRef="notify_reminder" targetRef="notify_reminder"',
+    )
     xml = broken('<bpmn:endEvent id="end_reminded" name="Pengingat terkirim" />', "", xml)
     found = problems(xml)
     assert messages_for(found, "notify_reminder") == [
@@ -298,29 +336,50 @@ def test_a_loop_with_no_way_out_is_refused() -> None:
 
 
 def test_unreachable_part_is_refused() -> None:
-    xml = broken('<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="decision_gateway" />', '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="end_approved" />')
-    xml = broken('<bpmn:sequenceFlow id="flow_rejected"', '<bpmn:sequenceFlow id="flow_back" sourceRef="end_rejected" targetRef="decision_gateway" /><bpmn:sequenceFlow id="flow_rejected"', xml)
+    xml = broken(
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="decision_gateway" />',
+        '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="recommend" targetRef="end_approved" />',
+    )
+    xml = broken(
+        '<bpmn:sequenceFlow id="flow_rejected"',
+        '<bpmn:sequenceFlow id="flow_back" sourceRef="end_rejected" targetRef="decision_gateway" /><bpmn:sequenceFlow id="flow_rejected"',
+        xml,
+    )
     found = problems(xml)
-    assert "gerbang 'decision_gateway' (Direkomendasikan?): tidak dapat dicapai dari peristiwa mulai" in messages_for(found, "decision_gateway")
+    assert "gerbang 'decision_gateway' (Direkomendasikan?): tidak dapat dicapai dari peristiwa mulai" in messages_for(
+        found, "decision_gateway"
+    )
 
 
 def test_gateway_default_flow_must_exist_and_leave_the_gateway() -> None:
     missing = problems(broken('default="flow_rejected"', 'default="flow_rejectd"'))
-    assert "gerbang 'decision_gateway' (Direkomendasikan?): alur default 'flow_rejectd' tidak ada" in messages_for(missing, "decision_gateway")
+    assert "gerbang 'decision_gateway' (Direkomendasikan?): alur default 'flow_rejectd' tidak ada" in messages_for(
+        missing, "decision_gateway"
+    )
     elsewhere = problems(broken('default="flow_rejected"', 'default="flow_start"'))
-    assert "gerbang 'decision_gateway' (Direkomendasikan?): alur default 'flow_start' tidak keluar dari elemen ini" in messages_for(elsewhere, "decision_gateway")
+    assert (
+        "gerbang 'decision_gateway' (Direkomendasikan?): alur default 'flow_start' tidak keluar dari elemen ini"
+        in messages_for(elsewhere, "decision_gateway")
+    )
 
 
 def test_an_unconditional_flow_out_of_a_gateway_must_be_its_default() -> None:
     found = problems(broken(' default="flow_rejected"', ""))
-    assert messages_for(found, "flow_rejected") == ["alur 'flow_rejected' (Tidak): keluar dari gerbang 'decision_gateway' tanpa kondisi dan bukan alur default"]
+    assert messages_for(found, "flow_rejected") == [
+        "alur 'flow_rejected' (Tidak): keluar dari gerbang 'decision_gateway' tanpa kondisi dan bukan alur default"
+    ]
 
 
 # ---------------------------------------------------------------- data flow, sandbox
 
 
 def test_data_produced_only_downstream_is_not_yet_there() -> None:
-    found = problems(broken('<sertel:input name="document" value="document" />', '<sertel:input name="document" value="recommendation" />'))
+    found = problems(
+        broken(
+            '<sertel:input name="document" value="document" />',
+            '<sertel:input name="document" value="recommendation" />',
+        )
+    )
     assert messages_for(found, "recommend") == [
         "tugas pengguna 'recommend' (Rekomendasi atasan): masukan formulir 'document' 'recommendation' memakai data "
         "'recommendation' yang belum ada pada titik ini"
@@ -328,7 +387,7 @@ def test_data_produced_only_downstream_is_not_yet_there() -> None:
 
 
 def test_a_timer_sees_the_data_before_its_task_not_the_task_output() -> None:
-    found = problems(broken('value="started_by" />', 'value="recommendation[\'note\']" />'))
+    found = problems(broken('value="started_by" />', "value=\"recommendation['note']\" />"))
     assert [p.element_id for p in found] == ["notify_reminder"]
 
 
@@ -381,44 +440,75 @@ def test_a_call_activity_hands_back_the_data_of_the_called_process() -> None:
 
 
 def test_unknown_form_is_refused() -> None:
-    found = problems(broken('<sertel:form name="recommendation" output="recommendation">', '<sertel:form name="recomendation" output="recommendation">'))
+    found = problems(
+        broken(
+            '<sertel:form name="recommendation" output="recommendation">',
+            '<sertel:form name="recomendation" output="recommendation">',
+        )
+    )
     assert messages_for(found, "recommend") == [
         "tugas pengguna 'recommend' (Rekomendasi atasan): formulir 'recomendation' tidak ada di katalog formulir (maksudnya 'recommendation'?)"
     ]
 
 
 def test_one_form_may_serve_two_tasks() -> None:
-    xml = broken('<sertel:form name="registration" output="registration_form" />', '<sertel:form name="recommendation" output="registration_form" />')
+    xml = broken(
+        '<sertel:form name="registration" output="registration_form" />',
+        '<sertel:form name="recommendation" output="registration_form" />',
+    )
     assert problems(xml) == []
 
 
 def test_user_task_outside_a_lane_with_a_role_is_refused() -> None:
     found = problems(broken('name="Atasan"', 'name="Kepala"'))
-    assert messages_for(found, "recommend") == ["tugas pengguna 'recommend' (Rekomendasi atasan): lane 'Kepala' tidak dipetakan ke peran (lane yang dikenal: Atasan, Pemohon)"]
+    assert messages_for(found, "recommend") == [
+        "tugas pengguna 'recommend' (Rekomendasi atasan): lane 'Kepala' tidak dipetakan ke peran (lane yang dikenal: Atasan, Pemohon)"
+    ]
     found = problems(broken("<bpmn:flowNodeRef>recommend</bpmn:flowNodeRef>", ""))
-    assert messages_for(found, "recommend") == ["tugas pengguna 'recommend' (Rekomendasi atasan): tugas pengguna harus berada di dalam lane yang dipetakan ke peran"]
+    assert messages_for(found, "recommend") == [
+        "tugas pengguna 'recommend' (Rekomendasi atasan): tugas pengguna harus berada di dalam lane yang dipetakan ke peran"
+    ]
 
 
 def test_without_sertel_form_the_legacy_process_task_form_is_used() -> None:
-    xml = broken('\n      <bpmn:extensionElements>\n        <sertel:form name="registration" output="registration_form" />\n      </bpmn:extensionElements>\n    ', "")
+    xml = broken(
+        '\n      <bpmn:extensionElements>\n        <sertel:form name="registration" output="registration_form" />\n      </bpmn:extensionElements>\n    ',
+        "",
+    )
     xml = xml.replace("registration_form", "register")
-    legacy = Catalogue(**{**CATALOGUE.__dict__, "forms": {**CATALOGUE.forms, "approval.register": frozenset()}, "template_exists": lambda process, task: (process, task) == ("approval", "register")})
+    legacy = Catalogue(
+        **{
+            **CATALOGUE.__dict__,
+            "forms": {**CATALOGUE.forms, "approval.register": frozenset()},
+            "template_exists": lambda process, task: (process, task) == ("approval", "register"),
+        }
+    )
     assert problems(xml, legacy) == []
-    assert messages_for(problems(xml), "register") == ["tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan formulir 'approval.register' tidak terdaftar"]
+    assert messages_for(problems(xml), "register") == [
+        "tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan formulir 'approval.register' tidak terdaftar"
+    ]
     no_template = Catalogue(**{**legacy.__dict__, "template_exists": lambda process, task: False})
-    assert messages_for(problems(xml, no_template), "register") == ["tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan templat formulir webforms/approval/register.html tidak ada"]
+    assert messages_for(problems(xml, no_template), "register") == [
+        "tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan templat formulir webforms/approval/register.html tidak ada"
+    ]
 
 
 def test_unknown_operator_and_unknown_pinned_version_are_refused() -> None:
     found = problems(broken('id="common.notify"', 'id="common.notfy"'))
-    assert messages_for(found, "notify_reminder") == ["tugas layanan 'notify_reminder' (Ingatkan atasan): operator 'common.notfy' tidak terdaftar (maksudnya 'common.notify'?)"]
+    assert messages_for(found, "notify_reminder") == [
+        "tugas layanan 'notify_reminder' (Ingatkan atasan): operator 'common.notfy' tidak terdaftar (maksudnya 'common.notify'?)"
+    ]
     found = problems(broken('id="common.form_pdf@1"', 'id="common.form_pdf@3"'))
-    assert messages_for(found, "registration_pdf") == ["tugas layanan 'registration_pdf' (Buat PDF pendaftaran): operator 'common.form_pdf' tidak punya versi '3' (versi yang ada: 1, 2)"]
+    assert messages_for(found, "registration_pdf") == [
+        "tugas layanan 'registration_pdf' (Buat PDF pendaftaran): operator 'common.form_pdf' tidak punya versi '3' (versi yang ada: 1, 2)"
+    ]
 
 
 def test_an_unpinned_operator_is_checked_against_its_newest_version() -> None:
     found = problems(broken('id="common.form_pdf@1"', 'id="common.form_pdf"'))
-    assert messages_for(found, "registration_pdf") == ["tugas layanan 'registration_pdf' (Buat PDF pendaftaran): parameter wajib 'copies' untuk operator 'common.form_pdf' tidak diisi"]
+    assert messages_for(found, "registration_pdf") == [
+        "tugas layanan 'registration_pdf' (Buat PDF pendaftaran): parameter wajib 'copies' untuk operator 'common.form_pdf' tidak diisi"
+    ]
 
 
 def test_the_registry_parameter_check_is_used_when_there_is_one() -> None:
@@ -430,7 +520,9 @@ def test_the_registry_parameter_check_is_used_when_there_is_one() -> None:
 
     catalogue = Catalogue(**{**CATALOGUE.__dict__, "parameter_problems": parameter_problems})
     found = problems(VALID, catalogue)
-    assert [(p.element_id, p.message) for p in found] == [("notify_reminder", "tugas layanan 'notify_reminder' (Ingatkan atasan): ditolak oleh registri")]
+    assert [(p.element_id, p.message) for p in found] == [
+        ("notify_reminder", "tugas layanan 'notify_reminder' (Ingatkan atasan): ditolak oleh registri")
+    ]
     assert ("common.form_pdf", 1, {"form": "'registration'", "submission": "registration_form"}) in calls
 
 
@@ -476,7 +568,10 @@ def test_deploy_refuses_a_flow_to_a_missing_target_naming_the_flow(app: Flask) -
 def test_cli_deploy_refuses_all_files_if_one_is_broken_and_changes_nothing(app: Flask, tmp_path: Path) -> None:
     good = tmp_path / "renewal_rekey.bpmn"
     renewal = (deploy.PROCESSES_DIR / "renewal_rekey.bpmn").read_text(encoding="utf-8")
-    good.write_text(broken('<bpmn:process id="renewal_rekey" name="', '<bpmn:process id="renewal_rekey" name="Diubah: ', renewal), encoding="utf-8")
+    good.write_text(
+        broken('<bpmn:process id="renewal_rekey" name="', '<bpmn:process id="renewal_rekey" name="Diubah: ', renewal),
+        encoding="utf-8",
+    )
     bad = tmp_path / "issuance_ams.bpmn"
     xml, flow_id = with_ghost_target(issuance_xml())
     bad.write_text(xml, encoding="utf-8")
@@ -559,7 +654,14 @@ def bad_duration(root: etree._Element) -> str:
         (unknown_setting, "pengaturan 'sla_unknown' tidak dikenal"),
         (bad_duration, "'P1X' bukan durasi ISO 8601 yang valid"),
     ],
-    ids=["flow-from-missing-source", "flow-to-missing-target", "dead-end", "unknown-variable", "unknown-setting", "P1X"],
+    ids=[
+        "flow-from-missing-source",
+        "flow-to-missing-target",
+        "dead-end",
+        "unknown-variable",
+        "unknown-setting",
+        "P1X",
+    ],
 )
 def test_deploy_refuses_the_issues_broken_kinds_naming_the_element(
     app: Flask, change: Callable[[etree._Element], str], expected: str
@@ -579,7 +681,10 @@ def test_deploy_refuses_the_issues_broken_kinds_naming_the_element(
 @pytest.mark.parametrize("name", ["registration-form", "_hidden", "setting", "class"])
 def test_an_output_name_must_be_usable_in_expressions(name: str) -> None:
     found = problems(broken('output="registration_form"', f'output="{name}"'))
-    assert any(m.startswith("tugas pengguna 'register' (Isi pendaftaran): output formulir") for m in messages_for(found, "register"))
+    assert any(
+        m.startswith("tugas pengguna 'register' (Isi pendaftaran): output formulir")
+        for m in messages_for(found, "register")
+    )
 
 
 def test_an_expression_too_deep_for_the_parser_is_a_problem_not_a_crash() -> None:
@@ -613,7 +718,10 @@ def test_a_called_process_with_data_inputs_and_outputs_passes_only_those() -> No
         '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />'
         '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />',
     )
-    found = problems(broken('recommendation["decision"] == "approve"', "verdict == scratch", xml), dependencies={"c.bpmn": CALLED_WITH_IO})
+    found = problems(
+        broken('recommendation["decision"] == "approve"', "verdict == scratch", xml),
+        dependencies={"c.bpmn": CALLED_WITH_IO},
+    )
     assert [p.message for p in found] == [
         "aktivitas panggilan 'check' (Periksa): data masukan 'applicant_note' untuk proses 'common_check' belum ada pada titik ini",
         "alur 'flow_approved' (Ya): kondisi 'verdict == scratch' memakai data 'scratch' yang belum ada pada titik ini",
@@ -641,9 +749,19 @@ def calling(xml: str = VALID, before: str = "recommend") -> str:
         xml,
     )
     if before == "register":  # check between registration and the PDF, before any recommendation exists
-        xml = broken('<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />', '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="decision_gateway" />', xml)
-        xml = broken('<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />', "", xml)
-        xml = broken('<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="register" targetRef="registration_pdf" />', '<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="check" targetRef="registration_pdf" /><bpmn:sequenceFlow id="flow_to_the_check" sourceRef="register" targetRef="check" />', xml)
+        xml = broken(
+            '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="check" />',
+            '<bpmn:sequenceFlow id="flow_to_check" sourceRef="recommend" targetRef="decision_gateway" />',
+            xml,
+        )
+        xml = broken(
+            '<bpmn:sequenceFlow id="flow_to_gateway" sourceRef="check" targetRef="decision_gateway" />', "", xml
+        )
+        xml = broken(
+            '<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="register" targetRef="registration_pdf" />',
+            '<bpmn:sequenceFlow id="flow_to_pdf" sourceRef="check" targetRef="registration_pdf" /><bpmn:sequenceFlow id="flow_to_the_check" sourceRef="register" targetRef="check" />',
+            xml,
+        )
     return xml
 
 
