@@ -293,7 +293,7 @@ class _Checker:
         properties: Mapping[str, str],
         via: Call | None = None,
     ) -> None:
-        """Sandbox, names and setting() of one expression; `available` None: do not check names (unreachable).
+        """Sandbox, names and setting() of one expression; `available` None: its names are not checked here.
 
         `via`: the expression belongs to a called process checked at a call; only its data names are reported.
         """
@@ -367,6 +367,7 @@ class _Scope:
         self.incoming: dict[str, list[etree._Element]] = {n: [] for n in self.nodes}
         self.outgoing: dict[str, list[etree._Element]] = {n: [] for n in self.nodes}
         self.hosts = {n: el.get("attachedToRef", "") for n, el in self.nodes.items() if local(el) == "boundaryEvent"}
+        self.entries: set[str] = set()  # where data flow starts besides start events (set by check_paths)
 
     def add(self, el: etree._Element, message: str) -> None:
         if self.via is None:  # a called process's own faults are reported when its file is checked
@@ -410,7 +411,11 @@ class _Scope:
                 self.incoming[ends[1]].append(flow)
 
     def check_paths(self) -> set[str]:
-        """Report nodes that nothing enters, dead ends and unreachable nodes; return the reachable ones."""
+        """Report nodes that nothing enters, dead ends and unreachable nodes.
+
+        Return the nodes whose data names are checked: all of them. In an unreachable part (already reported)
+        any name the process produces somewhere counts as known, so only a name produced nowhere is reported.
+        """
         starts = [n for n, el in self.nodes.items() if local(el) == "startEvent"]
         if not starts:
             self.add(self.container, "tidak punya peristiwa mulai")
@@ -436,16 +441,54 @@ class _Scope:
                 forward[host].append(boundary)
                 backward[boundary].append(host)
         reached = _closure(starts, forward)
-        ends = [n for n, el in self.nodes.items() if local(el) == "endEvent"]
-        finishing = _closure(ends, backward)
-        for node_id, node in self.nodes.items():
-            if _event_subprocess(node):
+        orphans = [n for n in self.orphans() if n not in reached]
+        after_orphans = _closure(orphans, forward)
+        unreachable = set(self.nodes) - reached - after_orphans
+        self.entries = {*orphans, *self._report_unreachable(unreachable, forward)}
+        self._report_endless_loops(forward, backward)
+        return set(self.nodes)
+
+    def _report_endless_loops(self, forward: Mapping[str, list[str]], backward: Mapping[str, list[str]]) -> None:
+        """Name each loop with no way out to an end event (a path into a dead end is reported as that dead end)."""
+        stops = [n for n, el in self.nodes.items() if local(el) == "endEvent" or not self.outgoing[n]]
+        trapped = set(self.nodes) - _closure(stops, backward)
+        covered: set[str] = set()
+        for node_id in self.nodes:
+            if node_id not in trapped or node_id in covered:
                 continue
-            if node_id not in reached and self.incoming[node_id]:
-                self.add(node, "tidak dapat dicapai dari peristiwa mulai")
-            elif node_id in reached and node_id not in finishing and self.outgoing[node_id]:
-                self.add(node, "tidak pernah mencapai peristiwa akhir (jalurnya berputar tanpa jalan keluar)")
-        return reached | {n for n, el in self.nodes.items() if _event_subprocess(el)}
+            loop = {n for n in _closure(forward[node_id], forward) if node_id in _closure(forward[n], forward)}
+            if node_id not in loop:
+                continue  # it leads into a loop, which is named itself
+            covered |= loop
+            more = f" (bersama {len(loop) - 1} elemen lain di putaran ini)" if len(loop) > 1 else ""
+            self.add(self.nodes[node_id], f"berputar tanpa jalan keluar ke peristiwa akhir{more}")
+
+    def _report_unreachable(self, unreachable: set[str], forward: Mapping[str, list[str]]) -> set[str]:
+        """Name the first node of each unreachable part (a flow cut off there first), with what follows it."""
+        dangling = {f.get("targetRef") for f in self.flows if f.get("sourceRef") not in self.nodes}
+        heads = sorted(
+            (n for n in unreachable if not _event_subprocess(self.nodes[n])),
+            key=lambda n: (n not in dangling, list(self.nodes).index(n)),
+        )
+        covered: set[str] = set()
+        reported: set[str] = set()
+        for head in heads:
+            if head in covered:
+                continue
+            part = _closure([head], forward) & unreachable
+            covered |= part
+            more = f" (begitu pula {len(part) - 1} elemen sesudahnya)" if len(part) > 1 else ""
+            self.add(self.nodes[head], f"tidak dapat dicapai dari peristiwa mulai{more}")
+            reported.add(head)
+        return reported
+
+    def orphans(self) -> list[str]:
+        """Nodes that should have an incoming flow and have none."""
+        return [
+            n
+            for n, el in self.nodes.items()
+            if not self.incoming[n] and local(el) not in {"startEvent", "boundaryEvent"} and not _event_subprocess(el)
+        ]
 
     def _where(self) -> str:
         return "proses ini" if self.container is self.process else f"subproses '{self.container.get('id')}'"
@@ -477,6 +520,8 @@ class _Scope:
                     names = set(everything)
                 elif local(node) == "startEvent":
                     names = set(entry)
+                elif node_id in self.entries:  # cut off from the start: only names produced nowhere are typos
+                    names = set(everything)
                 elif node_id in self.hosts:
                     names = set(before.get(self.hosts[node_id], set()))
                 else:

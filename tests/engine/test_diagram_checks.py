@@ -329,7 +329,7 @@ def test_a_loop_with_no_way_out_is_refused() -> None:
     xml = broken('<bpmn:endEvent id="end_reminded" name="Pengingat terkirim" />', "", xml)
     found = problems(xml)
     assert messages_for(found, "notify_reminder") == [
-        "tugas layanan 'notify_reminder' (Ingatkan atasan): tidak pernah mencapai peristiwa akhir (jalurnya berputar tanpa jalan keluar)"
+        "tugas layanan 'notify_reminder' (Ingatkan atasan): berputar tanpa jalan keluar ke peristiwa akhir"
     ]
     # The recommendation still reaches an end through its gateway: only the loop is named.
     assert messages_for(found, "recommend") == []
@@ -346,9 +346,39 @@ def test_unreachable_part_is_refused() -> None:
         xml,
     )
     found = problems(xml)
-    assert "gerbang 'decision_gateway' (Direkomendasikan?): tidak dapat dicapai dari peristiwa mulai" in messages_for(
-        found, "decision_gateway"
+    assert messages_for(found, "decision_gateway") == [
+        "gerbang 'decision_gateway' (Direkomendasikan?): tidak dapat dicapai dari peristiwa mulai "
+        "(begitu pula 1 elemen sesudahnya)"
+    ]
+    # Only the first element of the cut-off part is named, and its condition is not blamed for the cut.
+    assert messages_for(found, "end_rejected") == [] and messages_for(found, "flow_approved") == []
+
+
+def test_a_typo_in_a_cut_off_part_is_still_found() -> None:
+    xml = broken('sourceRef="registration_pdf" targetRef="recommend"', 'sourceRef="ghost" targetRef="recommend"')
+    found = problems(broken('recommendation["decision"]', 'recomendation["decision"]', xml))
+    assert [p.element_id for p in found] == ["flow_to_recommend", "registration_pdf", "recommend", "flow_approved"]
+    assert found[2].message.endswith("tidak punya alur masuk, sehingga tidak akan pernah dijalankan")
+    assert "memakai data 'recomendation'" in found[3].message
+
+
+def test_a_loop_of_two_is_named_once() -> None:
+    xml = broken('targetRef="end_approved">', 'targetRef="recheck">')
+    xml = broken(
+        '<bpmn:endEvent id="end_approved" name="Disetujui" />',
+        '<bpmn:manualTask id="recheck" name="Periksa ulang" /><bpmn:manualTask id="again" name="Lagi" />'
+        '<bpmn:sequenceFlow id="flow_again" sourceRef="recheck" targetRef="again" />'
+        '<bpmn:sequenceFlow id="flow_recheck" sourceRef="again" targetRef="recheck" />',
+        xml,
     )
+    found = problems(xml)
+    assert [(p.element_id, p.message) for p in found] == [
+        (
+            "recheck",
+            "tugas manual 'recheck' (Periksa ulang): berputar tanpa jalan keluar ke peristiwa akhir "
+            "(bersama 1 elemen lain di putaran ini)",
+        )
+    ]
 
 
 def test_gateway_default_flow_must_exist_and_leave_the_gateway() -> None:
