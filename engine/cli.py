@@ -44,11 +44,15 @@ def main() -> None:
 
 
 def _fail(exc: ServiceError) -> None:
-    click.echo(f"Gagal: {exc.message}", err=True)
+    _report(exc)
+    sys.exit(1)
+
+
+def _report(exc: ServiceError, prefix: str = "") -> None:
+    click.echo(f"Gagal: {prefix}{exc.message}", err=True)
     for field, messages in exc.fields.items():
         for message in messages:
             click.echo(f"  {field}: {message}", err=True)
-    sys.exit(1)
 
 
 @main.command()
@@ -66,8 +70,17 @@ def init() -> None:
 @click.option("--actor", default="cli", help="Who deploys (recorded in the log).")
 @with_appcontext
 def deploy_command(files: tuple[Path, ...], actor: str) -> None:
-    """Deploy BPMN files (default: every processes/*.bpmn)."""
+    """Deploy BPMN files (default: every processes/*.bpmn); if any is refused, deploy none."""
     paths = list(files) or sorted((ROOT / "processes").glob("*.bpmn"))
+    refused = False
+    for path in paths:
+        try:
+            deploy.parse_and_check(path.read_text(encoding="utf-8"), path.stem)
+        except ServiceError as exc:
+            refused = True
+            _report(exc, f"{path.name}: ")
+    if refused:
+        sys.exit(1)
     try:
         for deployment, created in deploy.deploy_files(paths, actor):
             state = "versi baru" if created else "tidak berubah"

@@ -13,6 +13,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
@@ -232,6 +233,27 @@ def check(
                 for message in sandbox.problems(text, mode):
                     found.append(Problem(ts.name, f"ekspresi '{text}': {message}"))
     return found
+
+
+def timer_value_problem(kind: str, value: str) -> str | None:
+    """Why a timer's value does not parse the way SpiffWorkflow will parse it (None when it does).
+
+    `kind` is the BPMN element: "timeDuration", "timeDate" or "timeCycle".
+    """
+    try:
+        if kind == "timeDuration":
+            # SpiffWorkflow reads a bare "P" as zero: refused here, it is a typo, not a deliberate "now".
+            if not value.upper().startswith("P") or not TimerEventDefinition.parse_iso_duration(value):
+                raise ValueError(value)
+        elif kind == "timeDate":
+            TimerEventDefinition.get_datetime(value)
+        else:
+            TimerEventDefinition.parse_iso_recurring_interval(value)
+    except Exception:  # noqa: BLE001 - SpiffWorkflow raises bare Exception (and ValueError, AttributeError)
+        labels = {"timeDuration": "durasi", "timeDate": "tanggal", "timeCycle": "siklus"}
+        example = {"timeDuration": " (mis. 'P2D' atau 'PT4H')"}.get(kind, "")
+        return f"'{value}' bukan {labels.get(kind, 'nilai waktu')} ISO 8601 yang valid{example}"
+    return None
 
 
 # ---------------------------------------------------------------- state

@@ -7,10 +7,10 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import runtime
+from engine import diagram_checks, runtime
 from engine.config import ROOT
 from engine.models import ProcessDeployment, db
-from engine.services import audit
+from engine.services import audit, runtime_context
 from engine.services.access import LANE_ROLES
 from engine.services.errors import Invalid
 
@@ -37,17 +37,27 @@ def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
         raise Invalid(str(exc)) from exc
     if key not in ids:
         raise Invalid(f"Diagram harus memuat proses dengan id '{key}' (ditemukan: {', '.join(ids) or 'tidak ada'}).")
+    # Our own checks first: a structural fault gets a message naming its element, not SpiffWorkflow's.
+    catalogue = diagram_checks.build_catalogue(LANE_ROLES, runtime_context.settings(), form_exists)
+    problems = diagram_checks.check_diagram(xml, key, catalogue, common_processes())
+    if problems:
+        raise refusal(key, problems)
     try:
         parsed = runtime.parse(xml, key, common_processes())
     except runtime.ProcessError as exc:
         raise Invalid(str(exc)) from exc
     problems = runtime.check(parsed, LANE_ROLES, form_exists)
     if problems:
-        fields: dict[str, list[str]] = {}
-        for problem in problems:
-            fields.setdefault(problem.element_id, []).append(problem.message)
-        raise Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(problems)} masalah).", fields)
+        raise refusal(key, problems)
     return parsed
+
+
+def refusal(key: str, problems: list[runtime.Problem]) -> Invalid:
+    """The error refusing a diagram, its problems listed per element."""
+    fields: dict[str, list[str]] = {}
+    for problem in problems:
+        fields.setdefault(problem.element_id, []).append(problem.message)
+    return Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(problems)} masalah).", fields)
 
 
 def definition_digest(xml: str, parsed: runtime.ParsedProcess) -> str:

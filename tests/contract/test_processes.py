@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
-from engine import registry, runtime, sandbox
-from engine.config import ROOT
+from engine import diagram_checks, registry, runtime, sandbox
+from engine.config import ROOT, load_settings
 from engine.services.access import LANE_ROLES
 
 PROCESSES = ROOT / "processes"
@@ -153,6 +153,15 @@ def webform_exists(process_key: str, task_name: str) -> bool:
 def test_runtime_check_finds_nothing(path: Path) -> None:
     registered_handlers()
     assert runtime.check(parsed(path), LANE_ROLES, webform_exists) == []
+
+
+def test_diagram_checks_find_nothing(path: Path) -> None:
+    """The checks deploy runs before SpiffWorkflow parses (structure, data names, settings, timers, forms)."""
+    registered_handlers()
+    catalogue = diagram_checks.build_catalogue(LANE_ROLES, load_settings({"ENV": "testing"}), webform_exists)
+    xml, shared = path.read_text(encoding="utf-8"), path in COMMON_FILES
+    found = diagram_checks.check_diagram(xml, path.stem, catalogue, dependencies(path), shared=shared)
+    assert [f"{p.element_id}: {p.message}" for p in found] == []
 
 
 def test_every_flow_node_has_a_shape_and_every_flow_an_edge(path: Path) -> None:

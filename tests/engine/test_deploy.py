@@ -145,7 +145,9 @@ def test_unknown_operator_fails_naming_the_element(app: Flask) -> None:
     with app.app_context():
         with pytest.raises(Invalid) as caught:
             deploy.deploy(xml, KEY, "test")
-        assert caught.value.fields == {task_id: ["operator 'common.no_such_operator' tidak terdaftar"]}
+        assert list(caught.value.fields) == [task_id]
+        [message] = caught.value.fields[task_id]
+        assert message.startswith(f"tugas layanan '{task_id}'") and message.endswith("operator 'common.no_such_operator' tidak terdaftar")
         assert versions() == [1]
 
 
@@ -210,4 +212,5 @@ def test_cli_deploy_of_a_broken_diagram_exits_1_naming_the_element(app: Flask, t
     path.write_text(xml, encoding="utf-8")
     result = app.test_cli_runner().invoke(deploy_command, [str(path)])
     assert result.exit_code == 1
-    assert f"{task_id}: operator 'common.no_such_operator' tidak terdaftar" in result.stderr
+    assert f"  {task_id}: tugas layanan '{task_id}'" in result.stderr
+    assert "operator 'common.no_such_operator' tidak terdaftar" in result.stderr
