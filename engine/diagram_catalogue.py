@@ -67,8 +67,8 @@ def build_catalogue(
 ) -> Catalogue:
     """The catalogue of today's registry (handlers discovered), settings and webform templates."""
     operators: dict[str, dict[int, OperatorInfo]] = {}
-    for op in registry.operators():
-        version = int(getattr(op, "version", 1))
+    for op in registry.all_operator_versions():
+        version = int(op.version)
         declared = getattr(op, "params", None)
         params = (
             {name: ParamInfo(str(p.type), bool(p.required), _choices(p)) for name, p in declared.items()}
@@ -81,7 +81,6 @@ def build_catalogue(
         for name, value in settings.items()
         if name in sandbox.DIAGRAM_SETTINGS or name.startswith(sandbox.DIAGRAM_SETTING_PREFIXES)
     }
-    check = getattr(registry, "parameter_problems", None)
     return Catalogue(
         forms={name: _form_fields(schema) for name, schema in registry.forms().items()},
         start_names=ENGINE_START_NAMES,
@@ -90,7 +89,6 @@ def build_catalogue(
         setting_names=frozenset(name.lower() for name in visible),
         setting_defaults={name.lower(): value for name, value in visible.items()},
         template_exists=template_exists,
-        parameter_problems=check if callable(check) else None,
     )
 
 

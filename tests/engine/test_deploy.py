@@ -156,7 +156,8 @@ def test_missing_webform_fails_naming_the_user_task(app: Flask) -> None:
     with app.app_context():
         with pytest.raises(Invalid) as caught:
             deploy.deploy(xml, KEY, "test")
-        assert list(caught.value.fields) == ["handover"]
+        # Renaming the task also leaves the data it produced unknown further on: those are named too.
+        assert "handover" in caught.value.fields
         assert "webforms/issuance_ams/handover.html" in caught.value.fields["handover"][0]
 
 
