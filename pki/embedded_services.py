@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from datetime import datetime, timedelta
 
@@ -14,6 +15,7 @@ from cryptography.x509 import ocsp
 from pki import anchor_proof, ca_rollover, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
+from pki.key_backend import PKCS11_PREFIX
 from pki.keywrap import CaPrivateKey
 from pki.psre import CertificateStatus
 from pki.service_certs import (
@@ -240,6 +242,7 @@ class EmbeddedServices(EmbeddedCore):
         now = self.clock()
         renewed: list[str] = []
         with self.store.write() as conn:
+            superseded = json.loads(get_meta(conn, "superseded_service_keys") or b"[]")
             for name, issue in SERVICES.items():
                 pem = get_meta(conn, f"{name}_pem")
                 current = None if pem is None else x509.load_pem_x509_certificate(pem).not_valid_after_utc
@@ -247,10 +250,20 @@ class EmbeddedServices(EmbeddedCore):
                     current - now > window or issuing.certificate.not_valid_after_utc <= current
                 ):
                     continue
+                old_reference = get_meta(conn, f"{name}_key")
                 identity = issue(issuing, now, self.keys)
                 set_meta(conn, f"{name}_pem", identity.certificate_pem.encode())
                 set_meta(conn, f"{name}_key", identity.wrapped_key(self.kek_keys))
+                if old_reference is not None and current is not None and old_reference.startswith(PKCS11_PREFIX):
+                    # A token key outlives its reference: it is destroyed once its certificate has expired
+                    # (until then another process may still sign with it, as it may with a software key).
+                    superseded.append({"reference": old_reference.decode(), "not_after": current.isoformat()})
                 renewed.append(name)
+            expired = [s for s in superseded if datetime.fromisoformat(s["not_after"]) <= now]
+            for entry in expired:
+                self.keys.destroy(entry["reference"].encode())
+            kept = [s for s in superseded if s not in expired]
+            set_meta(conn, "superseded_service_keys", json.dumps(kept).encode())
         for name in renewed:
             self.__dict__.get("_identities", {}).pop(name, None)
         return renewed
