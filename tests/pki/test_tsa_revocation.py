@@ -11,6 +11,8 @@ from asn1crypto import crl as asn1_crl
 from cryptography import x509
 from hostile_builders import foreign_tsa_with_crl, owner_key
 from pki_builders import FakeClock, one_page_pdf
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.sign.signers import PdfTimeStamper
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
 from pki.embedded import EmbeddedPSrE
@@ -102,3 +104,21 @@ def test_our_own_tsa_without_any_revocation_data_is_no_proof_either(psre: Embedd
     assert not bare.timestamped and "status pencabutan sertifikat TSA" in bare.timestamp_reason
     with_source = validate_pdf(signed, psre.root_certificate_pem(), psre).signatures[0]
     assert with_source.timestamped and with_source.valid and with_source.level == "B-T"
+
+
+def test_a_document_timestamp_without_tsa_revocation_data_is_indeterminate_try_later(
+    psre: EmbeddedPSrE, clock: FakeClock
+) -> None:
+    clock.now = datetime.now(UTC)
+    signed = sign_pdf(one_page_pdf(), owner_key(psre), reason="r", location="l")
+    out = io.BytesIO()
+    PdfTimeStamper(psre.timestamper()).timestamp_pdf(IncrementalPdfFileWriter(io.BytesIO(signed)), "sha256", output=out)
+    root = psre.root_certificate_pem()
+    bare_report = validate_pdf(out.getvalue(), root, None)
+    bare = bare_report.document_timestamps[0]
+    assert bare_report.signatures[0].best_proven_time is None
+    assert (bare.indication, bare.sub_indication) == ("INDETERMINATE", "TRY_LATER")
+    assert not bare.timestamped and "status pencabutan sertifikat TSA" in bare.timestamp_reason
+    given = validate_pdf(out.getvalue(), root, psre)
+    assert given.document_timestamps[0].indication == "TOTAL_PASSED"
+    assert given.signatures[0].best_proven_time is not None  # the document timestamp proves the signature
