@@ -46,7 +46,9 @@ def crl() -> Response:
     Until the first `sertel pki rollover` that is the current issuing CA; afterwards the retired first
     generation keeps publishing here (with its own key) while its certificates are valid.
     """
-    return _crl(_psre().crl_der_of(1))
+    psre = _psre()
+    # A remote PSrE (HttpPSrE) publishes its own CRLs; relayed here as its current one, as before.
+    return _crl(psre.crl_der_of(1) if hasattr(psre, "crl_der_of") else psre.crl_der())
 
 
 @bp.get("/crl-g<int:generation>")
@@ -89,6 +91,8 @@ def _der_certificate(certificate: x509.Certificate) -> Response:
 @bp.get("/ca.cer")
 def issuing_ca_certificate() -> Response:
     """The first issuing CA's certificate (DER): the AIA caIssuers URL of every certificate it issued."""
+    if not hasattr(_psre(), "issuing_certificate_of"):
+        return _ca_certificate(0)  # a remote PSrE: its current issuing CA, as before
     return issuing_ca_certificate_of(1)
 
 

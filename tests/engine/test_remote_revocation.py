@@ -18,6 +18,7 @@ from typing import Any
 from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
+from cryptography import x509
 from cryptography.fernet import Fernet
 from flask import Flask
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -115,6 +116,11 @@ def test_validation_with_a_remote_psre_uses_its_crl_and_ocsp_endpoints(
     assert revoked["revocation_status"] == "revoked" and not revoked["valid"]
     # Signed (and proven) before the revocation: still valid.
     assert _validate(ra, stamped)["valid"]
+    # The RA's own /pki/crl and /pki/ca.cer relay the remote PSrE's current ones.
+    relayed = x509.load_der_x509_crl(ra.test_client().get("/pki/crl").get_data())
+    assert relayed.get_revoked_certificate_by_serial_number(key.certificate.serial_number) is not None
+    issuer = x509.load_der_x509_certificate(ra.test_client().get("/pki/ca.cer").get_data())
+    assert issuer.subject == key.certificate.issuer
 
 
 def test_archive_refresh_with_a_remote_psre_stamps_with_its_tsa_and_embeds_its_crls(
