@@ -56,9 +56,13 @@ ID_KP_DOCUMENT_SIGNING = ObjectIdentifier("1.3.6.1.5.5.7.3.36")
 DEFAULT_POLICY_OID = "1.3.6.1.4.1.32473.3375.1.1"
 
 
-def crl_url(base_url: str) -> str:
-    """Return where the issuing CA's CRL is published (the engine's pki blueprint serves it)."""
-    return base_url.rstrip("/") + "/crl"
+def crl_url(base_url: str, generation: int = 1) -> str:
+    """Return where an issuing CA generation's CRL is published (the engine's pki blueprint serves it).
+
+    The first generation keeps `/crl`; each later one (after `sertel pki rollover`) gets `/crl-g<n>`, so the
+    certificates of a retired CA still name a URL that serves that CA's own CRL.
+    """
+    return base_url.rstrip("/") + ("/crl" if generation <= 1 else f"/crl-g{generation}")
 
 
 def root_crl_url(base_url: str) -> str:
@@ -71,9 +75,9 @@ def ocsp_url(base_url: str) -> str:
     return base_url.rstrip("/") + "/ocsp"
 
 
-def ca_issuers_url(base_url: str) -> str:
-    """Return where the issuing CA certificate is served (DER), for AIA caIssuers of what it issues."""
-    return base_url.rstrip("/") + "/ca.cer"
+def ca_issuers_url(base_url: str, generation: int = 1) -> str:
+    """Return where an issuing CA generation's certificate is served (DER), for AIA caIssuers of what it issues."""
+    return base_url.rstrip("/") + ("/ca.cer" if generation <= 1 else f"/ca-g{generation}.cer")
 
 
 def root_issuers_url(base_url: str) -> str:
@@ -81,15 +85,19 @@ def root_issuers_url(base_url: str) -> str:
     return base_url.rstrip("/") + "/root.cer"
 
 
-def end_entity_access(base_url: str) -> x509.AuthorityInformationAccess:
-    """AIA of every certificate the issuing CA signs: its OCSP responder and where its certificate is."""
+def end_entity_access(base_url: str, generation: int = 1) -> x509.AuthorityInformationAccess:
+    """AIA of every certificate the issuing CA signs: its OCSP responder and where its certificate is.
+
+    One OCSP URL serves every generation: the responder picks the CA from the request's CertID.
+    """
     return x509.AuthorityInformationAccess(
         [
             x509.AccessDescription(
                 AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(ocsp_url(base_url))
             ),
             x509.AccessDescription(
-                AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(ca_issuers_url(base_url))
+                AuthorityInformationAccessOID.CA_ISSUERS,
+                x509.UniformResourceIdentifier(ca_issuers_url(base_url, generation)),
             ),
         ]
     )
@@ -239,6 +247,7 @@ class IssuingCA:
     base_url: str
     pseudonym_salt: bytes
     policy_oid: str = DEFAULT_POLICY_OID
+    generation: int = 1  # 1 for the CA made by `sertel init`, +1 for each rollover
 
     def issue_from_csr(
         self, csr_pem: str | bytes, subject: SubjectInfo, validity_days: int, now: datetime | None = None
@@ -283,8 +292,8 @@ class IssuingCA:
             .add_extension(x509.SubjectAlternativeName([x509.RFC822Name(subject.email.strip())]), critical=False)
             .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
             .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
-            .add_extension(_crl_distribution(crl_url(self.base_url)), critical=False)
-            .add_extension(end_entity_access(self.base_url), critical=False)
+            .add_extension(_crl_distribution(crl_url(self.base_url, self.generation)), critical=False)
+            .add_extension(end_entity_access(self.base_url, self.generation), critical=False)
             .add_extension(end_entity_policies(self.policy_oid), critical=False)
         )
         return builder.sign(self.private_key, signature_hash(self.private_key))
@@ -299,6 +308,7 @@ def load_issuing_ca(
     pseudonym_salt: bytes,
     keys: KeyBackend | None = None,
     policy_oid: str = DEFAULT_POLICY_OID,
+    generation: int = 1,
 ) -> IssuingCA:
     """Load the issuing CA key (unwrap it, or find it on the token) and return a ready-to-sign IssuingCA."""
     return IssuingCA(
@@ -308,4 +318,5 @@ def load_issuing_ca(
         base_url=base_url,
         pseudonym_salt=pseudonym_salt,
         policy_oid=policy_oid,
+        generation=generation,
     )

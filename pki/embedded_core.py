@@ -155,6 +155,7 @@ class EmbeddedCore:
             with self.store.read() as conn:
                 root, issuing = get_meta(conn, "root_pem"), get_meta(conn, "issuing_pem")
                 key, salt = get_meta(conn, "issuing_key"), get_meta(conn, "pseudonym_salt")
+                generation = int(get_meta(conn, "issuing_generation") or b"1")
             if root is None or issuing is None or key is None or salt is None:
                 raise NotInitialised("PSrE has no CA hierarchy; run initialise()")
             self._issuing_ca = ca.load_issuing_ca(
@@ -166,6 +167,7 @@ class EmbeddedCore:
                 unwrap_secret(salt, self.kek_keys),
                 self.keys,
                 policy_oid=self.policy_oid,
+                generation=generation,
             )
         return self._issuing_ca
 

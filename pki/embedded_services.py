@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import sqlite3
 from datetime import datetime, timedelta
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 
 from pki import anchor_proof, ca_rollover, status
 from pki.embedded_core import EmbeddedCore
 from pki.errors import NotInitialised
+from pki.key_backend import PKCS11_PREFIX
+from pki.keywrap import CaPrivateKey
 from pki.psre import CertificateStatus
 from pki.service_certs import (
     ServiceIdentity,
@@ -81,7 +85,9 @@ class EmbeddedServices(EmbeddedCore):
         # States made before CRLs were stored get their first ones here (initialise is an operator step).
         with self.store.read() as conn:
             missing = [name for name in ("crl_der", "root_crl_der") if get_meta(conn, name) is None]
-        if "crl_der" in missing:
+        with self.store.read() as conn:
+            retired_missing = any(get_meta(conn, f"retired_issuing_{n}_crl_der") is None for n in self._retired(conn))
+        if "crl_der" in missing or retired_missing:
             self.publish_crl()
         if "root_crl_der" in missing:
             self.publish_root_crl()
@@ -146,34 +152,85 @@ class EmbeddedServices(EmbeddedCore):
         self.renew_service_certificates(timedelta.max)
         return certificate
 
-    def retired_crls_der(self) -> list[bytes]:
-        """Fresh CRLs of the retired issuing CAs that are still valid (their certificates may still be in use)."""
-        now = self.clock()
-        with self.store.write() as conn:
-            generation = int(get_meta(conn, "issuing_generation") or b"1")
-            retired = [
-                (n, get_meta(conn, f"retired_issuing_{n}_pem"), get_meta(conn, f"retired_issuing_{n}_key"))
-                for n in range(1, generation)
-            ]
-            rows = conn.execute(
-                "SELECT c.serial_hex, c.revoked_at, c.reason, i.invalidity_date FROM certificates c"
-                " LEFT JOIN invalidity_dates i ON i.serial_hex = c.serial_hex WHERE c.status = 'revoked'"
-            ).fetchall()
-            numbers = {}
-            for n, _, _ in retired:
-                numbers[n] = int(get_meta(conn, f"retired_issuing_{n}_crl_number") or b"0") + 1
-                set_meta(conn, f"retired_issuing_{n}_crl_number", str(numbers[n]).encode())
-        revoked = _revoked_entries(rows)
-        crls = []
-        for n, pem, token in retired:
-            assert pem is not None and token is not None
-            certificate = x509.load_pem_x509_certificate(pem)
+    # --- issuing-CA generations (one per rollover) ----------------------------------------------------
+
+    def current_generation(self) -> int:
+        """The generation of the issuing CA in charge now (1 until the first `sertel pki rollover`)."""
+        return self._ca().generation
+
+    def _retired(self, conn: sqlite3.Connection) -> dict[int, tuple[x509.Certificate, bytes]]:
+        """Retired issuing CAs by generation: certificate and key reference."""
+        generation = int(get_meta(conn, "issuing_generation") or b"1")
+        retired = {}
+        for n in range(1, generation):
+            pem, token = get_meta(conn, f"retired_issuing_{n}_pem"), get_meta(conn, f"retired_issuing_{n}_key")
+            if pem is not None and token is not None:
+                retired[n] = (x509.load_pem_x509_certificate(pem), token)
+        return retired
+
+    def _retired_key(self, generation: int, token: bytes) -> CaPrivateKey:
+        cache: dict[int, CaPrivateKey] = self.__dict__.setdefault("_retired_keys", {})
+        if generation not in cache:
+            cache[generation] = self.keys.load(token)
+        return cache[generation]
+
+    def _publish_retired_crls_in(self, conn: sqlite3.Connection, revoked: list[status.RevokedEntry]) -> None:
+        """Sign and store the CRL of every retired issuing CA that has not expired (with its own key and number)."""
+        now = self.clock().replace(microsecond=0)
+        for n, (certificate, token) in self._retired(conn).items():
             if certificate.not_valid_after_utc <= now:
                 continue  # its certificates have all expired with it
-            key = self.keys.load(token)
-            crl = ca_rollover.retired_crl(certificate, key, revoked, numbers[n], now, now + self.crl_next_update)
-            crls.append(crl.public_bytes(serialization.Encoding.DER))
-        return crls
+            number = int(get_meta(conn, f"retired_issuing_{n}_crl_number") or b"0") + 1
+            key = self._retired_key(n, token)
+            crl = ca_rollover.retired_crl(certificate, key, revoked, number, now, now + self.crl_next_update)
+            set_meta(conn, f"retired_issuing_{n}_crl_number", str(number).encode())
+            set_meta(conn, f"retired_issuing_{n}_crl_der", crl.public_bytes(serialization.Encoding.DER))
+
+    def retired_crls_der(self) -> list[bytes]:
+        """The stored CRLs of the retired issuing CAs still valid, re-published first where missing or run out."""
+        now = self.clock()
+        with self.store.read() as conn:
+            retired = self._retired(conn)
+            stored = {n: get_meta(conn, f"retired_issuing_{n}_crl_der") for n in retired}
+        live = {n: der for n, der in stored.items() if retired[n][0].not_valid_after_utc > now}
+        stale = [
+            n for n, der in live.items() if der is None or (x509.load_der_x509_crl(der).next_update_utc or now) <= now
+        ]
+        if stale:
+            self.publish_crl()  # publishes every generation together, as the scheduler does
+            with self.store.read() as conn:
+                live = {n: get_meta(conn, f"retired_issuing_{n}_crl_der") for n in live}
+        return [der for der in live.values() if der is not None]
+
+    def crl_der_of(self, generation: int) -> bytes:
+        """The stored CRL of one issuing-CA generation (what its certificates' CRL URL serves); never signs."""
+        if generation == self.current_generation():
+            return self.crl_der()
+        return self._stored(f"retired_issuing_{generation}_crl_der")
+
+    def issuing_certificate_of(self, generation: int) -> x509.Certificate:
+        """The certificate of one issuing-CA generation (current or retired); NotInitialised if there is none."""
+        if generation == self.current_generation():
+            return self._ca().certificate
+        with self.store.read() as conn:
+            found = self._retired(conn).get(generation)
+        if found is None:
+            raise NotInitialised(f"no issuing CA of generation {generation}")
+        return found[0]
+
+    def issuing_generation_of(self, certificate: x509.Certificate) -> int | None:
+        """Which issuing-CA generation issued a certificate (by issuer name and signature), if one of ours did."""
+        with self.store.read() as conn:
+            candidates = {n: cert for n, (cert, _) in self._retired(conn).items()}
+        candidates[self.current_generation()] = self._ca().certificate
+        for n, issuer in candidates.items():
+            if certificate.issuer == issuer.subject:
+                try:
+                    certificate.verify_directly_issued_by(issuer)
+                except (ValueError, TypeError, InvalidSignature):
+                    continue
+                return n
+        return None
 
     def renew_service_certificates(self, window: timedelta) -> list[str]:
         """Re-issue (new key) every service certificate that expires within `window`; return their names.
@@ -185,6 +242,7 @@ class EmbeddedServices(EmbeddedCore):
         now = self.clock()
         renewed: list[str] = []
         with self.store.write() as conn:
+            superseded = json.loads(get_meta(conn, "superseded_service_keys") or b"[]")
             for name, issue in SERVICES.items():
                 pem = get_meta(conn, f"{name}_pem")
                 current = None if pem is None else x509.load_pem_x509_certificate(pem).not_valid_after_utc
@@ -192,10 +250,20 @@ class EmbeddedServices(EmbeddedCore):
                     current - now > window or issuing.certificate.not_valid_after_utc <= current
                 ):
                     continue
+                old_reference = get_meta(conn, f"{name}_key")
                 identity = issue(issuing, now, self.keys)
                 set_meta(conn, f"{name}_pem", identity.certificate_pem.encode())
                 set_meta(conn, f"{name}_key", identity.wrapped_key(self.kek_keys))
+                if old_reference is not None and current is not None and old_reference.startswith(PKCS11_PREFIX):
+                    # A token key outlives its reference: it is destroyed once its certificate has expired
+                    # (until then another process may still sign with it, as it may with a software key).
+                    superseded.append({"reference": old_reference.decode(), "not_after": current.isoformat()})
                 renewed.append(name)
+            expired = [s for s in superseded if datetime.fromisoformat(s["not_after"]) <= now]
+            for entry in expired:
+                self.keys.destroy(entry["reference"].encode())
+            kept = [s for s in superseded if s not in expired]
+            set_meta(conn, "superseded_service_keys", json.dumps(kept).encode())
         for name in renewed:
             self.__dict__.get("_identities", {}).pop(name, None)
         return renewed
@@ -224,6 +292,8 @@ class EmbeddedServices(EmbeddedCore):
         der = crl.public_bytes(serialization.Encoding.DER)
         set_meta(conn, "crl_number", str(number).encode())
         set_meta(conn, "crl_der", der)
+        # Retired issuing CAs publish on the same events and schedule, each with its own key, until they expire.
+        self._publish_retired_crls_in(conn, revoked)
         return der
 
     def _after_revocation(self, conn: sqlite3.Connection) -> None:
@@ -231,7 +301,10 @@ class EmbeddedServices(EmbeddedCore):
         self._publish_crl_in(conn)
 
     def publish_crl(self) -> bytes:
-        """Sign and store a new CRL of the issuing CA (scheduler, `sertel pki crl`); return it."""
+        """Sign and store new CRLs of the issuing CA and the retired ones (scheduler, `sertel pki crl`).
+
+        Returns the current issuing CA's CRL.
+        """
         with self.store.write() as conn:
             return self._publish_crl_in(conn)
 
@@ -316,16 +389,36 @@ class EmbeddedServices(EmbeddedCore):
         )
 
     def ocsp_response_der(self, request_der: bytes) -> bytes:
-        """Answer a DER OCSP request about a certificate of the issuing CA."""
+        """Answer a DER OCSP request about certificates of the issuing CA, or of a retired one still valid.
+
+        The CA named by the request's CertIDs answers, signing with its own key (RFC 6960 4.2.2.2: the CA
+        that issued the certificate); the first CA that is authoritative for any CertID answers the request.
+        """
         issuing = self._ca()
-        return status.build_ocsp_response(
-            request_der,
-            issuing.certificate,
-            issuing.private_key,
-            lambda serial: self.certificate_status(format(serial, "x")),
-            self.clock().replace(microsecond=0),
-            self.ocsp_next_update,
-        )
+        now = self.clock().replace(microsecond=0)
+
+        def answer(certificate: x509.Certificate, key: CaPrivateKey) -> bytes:
+            return status.build_ocsp_response(
+                request_der,
+                certificate,
+                key,
+                lambda serial: self.certificate_status(format(serial, "x")),
+                now,
+                self.ocsp_next_update,
+            )
+
+        response = answer(issuing.certificate, issuing.private_key)
+        if ocsp.load_der_ocsp_response(response).response_status != ocsp.OCSPResponseStatus.UNAUTHORIZED:
+            return response
+        with self.store.read() as conn:
+            retired = self._retired(conn)
+        for n, (certificate, token) in sorted(retired.items(), reverse=True):
+            if certificate.not_valid_after_utc <= now:
+                continue
+            candidate = answer(certificate, self._retired_key(n, token))
+            if ocsp.load_der_ocsp_response(candidate).response_status != ocsp.OCSPResponseStatus.UNAUTHORIZED:
+                return candidate
+        return response
 
     # --- timestamp authority ------------------------------------------------------------------------
 
@@ -371,8 +464,9 @@ class EmbeddedServices(EmbeddedCore):
             raise NotInitialised("PSrE state not found; run initialise()")
         crls = [self._current_crl(), self._current_root_crl(), *self.retired_crls_der()]
         ocsps: list[bytes] = []
-        issuing = self._ca().certificate
-        if certificate is not None and certificate.issuer == issuing.subject:
+        generation = None if certificate is None else self.issuing_generation_of(certificate)
+        if certificate is not None and generation is not None:
+            issuing = self.issuing_certificate_of(generation)
             request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuing, hashes.SHA256()).build()
             response = self.ocsp_response_der(request.public_bytes(serialization.Encoding.DER))
             if ocsp.load_der_ocsp_response(response).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL:

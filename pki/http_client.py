@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import dataclasses
+import hashlib
+import logging
+import threading
 import time
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import requests
+from asn1crypto import cms, tsp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.x509 import ocsp
+from cryptography.x509.oid import AuthorityInformationAccessOID, ExtendedKeyUsageOID
+from pyhanko.sign.timestamps import TimeStamper
 
 from pki import errors
 from pki.errors import PkiError, RemotePsreError
@@ -21,12 +31,44 @@ from pki.psre import (
     SubjectInfo,
     SubjectStatus,
 )
+from pki.signing import RevocationMaterial
+
+logger = logging.getLogger(__name__)
 
 # Error classes the server may name in `type`; BSrE's own codes take precedence (see _raise).
 _ERROR_TYPES: dict[str, type[PkiError]] = {
     name: cls for name, cls in vars(errors).items() if isinstance(cls, type) and issubclass(cls, PkiError)
 }
 _BSRE_CODES: dict[int, type[PkiError]] = {2011: errors.UnknownSubject, 2021: errors.NoServerKey}
+
+
+class RemoteTimeStamper(TimeStamper):
+    """pyHanko's view of the remote PSrE's TSA: each request goes to its RFC 3161 endpoint over the adapter."""
+
+    def __init__(self, psre: HttpPSrE) -> None:
+        """Send every TimeStampReq through `psre.tsa_response_der`."""
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]  # pyHanko leaves it unannotated
+        self.psre = psre
+
+    async def async_request_tsa_response(self, req: tsp.TimeStampReq) -> tsp.TimeStampResp:
+        """Submit the request to the remote TSA (in a thread: the adapter's HTTP client blocks)."""
+        der = await asyncio.to_thread(self.psre.tsa_response_der, req.dump())
+        return tsp.TimeStampResp.load(der)
+
+
+def _urls(certificate: x509.Certificate, extension: type[Any]) -> list[str]:
+    try:
+        value = certificate.extensions.get_extension_for_class(extension).value
+    except x509.ExtensionNotFound:
+        return []
+    if isinstance(value, x509.CRLDistributionPoints):
+        return [str(n.value) for p in value for n in p.full_name or [] if isinstance(n, x509.UniformResourceIdentifier)]
+    return [
+        str(a.access_location.value)
+        for a in value
+        if a.access_method == AuthorityInformationAccessOID.OCSP
+        and isinstance(a.access_location, x509.UniformResourceIdentifier)
+    ]
 
 
 class HttpPSrE:
@@ -277,3 +319,127 @@ class HttpPSrE:
     def root_certificate_pem(self) -> str:
         """Return the root CA certificate, PEM."""
         return self._request("GET", "/api/ra/root").text
+
+    # --- long-term validation: the remote PSrE's CRLs, OCSP and TSA ----------------------------------------
+
+    def timestamper(self) -> RemoteTimeStamper:
+        """Return a pyHanko TimeStamper backed by the remote PSrE's RFC 3161 endpoint (archive renewal)."""
+        return RemoteTimeStamper(self)
+
+    def tsa_certificate_pem(self) -> str:
+        """Return the certificate the remote TSA signs with now, read from a token it issues (RFC 3161 certReq)."""
+        probe = hashlib.sha256(b"sertel: which certificate does the TSA use").digest()
+        token: cms.ContentInfo = asyncio.run(self.timestamper().async_timestamp(probe, "sha256"))
+        for choice in token["content"]["certificates"] or []:
+            certificate = x509.load_der_x509_certificate(choice.chosen.dump())
+            try:
+                usages = certificate.extensions.get_extension_for_class(x509.ExtendedKeyUsage).value
+            except x509.ExtensionNotFound:
+                continue
+            if ExtendedKeyUsageOID.TIME_STAMPING in usages:
+                return certificate.public_bytes(serialization.Encoding.PEM).decode()
+        raise RemotePsreError("the remote TSA's token carries no timeStamping certificate")
+
+    def _public(self) -> requests.Session:
+        """A session without the RA's credentials: CRL, OCSP and caIssuers URLs are public and may be elsewhere."""
+        session: requests.Session = self.__dict__.setdefault("_public_session", requests.Session())
+        return session
+
+    def _fetch_crl(self, url: str) -> bytes | None:
+        """GET a CRL from a distribution point, cached until its nextUpdate; None when it cannot be had."""
+        cache: dict[str, tuple[bytes, datetime]] = self.__dict__.setdefault("_crl_cache", {})
+        lock: threading.Lock = self.__dict__.setdefault("_crl_lock", threading.Lock())
+        now = datetime.now(UTC)
+        with lock:
+            cached = cache.get(url)
+        if cached is not None and cached[1] > now:
+            return cached[0]
+        try:
+            response = self._public().get(url, timeout=self.timeout)
+            response.raise_for_status()
+            crl = x509.load_der_x509_crl(response.content)
+        except (requests.RequestException, ValueError):
+            logger.warning("CRL at %s cannot be fetched", url, exc_info=True)
+            return None
+        with lock:
+            cache[url] = (response.content, crl.next_update_utc or now)
+        return response.content
+
+    def _fetch_ocsp(self, certificate: x509.Certificate, issuer: x509.Certificate) -> bytes | None:
+        """Ask the certificate's OCSP responder (AIA), else the PSrE's relay, about it; only a successful answer."""
+        request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
+        body = request.public_bytes(serialization.Encoding.DER)
+        urls = _urls(certificate, x509.AuthorityInformationAccess)
+        for url in urls:
+            try:
+                response = self._public().post(
+                    url, data=body, headers={"Content-Type": "application/ocsp-request"}, timeout=self.timeout
+                )
+                response.raise_for_status()
+                answer = response.content
+            except requests.RequestException:
+                logger.warning("OCSP responder %s cannot be reached", url, exc_info=True)
+                continue
+            if _successful(answer):
+                return answer
+        try:
+            answer = self.ocsp_response_der(body)
+        except PkiError:
+            logger.warning("the PSrE's OCSP relay cannot be reached", exc_info=True)
+            return None
+        return answer if _successful(answer) else None
+
+    def revocation_material(self, certificate: x509.Certificate | None = None) -> RevocationMaterial:
+        """Return current CRLs (and OCSP for `certificate`) from the remote PSrE, for validation and LTV.
+
+        CRLs come from the distribution points named in the certificate and in the PSrE's CA chain (so a retired
+        issuing CA's own CRL is used for its certificates), plus the PSrE's current CRL; OCSP from the
+        certificate's responder. Nothing is signed or changed at the PSrE; what cannot be fetched is left out
+        (the validator then says the status is unknown).
+        """
+        chain = x509.load_pem_x509_certificates(self.ca_chain_pem().encode())
+        issuers = list(chain)
+        if certificate is not None and not any(c.subject == certificate.issuer for c in issuers):
+            issuers += self._ca_issuers(certificate)
+        urls: list[str] = []
+        for item in ([certificate] if certificate is not None else []) + issuers:
+            urls += [u for u in _urls(item, x509.CRLDistributionPoints) if u not in urls]
+        crls = [der for der in (self._fetch_crl(u) for u in urls) if der is not None]
+        try:
+            current = self.crl_der()
+        except PkiError:
+            logger.warning("the PSrE's CRL cannot be fetched", exc_info=True)
+        else:
+            if current not in crls:
+                crls.append(current)
+        ocsps: list[bytes] = []
+        issuer = next((c for c in issuers if certificate is not None and c.subject == certificate.issuer), None)
+        if certificate is not None and issuer is not None:
+            answer = self._fetch_ocsp(certificate, issuer)
+            ocsps += [answer] if answer is not None else []
+        return RevocationMaterial(crls=crls, ocsps=ocsps)
+
+    def _ca_issuers(self, certificate: x509.Certificate) -> list[x509.Certificate]:
+        """The issuer of a certificate from its AIA caIssuers URL (a retired issuing CA is not in the chain)."""
+        try:
+            access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        except x509.ExtensionNotFound:
+            return []
+        found = []
+        for item in access:
+            if item.access_method != AuthorityInformationAccessOID.CA_ISSUERS:
+                continue
+            try:
+                response = self._public().get(str(item.access_location.value), timeout=self.timeout)
+                response.raise_for_status()
+                found.append(x509.load_der_x509_certificate(response.content))
+            except (requests.RequestException, ValueError):
+                logger.warning("caIssuers %s cannot be fetched", item.access_location.value, exc_info=True)
+        return found
+
+
+def _successful(answer: bytes) -> bool:
+    try:
+        return ocsp.load_der_ocsp_response(answer).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    except ValueError:
+        return False

@@ -37,6 +37,10 @@ class KeyBackend(Protocol):
         """Return the reference re-protected under the newest KEK (unchanged where no KEK protects it)."""
         ...
 
+    def destroy(self, reference: bytes) -> None:
+        """Destroy a key that is no longer used (a no-op where the reference itself is the only copy)."""
+        ...
+
 
 def generate_software_key(algorithm: str) -> CaPrivateKey:
     """Generate a key in memory for one of the algorithms the PSrE uses."""
@@ -68,6 +72,9 @@ class SoftwareKeys:
     def rewrap(self, reference: bytes) -> bytes:
         """Re-encrypt under the first KEK."""
         return rewrap(reference, self.kek_keys)
+
+    def destroy(self, reference: bytes) -> None:
+        """Nothing to do: the wrapped key exists only in the reference, which the caller drops."""
 
 
 # PKCS#11 login state belongs to the process, not the session: a second C_Login fails and closing a
@@ -146,6 +153,15 @@ class Pkcs11Keys:
     def rewrap(self, reference: bytes) -> bytes:
         """Token keys are protected by the token, not by a KEK: the reference stays as it is."""
         return reference
+
+    def destroy(self, reference: bytes) -> None:
+        """Delete the key pair a `pkcs11:<label>` reference names from the token (C_DestroyObject)."""
+        if not reference.startswith(PKCS11_PREFIX):
+            return
+        label = reference[len(PKCS11_PREFIX) :].decode()
+        with self.lock:
+            for found in list(self._session.get_objects({Attribute.LABEL: label})):
+                found.destroy()
 
 
 __all__ = ["KeyBackend", "Pkcs11Keys", "Pkcs11Signer", "SoftwareKeys", "SoftwareSigner", "generate_software_key"]

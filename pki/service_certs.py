@@ -74,7 +74,7 @@ def _service_builder(
     issuer_ski = issuing.certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     not_after = min(now + SERVICE_VALIDITY, issuing.certificate.not_valid_after_utc)
     point = x509.DistributionPoint(
-        full_name=[x509.UniformResourceIdentifier(crl_url(issuing.base_url))],
+        full_name=[x509.UniformResourceIdentifier(crl_url(issuing.base_url, issuing.generation))],
         relative_name=None,
         reasons=None,
         crl_issuer=None,
@@ -92,7 +92,7 @@ def _service_builder(
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(issuer_ski), critical=False)
         .add_extension(x509.CRLDistributionPoints([point]), critical=False)
-        .add_extension(end_entity_access(issuing.base_url), critical=False)
+        .add_extension(end_entity_access(issuing.base_url, issuing.generation), critical=False)
         .add_extension(end_entity_policies(issuing.policy_oid), critical=False)
     )
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
+import hashlib
 from datetime import datetime
 from typing import Any
 
@@ -205,6 +207,11 @@ def assess(
         building_blocks=blocks,
         signer_subject=status.signing_cert.subject.human_friendly if status.signing_cert is not None else None,
         signer_issuer=status.signing_cert.issuer.human_friendly if status.signing_cert is not None else None,
+        signer_certificate_digest=(
+            base64.b64encode(hashlib.sha256(status.signing_cert.dump()).digest()).decode("ascii")
+            if status.signing_cert is not None
+            else None
+        ),
     )
 
 

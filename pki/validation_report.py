@@ -59,6 +59,8 @@ class SignatureReport:
     claimed_signing_time_iso: str | None = None
     # Base64 SHA-256 of the signature value: identifies the signature in the ETSI XML report.
     signature_digest: str | None = None
+    # Base64 SHA-256 of the signer's certificate (DER): the validation object the ETSI XML refers to.
+    signer_certificate_digest: str | None = None
 
     @property
     def simple_verdict(self) -> str:

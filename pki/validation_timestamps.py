@@ -6,6 +6,7 @@ import asyncio
 import dataclasses
 import io
 import logging
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -20,11 +21,26 @@ from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from pki.signing import RevocationMaterial, RevocationSource
-from pki.validation_assess import EXPIRED, Evidence, TimestampCheck, assess, broken, common_name, indication_of
+from pki.validation_assess import (
+    EXPIRED,
+    REVOCATION_UNKNOWN,
+    Evidence,
+    TimestampCheck,
+    assess,
+    broken,
+    common_name,
+    indication_of,
+)
 from pki.validation_labels import INDETERMINATE, sub_label, wib
 from pki.validation_report import SignatureReport
 
 logger = logging.getLogger(__name__)
+# A TSA's chain must have known revocation status (CRL or OCSP, embedded or given) for its token to count.
+TSA_REVOCATION_MODE = "require"
+REVOCATION_UNKNOWN_REASON = (
+    "Cap waktu dari '{tsa}' tidak diakui: status pencabutan sertifikat TSA tidak diketahui (tidak ada CRL/OCSP"
+    " untuknya di dalam dokumen maupun dari sumber validasi)"
+)
 
 
 def gen_time(signed_data: cms.SignedData) -> datetime | None:
@@ -66,10 +82,32 @@ def validation_context(
     return ValidationContext(**kwargs)
 
 
-def _judge_token(status: TimestampSignatureStatus, claimed: datetime | None) -> TimestampCheck:
+def _tsa_status(
+    validate: Callable[[str], TimestampSignatureStatus],
+) -> tuple[TimestampSignatureStatus, bool]:
+    """Validate a token with revocation data required for its TSA chain; say whether only that was missing.
+
+    pyHanko reports missing revocation data as a general chain failure, so a token that fails that way is
+    checked once more without the requirement: if it passes then, its TSA's revocation status is unknown.
+    """
+    status = validate(TSA_REVOCATION_MODE)
+    if status.trusted or status.revoked or not (status.intact and status.valid) or status.validation_path is None:
+        return status, False
+    _, sub = indication_of(status.trust_problem_indic)
+    if sub not in {"CERTIFICATE_CHAIN_GENERAL_FAILURE", "TRY_LATER"}:
+        return status, False
+    return status, validate("soft-fail").trusted
+
+
+def _judge_token(
+    status: TimestampSignatureStatus, claimed: datetime | None, revocation_unknown: bool = False
+) -> TimestampCheck:
     """Say whether a verified token's time counts, and why not when it does not."""
     tsa = common_name(status.signing_cert)
     suffix = "; tanda tangan dinilai pada waktu validasi."
+    if revocation_unknown:
+        # ETSI EN 319 102-1: a token is proof of existence only if its TSA certificate's status is known.
+        return TimestampCheck(True, False, claimed, REVOCATION_UNKNOWN_REASON.format(tsa=tsa) + suffix, tsa)
     if not status.intact:
         return TimestampCheck(True, False, claimed, "Cap waktu tidak cocok dengan nilai tanda tangan" + suffix, tsa)
     if not status.valid:
@@ -111,10 +149,13 @@ def _check_token(
     try:
         claimed = gen_time(signed_data)
         # The TSA certificate must have been valid (and not revoked) at the token's own time.
-        context = validation_context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
-        kwargs = asyncio.run(validate_tst_signed_data(signed_data, context, imprint))
-        status = TimestampSignatureStatus(**kwargs)
-        return _outlived(_judge_token(status, claimed), status, judged_at)
+
+        def validate(mode: str) -> TimestampSignatureStatus:
+            context = validation_context(tsa_roots, dss, material, claimed, revocation_mode=mode)
+            return TimestampSignatureStatus(**asyncio.run(validate_tst_signed_data(signed_data, context, imprint)))
+
+        status, revocation_unknown = _tsa_status(validate)
+        return _outlived(_judge_token(status, claimed, revocation_unknown), status, judged_at)
     except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
         logger.info("timestamp token cannot be checked", exc_info=True)
         return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
@@ -164,19 +205,27 @@ def document_timestamp(
     try:
         claimed = gen_time(embedded.signed_data)
         material = material_for(revocation, embedded.signer_cert)
-        context = validation_context(tsa_roots, dss, material, claimed, revocation_mode="soft-fail")
-        status = validate_pdf_timestamp(embedded, validation_context=context)
+
+        def validate(mode: str) -> TimestampSignatureStatus:
+            context = validation_context(tsa_roots, dss, material, claimed, revocation_mode=mode)
+            return validate_pdf_timestamp(embedded, validation_context=context)
+
+        status, revocation_unknown = _tsa_status(validate)
     except Exception as exc:  # a broken timestamp gets a verdict, not a 500 (logged, so BLE001 allows it)
         logger.info("document timestamp %s cannot be checked", name, exc_info=True)
         failed = TimestampCheck(True, False, None, f"Cap waktu dokumen rusak ({type(exc).__name__}).")
         return DocTimestamp(embedded.signed_revision, failed, broken(name, type(exc).__name__, "document_timestamp"))
-    judged = _judge_token(status, claimed)
+    judged = _judge_token(status, claimed, revocation_unknown)
     check = _outlived(judged, status, judged_at)
     if not status.intact:
         check = dataclasses.replace(check, reason="Cap waktu dokumen tidak cocok dengan isi dokumen (rusak).")
     anchors = ", ".join(filter(None, (common_name(r) for r in tsa_roots)))
     evidence = Evidence(check, check.proven_time, "cap waktu dokumen", None, signature_scope(embedded), now, anchors)
     report = dataclasses.replace(assess(status, name, evidence), kind="document_timestamp", timestamped=check.trusted)
+    if revocation_unknown:
+        report = dataclasses.replace(
+            report, valid=False, verdict=REVOCATION_UNKNOWN, indication=INDETERMINATE, sub_indication="TRY_LATER"
+        )
     if judged.trusted and not check.trusted and report.valid:
         report = dataclasses.replace(
             report, valid=False, verdict=EXPIRED, indication=INDETERMINATE, sub_indication="OUT_OF_BOUNDS_NO_POE"

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from sqlalchemy import select
@@ -72,24 +75,26 @@ def _current_archive() -> list[Document]:
     return list(db.session.scalars(query))
 
 
-def _refresh_one(document: Document, adapter: object, now: datetime, window_days: int, actor: str) -> int | None:
+def _refresh_one(
+    document: Document,
+    adapter: Any,
+    tsa_expires: Callable[[], datetime],
+    now: datetime,
+    window_days: int,
+    actor: str,
+) -> int | None:
     content = documents.read(document)
     if not archive.is_signed_pdf(content) or not archive.refresh_due(content, now, window_days):
         return None
     expires = archive.evidence_expires(content)
-    stamper = adapter.timestamper()  # type: ignore[attr-defined]
-    if expires is not None and stamper.identity.certificate.not_valid_after_utc <= expires:
+    if expires is not None and tsa_expires() <= expires:
         # A new stamp from a TSA certificate that expires no later would prove nothing longer: wait for the
         # service certificate renewal instead of stamping again on every run.
         log.warning("document %s is due but the TSA certificate is not newer; renew service certificates", document.id)
         return None
-    root = x509.load_pem_x509_certificate(adapter.root_certificate_pem().encode())  # type: ignore[attr-defined]
-    renewed = archive.add_archive_timestamp(
-        content,
-        stamper,
-        [root],
-        adapter.revocation_material(),  # type: ignore[attr-defined]
-    )
+    root = x509.load_pem_x509_certificate(adapter.root_certificate_pem().encode())
+    # Embedded: the PSrE's own CRLs. Remote: fetched from its CRL distribution points and OCSP (HttpPSrE).
+    renewed = archive.add_archive_timestamp(content, adapter.timestamper(), [root], adapter.revocation_material())
     newer = documents.store_bytes(renewed, document.filename, PDF, document.kind, None, document.instance_id, actor)
     newer.supersedes_id = document.id
     stream = audit.case_stream(document.instance_id) if document.instance_id else "system"
@@ -112,17 +117,20 @@ def refresh_archive(actor: str = "penjadwal") -> RefreshReport:
     commits on its own, so a failure leaves the others renewed.
     """
     adapter = psre()
-    if not hasattr(adapter, "timestamper"):
-        log.warning("archive refresh needs the embedded PSrE's TSA; skipped with a remote PSrE")
-        return RefreshReport(0, {}, {})
     window_days = int(settings()["ARCHIVE_REFRESH_WINDOW_DAYS"])
     now = datetime.now(UTC)
     refreshed: dict[int, int] = {}
     failed: dict[int, str] = {}
     candidates = _current_archive()
+
+    @functools.cache
+    def tsa_expires() -> datetime:
+        # The embedded PSrE's TSA, or the remote one's (read from a token it issues): asked once per run, when due.
+        return x509.load_pem_x509_certificate(adapter.tsa_certificate_pem().encode()).not_valid_after_utc
+
     for document in candidates:
         try:
-            newer = _refresh_one(document, adapter, now, window_days, actor)
+            newer = _refresh_one(document, adapter, tsa_expires, now, window_days, actor)
         except (PkiError, NotFound) as exc:
             db.session.rollback()
             log.warning("archive refresh of document %s failed: %s", document.id, exc)

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import ocsp
 from flask import Blueprint, Response, abort, current_app, request
 
+from pki.errors import NotInitialised
+
 bp = Blueprint("pki", __name__, url_prefix="/pki")
 
 
@@ -39,8 +41,30 @@ def _crl(der: bytes) -> Response:
 
 @bp.get("/crl")
 def crl() -> Response:
-    """The issuing CA's current CRL (DER), as last published."""
-    return _crl(_psre().crl_der())
+    """The first issuing CA's CRL (DER), as last published: the URL its certificates name.
+
+    Until the first `sertel pki rollover` that is the current issuing CA; afterwards the retired first
+    generation keeps publishing here (with its own key) while its certificates are valid.
+    """
+    psre = _psre()
+    # A remote PSrE (HttpPSrE) publishes its own CRLs; relayed here as its current one, as before.
+    return _crl(psre.crl_der_of(1) if hasattr(psre, "crl_der_of") else psre.crl_der())
+
+
+@bp.get("/crl-g<int:generation>")
+def generation_crl(generation: int) -> Response:
+    """The CRL (DER) of issuing-CA generation `generation` (2 and later, one per rollover)."""
+    return _crl(_generation(generation, lambda psre: psre.crl_der_of(generation)))
+
+
+def _generation(generation: int, read: Any) -> Any:
+    psre = _psre()
+    if generation < 1 or not hasattr(psre, "current_generation") or generation > psre.current_generation():
+        abort(404)
+    try:
+        return read(psre)
+    except NotInitialised:
+        abort(404)
 
 
 @bp.get("/root-crl")
@@ -57,13 +81,25 @@ def chain() -> Response:
 
 def _ca_certificate(index: int) -> Response:
     certificate = x509.load_pem_x509_certificates(_psre().ca_chain_pem().encode())[index]
+    return _der_certificate(certificate)
+
+
+def _der_certificate(certificate: x509.Certificate) -> Response:
     return Response(certificate.public_bytes(serialization.Encoding.DER), mimetype="application/pkix-cert")
 
 
 @bp.get("/ca.cer")
 def issuing_ca_certificate() -> Response:
-    """The issuing CA certificate (DER): the AIA caIssuers URL of every certificate it issues."""
-    return _ca_certificate(0)
+    """The first issuing CA's certificate (DER): the AIA caIssuers URL of every certificate it issued."""
+    if not hasattr(_psre(), "issuing_certificate_of"):
+        return _ca_certificate(0)  # a remote PSrE: its current issuing CA, as before
+    return issuing_ca_certificate_of(1)
+
+
+@bp.get("/ca-g<int:generation>.cer")
+def issuing_ca_certificate_of(generation: int) -> Response:
+    """The certificate (DER) of issuing-CA generation `generation`: caIssuers of what that generation issued."""
+    return _der_certificate(_generation(generation, lambda psre: psre.issuing_certificate_of(generation)))
 
 
 @bp.get("/root.cer")

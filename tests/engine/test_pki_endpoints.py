@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from cryptography.x509.oid import AuthorityInformationAccessOID
 
@@ -17,6 +17,7 @@ from engine import jobs
 from engine.cli import pki_crl, pki_root_crl
 from engine.jobs import build_scheduler
 from tests.engine.test_reminders import issue_certificate
+from tests.pki.hostile_builders import owner_key
 
 
 def openssl(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
@@ -183,3 +184,54 @@ def test_ca_issuers_urls_serve_the_ca_certificates(api: Any, app: Any, client: A
         served = client.get(urlsplit(url).path)
         assert served.headers["Content-Type"] == "application/pkix-cert"
         assert x509.load_der_x509_certificate(served.get_data()) == parent
+
+
+def test_after_rollover_each_generation_url_serves_its_own_ca_and_ocsp_answers_for_the_old_one(
+    app: Any, client: Any, tmp_path: Path
+) -> None:
+    psre = app.extensions["sertel.psre"]
+    old = owner_key(psre, "old")
+    kept = owner_key(psre, "kept")
+    old_ca = x509.load_pem_x509_certificates(psre.ca_chain_pem().encode())[0]
+    new_ca = psre.rollover_issuing_ca()
+    new = owner_key(psre, "new")
+    psre.revoke(format(old.certificate.serial_number, "x"), "keyCompromise", "test/revoke-old")
+
+    def crl_of(certificate: x509.Certificate) -> x509.CertificateRevocationList:
+        points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+        response = client.get(urlsplit(points[0].full_name[0].value).path)
+        assert response.status_code == 200 and response.headers["Cache-Control"].startswith("public")
+        return x509.load_der_x509_crl(response.get_data())
+
+    def issuer_url_of(certificate: x509.Certificate) -> x509.Certificate:
+        access = certificate.extensions.get_extension_for_class(x509.AuthorityInformationAccess).value
+        url = next(a.access_location.value for a in access if a.access_method == AuthorityInformationAccessOID.CA_ISSUERS)
+        return x509.load_der_x509_certificate(client.get(urlsplit(url).path).get_data())
+
+    def ocsp_of(certificate: x509.Certificate, issuer: x509.Certificate) -> ocsp.OCSPResponse:
+        request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
+        body = request.public_bytes(serialization.Encoding.DER)
+        answer = client.post("/pki/ocsp", data=body, content_type="application/ocsp-request")
+        return ocsp.load_der_ocsp_response(answer.get_data())
+
+    # By CRL: the old certificates' URL serves the retired CA's CRL, signed with its key, naming the revocation.
+    old_crl = crl_of(old.certificate)
+    assert old_crl.issuer == old_ca.subject and old_crl.is_signature_valid(old_ca.public_key())
+    assert old_crl.get_revoked_certificate_by_serial_number(old.certificate.serial_number) is not None
+    assert old_crl.get_revoked_certificate_by_serial_number(kept.certificate.serial_number) is None
+    new_crl = crl_of(new.certificate)
+    assert new_crl.issuer == new_ca.subject and new_crl.is_signature_valid(new_ca.public_key())
+    assert issuer_url_of(old.certificate) == old_ca and issuer_url_of(new.certificate) == new_ca
+    # By OCSP: one responder URL, the CA named in the request answers.
+    assert ocsp_of(old.certificate, old_ca).certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert ocsp_of(kept.certificate, old_ca).certificate_status == ocsp.OCSPCertStatus.GOOD
+    assert ocsp_of(new.certificate, new_ca).certificate_status == ocsp.OCSPCertStatus.GOOD
+    # openssl agrees, with the chain of the old generation and the CRLs fetched from the URLs.
+    (tmp_path / "chain.pem").write_text(
+        old_ca.public_bytes(serialization.Encoding.PEM).decode() + psre.root_certificate_pem()
+    )
+    (tmp_path / "leaf.pem").write_bytes(old.certificate.public_bytes(serialization.Encoding.PEM))
+    (tmp_path / "crls.pem").write_text(crl_pem(client, "/pki/crl") + crl_pem(client, "/pki/root-crl"))
+    result = openssl("verify", "-crl_check_all", "-CRLfile", "crls.pem", "-CAfile", "chain.pem", "leaf.pem", cwd=tmp_path)
+    assert result.returncode != 0 and "certificate revoked" in result.stdout + result.stderr
+    assert client.get("/pki/crl-g3").status_code == 404

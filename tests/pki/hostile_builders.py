@@ -60,6 +60,17 @@ class CarelessTimeStamper(PsreTimeStamper):
 
 def foreign_tsa(claimed: Callable[[], datetime], expired_days_ago: int | None = None) -> tuple[PsreTimeStamper, str]:
     """Another organisation's TSA and its root (PEM), to be trusted only when configured as an anchor."""
+    tsa, root_pem, _ = foreign_tsa_with_crl(claimed, expired_days_ago)
+    return tsa, root_pem
+
+
+def foreign_tsa_with_crl(
+    claimed: Callable[[], datetime], expired_days_ago: int | None = None, *, revoked: bool = False
+) -> tuple[PsreTimeStamper, str, bytes]:
+    """Like `foreign_tsa`, plus a current CRL (DER) of its root that covers the TSA certificate.
+
+    With `revoked` the CRL lists the TSA certificate as revoked (keyCompromise) a week ago.
+    """
     root_key, root = self_signed("Rogue Root", ca=True)
     tsa_key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.now(UTC)
@@ -75,8 +86,26 @@ def foreign_tsa(claimed: Callable[[], datetime], expired_days_ago: int | None = 
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .sign(root_key, hashes.SHA256())
     )
+    crl = (
+        x509.CertificateRevocationListBuilder()
+        .issuer_name(root.subject)
+        .last_update(now - timedelta(days=1))
+        .next_update(now + timedelta(days=7))
+        .add_extension(x509.CRLNumber(1), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(root_key.public_key()), critical=False)
+    )
+    if revoked:
+        entry = (
+            x509.RevokedCertificateBuilder()
+            .serial_number(cert.serial_number)
+            .revocation_date(now - timedelta(days=7))
+            .add_extension(x509.CRLReason(x509.ReasonFlags.key_compromise), critical=False)
+            .build()
+        )
+        crl = crl.add_revoked_certificate(entry)
+    crl_der = crl.sign(root_key, hashes.SHA256()).public_bytes(serialization.Encoding.DER)
     root_pem = root.public_bytes(serialization.Encoding.PEM).decode()
-    return CarelessTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed), root_pem
+    return CarelessTimeStamper(ServiceIdentity(cert, tsa_key), [root], clock=claimed), root_pem, crl_der
 
 
 def owner_key(psre: EmbeddedPSrE, tag: str = "owner") -> PdfSigningKey:

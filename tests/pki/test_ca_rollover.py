@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+from typing import Any
+
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509 import ocsp
 from pki_builders import make_csr, make_key, make_subject, one_page_pdf
 
 from pki.embedded import EmbeddedPSrE
-from pki.signing import PdfSigningKey, sign_pdf
+from pki.signing import PdfSigningKey, RevocationMaterial, sign_pdf
 from pki.validation import VALID, validate_pdf
 
 
@@ -58,3 +64,70 @@ def test_documents_signed_before_the_rollover_still_validate_and_the_old_ca_publ
     unstamped = sign_pdf(one_page_pdf(), old_key, reason="Uji", location="Pekalongan")
     report = validate_pdf(unstamped, root, psre)
     assert not report.valid and report.signatures[0].revocation_status == "revoked"
+
+
+def _crl_url(certificate: x509.Certificate) -> str:
+    points = certificate.extensions.get_extension_for_class(x509.CRLDistributionPoints).value
+    return str(points[0].full_name[0].value)  # type: ignore[index]
+
+
+def _ocsp_status(psre: EmbeddedPSrE, certificate: x509.Certificate, issuer: x509.Certificate) -> ocsp.OCSPResponse:
+    request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuer, hashes.SHA256()).build()
+    return ocsp.load_der_ocsp_response(psre.ocsp_response_der(request.public_bytes(serialization.Encoding.DER)))
+
+
+def test_the_retired_ca_keeps_its_own_crl_url_and_answers_ocsp_for_its_certificates(psre: EmbeddedPSrE) -> None:
+    old_ca = _issuer_of(psre)
+    old_cert, _ = _issue(psre, "old")
+    good_cert, _ = _issue(psre, "old-good")
+    new_ca = psre.rollover_issuing_ca()
+    new_cert, _ = _issue(psre, "new")
+    # Each generation names its own CRL: the old certificates' URL keeps serving the old CA's CRL.
+    assert _crl_url(old_cert).endswith("/crl") and _crl_url(new_cert).endswith("/crl-g2")
+    assert psre.issuing_generation_of(old_cert) == 1 and psre.issuing_generation_of(new_cert) == 2
+    psre.revoke(format(old_cert.serial_number, "x"), "keyCompromise", "revoke-old")
+    old_crl = x509.load_der_x509_crl(psre.crl_der_of(1))
+    new_crl = x509.load_der_x509_crl(psre.crl_der_of(2))
+    assert old_crl.issuer == old_ca.subject and old_crl.is_signature_valid(old_ca.public_key())
+    assert new_crl.issuer == new_ca.subject and new_crl.is_signature_valid(new_ca.public_key())
+    assert old_crl.get_revoked_certificate_by_serial_number(old_cert.serial_number) is not None
+    assert old_crl.get_revoked_certificate_by_serial_number(good_cert.serial_number) is None
+    # Reading never signs: the same bytes twice.
+    assert psre.crl_der_of(1) == psre.crl_der_of(1)
+    # OCSP: the retired CA answers for its own certificates, signed with its key.
+    revoked = _ocsp_status(psre, old_cert, old_ca)
+    good = _ocsp_status(psre, good_cert, old_ca)
+    assert revoked.response_status == ocsp.OCSPResponseStatus.SUCCESSFUL
+    assert revoked.certificate_status == ocsp.OCSPCertStatus.REVOKED
+    assert good.certificate_status == ocsp.OCSPCertStatus.GOOD
+    old_ca.public_key().verify(  # type: ignore[call-arg, union-attr]
+        good.signature, good.tbs_response_bytes, ec.ECDSA(good.signature_hash_algorithm)  # type: ignore[arg-type]
+    )
+    assert _ocsp_status(psre, new_cert, new_ca).certificate_status == ocsp.OCSPCertStatus.GOOD
+
+
+def test_the_retired_ca_crl_is_published_on_schedule_and_validation_uses_it(
+    psre: EmbeddedPSrE, clock: Any
+) -> None:
+    _, old_key = _issue(psre, "old")
+    psre.rollover_issuing_ca()
+    first = x509.load_der_x509_crl(psre.crl_der_of(1))
+    clock.now += timedelta(hours=2)
+    psre.publish_crl()  # the scheduler's job publishes every generation still valid
+    second = x509.load_der_x509_crl(psre.crl_der_of(1))
+    number = x509.CRLNumber
+    assert second.extensions.get_extension_for_class(number).value.crl_number > (
+        first.extensions.get_extension_for_class(number).value.crl_number
+    )
+    assert second.last_update_utc > first.last_update_utc
+    unstamped = sign_pdf(one_page_pdf(), old_key, reason="Uji", location="Pekalongan")
+    root = psre.root_certificate_pem()
+    assert validate_pdf(unstamped, root, psre).signatures[0].revocation_status == "good"
+    psre.revoke(format(old_key.certificate.serial_number, "x"), "keyCompromise", "revoke-old")
+    # By OCSP alone (no CRL at all) the old CA's certificate reads revoked too.
+    material = psre.revocation_material(old_key.certificate)
+    assert material.ocsps
+    ocsp_only = RevocationMaterial(crls=[c for c in material.crls if c != psre.crl_der_of(1)], ocsps=material.ocsps)
+    assert validate_pdf(unstamped, root, ocsp_only).signatures[0].revocation_status == "revoked"
+    crl_only = RevocationMaterial(crls=material.crls)
+    assert validate_pdf(unstamped, root, crl_only).signatures[0].revocation_status == "revoked"

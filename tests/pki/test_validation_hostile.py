@@ -17,6 +17,7 @@ from hostile_builders import (
     expired_chain,
     flip_signature_value,
     foreign_tsa,
+    foreign_tsa_with_crl,
     overlay_page,
     owner_key,
     replace_page_content,
@@ -267,12 +268,17 @@ def test_token_from_our_own_ra_seal_is_no_timestamp_without_the_timestamping_eku
 
 
 def test_a_foreign_tsa_counts_only_when_configured_as_an_anchor(psre: EmbeddedPSrE) -> None:
-    tsa, tsa_root = foreign_tsa(lambda: datetime.now(UTC))
+    tsa, tsa_root, tsa_crl = foreign_tsa_with_crl(lambda: datetime.now(UTC))
     signed = sign_pdf(one_page_pdf(), owner_key(psre), reason="r", location="l", timestamper=tsa)
     ours = psre.root_certificate_pem()
     without = validate_pdf(signed, ours, psre).signatures[0]
     assert without.valid and not without.timestamped and without.level == "B-B"
-    with_anchor = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
+    # Configured, but nothing says whether its certificate is revoked: still no proof of existence.
+    unknown = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
+    assert unknown.valid and not unknown.timestamped and "status pencabutan sertifikat TSA" in unknown.timestamp_reason
+    material = psre.revocation_material()
+    with_crl = RevocationMaterial(crls=[*material.crls, tsa_crl])
+    with_anchor = validate_pdf(signed, ours, with_crl, tsa_roots_pem=[ours, tsa_root]).signatures[0]
     assert with_anchor.valid and with_anchor.timestamped and with_anchor.level == "B-T"
     assert with_anchor.best_proven_time is not None and "tepercaya" in with_anchor.timestamp_reason
 

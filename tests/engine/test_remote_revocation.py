@@ -1,0 +1,149 @@
+"""With a remote PSrE, validation and archive renewal get revocation data (and timestamps) from its endpoints.
+
+The remote PSrE here is a second Sertel: its embedded PSrE's RA API (PsreWsgiApp, /api/...) and the app's own
+public PKI endpoints (/pki/crl, /pki/ocsp, /pki/ca.cer, ...) behind one test server on 127.0.0.1, with the
+PSrE's certificates naming that server's URLs.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from wsgiref.simple_server import WSGIRequestHandler, make_server
+
+import pytest
+from cryptography import x509
+from cryptography.fernet import Fernet
+from flask import Flask
+from pyhanko.pdf_utils.reader import PdfFileReader
+
+from engine.models import Document, db
+from engine.services import archive_refresh, documents
+from pki.embedded import EmbeddedPSrE
+from pki.http_server import PsreWsgiApp
+from pki.signing import sign_pdf
+from pki.validation import validate_pdf
+from tests.conftest import build_app
+from tests.pki.hostile_builders import owner_key
+from tests.pki.pki_builders import one_page_pdf
+
+
+class QuietHandler(WSGIRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        """Keep the test output clean."""
+
+
+@dataclass
+class Dispatch:
+    """/pki/... to the PSrE's public endpoints (a Sertel app), everything else to its RA API; paths recorded."""
+
+    pki: Flask
+    api: PsreWsgiApp
+    paths: list[str] = field(default_factory=list)
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        self.paths.append(environ["PATH_INFO"])
+        target: Any = self.pki if environ["PATH_INFO"].startswith("/pki/") else self.api
+        return target(environ, start_response)  # type: ignore[no-any-return]
+
+
+@dataclass
+class Remote:
+    url: str
+    psre: EmbeddedPSrE
+    dispatch: Dispatch
+
+
+@pytest.fixture
+def remote(tmp_path: Path, psre_template: Path) -> Iterator[Remote]:
+    server = make_server("127.0.0.1", 0, lambda e, s: [], handler_class=QuietHandler)
+    url = f"http://127.0.0.1:{server.server_port}"
+    # A PSrE whose certificates name this server's /pki URLs (CRL distribution points, OCSP, caIssuers).
+    psre = EmbeddedPSrE(tmp_path / "remote-state", [Fernet.generate_key().decode()], f"{url}/pki", scrypt_n=1024)
+    psre.initialise()
+    public = build_app(tmp_path / "remote-app", psre_template)
+    public.extensions["sertel.psre"] = psre
+    dispatch = Dispatch(public, PsreWsgiApp(psre, "ra-kota", "rahasia-ra"))
+    server.set_app(dispatch)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield Remote(url, psre, dispatch)
+    server.shutdown()
+    server.server_close()
+
+
+def _ra(tmp_path: Path, psre_template: Path, remote: Remote, **overrides: Any) -> Flask:
+    return build_app(
+        tmp_path / "ra",
+        psre_template,
+        PSRE="http",
+        PSRE_URL=remote.url,
+        PSRE_USERNAME="ra-kota",
+        PSRE_PASSWORD="rahasia-ra",
+        **overrides,
+    )
+
+
+def _validate(app: Flask, pdf: bytes) -> dict[str, Any]:
+    response = app.test_client().post("/api/v1/validate", data={"file": (io.BytesIO(pdf), "x.pdf")})
+    assert response.status_code == 200
+    return response.get_json()  # type: ignore[no-any-return]
+
+
+def test_validation_with_a_remote_psre_uses_its_crl_and_ocsp_endpoints(
+    tmp_path: Path, psre_template: Path, remote: Remote
+) -> None:
+    ra = _ra(tmp_path, psre_template, remote)
+    key = owner_key(remote.psre, "remote")
+    stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
+    remote.dispatch.paths.clear()
+    good = _validate(ra, stamped)
+    signature = good["signatures"][0]
+    assert good["valid"] and signature["revocation_status"] == "good"
+    # The remote TSA's token counts: its certificate's status came from the remote CRL too.
+    assert signature["timestamped"] and signature["level"] == "B-T"
+    assert "/pki/crl" in remote.dispatch.paths and "/pki/ocsp" in remote.dispatch.paths
+    time.sleep(1.1)  # revocation times have one-second precision: revoke clearly after the token's time
+    remote.psre.revoke(format(key.certificate.serial_number, "x"), "keyCompromise", "remote/revoke")
+    unstamped = sign_pdf(one_page_pdf(), key, reason="r", location="l")
+    revoked = _validate(ra, unstamped)["signatures"][0]
+    assert revoked["revocation_status"] == "revoked" and not revoked["valid"]
+    # Signed (and proven) before the revocation: still valid.
+    assert _validate(ra, stamped)["valid"]
+    # The RA's own /pki/crl and /pki/ca.cer relay the remote PSrE's current ones.
+    relayed = x509.load_der_x509_crl(ra.test_client().get("/pki/crl").get_data())
+    assert relayed.get_revoked_certificate_by_serial_number(key.certificate.serial_number) is not None
+    issuer = x509.load_der_x509_certificate(ra.test_client().get("/pki/ca.cer").get_data())
+    assert issuer.subject == key.certificate.issuer
+
+
+def test_archive_refresh_with_a_remote_psre_stamps_with_its_tsa_and_embeds_its_crls(
+    tmp_path: Path, psre_template: Path, remote: Remote
+) -> None:
+    ra = _ra(tmp_path, psre_template, remote, ARCHIVE_REFRESH_WINDOW_DAYS=100_000)
+    key = owner_key(remote.psre, "archived")
+    stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
+    # The remote PSrE renewed its TSA certificate since: a new stamp proves longer than the old one.
+    remote.psre.renew_service_certificates(timedelta.max)
+    with ra.app_context():
+        document = documents.store_bytes(stamped, "arsip.pdf", "application/pdf", "signed", None, None, "uji")
+        db.session.commit()
+        report = archive_refresh.refresh_archive("uji")
+        assert report.failed == {} and document.id in report.refreshed
+        newer = db.session.get(Document, report.refreshed[document.id])
+        assert newer is not None and newer.supersedes_id == document.id
+        renewed = documents.read(newer)
+    assert renewed.startswith(stamped)  # one incremental revision on top, the signed bytes untouched
+    reader = PdfFileReader(io.BytesIO(renewed), strict=False)
+    assert len(list(reader.embedded_timestamp_signatures)) == 1
+    assert "/pki/tsa" not in remote.dispatch.paths and "/api/ra/tsa" in remote.dispatch.paths
+    # Offline, with nothing but what the PDF now embeds: B-LTA, the signature timestamp's TSA status known.
+    offline = validate_pdf(renewed, remote.psre.root_certificate_pem())
+    assert offline.valid, offline.to_dict()
+    assert offline.signatures[0].level == "B-LTA" and offline.signatures[0].timestamped
