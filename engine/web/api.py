@@ -171,10 +171,12 @@ def form(task_id: int) -> Any:
     """A task's form: its JSON Schema and the data it is prefilled with."""
     task, data = queries.task_for_form(task_id, g.user)
     schema_class = registry.form_for(task.form_key)
+    inputs, previous = cases.task_form(task) if task.status == "open" else ({}, {})
     return jsonify(
         task=task_json(task),
         schema=describe(schema_class) if schema_class else None,
-        prefill=data.get(task.task_name) or {},
+        prefill=previous,
+        inputs=inputs,
         data=data,
     )
 
