@@ -73,7 +73,7 @@ def form_schema(name: str, title: str = "") -> Callable[[type[Schema]], type[Sch
     def register(schema: type[Schema]) -> type[Schema]:
         existing = _forms.get(name)
         if existing and existing.schema is not schema:
-            raise RegistryError(f"formulir {name!r} terdaftar dua kali ({existing.module}, {schema.__module__})")
+            raise RegistryError(f"form {name!r} registered twice ({existing.module}, {schema.__module__})")
         doc = (inspect.getdoc(schema) or "").splitlines()
         _forms[name] = Form(name, schema, title or (doc[0] if doc else name), schema.__module__)
         return schema

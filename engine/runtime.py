@@ -165,7 +165,9 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
         try:
             context = self.context_factory(task, params)
             # A handler setting the diagram overrides with a property of the same name follows the diagram.
-            overridden = {k: sandbox.setting_value(k, context.settings, self.properties) for k in context.settings}
+            overridden = {
+                k: sandbox.like(self.properties[k], v) for k, v in context.settings.items() if k in self.properties
+            }
             context.settings = {**context.settings, **overridden}
             result = op.func(context)
         except HandlerError as exc:

@@ -196,14 +196,14 @@ def setting_value(name: str, settings: Mapping[str, Any], properties: Mapping[st
     default = settings.get(key) if diagram_may_read(name) else None
     for candidate in (str(name), str(name).lower()):
         if properties and candidate in properties:
-            return _like(properties[candidate], default)
+            return like(properties[candidate], default)
     if default is None:
         raise SandboxViolation(f"pengaturan '{name}' tidak dikenal atau tidak boleh dibaca diagram")
     return default
 
 
-def _like(value: Any, default: Any) -> Any:
-    """Convert a property (text in the diagram) to the type of the setting it overrides."""
+def like(value: Any, default: Any) -> Any:
+    """Convert a property (text in the diagram) to the type of the setting it overrides (int, float)."""
     if isinstance(default, bool) or not isinstance(default, (int, float)) or not isinstance(value, str):
         return value
     try:

@@ -21,6 +21,7 @@ from tests.sops.test_issuance_ams import only_task
 KEY = "issuance_ams"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+SERTEL = "https://sertel.id/schema/bpmn/1.0"
 
 
 def original_xml() -> str:
@@ -149,13 +150,27 @@ def test_unknown_operator_fails_naming_the_element(app: Flask) -> None:
         assert versions() == [1]
 
 
-def test_missing_webform_fails_naming_the_user_task(app: Flask) -> None:
-    xml, _old = with_user_task_renamed(original_xml(), "handover")
+def test_form_missing_from_the_catalogue_fails_naming_the_user_task(app: Flask) -> None:
+    def change(root: etree._Element) -> None:
+        first(root, f"{{{BPMN}}}userTask").find(f".//{{{SERTEL}}}form").set("name", "no_such_form")  # type: ignore[union-attr]
+
     with app.app_context():
         with pytest.raises(Invalid) as caught:
-            deploy.deploy(xml, KEY, "test")
-        assert list(caught.value.fields) == ["handover"]
-        assert "webforms/issuance_ams/handover.html" in caught.value.fields["handover"][0]
+            deploy.deploy(edited(original_xml(), change), KEY, "test")
+        assert caught.value.fields == {
+            "registration_form": [
+                "tugas 'registration_form' (Isi formulir pendaftaran dan unggah dokumen): "
+                "formulir 'no_such_form' tidak ada di katalog"
+            ]
+        }
+        assert versions() == [1]
+
+
+def test_renamed_user_task_keeps_its_form(app: Flask) -> None:
+    xml, _old = with_user_task_renamed(original_xml(), "handover")
+    with app.app_context():
+        deployment, created = deploy.deploy(xml, KEY, "test")
+        assert created and deployment.version == 2
 
 
 def test_process_id_must_match_the_key(app: Flask) -> None:
