@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import accounts, cases, certificates, documents, duties, queries
+from engine.services import accounts, cases, catalogue, certificates, documents, duties, queries
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -220,3 +220,10 @@ def certificate(serial: str) -> Any:
     """Download a certificate and its chain (PEM)."""
     cert = certificates.download_certificate(serial, g.user)
     return Response(cert.certificate_pem + cert.chain_pem, mimetype="application/x-pem-file")
+
+
+@bp.get("/catalogue")
+@login_required("Admin", "Auditor")
+def get_catalogue() -> Any:
+    """What a diagram may name: catalogue forms, operators with parameters and results, lane roles, settings."""
+    return jsonify(catalogue.catalogue())
