@@ -347,12 +347,14 @@ def check(
     if parsed.start_form is not None:
         where = _named(parsed.key, labels)
         if registry.form(parsed.start_form) is None:
-            found.append(Problem(parsed.key, f"proses {where}: formulir awal '{parsed.start_form}' tidak ada di katalog"))
+            found.append(
+                Problem(parsed.key, f"proses {where}: formulir awal '{parsed.start_form}' tidak ada di katalog")
+            )
     for pid, props in parsed.process_properties.items():
         for name, value in props.items():
-            message = property_problem(name, value)
-            if message:
-                found.append(Problem(pid, f"proses {_named(pid, labels)}: properti '{name}' {message}"))
+            problem = property_problem(name, value)
+            if problem:
+                found.append(Problem(pid, f"proses {_named(pid, labels)}: properti '{name}' {problem}"))
     return found
 
 

@@ -85,7 +85,7 @@ def setting_entries(config: Mapping[str, Any]) -> list[dict[str, Any]]:
 
 
 def setting_kind(value: Any) -> str:
-    """"duration" (ISO 8601), "int", "bool" or "str"."""
+    """The kind of a setting value: duration (ISO 8601), int, bool or str."""
     if isinstance(value, bool):
         return "bool"
     if isinstance(value, int):
