@@ -101,6 +101,8 @@ class ReadyTask:
     process_key: str
     # The catalogue form the diagram names for the task (`<sertel:form name>`).
     form_key: str = ""
+    # When the earliest timer on the task (an SLA reminder or deadline) fires, UTC naive; None without one.
+    due_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- sandboxed scripting
@@ -514,9 +516,34 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             t.task_spec.lane or "",
             t.workflow.spec.name,
             _form_name(t.task_spec),
+            _due_of(t),
         )
         for t in tasks
     ]
+
+
+def _due_of(task: Task) -> datetime | None:
+    """The earliest due time of the timer boundary events waiting on a task (their durations already evaluated)."""
+    due: list[datetime] = []
+    for sibling in task.parent.children if task.parent is not None else []:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if sibling is task or sibling.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            continue
+        moment = _utc_naive(sibling._get_internal_data("event_value"))
+        if moment is not None:
+            due.append(moment)
+    return min(due) if due else None
+
+
+def _utc_naive(value: Any) -> datetime | None:
+    """An ISO date-time as naive UTC, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
 
 
 def _form_name(task_spec: Any) -> str:
@@ -589,15 +616,9 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest due time of the workflow's waiting timers (UTC, naive), or None."""
     due: list[datetime] = []
     for event in workflow.waiting_events():
-        if "Timer" not in event.event_type or not isinstance(event.value, str):
-            continue
-        try:
-            moment = datetime.fromisoformat(event.value)
-        except ValueError:
-            continue
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        due.append(moment)
+        moment = _utc_naive(event.value) if "Timer" in event.event_type else None
+        if moment is not None:
+            due.append(moment)
     return min(due) if due else None
 
 

@@ -411,6 +411,9 @@ def test_diagram_property_overrides_the_settings_default_of_a_timer() -> None:
     naive = moment.replace(tzinfo=None)
     assert runtime.next_timer_due(by_default) == naive + timedelta(days=2)
     assert runtime.next_timer_due(by_property) == naive + timedelta(days=1)
+    # The task itself knows when it is due (for the inbox): the same timer.
+    assert [t.due_at for t in runtime.ready_user_tasks(by_property)] == [naive + timedelta(days=1)]
+    assert [t.due_at for t in runtime.ready_user_tasks(by_default)] == [naive + timedelta(days=2)]
     assert runtime.definition_properties(definition) == {"sla_verification_reminder": "P1D"}
 
     # Time moved, not slept: the reloaded case's reminder fires after one day (the property), not two.
