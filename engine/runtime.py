@@ -390,10 +390,10 @@ def _form_problems(ts: Any, labels: Mapping[str, str], form_exists: Callable[[st
 
 
 def property_problem(name: str, value: str) -> str | None:
-    """Why a diagram property is invalid (None if it is fine): a name, and a duration where one is expected."""
+    """Why a diagram property is invalid (None if it is fine): a name, and a duration for an SLA (`sla_*`)."""
     if not name.isidentifier():
         return "bukan nama yang valid"
-    if name.lower().startswith("sla_") or value.strip().upper().startswith("P"):
+    if name.lower().startswith("sla_"):
         try:
             parse_duration(value)
         except ValueError:

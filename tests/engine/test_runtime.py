@@ -313,7 +313,7 @@ def test_check_reports_unknown_start_form_and_a_bad_duration_property() -> None:
         [start(), user_task("review"), end()],
         chain("start", "review", "end"),
         {"Verifikator": ["start", "review", "end"]},
-        properties={"sla_verification_reminder": "P1X", "sla_ok": "PT4H"},
+        properties={"sla_verification_reminder": "P1X", "sla_ok": "PT4H", "title_text": "Pejabat"},
         start_form="tiny.start",
     )
     assert sorted(problems_of(xml), key=lambda p: p.message) == [
