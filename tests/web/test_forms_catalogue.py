@@ -5,8 +5,9 @@ Diagrams are changed as a process owner would change them (only the XML), then d
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import Any, Callable
+from typing import Any
 
 import lxml.html
 import time_machine
