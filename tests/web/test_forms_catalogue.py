@@ -176,3 +176,19 @@ def test_catalogue_lists_forms_operators_roles_and_settings(api: Any) -> None:
 def test_catalogue_is_in_the_openapi_document(client: Any) -> None:
     paths = client.get("/api/v1/openapi.json").get_json()["paths"]
     assert "get" in paths["/catalogue"]
+
+
+def test_the_start_form_is_the_one_the_diagram_names(app: Flask, api: Any) -> None:
+    def without_start_form(root: etree._Element) -> None:
+        extensions = by_id(root, KEY).find(f"{{{BPMN}}}extensionElements")
+        assert extensions is not None
+        extensions.getparent().remove(extensions)  # type: ignore[union-attr]
+
+    # With its start form (no fields of its own), extra start data is dropped and the case starts.
+    started = api("pemohon").post("/cases", json={"process_key": KEY, "data": {"note": "x"}})
+    assert started.status_code == 201, started.get_json()
+    with app.app_context():
+        deploy.deploy(edited(without_start_form), KEY, "admin")
+    refused = api("pemohon2").post("/cases", json={"process_key": KEY, "data": {"note": "x"}})
+    assert refused.status_code == 422
+    assert "tidak menerima data awal" in refused.get_json()["error"]
