@@ -55,15 +55,15 @@ class Catalogue:
     lane_roles: frozenset[str]  # lane names mapped to a role
     setting_names: frozenset[str]  # lower-case names `setting()` may read
     setting_defaults: Mapping[str, Any] = field(default_factory=dict)  # lower-case name -> default value
-    # Today's convention: does webforms/<process>/<task id>.html exist? None: not checked.
-    template_exists: Callable[[str, str], bool] | None = None
+    # Does the form's template webforms/<name>.html exist? None: not checked.
+    template_exists: Callable[[str], bool] | None = None
     parameter_problems: ParameterCheck | None = None
 
 
 def build_catalogue(
     lane_roles: Iterable[str],
     settings: Mapping[str, Any],
-    template_exists: Callable[[str, str], bool] | None = None,
+    template_exists: Callable[[str], bool] | None = None,
 ) -> Catalogue:
     """The catalogue of today's registry (handlers discovered), settings and webform templates."""
     operators: dict[str, dict[int, OperatorInfo]] = {}
@@ -82,7 +82,7 @@ def build_catalogue(
         if name in sandbox.DIAGRAM_SETTINGS or name.startswith(sandbox.DIAGRAM_SETTING_PREFIXES)
     }
     return Catalogue(
-        forms={name: _form_fields(schema) for name, schema in registry.forms().items()},
+        forms={f.name: _form_fields(f.schema) for f in registry.forms()},
         start_names=ENGINE_START_NAMES,
         operators=operators,
         lane_roles=frozenset(lane_roles),

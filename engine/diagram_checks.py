@@ -238,7 +238,7 @@ class _Checker:
                 self.add(process, f"formulir awal '{name}' tidak ada di katalog formulir")
                 return set()
             return set(self.catalogue.forms[name])
-        return set(self.catalogue.forms.get(f"{process.get('id')}.start", frozenset()))
+        return set()
 
     def produced_by_process(self, process_id: str) -> set[str]:
         """Every name a (called) process may produce, for the data a call activity hands back."""
@@ -593,6 +593,8 @@ class _Scope:
                 self.add(node, "sertel:form tanpa name")
             elif name not in catalogue.forms:
                 self.add(node, f"formulir '{name}' tidak ada di katalog formulir{_suggest(name, catalogue.forms)}")
+            elif catalogue.template_exists is not None and not catalogue.template_exists(name):
+                self.add(node, f"formulir '{name}': templat webforms/{name}.html tidak ada")
             if form.get("output") is not None:
                 self._check_output_name(node, "output formulir", form.get("output", ""))
             for item in form.findall(f"{{{SERTEL}}}input"):
@@ -601,16 +603,11 @@ class _Scope:
                         node, f"masukan formulir '{item.get('name', '')}': name harus berupa nama, mis. registration"
                     )
                 what = f"masukan formulir '{item.get('name', '?')}'"
-                self.expression(node, what, item.get("value", ""), "eval", available)
+                # A shared form task lists what each of its callers may show; a name the caller lacks is None
+                # at run time (runtime.form_inputs), so at a call only the expression itself is checked.
+                self.expression(node, what, item.get("value", ""), "eval", None if self.via else available)
         else:
-            # Today's convention: the form "<process>.<task id>", its template webforms/<process>/<task id>.html.
-            process_key, task_id = self.process.get("id", ""), node.get("id", "")
-            legacy = f"{process_key}.{task_id}"
-            if catalogue.template_exists is not None and not catalogue.template_exists(process_key, task_id):
-                path = f"webforms/{process_key}/{task_id}.html"
-                self.add(node, f"tidak menyebut formulir (sertel:form) dan templat formulir {path} tidak ada")
-            if legacy not in catalogue.forms:
-                self.add(node, f"tidak menyebut formulir (sertel:form) dan formulir '{legacy}' tidak terdaftar")
+            self.add(node, "tidak menyebut formulir: pilih formulir dari katalog (<sertel:form name=...>)")
         lane = self.lanes.get(node.get("id", ""))
         if lane is None:
             self.add(node, "tugas pengguna harus berada di dalam lane yang dipetakan ke peran")

@@ -1,4 +1,4 @@
-"""Registry of service-task operators and user-task form schemas, discovered from handlers/."""
+"""Registry of service-task operators and the forms catalogue (user-task forms by name), discovered from handlers/."""
 
 from __future__ import annotations
 
@@ -70,8 +70,26 @@ class Operator:
         return f"{self.name}@{self.version}"
 
 
+@dataclass(frozen=True)
+class Form:
+    """A catalogue form: its name (what a diagram's `<sertel:form name>` says), schema and human title.
+
+    Its template is `webforms/<name>.html`; one form may serve several user tasks and processes.
+    """
+
+    name: str
+    schema: type[Schema]
+    title: str
+    module: str
+
+    @property
+    def template(self) -> str:
+        """The webform template, relative to webforms/."""
+        return f"{self.name}.html"
+
+
 _operators: dict[tuple[str, int], Operator] = {}
-_forms: dict[str, type[Schema]] = {}
+_forms: dict[str, Form] = {}
 _discovered: set[str] = set()
 
 
@@ -105,14 +123,18 @@ def service_task(
     return register
 
 
-def form_schema(key: str) -> Callable[[type[Schema]], type[Schema]]:
-    """Register a marshmallow schema as the rules of the user-task form `<sop_key>.<task_id>`."""
+def form_schema(name: str, title: str = "") -> Callable[[type[Schema]], type[Schema]]:
+    """Register a marshmallow schema as the catalogue form `name` (a process start form is `<process>.start`).
+
+    The title defaults to the first line of the schema's docstring.
+    """
 
     def register(schema: type[Schema]) -> type[Schema]:
-        existing = _forms.get(key)
-        if existing and existing is not schema:
-            raise RegistryError(f"form schema {key!r} registered twice")
-        _forms[key] = schema
+        existing = _forms.get(name)
+        if existing and existing.schema is not schema:
+            raise RegistryError(f"form {name!r} registered twice ({existing.module}, {schema.__module__})")
+        doc = (inspect.getdoc(schema) or "").splitlines()
+        _forms[name] = Form(name, schema, title or (doc[0] if doc else name), schema.__module__)
         return schema
 
     return register
@@ -283,11 +305,17 @@ def parameter_problems(
     return found
 
 
-def form_for(key: str) -> type[Schema] | None:
-    """Return the schema registered for a form key, if any."""
-    return _forms.get(key)
+def form_for(name: str) -> type[Schema] | None:
+    """Return the schema of the catalogue form `name`, if any."""
+    found = _forms.get(name)
+    return found.schema if found else None
 
 
-def forms() -> dict[str, type[Schema]]:
-    """All registered form schemas by key."""
-    return dict(_forms)
+def form(name: str) -> Form | None:
+    """Return the catalogue form `name`, if any."""
+    return _forms.get(name)
+
+
+def forms() -> list[Form]:
+    """The forms catalogue, sorted by name."""
+    return sorted(_forms.values(), key=lambda f: f.name)

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -18,6 +19,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
+from SpiffWorkflow.spiff.parser.task_spec import UserTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.spiff.specs.mixins.user_task import UserTask
@@ -28,6 +30,11 @@ from engine import registry, sandbox
 from engine.handler_api import FormRefused, HandlerContext, HandlerError
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+# Sertel's own diagram vocabulary: <sertel:form> on user tasks and processes, <sertel:properties> on processes.
+SERTEL_NS = "https://sertel.id/schema/bpmn/1.0"
+_NSMAP = {"bpmn": BPMN_NS, "sertel": SERTEL_NS}
+# Where a user task's form reference is kept among its (serialized) extensions.
+FORM_EXTENSION = "sertel_form"
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
@@ -56,6 +63,16 @@ class Problem:
     message: str
 
 
+@dataclass(frozen=True)
+class FormRef:
+    """What a user task's `<sertel:form>` says: the catalogue form, where its submission goes, its inputs."""
+
+    name: str
+    output: str
+    # (input name, sandboxed expression over the case data), in diagram order.
+    inputs: tuple[tuple[str, str], ...] = ()
+
+
 @dataclass
 class ParsedProcess:
     """A parsed BPMN file: its main process spec, called subprocess specs and metadata."""
@@ -65,6 +82,12 @@ class ParsedProcess:
     spec: Any
     subprocess_specs: dict[str, Any]
     labels: dict[str, str] = field(default_factory=dict)
+    # The `<sertel:properties>` in force: the called processes' overridden by the main process's.
+    properties: dict[str, str] = field(default_factory=dict)
+    # The `<sertel:form name>` of the main process (its start form), if it has one.
+    start_form: str | None = None
+    # Each process's own properties and start form, by process id (for checks and the catalogue).
+    process_properties: dict[str, dict[str, str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -76,11 +99,10 @@ class ReadyTask:
     label: str
     lane: str
     process_key: str
-
-    @property
-    def form_key(self) -> str:
-        """The key of the task's form: "<process key>.<task id>"."""
-        return f"{self.process_key}.{self.name}"
+    # The catalogue form the diagram names for the task (`<sertel:form name>`).
+    form_key: str = ""
+    # When the earliest timer on the task (an SLA reminder or deadline) fires, UTC naive; None without one.
+    due_at: datetime | None = None
 
 
 # ---------------------------------------------------------------- sandboxed scripting
@@ -90,7 +112,9 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffW
     """Evaluates diagram expressions and scripts only after the sandbox check, with a step limit."""
 
     def __init__(self, settings: Mapping[str, Any]) -> None:
-        super().__init__(sandbox.helper_functions(settings))
+        # The running deployment's diagram properties, bound when a workflow is created or loaded.
+        self.properties: dict[str, str] = {}
+        super().__init__(sandbox.helper_functions(settings, self.properties))
         self.max_steps = int(settings.get("SANDBOX_MAX_STEPS", 100_000))
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
@@ -124,6 +148,17 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
         super().__init__(environment=SandboxedEnvironment(settings))
         self.context_factory = context_factory
 
+    @property
+    def properties(self) -> dict[str, str]:
+        """The diagram properties of the deployment this engine runs (what `setting()` reads first)."""
+        props: dict[str, str] = self.environment.properties
+        return props
+
+    def bind_properties(self, properties: Mapping[str, str]) -> None:
+        """Make `setting()` read the running deployment's properties before the settings defaults."""
+        self.environment.properties.clear()
+        self.environment.properties.update(properties)
+
     def call_service(self, task: Task, operation_name: str = "", operation_params: Any = None, **_: Any) -> str:
         if self.context_factory is None:
             raise WorkflowTaskException("Layanan tidak tersedia: mesin tanpa konteks handler", task=task)
@@ -135,7 +170,13 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
         except registry.RegistryError as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
         try:
-            result = op.func(self.context_factory(task, params))
+            context = self.context_factory(task, params)
+            # A handler setting the diagram overrides with a property of the same name follows the diagram.
+            overridden = {
+                k: sandbox.like(self.properties[k], v) for k, v in context.settings.items() if k in self.properties
+            }
+            context.settings = {**context.settings, **overridden}
+            result = op.func(context)
         except HandlerError as exc:
             raise WorkflowTaskException(str(exc), task=task, exception=exc) from exc
         except SpiffWorkflowException:
@@ -150,9 +191,70 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
 # ---------------------------------------------------------------- parsing and checks
 
 
+def form_ref_of(node: Any) -> dict[str, Any] | None:
+    """The `<sertel:form>` among a BPMN element's extension elements, as plain data (None if absent)."""
+    found = node.xpath("./bpmn:extensionElements/sertel:form", namespaces=_NSMAP)
+    if not found:
+        return None
+    form = found[0]
+    inputs = [
+        [str(i.get("name") or ""), str(i.get("value") or "")] for i in form.xpath("./sertel:input", namespaces=_NSMAP)
+    ]
+    return {"name": str(form.get("name") or ""), "output": form.get("output"), "inputs": inputs}
+
+
+def properties_of(node: Any) -> dict[str, str]:
+    """The `<sertel:properties>` of a BPMN process element."""
+    props = node.xpath("./bpmn:extensionElements/sertel:properties/sertel:property", namespaces=_NSMAP)
+    return {str(p.get("name") or ""): str(p.get("value") or "") for p in props}
+
+
+class SertelUserTaskParser(UserTaskParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    """Parses a user task like SpiffWorkflow does, and keeps its `<sertel:form>` with the task spec's extensions."""
+
+    def parse_extensions(self, node: Any = None) -> dict[str, Any]:
+        extensions: dict[str, Any] = super().parse_extensions(node)
+        form = form_ref_of(self.node if node is None else node)
+        if form is not None:
+            extensions[FORM_EXTENSION] = form
+        return extensions
+
+
+class SertelBpmnParser(SpiffBpmnParser):  # type: ignore[misc]  # SpiffWorkflow is untyped
+    """SpiffWorkflow's parser with Sertel's user-task extensions."""
+
+    OVERRIDE_PARSER_CLASSES = {
+        **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
+        full_tag("userTask"): (SertelUserTaskParser, SpiffBpmnParser.OVERRIDE_PARSER_CLASSES[full_tag("userTask")][1]),
+    }
+
+
+def form_of(task_spec: Any) -> FormRef | None:
+    """The form a user task spec names (None if its diagram names none)."""
+    raw = (getattr(task_spec, "extensions", None) or {}).get(FORM_EXTENSION)
+    if not raw:
+        return None
+    inputs = tuple((str(n), str(v)) for n, v in raw.get("inputs") or [])
+    return FormRef(str(raw.get("name") or ""), str(raw.get("output") or task_spec.name), inputs)
+
+
+def _process_metadata(documents: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, str | None]]:
+    """Each process's own `<sertel:properties>` and start `<sertel:form name>`, by process id."""
+    properties: dict[str, dict[str, str]] = {}
+    start_forms: dict[str, str | None] = {}
+    for text in documents:
+        root = etree.fromstring(text.encode("utf-8"))
+        for process in root.iter(f"{{{BPMN_NS}}}process"):
+            pid = str(process.get("id"))
+            properties[pid] = properties_of(process)
+            form = form_ref_of(process)
+            start_forms[pid] = form["name"] if form else None
+    return properties, start_forms
+
+
 def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> ParsedProcess:
     """Parse a BPMN document whose process id is `key`, with callable processes from `dependencies`."""
-    parser = SpiffBpmnParser(validator=VALIDATOR)
+    parser = SertelBpmnParser(validator=VALIDATOR)
     try:
         parser.add_bpmn_str(xml.encode("utf-8"), filename=f"{key}.bpmn")
         for name, dep_xml in (dependencies or {}).items():
@@ -161,7 +263,23 @@ def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> 
         subprocess_specs = parser.get_subprocess_specs(key)
     except (SpiffWorkflowException, etree.XMLSyntaxError, ValueError) as exc:
         raise ProcessError(f"Diagram {key} tidak dapat dibaca: {exc}") from exc
-    return ParsedProcess(key, spec.description or key, spec, subprocess_specs, element_labels(xml))
+    own, start_forms = _process_metadata([xml, *(dependencies or {}).values()])
+    used = {key, *(name for name, sub in subprocess_specs.items() if sub is not None)}
+    by_process = {pid: props for pid, props in own.items() if pid in used}
+    # Shared call activities bring their own values; the main process's override them.
+    merged: dict[str, str] = {}
+    for pid in sorted(by_process, key=lambda p: p == key):
+        merged.update(by_process[pid])
+    return ParsedProcess(
+        key,
+        spec.description or key,
+        spec,
+        subprocess_specs,
+        element_labels(xml),
+        properties=merged,
+        start_form=start_forms.get(key),
+        process_properties=by_process,
+    )
 
 
 def element_labels(xml: str) -> dict[str, str]:
@@ -212,10 +330,14 @@ def user_tasks(parsed: ParsedProcess) -> list[tuple[str, Any]]:
 
 
 def check(
-    parsed: ParsedProcess, lane_roles: Mapping[str, str], form_exists: Callable[[str, str], bool]
+    parsed: ParsedProcess, lane_roles: Mapping[str, str], form_exists: Callable[[str], bool] | None = None
 ) -> list[Problem]:
-    """Deploy checks: operators registered, forms present, lanes mapped to roles, expressions sandboxed."""
+    """Deploy checks: operators registered, forms in the catalogue, lanes mapped to roles, expressions sandboxed.
+
+    `form_exists(name)` tells whether a catalogue form's template is present (None: not checked).
+    """
     found: list[Problem] = []
+    labels = parsed.labels
     for spec in all_specs(parsed):
         for ts in spec.task_specs.values():
             if isinstance(ts, ServiceTask) and not registry.has_operator(ts.operation_name):
@@ -225,14 +347,74 @@ def check(
                     found.append(Problem(ts.name, "tugas pengguna harus berada di dalam lane"))
                 elif ts.lane not in lane_roles:
                     found.append(Problem(ts.name, f"lane '{ts.lane}' tidak dipetakan ke peran"))
-                if not form_exists(spec.name, ts.name):
-                    found.append(Problem(ts.name, f"formulir webforms/{spec.name}/{ts.name}.html tidak ada"))
-                if registry.form_for(f"{spec.name}.{ts.name}") is None:
-                    found.append(Problem(ts.name, f"aturan formulir {spec.name}.{ts.name} tidak terdaftar"))
+                found.extend(_form_problems(ts, labels, form_exists))
             for text, mode in expressions(ts):
                 for message in sandbox.problems(text, mode):
                     found.append(Problem(ts.name, f"ekspresi '{text}': {message}"))
+    if parsed.start_form is not None:
+        where = _named(parsed.key, labels)
+        if registry.form(parsed.start_form) is None:
+            found.append(
+                Problem(parsed.key, f"proses {where}: formulir awal '{parsed.start_form}' tidak ada di katalog")
+            )
+    for pid, props in parsed.process_properties.items():
+        for name, value in props.items():
+            problem = property_problem(name, value)
+            if problem:
+                found.append(Problem(pid, f"proses {_named(pid, labels)}: properti '{name}' {problem}"))
     return found
+
+
+def _named(element_id: str, labels: Mapping[str, str]) -> str:
+    """An element as problems name it: its id and, when it has one, its label."""
+    label = labels.get(element_id)
+    return f"'{element_id}' ({label})" if label else f"'{element_id}'"
+
+
+def _form_problems(ts: Any, labels: Mapping[str, str], form_exists: Callable[[str], bool] | None) -> list[Problem]:
+    """Problems of a user task's `<sertel:form>`: present, in the catalogue, a valid output, sandboxed inputs."""
+    where = f"tugas {_named(ts.name, labels)}"
+    form = form_of(ts)
+    if form is None or not form.name:
+        return [Problem(ts.name, f"{where}: tidak menyebut formulir (<sertel:form name=...>)")]
+    found: list[Problem] = []
+    if registry.form(form.name) is None:
+        found.append(Problem(ts.name, f"{where}: formulir '{form.name}' tidak ada di katalog"))
+    elif form_exists is not None and not form_exists(form.name):
+        found.append(Problem(ts.name, f"{where}: templat webforms/{form.name}.html tidak ada"))
+    if not form.output.isidentifier() or form.output.startswith("_"):
+        found.append(Problem(ts.name, f"{where}: nama keluaran '{form.output}' bukan nama data yang valid"))
+    seen: set[str] = set()
+    for name, value in form.inputs:
+        if not name.isidentifier() or name in seen:
+            found.append(Problem(ts.name, f"{where}: masukan formulir '{name}' tidak valid atau ganda"))
+        seen.add(name)
+        for message in sandbox.problems(value, "eval") if value else ["ekspresi kosong"]:
+            found.append(Problem(ts.name, f"{where}: masukan '{name}' = '{value}': {message}"))
+    return found
+
+
+def property_problem(name: str, value: str) -> str | None:
+    """Why a diagram property is invalid (None if it is fine): a name, and a duration for an SLA (`sla_*`)."""
+    if not name.isidentifier():
+        return "bukan nama yang valid"
+    if name.lower().startswith("sla_"):
+        try:
+            parse_duration(value)
+        except ValueError:
+            return f"bukan durasi ISO 8601 yang valid: '{value}'"
+    return None
+
+
+def parse_duration(value: str) -> Any:
+    """Parse an ISO 8601 duration the way timers do; raise ValueError if it is not one."""
+    try:
+        parsed = TimerEventDefinition.parse_iso_duration(value.strip())
+    except Exception as exc:  # SpiffWorkflow raises assorted errors on malformed text
+        raise ValueError(str(exc)) from exc
+    if not value.strip().upper().startswith("P") or not any(parsed.values()):
+        raise ValueError(value)
+    return parsed
 
 
 def timer_value_problem(kind: str, value: str) -> str | None:
@@ -265,8 +447,22 @@ def spec_json(parsed: ParsedProcess) -> str:
         {
             "spec": _serializer.to_dict(parsed.spec),
             "subprocess_specs": {k: _serializer.to_dict(v) for k, v in parsed.subprocess_specs.items() if v},
+            # Sertel's process-level vocabulary, versioned with the definition.
+            "sertel": {"properties": parsed.properties, "start_form": parsed.start_form},
         }
     )
+
+
+def definition_properties(definition_json: str) -> dict[str, str]:
+    """The diagram properties stored with a deployment's definition (empty for older definitions)."""
+    props: dict[str, str] = (json.loads(definition_json).get("sertel") or {}).get("properties") or {}
+    return props
+
+
+def definition_start_form(definition_json: str) -> str | None:
+    """The start form a deployment's main process names, if any."""
+    name = (json.loads(definition_json).get("sertel") or {}).get("start_form")
+    return str(name) if name else None
 
 
 def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkflow:
@@ -274,6 +470,7 @@ def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkfl
     definition = json.loads(definition_json)
     spec = _serializer.from_dict(definition["spec"])
     subprocess_specs = {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
+    engine.bind_properties((definition.get("sertel") or {}).get("properties") or {})
     return BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
 
 
@@ -295,7 +492,9 @@ def dump_state(workflow: BpmnWorkflow) -> str:
 def load(definition_json: str, state_json: str, engine: SertelScriptEngine) -> BpmnWorkflow:
     """Rebuild a workflow from its deployment's definition and its stored instance state."""
     dct = json.loads(state_json)
-    dct.update(json.loads(definition_json))
+    definition = json.loads(definition_json)
+    engine.bind_properties((definition.pop("sertel", None) or {}).get("properties") or {})
+    dct.update(definition)
     _serializer.migrate(dct)
     workflow = _serializer.from_dict(dct)
     workflow.script_engine = engine
@@ -342,14 +541,70 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             t.task_spec.bpmn_name or t.task_spec.name,
             t.task_spec.lane or "",
             t.workflow.spec.name,
+            _form_name(t.task_spec),
+            _due_of(t),
         )
         for t in tasks
     ]
 
 
+def _due_of(task: Task) -> datetime | None:
+    """The earliest due time of the timer boundary events waiting on a task (their durations already evaluated)."""
+    due: list[datetime] = []
+    for sibling in task.parent.children if task.parent is not None else []:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if sibling is task or sibling.state != TaskState.WAITING or not isinstance(definition, TimerEventDefinition):
+            continue
+        moment = _utc_naive(sibling._get_internal_data("event_value"))
+        if moment is not None:
+            due.append(moment)
+    return min(due) if due else None
+
+
+def _utc_naive(value: Any) -> datetime | None:
+    """An ISO date-time as naive UTC, or None if it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment.astimezone(UTC).replace(tzinfo=None) if moment.tzinfo is not None else moment
+
+
+def _form_name(task_spec: Any) -> str:
+    form = form_of(task_spec)
+    return form.name if form else ""
+
+
 def task_data(workflow: BpmnWorkflow, task_uuid: str) -> dict[str, Any]:
-    """The data a READY task sees (to prefill and show its form)."""
+    """The data a READY task sees."""
     return dict(_ready_task(workflow, task_uuid).data)
+
+
+def task_form(workflow: BpmnWorkflow, task_uuid: str) -> FormRef:
+    """The form of a READY user task (its name, output and inputs); a task naming none stores under its id."""
+    spec = _ready_task(workflow, task_uuid).task_spec
+    return form_of(spec) or FormRef("", spec.name)
+
+
+def form_inputs(workflow: BpmnWorkflow, task_uuid: str) -> dict[str, Any]:
+    """Evaluate a READY task's `<sertel:input>` expressions in the sandbox over the task's data.
+
+    An input naming data the case does not have (yet), e.g. the verifikator's verdict before any
+    verification, is None: a form shows it only when present.
+    """
+    task = _ready_task(workflow, task_uuid)
+    form = form_of(task.task_spec)
+    values: dict[str, Any] = {}
+    for name, expression in form.inputs if form else ():
+        try:
+            values[name] = workflow.script_engine.environment.evaluate(expression, dict(task.data))
+        except NameError:
+            values[name] = None
+        except Exception as exc:  # a sandbox refusal or a failing expression: staff see which input
+            raise EngineError(f"Masukan formulir '{name}' ({expression}) gagal dievaluasi: {exc}") from exc
+    return values
 
 
 def complete_user_task(
@@ -358,9 +613,13 @@ def complete_user_task(
     submission: dict[str, Any],
     on_completed: Callable[[Task], None] | None = None,
 ) -> str:
-    """Store a validated submission under the task's id, complete it and advance; return the task name."""
+    """Store a validated submission under the form's output (default: the task id), complete it and advance.
+
+    Returns the task name.
+    """
     task = _ready_task(workflow, task_uuid)
-    task.data[task.task_spec.name] = submission
+    form = form_of(task.task_spec)
+    task.data[form.output if form else task.task_spec.name] = submission
     try:
         task.run()
     except SpiffWorkflowException as exc:
@@ -383,15 +642,9 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """The earliest due time of the workflow's waiting timers (UTC, naive), or None."""
     due: list[datetime] = []
     for event in workflow.waiting_events():
-        if "Timer" not in event.event_type or not isinstance(event.value, str):
-            continue
-        try:
-            moment = datetime.fromisoformat(event.value)
-        except ValueError:
-            continue
-        if moment.tzinfo is not None:
-            moment = moment.astimezone(UTC).replace(tzinfo=None)
-        due.append(moment)
+        moment = _utc_naive(event.value) if "Timer" in event.event_type else None
+        if moment is not None:
+            due.append(moment)
     return min(due) if due else None
 
 
@@ -453,7 +706,9 @@ def describe_completed(task: Task) -> dict[str, Any]:
         record["operator"] = spec.operation_name
         record["output"] = {spec.result_variable: task.data.get(spec.result_variable)}
     elif isinstance(spec, UserTask):
-        record["output"] = {spec.name: task.data.get(spec.name)}
+        form = form_of(spec)
+        output = form.output if form else spec.name
+        record["output"] = {output: task.data.get(output)}
     return record
 
 

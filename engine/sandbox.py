@@ -180,15 +180,43 @@ DIAGRAM_SETTINGS = frozenset(
 )
 
 
-def helper_functions(settings: Mapping[str, Any]) -> dict[str, Any]:
-    """The whitelist of helpers diagrams may call."""
+def diagram_may_read(name: str) -> bool:
+    """Tell whether a setting is visible to diagrams (as a default of `setting(name)`)."""
+    key = str(name).upper()
+    return key in DIAGRAM_SETTINGS or key.startswith(DIAGRAM_SETTING_PREFIXES)
+
+
+def setting_value(name: str, settings: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> Any:
+    """The value of `setting(name)`: the running deployment's diagram property, else the settings default.
+
+    A property overriding a numeric setting is converted to the default's type; a property with no setting
+    behind it (a diagram's own value) is returned as written. Raises SandboxViolation for an unknown name.
+    """
+    key = str(name).upper()
+    default = settings.get(key) if diagram_may_read(name) else None
+    for candidate in (str(name), str(name).lower()):
+        if properties and candidate in properties:
+            return like(properties[candidate], default)
+    if default is None:
+        raise SandboxViolation(f"pengaturan '{name}' tidak dikenal atau tidak boleh dibaca diagram")
+    return default
+
+
+def like(value: Any, default: Any) -> Any:
+    """Convert a property (text in the diagram) to the type of the setting it overrides (int, float)."""
+    if isinstance(default, bool) or not isinstance(default, (int, float)) or not isinstance(value, str):
+        return value
+    try:
+        return type(default)(value.strip())
+    except ValueError:
+        return value
+
+
+def helper_functions(settings: Mapping[str, Any], properties: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The whitelist of helpers diagrams may call; `setting()` reads `properties` first (see setting_value)."""
 
     def setting(name: str) -> Any:
-        key = str(name).upper()
-        visible = key in DIAGRAM_SETTINGS or key.startswith(DIAGRAM_SETTING_PREFIXES)
-        if not visible or key not in settings:
-            raise SandboxViolation(f"pengaturan '{name}' tidak dikenal atau tidak boleh dibaca diagram")
-        return settings[key]
+        return setting_value(name, settings, properties)
 
     def today() -> str:
         return date.today().isoformat()

@@ -54,7 +54,7 @@ class DataChangeStartSchema(CertificateStartSchema):
     """Start data: optionally the certificate whose data is to change (the engine checks it is the applicant's)."""
 
 
-@form_schema("data_change.change_form")
+@form_schema("data_change")
 class ChangeFormSchema(FormSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu, varian perubahan data, with its proof."""
 
@@ -82,7 +82,7 @@ class ChangeFormSchema(FormSchema):
             raise ValidationError("Pilih sedikitnya satu data yang berubah.", field_name="change_full_name")
 
 
-@form_schema("data_change.activation")
+@form_schema("data_change_activation")
 class DataChangeActivationSchema(ActivationSchema):
     """Activation after an approved change: the owner accepts the obligations and sends a NEW key's CSR."""
 

@@ -254,7 +254,7 @@ APPOINTMENT_PROOF_MISSING = (
 )
 
 
-@form_schema("issuance_ams.registration_form")
+@form_schema("registration")
 class RegistrationSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""
 
@@ -277,7 +277,7 @@ class RegistrationSchema(PersonFieldsSchema):
             raise ValidationError(message, field_name=needed)
 
 
-@form_schema("issuance_ams.recommendation")
+@form_schema("recommendation")
 class RecommendationSchema(FormSchema):
     """Formulir Rekomendasi Permohonan Penerbitan Sertifikat Elektronik untuk Individu."""
 
@@ -296,7 +296,7 @@ class RecommendationSchema(FormSchema):
             raise ValidationError("Alasan penolakan wajib diisi.", field_name="notes")
 
 
-@form_schema("common_verification.verification")
+@form_schema("verification")
 class VerificationSchema(FormSchema):
     """The verifikator's decision on identity, ASN status and recommendation."""
 
@@ -316,14 +316,15 @@ class VerificationSchema(FormSchema):
         """Require reasons to return or reject, and every check ticked to approve.
 
         The recommendation check is required only when the case has a recommendation (088.9, 088.14):
-        the engine gives the schema the task's data as `task_data`.
+        the engine gives the schema the form's evaluated `<sertel:input>` values as `inputs`.
         """
         decision = data.get("decision")
         errors: dict[str, list[str]] = {}
         if decision in ("return", "reject") and not data.get("reasons"):
             errors["reasons"] = ["Alasan wajib diisi bila permohonan dikembalikan atau ditolak."]
         required = ["checked_identity", "checked_asn"]
-        if getattr(self, "task_data", {}).get("recommendation") or not hasattr(self, "task_data"):
+        inputs = getattr(self, "inputs", None)
+        if inputs is None or inputs.get("recommendation"):
             required.append("checked_recommendation")
         if decision == "approve":
             for name in required:
@@ -333,7 +334,7 @@ class VerificationSchema(FormSchema):
             raise ValidationError(errors)
 
 
-@form_schema("issuance_ams.activation")
+@form_schema("activation")
 class ActivationSchema(FormSchema):
     """Activation: the owner accepts the obligations and sends the CSR of a key pair made on their device."""
 
@@ -341,7 +342,7 @@ class ActivationSchema(FormSchema):
     csr_pem = Text(required=True, validate=check_csr)
 
 
-@form_schema("common_delivery.delivery")
+@form_schema("delivery")
 class DeliverySchema(FormSchema):
     """Delivery: the owner downloads the certificate and confirms receipt."""
 
@@ -361,7 +362,7 @@ class NewPassphraseSchema(FormSchema):
             raise ValidationError(PASSPHRASE_MISMATCH, field_name="passphrase_confirmation")
 
 
-@form_schema("issuance_esign.activation")
+@form_schema("esign_activation")
 class EsignActivationSchema(NewPassphraseSchema):
     """eSign activation: KTP photo and selfie for the PSrE's identity check, obligations, passphrase."""
 

@@ -7,13 +7,11 @@ from typing import Any
 from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
 from handlers import issuance_ams
 from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, param, pki_failure
-from handlers.forms import FormSchema, RecommendationSchema, RegistrationSchema
+from handlers.forms import FormSchema
 from handlers.psre_retry import issue_once
 from pki.errors import PkiError
 
-# 088.14 uses the same official Registration and Recommendation forms as 088.9.
-form_schema("issuance_esign.registration_form")(RegistrationSchema)
-form_schema("issuance_esign.recommendation")(RecommendationSchema)
+# 088.14 uses the same catalogue forms as 088.9 (registration, recommendation): its diagram names them.
 
 PASSPHRASE = "passphrase"
 

@@ -34,7 +34,7 @@ class PassphraseLockStartSchema(CertificateStartSchema):
     """Start data: optionally the eSign certificate whose passphrase was forgotten."""
 
 
-@form_schema("passphrase_lock.statement_form")
+@form_schema("passphrase_statement")
 class StatementFormSchema(FormSchema):
     """Formulir Pernyataan Lupa Passphrase."""
 
@@ -54,7 +54,7 @@ class StatementFormSchema(FormSchema):
     )
 
 
-@form_schema("passphrase_lock.set_new_passphrase")
+@form_schema("set_new_passphrase")
 class SetNewPassphraseSchema(NewPassphraseSchema):
     """The one-time step where the owner sets the new passphrase (secrets: never stored or logged)."""
 

@@ -10,7 +10,7 @@ from marshmallow import ValidationError, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
 from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
-from handlers.forms import ActivationSchema, Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
+from handlers.forms import Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
 from handlers.issuance_ams import (
     DEFAULT_OFFICIAL_DOMAIN,
     OWNER_RULES,
@@ -49,7 +49,7 @@ class RenewalStartSchema(FormSchema):
     certificate_serial = Text(load_default="", validate=validate.Length(max=64, error="Nomor seri tidak valid."))
 
 
-@form_schema("renewal_rekey.renewal_form")
+@form_schema("renewal")
 class RenewalFormSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu, varian pembaruan (088.10)."""
 
@@ -68,10 +68,6 @@ class RenewalFormSchema(PersonFieldsSchema):
             raise ValidationError(
                 "Unggah bukti perubahan data (SK, KTP baru, atau surat keterangan).", field_name="change_proof"
             )
-
-
-# Activation is the same as in 088.9: obligations accepted and a CSR of a key made on the owner's device.
-form_schema("renewal_rekey.activation")(ActivationSchema)
 
 
 # ---------------------------------------------------------------- helpers

@@ -75,7 +75,7 @@ class RevocationStartSchema(FormSchema):
     reason = Text(load_default="", validate=validate.OneOf([*REASONS, ""], error="Alasan pencabutan tidak dikenal."))
 
 
-@form_schema("revocation.statement")
+@form_schema("revocation_statement")
 class StatementSchema(FormSchema):
     """Formulir Pernyataan Pencabutan Sertifikat Elektronik."""
 
@@ -93,12 +93,12 @@ class StatementSchema(FormSchema):
     signing_passphrase = SigningPassphrase()
 
 
-@form_schema("revocation.head_statement")
+@form_schema("revocation_head_statement")
 class HeadStatementSchema(StatementSchema):
     """The same statement, filed by the head of the owner's agency (who is the submitter on record)."""
 
 
-@form_schema("revocation.ra_statement")
+@form_schema("revocation_ra_statement")
 class RaStatementSchema(StatementSchema):
     """The same statement, filed by RA staff on the owner's behalf, with who asked for it."""
 
@@ -127,7 +127,7 @@ class RaStatementSchema(StatementSchema):
             raise ValidationError(errors)
 
 
-@form_schema("revocation.fast_track_decision")
+@form_schema("revocation_fast_track")
 class FastTrackDecisionSchema(FormSchema):
     """The verifikator's decision on a key-compromise revocation (fast track: approve or reject)."""
 

@@ -24,6 +24,7 @@ from engine.services.setup import DEMO_PASSWORD
 from tests.engine import bpmn_builders as b
 
 PROBE_KEY = "race_probe"
+PROBE_FORM = "race_probe_review"
 # The officers who race each other: the demo Admin and two more created by `add_officers`.
 OFFICERS = ("admin", "admin2", "admin3")
 
@@ -39,7 +40,7 @@ def probe_xml() -> str:
     nodes = [
         b.start(),
         '<bpmn:parallelGateway id="fork" />',
-        b.user_task("review", "Tinjau"),
+        b.user_task("review", "Tinjau", form=PROBE_FORM),
         b.end(),
         '<bpmn:intermediateCatchEvent id="wait"><bpmn:timerEventDefinition>'
         '<bpmn:timeDuration xsi:type="bpmn:tFormalExpression">"PT1H"</bpmn:timeDuration>'
@@ -61,9 +62,9 @@ def probe_registered() -> Iterator[None]:
     """
     registry.discover("handlers")
     saved = dict(registry._forms)
-    registry.form_schema(f"{PROBE_KEY}.review")(ReviewSchema)
+    registry.form_schema(PROBE_FORM)(ReviewSchema)
     form_exists = deploy.form_exists
-    deploy.form_exists = lambda key, name: key == PROBE_KEY or form_exists(key, name)  # type: ignore[assignment]
+    deploy.form_exists = lambda name: name == PROBE_FORM or form_exists(name)  # type: ignore[assignment]
     try:
         yield
     finally:

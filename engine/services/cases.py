@@ -13,7 +13,7 @@ from engine.models import Certificate, Document, HumanTask, ProcessInstance, Use
 from engine.models.base import utcnow
 from engine.services import advance, audit, deploy, documents, people, transactions
 from engine.services.access import task_refusal
-from engine.services.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
 
 # Fields an applicant declares themself on an identity form; kept with the case (everything else is the person record's).
@@ -37,7 +37,11 @@ def start_case(
     on_behalf = applicant.id != user.id
     if not on_behalf and not user.has_role("Pemohon"):
         raise Forbidden("Hanya Pemohon yang dapat memulai permohonan.")
-    if on_behalf and not _may_start_for(sop_key, user, applicant):
+    deployment = deploy.latest(sop_key)
+    if deployment is None:
+        raise NotFound(f"Proses '{sop_key}' belum di-deploy.")
+    start_form = runtime.definition_start_form(deployment.spec_json)
+    if on_behalf and not _may_start_for(start_form, user, applicant):
         raise Forbidden(
             "Hanya petugas Otoritas Pendaftaran (atau Kepala Perangkat Daerah bila prosesnya mengizinkan) yang dapat memulai permohonan atas nama orang lain."
         )
@@ -52,10 +56,7 @@ def start_case(
             f"Akun '{applicant.username}' belum terhubung dengan data identitas (NIK); "
             "Admin Otoritas Pendaftaran perlu mengaturnya terlebih dahulu."
         )
-    deployment = deploy.latest(sop_key)
-    if deployment is None:
-        raise NotFound(f"Proses '{sop_key}' belum di-deploy.")
-    data = _validate_start(sop_key, applicant, start_data or {})
+    data = _validate_start(sop_key, start_form, applicant, start_data or {})
     case = ProcessInstance(
         deployment_id=deployment.id,
         sop_key=sop_key,
@@ -90,18 +91,19 @@ def start_case(
     return case
 
 
-def _may_start_for(sop_key: str, user: User, applicant: User) -> bool:
+def _may_start_for(start_form: str | None, user: User, applicant: User) -> bool:
     """RA staff may start for anyone; an agency head for their own agency's people if the process opts in."""
     if user.has_role("Verifikator") or user.has_role("Admin"):
         return True
-    schema_class = registry.form_for(f"{sop_key}.start")
+    schema_class = registry.form_for(start_form) if start_form else None
     opted_in = bool(getattr(schema_class, "allow_agency_head", False))
     return opted_in and user.has_role("Atasan") and user.agency_id is not None and user.agency_id == applicant.agency_id
 
 
-def _validate_start(sop_key: str, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
-    """Validate a case's start data with the schema `<sop_key>.start`; a certificate must be the applicant's."""
-    schema_class = registry.form_for(f"{sop_key}.start")
+def _validate_start(sop_key: str, start_form: str | None, applicant: User, raw: dict[str, Any]) -> dict[str, Any]:
+    """Validate a case's start data with the process's start form (its diagram names it); a certificate
+    must be the applicant's. A process without a start form takes no start data."""
+    schema_class = registry.form_for(start_form) if start_form else None
     _refuse_second_certificate(sop_key, schema_class, applicant)
     if schema_class is None:
         if raw:
@@ -247,19 +249,19 @@ def _update_open_task(task: HumanTask, condition: ColumnElement[bool], **values:
 
 
 def validate_submission(
-    task: HumanTask, raw: dict[str, Any], task_data: dict[str, Any] | None = None, actor: User | None = None
+    task: HumanTask, raw: dict[str, Any], inputs: dict[str, Any] | None = None, actor: User | None = None
 ) -> dict[str, Any]:
-    """Validate a submission with the task's registered schema; raise Invalid with field messages.
+    """Validate a submission with the schema of the task's catalogue form; raise Invalid with field messages.
 
-    The schema instance gets `task_data` (what the task sees), so a rule may depend on the case, e.g.
-    "tick the recommendation check only when there is a recommendation".
+    The schema instance gets `inputs` (the form's evaluated `<sertel:input>` values), so a rule may depend
+    on the case, e.g. "tick the recommendation check only when there is a recommendation".
     """
     schema_class = registry.form_for(task.form_key)
     if schema_class is None:
         raise Invalid(f"Formulir {task.form_key} tidak memiliki aturan validasi.")
     raw, identity_errors = people.bind_fields(schema_class, raw, identity_sources(task, actor))
     schema = schema_class(unknown=EXCLUDE)
-    schema.task_data = dict(task_data or {})  # type: ignore[attr-defined]  # ad-hoc attribute the form schemas read via getattr()
+    schema.inputs = dict(inputs or {})  # type: ignore[attr-defined]  # ad-hoc attribute the form schemas read via getattr()
     try:
         loaded = schema.load(raw)
     except ValidationError as exc:
@@ -289,7 +291,7 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     workflow = runtime.load(
         case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
     )
-    submission = validate_submission(task, raw, runtime.task_data(workflow, task.task_uuid), user)
+    submission = validate_submission(task, raw, _inputs(workflow, task), user)
     secrets.update(
         {
             name: str(submission.pop(name))
@@ -322,6 +324,29 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
             raise
         raise conflict from exc
     return case
+
+
+def _inputs(workflow: Any, task: HumanTask) -> dict[str, Any]:
+    """The task's form inputs; a failing input expression is the diagram's fault, reported to staff."""
+    try:
+        return runtime.form_inputs(workflow, task.task_uuid)
+    except runtime.EngineError as exc:
+        raise Unavailable(str(exc)) from exc
+
+
+def task_form(task: HumanTask) -> tuple[dict[str, Any], dict[str, Any]]:
+    """What a task's form shows: its evaluated inputs and the earlier submission under its output (to prefill).
+
+    Read-only: the case is loaded from its stored state and nothing is saved.
+    """
+    case = task.instance
+    workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, "sistem"))
+    try:
+        form = runtime.task_form(workflow, task.task_uuid)
+    except runtime.EngineError:
+        raise Conflict("Tugas ini sudah diselesaikan.") from None
+    previous = runtime.task_data(workflow, task.task_uuid).get(form.output) or {}
+    return _inputs(workflow, task), previous if isinstance(previous, dict) else {}
 
 
 def _absorb_applicant_fields(case: ProcessInstance, submission: dict[str, Any]) -> None:

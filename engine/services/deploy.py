@@ -18,9 +18,9 @@ PROCESSES_DIR = ROOT / "processes"
 WEBFORMS_DIR = ROOT / "webforms"
 
 
-def form_exists(process_key: str, task_name: str) -> bool:
-    """Tell whether a user task has its webform template."""
-    return (WEBFORMS_DIR / process_key / f"{task_name}.html").is_file()
+def form_exists(name: str) -> bool:
+    """Tell whether a catalogue form has its webform template (webforms/<name>.html)."""
+    return (WEBFORMS_DIR / f"{name}.html").is_file()
 
 
 def common_processes() -> dict[str, str]:

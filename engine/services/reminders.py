@@ -7,30 +7,52 @@ from typing import Any, cast
 
 from sqlalchemy import CursorResult, select, update
 
-from engine.models import Certificate, User, db
+from engine import runtime, sandbox
+from engine.models import Certificate, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import audit, mail, transactions
 from engine.services.runtime_context import settings
 
+REMINDER_SETTING = "expiry_reminder_days"
+
+
+def deployment_setting(spec_json: str | None, name: str) -> Any:
+    """`setting(name)` as a diagram reads it: the deployment's property, else the settings default."""
+    properties = runtime.definition_properties(spec_json) if spec_json else {}
+    return sandbox.setting_value(name, settings(), properties)
+
+
+def reminder_days() -> dict[int | None, int]:
+    """Days before expiry to remind, by deployment id (None: certificates issued outside any case)."""
+    days: dict[int | None, int] = {None: int(deployment_setting(None, REMINDER_SETTING))}
+    for deployment_id, spec_json in db.session.execute(select(ProcessDeployment.id, ProcessDeployment.spec_json)):
+        days[deployment_id] = int(deployment_setting(spec_json, REMINDER_SETTING))
+    return days
+
 
 def send_expiry_reminders(now: datetime | None = None) -> int:
-    """Remind owners whose active certificate expires within EXPIRY_REMINDER_DAYS; return how many."""
+    """Remind owners whose active certificate expires within the reminder window; return how many.
+
+    The window is `setting('expiry_reminder_days')` of the deployment whose case issued the certificate (a
+    diagram property `expiry_reminder_days`), else the EXPIRY_REMINDER_DAYS setting.
+    """
     now = now or utcnow()
-    horizon = now + timedelta(days=int(settings()["EXPIRY_REMINDER_DAYS"]))
-    candidates = (
-        db.session.execute(
-            select(Certificate.id).where(
-                Certificate.status == "active",
-                Certificate.expiry_reminded_at.is_(None),
-                Certificate.not_after <= horizon,
-                Certificate.not_after > now,
-            )
+    days = reminder_days()
+    horizon = now + timedelta(days=max(days.values()))
+    candidates = db.session.execute(
+        select(Certificate.id, Certificate.not_after, ProcessInstance.deployment_id)
+        .outerjoin(ProcessInstance, ProcessInstance.id == Certificate.instance_id)
+        .where(
+            Certificate.status == "active",
+            Certificate.expiry_reminded_at.is_(None),
+            Certificate.not_after <= horizon,
+            Certificate.not_after > now,
         )
-        .scalars()
-        .all()
-    )
+    ).all()
     sent = 0
-    for cert_id in candidates:
+    for cert_id, not_after, deployment_id in candidates:
+        if not_after > now + timedelta(days=days.get(deployment_id, days[None])):
+            continue
         try:
             sent += _remind(cert_id, now)
         except Exception as exc:

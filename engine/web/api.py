@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import accounts, cases, certificates, documents, duties, queries
+from engine.services import accounts, cases, catalogue, certificates, documents, duties, queries
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -171,10 +171,12 @@ def form(task_id: int) -> Any:
     """A task's form: its JSON Schema and the data it is prefilled with."""
     task, data = queries.task_for_form(task_id, g.user)
     schema_class = registry.form_for(task.form_key)
+    inputs, previous = cases.task_form(task) if task.status == "open" else ({}, {})
     return jsonify(
         task=task_json(task),
         schema=describe(schema_class) if schema_class else None,
-        prefill=data.get(task.task_name) or {},
+        prefill=previous,
+        inputs=inputs,
         data=data,
     )
 
@@ -218,3 +220,10 @@ def certificate(serial: str) -> Any:
     """Download a certificate and its chain (PEM)."""
     cert = certificates.download_certificate(serial, g.user)
     return Response(cert.certificate_pem + cert.chain_pem, mimetype="application/x-pem-file")
+
+
+@bp.get("/catalogue")
+@login_required("Admin", "Auditor")
+def get_catalogue() -> Any:
+    """What a diagram may name: catalogue forms, operators with parameters and results, lane roles, settings."""
+    return jsonify(catalogue.catalogue())

@@ -28,7 +28,9 @@ class StartCaseSchema(Schema):
     data = fields.Dict(
         keys=fields.String(),
         load_default=dict,
-        metadata={"description": "data awal, divalidasi oleh skema <process_key>.start"},
+        metadata={
+            "description": "data awal, divalidasi oleh formulir awal yang disebut diagram proses (<sertel:form> pada proses)"
+        },
     )
     applicant = fields.String(
         load_default=None,

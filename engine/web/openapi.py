@@ -97,6 +97,32 @@ SIGNED_PDF = {
 }
 
 
+_NAMED = {"type": "object", "properties": {"name": {"type": "string"}}, "required": ["name"]}
+CATALOGUE = {
+    "description": "Katalog (Admin dan Auditor)",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "forms": {"type": "array", "items": _NAMED},
+                    "operators": {"type": "array", "items": _NAMED},
+                    "roles": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {"lane": {"type": "string"}, "role": {"type": "string"}},
+                        },
+                    },
+                    "settings": {"type": "array", "items": _NAMED},
+                },
+                "required": ["forms", "operators", "roles", "settings"],
+            }
+        }
+    },
+}
+
+
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
@@ -159,5 +185,11 @@ def document() -> dict[str, Any]:
                 "post": _op("Laporan validasi ETSI TS 119 102-2 (XML)", PDF_UPLOAD, secured=False, ok=ETSI_XML)
             },
             "/sign": {"post": _op("Tandatangani PDF dengan kunci eSign pemilik", SIGN_UPLOAD, ok=SIGNED_PDF)},
+            "/catalogue": {
+                "get": _op(
+                    "Katalog untuk pemodel diagram: formulir, operator beserta parameternya, peran lane, pengaturan",
+                    ok=CATALOGUE,
+                )
+            },
         },
     }

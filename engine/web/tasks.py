@@ -6,24 +6,27 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
+from engine import registry
 from engine.models import Document, HumanTask, db
 from engine.services import cases, queries
-from engine.services.errors import Invalid
+from engine.services.errors import Invalid, NotFound
 from engine.web.auth import login_required
 
 bp = Blueprint("tasks", __name__)
 
 
 def template_of(task: HumanTask) -> str:
-    """The webform template of a task: webforms/<process key>/<task id>.html."""
-    process_key, _, task_name = task.form_key.partition(".")
-    return f"{process_key}/{task_name}.html"
+    """The webform template of a task: webforms/<catalogue form name>.html."""
+    form = registry.form(task.form_key)
+    if form is None:
+        raise NotFound(f"Formulir '{task.form_key}' tidak ada di katalog.")
+    return form.template
 
 
 def render_task(
-    task: HumanTask, data: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200
+    task: HumanTask, inputs: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200
 ) -> Any:
-    """Render a task's webform."""
+    """Render a task's webform; the template sees the case only through the form's declared `inputs`."""
     view = queries.case_view(task.instance_id, g.user)
     docs = {d.id: d for d in view.documents}
     return render_template(
@@ -31,7 +34,7 @@ def render_task(
         task=task,
         case=view.case,
         view=view,
-        data=data,
+        inputs=inputs,
         values=values,
         errors=errors,
         documents=docs,
@@ -44,23 +47,24 @@ def render_task(
 @login_required()
 def show(task_id: int) -> Any:
     """Show a task's form, prefilled from the applicant record and any earlier submission."""
-    task, data = queries.task_for_form(task_id, g.user)
+    task, _data = queries.task_for_form(task_id, g.user)
     if task.status != "open":
         flash("Tugas ini sudah diselesaikan.", "info")
         return redirect(url_for("cases.show", case_id=task.instance_id))
+    inputs, previous = cases.task_form(task)
     values = {
         **queries.case_view(task.instance_id, g.user).applicant,
-        **(data.get(task.task_name) or {}),
+        **previous,
         **cases.bound_values(task, g.user),
     }
-    return render_task(task, data, values, {})
+    return render_task(task, inputs, values, {})
 
 
 @bp.post("/tugas/<int:task_id>")
 @login_required()
 def submit(task_id: int) -> Any:
     """Submit a task's form; on errors re-render with what was typed (HTTP 422)."""
-    task, data = queries.task_for_form(task_id, g.user)
+    task, _data = queries.task_for_form(task_id, g.user)
     values: dict[str, Any] = {k: v for k, v in request.form.items() if k != "csrf_token"}
     files = {name: (f.filename or "berkas", f.read()) for name, f in request.files.items() if f and f.filename}
     stored, upload_errors = cases.attach_uploads(task_id, g.user, files) if files else ({}, {})
@@ -72,8 +76,9 @@ def submit(task_id: int) -> Any:
     except Invalid as exc:
         db.session.rollback()
         task = db.session.get_one(HumanTask, task_id)
+        inputs, _previous = cases.task_form(task)
         # Identity fields show the person record again, never what was typed over it.
-        return render_task(task, data, {**values, **cases.bound_values(task, g.user)}, exc.fields, 422)
+        return render_task(task, inputs, {**values, **cases.bound_values(task, g.user)}, exc.fields, 422)
     flash(f"'{task.label}' tersimpan.", "ok")
     mine, _ = queries.inbox(g.user)
     following = next((t for t in mine if t.instance_id == case.id), None)

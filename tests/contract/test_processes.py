@@ -17,6 +17,7 @@ WEBFORMS = ROOT / "webforms"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 BPMNDI = "http://www.omg.org/spec/BPMN/20100524/DI"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+SERTEL = "https://sertel.id/schema/bpmn/1.0"
 READABLE_ID = re.compile(r"^[a-z][a-z0-9_]*$")
 FLOW_NODES = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
@@ -112,11 +113,21 @@ def test_every_operator_is_registered(path: Path) -> None:
     assert unknown == {}
 
 
-def test_every_user_task_has_a_webform_and_a_form_schema(path: Path) -> None:
+def test_every_user_task_names_a_catalogue_form_with_a_webform(path: Path) -> None:
     registered_handlers()
-    for process_key, task_name in user_task_keys(path):
-        assert (WEBFORMS / process_key / f"{task_name}.html").is_file(), f"{task_name}: webforms/{process_key}/{task_name}.html missing"
-        assert registry.form_for(f"{process_key}.{task_name}") is not None, f"{task_name}: no form schema {process_key}.{task_name}"
+    for task in elements(path, "userTask"):
+        form = task.find(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}form")
+        assert form is not None, f"{task.get('id')}: no <sertel:form>"
+        name = form.get("name", "")
+        assert registry.form(name) is not None, f"{task.get('id')}: form {name!r} not in the catalogue"
+        assert (WEBFORMS / f"{name}.html").is_file(), f"{task.get('id')}: webforms/{name}.html missing"
+
+
+def test_form_inputs_are_sandbox_safe_expressions(path: Path) -> None:
+    for element in tree(path).iter(f"{{{SERTEL}}}input"):
+        value = element.get("value", "")
+        assert value and sandbox.problems(value, "eval") == [], f"input {element.get('name')}: {value!r}"
+
 
 
 def test_every_user_task_sits_in_a_lane_mapped_to_a_role(path: Path) -> None:
@@ -146,8 +157,8 @@ def owner_id(el: etree._Element) -> str:
     return el.get("id") if el is not None else "?"
 
 
-def webform_exists(process_key: str, task_name: str) -> bool:
-    return (WEBFORMS / process_key / f"{task_name}.html").is_file()
+def webform_exists(name: str) -> bool:
+    return (WEBFORMS / f"{name}.html").is_file()
 
 
 def test_runtime_check_finds_nothing(path: Path) -> None:

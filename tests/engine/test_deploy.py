@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -21,6 +22,7 @@ from tests.sops.test_issuance_ams import only_task
 KEY = "issuance_ams"
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+SERTEL = "https://sertel.id/schema/bpmn/1.0"
 
 
 def original_xml() -> str:
@@ -151,14 +153,32 @@ def test_unknown_operator_fails_naming_the_element(app: Flask) -> None:
         assert versions() == [1]
 
 
-def test_missing_webform_fails_naming_the_user_task(app: Flask) -> None:
-    xml, _old = with_user_task_renamed(original_xml(), "handover")
+def test_form_missing_from_the_catalogue_fails_naming_the_user_task(app: Flask) -> None:
+    def change(root: etree._Element) -> None:
+        first(root, f"{{{BPMN}}}userTask").find(f".//{{{SERTEL}}}form").set("name", "no_such_form")  # type: ignore[union-attr]
+
     with app.app_context():
         with pytest.raises(Invalid) as caught:
+            deploy.deploy(edited(original_xml(), change), KEY, "test")
+        assert caught.value.fields == {
+            "registration_form": [
+                "tugas pengguna 'registration_form' (Isi formulir pendaftaran dan unggah dokumen): "
+                "formulir 'no_such_form' tidak ada di katalog formulir"
+            ]
+        }
+        assert versions() == [1]
+
+
+def test_renamed_user_task_keeps_its_form(app: Flask) -> None:
+    xml, old = with_user_task_renamed(original_xml(), "handover")
+    with app.app_context():
+        # Its data keeps the name the rest of the diagram reads only when the form says so.
+        with pytest.raises(Invalid) as caught:
             deploy.deploy(xml, KEY, "test")
-        # Renaming the task also leaves the data it produced unknown further on: those are named too.
-        assert "handover" in caught.value.fields
-        assert "webforms/issuance_ams/handover.html" in caught.value.fields["handover"][0]
+        assert any(f"'{old}'" in message for messages in caught.value.fields.values() for message in messages)
+        xml = xml.replace('<sertel:form name="registration">', f'<sertel:form name="registration" output="{old}">', 1)
+        deployment, created = deploy.deploy(xml, KEY, "test")
+        assert created and deployment.version == 2
 
 
 def test_process_id_must_match_the_key(app: Flask) -> None:
@@ -169,15 +189,13 @@ def test_process_id_must_match_the_key(app: Flask) -> None:
 
 
 def test_empty_document_is_invalid(app: Flask) -> None:
-    with app.app_context():
-        with pytest.raises(Invalid, match="ditemukan: tidak ada"):
-            deploy.deploy("   ", KEY, "test")
+    with app.app_context(), pytest.raises(Invalid, match="ditemukan: tidak ada"):
+        deploy.deploy("   ", KEY, "test")
 
 
 def test_malformed_xml_is_invalid_not_a_crash(app: Flask) -> None:
-    with app.app_context():
-        with pytest.raises(Invalid):
-            deploy.deploy(original_xml()[:-40], KEY, "test")
+    with app.app_context(), pytest.raises(Invalid):
+        deploy.deploy(original_xml()[:-40], KEY, "test")
 
 
 def test_deploy_is_recorded_in_the_system_log(app: Flask) -> None:

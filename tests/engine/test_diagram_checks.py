@@ -432,9 +432,9 @@ def test_a_script_assignment_and_the_start_form_are_known_downstream() -> None:
     assert problems(with_start_form) == []
 
 
-def test_the_legacy_start_form_convention_still_seeds_its_fields() -> None:
+def test_without_a_start_form_its_fields_are_unknown() -> None:
     xml = broken('value="started_by" />', 'value="certificate_serial" />')
-    assert problems(xml) == []
+    assert [p.element_id for p in problems(xml)] == ["notify_reminder"]
 
 
 def test_a_condition_the_sandbox_refuses_is_refused() -> None:
@@ -500,26 +500,17 @@ def test_user_task_outside_a_lane_with_a_role_is_refused() -> None:
     ]
 
 
-def test_without_sertel_form_the_legacy_process_task_form_is_used() -> None:
+def test_a_user_task_must_name_its_form_and_the_form_its_template() -> None:
     xml = broken(
         '\n      <bpmn:extensionElements>\n        <sertel:form name="registration" output="registration_form" />\n      </bpmn:extensionElements>\n    ',
         "",
     )
-    xml = xml.replace("registration_form", "register")
-    legacy = Catalogue(
-        **{
-            **CATALOGUE.__dict__,
-            "forms": {**CATALOGUE.forms, "approval.register": frozenset()},
-            "template_exists": lambda process, task: (process, task) == ("approval", "register"),
-        }
+    assert messages_for(problems(xml), "register")[0].endswith(
+        "tidak menyebut formulir: pilih formulir dari katalog (<sertel:form name=...>)"
     )
-    assert problems(xml, legacy) == []
-    assert messages_for(problems(xml), "register") == [
-        "tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan formulir 'approval.register' tidak terdaftar"
-    ]
-    no_template = Catalogue(**{**legacy.__dict__, "template_exists": lambda process, task: False})
-    assert messages_for(problems(xml, no_template), "register") == [
-        "tugas pengguna 'register' (Isi pendaftaran): tidak menyebut formulir (sertel:form) dan templat formulir webforms/approval/register.html tidak ada"
+    no_template = Catalogue(**{**CATALOGUE.__dict__, "template_exists": lambda name: name != "registration"})
+    assert messages_for(problems(broken('name="Isi pendaftaran"', 'name="Isi pendaftaran"'), no_template), "register") == [
+        "tugas pengguna 'register' (Isi pendaftaran): formulir 'registration': templat webforms/registration.html tidak ada"
     ]
 
 

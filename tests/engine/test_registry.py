@@ -32,6 +32,11 @@ class NoteSchema(Schema):
 
 
 class OtherNoteSchema(Schema):
+    """Another note form.
+
+    With more lines.
+    """
+
     note = fields.String()
 
 
@@ -41,14 +46,17 @@ def operators_used_by(path: Path) -> set[str]:
     return {el.get("id") for el in root.iter(f"{{{SPIFF_NS}}}serviceTaskOperator")}
 
 
-def form_keys_of(path: Path) -> set[str]:
-    """The form keys "<process id>.<task id>" of a BPMN file's user tasks."""
+SERTEL_NS = "https://sertel.id/schema/bpmn/1.0"
+
+
+def form_names_of(path: Path) -> dict[str, str | None]:
+    """The form each user task of a BPMN file names (`<sertel:form name>`), by task id (None: names none)."""
     root = etree.parse(str(path)).getroot()
-    return {
-        f"{process.get('id')}.{task.get('id')}"
-        for process in root.iter(f"{{{BPMN_NS}}}process")
-        for task in process.iter(f"{{{BPMN_NS}}}userTask")
-    }
+    named: dict[str, str | None] = {}
+    for task in root.iter(f"{{{BPMN_NS}}}userTask"):
+        form = task.find(f"{{{BPMN_NS}}}extensionElements/{{{SERTEL_NS}}}form")
+        named[str(task.get("id"))] = form.get("name") if form is not None else None
+    return named
 
 
 def test_registered_operator_is_found_with_its_docstring_and_module() -> None:
@@ -91,31 +99,50 @@ def test_discovery_registers_every_operator_the_processes_call() -> None:
     assert sorted(name for name in used if not registry.has_operator(name)) == []
 
 
-def test_discovery_registers_a_form_schema_for_every_user_task() -> None:
+def test_every_user_task_names_a_catalogue_form_with_its_template() -> None:
     registry.discover("handlers")
-    keys = set().union(*(form_keys_of(p) for p in sorted((ROOT / "processes").rglob("*.bpmn"))))
-    assert keys, "no process has a user task: is processes/ empty?"
-    assert sorted(key for key in keys if registry.form_for(key) is None) == []
-    assert all(issubclass(registry.form_for(key), Schema) for key in keys)  # type: ignore[arg-type]
+    named = {
+        f"{path.stem}.{task}": name
+        for path in sorted((ROOT / "processes").rglob("*.bpmn"))
+        for task, name in form_names_of(path).items()
+    }
+    assert named, "no process has a user task: is processes/ empty?"
+    assert sorted(task for task, name in named.items() if name is None or registry.form(name) is None) == []
+    for name in set(named.values()):
+        form = registry.form(str(name))
+        assert form is not None and issubclass(form.schema, Schema)
+        assert (ROOT / "webforms" / form.template).is_file(), form.template
+    # One form serves several tasks: the registration and recommendation forms of 088.9 and 088.14.
+    assert named["issuance_ams.registration_form"] == named["issuance_esign.registration_form"] == "registration"
 
 
-def test_form_schema_is_registered_by_key() -> None:
-    assert registry.form_schema("test_sop.note")(NoteSchema) is NoteSchema
-    assert registry.form_for("test_sop.note") is NoteSchema
-    assert registry.forms()["test_sop.note"] is NoteSchema
-    assert registry.form_for("test_sop.unknown") is None
+def test_form_schema_is_registered_by_name_with_a_title() -> None:
+    assert registry.form_schema("test_note", title="Catatan")(NoteSchema) is NoteSchema
+    assert registry.form_for("test_note") is NoteSchema
+    form = registry.form("test_note")
+    assert form is not None and (form.title, form.template, form.module) == ("Catatan", "test_note.html", __name__)
+    assert "test_note" in [f.name for f in registry.forms()]
+    assert registry.form_for("test_unknown") is None
 
 
-def test_form_schema_under_a_taken_key_fails_but_the_same_schema_is_harmless() -> None:
-    registry.form_schema("test_sop.note")(NoteSchema)
-    registry.form_schema("test_sop.note")(NoteSchema)
-    with pytest.raises(registry.RegistryError, match="'test_sop.note' registered twice"):
-        registry.form_schema("test_sop.note")(OtherNoteSchema)
+def test_form_title_defaults_to_the_first_docstring_line() -> None:
+    registry.form_schema("test_other")(OtherNoteSchema)
+    form = registry.form("test_other")
+    assert form is not None and form.title == "Another note form."
 
 
-def test_forms_listing_is_a_copy() -> None:
-    registry.forms()["test_sop.sneaky"] = NoteSchema
-    assert registry.form_for("test_sop.sneaky") is None
+def test_form_schema_under_a_taken_name_fails_but_the_same_schema_is_harmless() -> None:
+    registry.form_schema("test_note")(NoteSchema)
+    registry.form_schema("test_note")(NoteSchema)
+    with pytest.raises(registry.RegistryError, match="'test_note' registered twice"):
+        registry.form_schema("test_note")(OtherNoteSchema)
+
+
+def test_forms_listing_is_sorted_and_a_copy() -> None:
+    forms = registry.forms()
+    assert [f.name for f in forms] == sorted(f.name for f in forms)
+    forms.clear()
+    assert registry.forms()
 
 
 # ---------------------------------------------------------------- versions, parameters, pinning

@@ -8,8 +8,9 @@ from typing import Any
 import time_machine
 from sqlalchemy import delete, select
 
+from engine.config import ROOT
 from engine.models import Certificate, OutboxMail, db
-from engine.services import reminders
+from engine.services import deploy, reminders
 from tests.sops.builders import APPROVE, csr_pem
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
 from tests.web_login import csrf_of, login
@@ -95,3 +96,24 @@ def test_owner_lists_their_certificates_and_starts_a_revocation_from_one(api: An
     assert response.status_code == 302 and "/tugas/" in response.headers["Location"]
     form = client.get(response.headers["Location"]).get_data(as_text=True)
     assert serial in form
+
+
+def test_a_diagram_property_widens_the_reminder_window_of_certificates_its_cases_issued(api: Any, app: Any) -> None:
+    # The owner of 088.9 reminds 60 days ahead instead of the settings' 30: a property of the diagram.
+    xml = (ROOT / "processes" / "issuance_ams.bpmn").read_text(encoding="utf-8").replace(
+        '<sertel:form name="issuance_ams.start" />',
+        '<sertel:form name="issuance_ams.start" /><sertel:properties>'
+        '<sertel:property name="expiry_reminder_days" value="60" /></sertel:properties>',
+        1,
+    )
+    with app.app_context():
+        _deployment, created = deploy.deploy(xml, "issuance_ams", "admin")
+        assert created
+    issue_certificate(api)
+    with app.app_context():
+        drop_demo_certificates()
+        cert = db.session.execute(CASE_CERTIFICATES).scalar_one()
+        with time_machine.travel(cert.not_after - timedelta(days=61), tick=False):
+            assert reminders.send_expiry_reminders() == 0
+        with time_machine.travel(cert.not_after - timedelta(days=50), tick=False):
+            assert reminders.send_expiry_reminders() == 1

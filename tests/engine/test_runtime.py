@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any, Callable
+
+import time_machine
 
 import pytest
 from marshmallow import Schema, fields
 
 from engine import registry, runtime
 from engine.handler_api import FormRefused, HandlerContext, HandlerError
-from tests.engine.bpmn_builders import chain, document, end, flow, gateway, script_task, service_task, start, user_task
+from tests.engine.bpmn_builders import (
+    chain,
+    document,
+    end,
+    flow,
+    gateway,
+    script_task,
+    service_task,
+    start,
+    timer_boundary,
+    user_task,
+)
 
 pytestmark = pytest.mark.usefixtures("clean_registry")
 
@@ -65,10 +79,10 @@ class ReviewSchema(Schema):
     ok = fields.Boolean()
 
 
-def problems_of(xml: str, key: str = "tiny", form_exists: Callable[[str, str], bool] = lambda _p, _t: True, with_schema: bool = True) -> list[runtime.Problem]:
-    """Run the deploy checks, with the review task's form schema registered unless told otherwise."""
+def problems_of(xml: str, key: str = "tiny", form_exists: Callable[[str], bool] = lambda _name: True, with_schema: bool = True) -> list[runtime.Problem]:
+    """Run the deploy checks, with the review form ("review") registered unless told otherwise."""
     if with_schema:
-        registry.form_schema(f"{key}.review")(ReviewSchema)
+        registry.form_schema("review")(ReviewSchema)
     return runtime.check(runtime.parse(xml, key), LANE_ROLES, form_exists)
 
 
@@ -79,7 +93,7 @@ def test_stored_state_round_trip_keeps_ready_user_task_and_data() -> None:
     register("test.double", double)
     definition, workflow = started(service_then_review())
     [ready] = runtime.ready_user_tasks(workflow)
-    assert (ready.name, ready.label, ready.lane, ready.form_key) == ("review", "Periksa hasil", "Verifikator", "tiny.review")
+    assert (ready.name, ready.label, ready.lane, ready.form_key) == ("review", "Periksa hasil", "Verifikator", "review")
 
     reloaded = runtime.load(definition, runtime.dump_state(workflow), engine())
 
@@ -96,7 +110,7 @@ def test_stored_state_holds_no_definition() -> None:
     definition, workflow = started(service_then_review())
     state = json.loads(runtime.dump_state(workflow))
     assert "spec" not in state and "subprocess_specs" not in state
-    assert set(json.loads(definition)) == {"spec", "subprocess_specs"}
+    assert set(json.loads(definition)) == {"spec", "subprocess_specs", "sertel"}
     assert len(runtime.dump_state(workflow)) < len(definition)
 
 
@@ -247,15 +261,15 @@ def test_check_reports_lane_without_a_role() -> None:
 
 def test_check_reports_missing_form_template() -> None:
     register("test.double", double)
-    asked: list[tuple[str, str]] = []
+    asked: list[str] = []
 
-    def form_exists(process_key: str, task_name: str) -> bool:
-        asked.append((process_key, task_name))
+    def form_exists(name: str) -> bool:
+        asked.append(name)
         return False
 
     found = problems_of(service_then_review(), form_exists=form_exists)
-    assert asked == [("tiny", "review")]
-    assert found == [runtime.Problem("review", "formulir webforms/tiny/review.html tidak ada")]
+    assert asked == ["review"]
+    assert found == [runtime.Problem("review", "tugas 'review' (Periksa hasil): templat webforms/review.html tidak ada")]
 
 
 def test_check_reports_unsafe_service_parameter_and_script() -> None:
@@ -269,11 +283,43 @@ def test_check_reports_unsafe_service_parameter_and_script() -> None:
     assert found == {("prepare", "import tidak diizinkan"), ("compute", "atribut '.__class__' tidak diizinkan")}
 
 
-def test_check_reports_user_task_without_registered_form_schema() -> None:
+def test_check_reports_user_task_naming_a_form_missing_from_the_catalogue() -> None:
     register("test.double", double)
-    assert registry.form_for("tiny.review") is None
+    assert registry.form("review") is None
     found = problems_of(service_then_review(), with_schema=False)
+    assert found == [runtime.Problem("review", "tugas 'review' (Periksa hasil): formulir 'review' tidak ada di katalog")]
+
+
+def test_check_reports_user_task_naming_no_form() -> None:
+    xml = document("tiny", [start(), user_task("review", "Periksa", form=""), end()], chain("start", "review", "end"), {"Verifikator": ["start", "review", "end"]})
+    found = problems_of(xml)
     assert [p.element_id for p in found] == ["review"]
+    assert "tidak menyebut formulir" in found[0].message and "'review' (Periksa)" in found[0].message
+
+
+def test_check_reports_bad_output_name_and_unsafe_or_duplicate_inputs() -> None:
+    task = user_task("review", "Periksa", form="review", output="2nd", inputs={"reg": "().__class__", "ok": "registration"})
+    xml = document("tiny", [start(), task, end()], chain("start", "review", "end"), {"Verifikator": ["start", "review", "end"]})
+    messages = sorted(p.message for p in problems_of(xml))
+    assert messages == [
+        "tugas 'review' (Periksa): masukan 'reg' = '().__class__': atribut '.__class__' tidak diizinkan",
+        "tugas 'review' (Periksa): nama keluaran '2nd' bukan nama data yang valid",
+    ]
+
+
+def test_check_reports_unknown_start_form_and_a_bad_duration_property() -> None:
+    xml = document(
+        "tiny",
+        [start(), user_task("review"), end()],
+        chain("start", "review", "end"),
+        {"Verifikator": ["start", "review", "end"]},
+        properties={"sla_verification_reminder": "P1X", "sla_ok": "PT4H", "title_text": "Pejabat"},
+        start_form="tiny.start",
+    )
+    assert sorted(problems_of(xml), key=lambda p: p.message) == [
+        runtime.Problem("tiny", "proses 'tiny' (Test tiny): formulir awal 'tiny.start' tidak ada di katalog"),
+        runtime.Problem("tiny", "proses 'tiny' (Test tiny): properti 'sla_verification_reminder' bukan durasi ISO 8601 yang valid: 'P1X'"),
+    ]
 
 
 def test_parse_refuses_malformed_xml_and_unknown_process() -> None:
@@ -293,3 +339,138 @@ def test_diagram_cannot_read_secret_settings() -> None:
     )
     with pytest.raises(runtime.EngineError, match="kek_keys"):
         started(xml, eng=engine(settings=secrets))
+
+
+# ---------------------------------------------------------------- forms by name, outputs, inputs, properties
+
+
+def two_reviews() -> str:
+    """start -> `first` and then `second`, two user tasks serving the same "review" form, -> end."""
+    nodes = [
+        start(),
+        user_task("first", "Tinjau pertama", form="review"),
+        user_task("second", "Tinjau kedua", form="review", output="second_review", inputs={"earlier": "first", "n": "first['n'] * 2", "missing": "nothing_yet"}),
+        end(),
+    ]
+    return document("tiny", nodes, chain("start", "first", "second", "end"), {"Verifikator": ["start", "first", "second", "end"]})
+
+
+def test_one_form_serves_two_user_tasks_and_each_submission_lands_under_its_output() -> None:
+    assert problems_of(two_reviews()) == []
+    definition, workflow = started(two_reviews())
+    [first] = runtime.ready_user_tasks(workflow)
+    assert (first.name, first.form_key) == ("first", "review")
+    assert runtime.task_form(workflow, first.uuid) == runtime.FormRef("review", "first")
+    runtime.complete_user_task(workflow, first.uuid, {"n": 4})
+
+    reloaded = runtime.load(definition, runtime.dump_state(workflow), engine())
+    [second] = runtime.ready_user_tasks(reloaded)
+    assert (second.name, second.form_key) == ("second", "review")
+    assert runtime.task_form(reloaded, second.uuid).output == "second_review"
+    # The inputs are evaluated in the sandbox; one naming data the case does not have is None.
+    assert runtime.form_inputs(reloaded, second.uuid) == {"earlier": {"n": 4}, "n": 8, "missing": None}
+    runtime.complete_user_task(reloaded, second.uuid, {"n": 5})
+    data = runtime.current_data(reloaded)
+    assert data["first"] == {"n": 4} and data["second_review"] == {"n": 5} and "second" not in data
+
+
+def test_form_input_the_sandbox_refuses_is_an_engine_error_naming_the_input() -> None:
+    xml = document(
+        "tiny",
+        [start(), user_task("review", inputs={"leak": "setting('kek_keys')"}), end()],
+        chain("start", "review", "end"),
+        {"Verifikator": ["start", "review", "end"]},
+    )
+    _definition, workflow = started(xml)
+    [ready] = runtime.ready_user_tasks(workflow)
+    with pytest.raises(runtime.EngineError, match="Masukan formulir 'leak'"):
+        runtime.form_inputs(workflow, ready.uuid)
+
+
+def reminder_diagram(properties: dict[str, str] | None) -> str:
+    """A review task with a non-interrupting reminder timer of `setting('sla_verification_reminder')`."""
+    nodes = [
+        start(),
+        user_task("review"),
+        end(),
+        timer_boundary("remind", "review", "setting('sla_verification_reminder')"),
+        script_task("note", "reminded = True"),
+        end("end_reminded"),
+    ]
+    flows = [*chain("start", "review", "end"), *chain("remind", "note", "end_reminded")]
+    lanes = {"Verifikator": ["start", "review", "end", "remind", "note", "end_reminded"]}
+    return document("tiny", nodes, flows, lanes, properties=properties)
+
+
+def test_diagram_property_overrides_the_settings_default_of_a_timer() -> None:
+    settings = {**SETTINGS, "SLA_VERIFICATION_REMINDER": "P2D"}
+    moment = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+    with time_machine.travel(moment, tick=False):
+        _d, by_default = started(reminder_diagram(None), eng=engine(settings=settings))
+        definition, by_property = started(reminder_diagram({"sla_verification_reminder": "P1D"}), eng=engine(settings=settings))
+    naive = moment.replace(tzinfo=None)
+    assert runtime.next_timer_due(by_default) == naive + timedelta(days=2)
+    assert runtime.next_timer_due(by_property) == naive + timedelta(days=1)
+    # The task itself knows when it is due (for the inbox): the same timer.
+    assert [t.due_at for t in runtime.ready_user_tasks(by_property)] == [naive + timedelta(days=1)]
+    assert [t.due_at for t in runtime.ready_user_tasks(by_default)] == [naive + timedelta(days=2)]
+    assert runtime.definition_properties(definition) == {"sla_verification_reminder": "P1D"}
+
+    # Time moved, not slept: the reloaded case's reminder fires after one day (the property), not two.
+    state = runtime.dump_state(by_property)
+    with time_machine.travel(moment + timedelta(hours=23), tick=False):
+        early = runtime.load(definition, state, engine(settings=settings))
+        runtime.advance(early)
+        assert "note" not in runtime.completed_path(early)
+    with time_machine.travel(moment + timedelta(days=1, minutes=1), tick=False):
+        reloaded = runtime.load(definition, state, engine(settings=settings))
+        runtime.advance(reloaded)
+        assert "note" in runtime.completed_path(reloaded)
+        assert [t.name for t in runtime.ready_user_tasks(reloaded)] == ["review"]
+
+
+def test_setting_helper_reads_the_property_converted_to_the_default_type() -> None:
+    settings = {**SETTINGS, "EXPIRY_REMINDER_DAYS": 30}
+    xml = document(
+        "tiny",
+        [start(), script_task("compute", "days = setting('expiry_reminder_days') + 1\nown = setting('my_value')"), user_task("review"), end()],
+        chain(*ALL_NODES),
+        {"Verifikator": ALL_NODES},
+        properties={"expiry_reminder_days": "14", "my_value": "x"},
+    )
+    _definition, workflow = started(xml, eng=engine(settings=settings))
+    [ready] = runtime.ready_user_tasks(workflow)
+    data = runtime.task_data(workflow, ready.uuid)
+    assert (data["days"], data["own"]) == (15, "x")
+
+
+def test_handler_settings_follow_a_property_of_the_same_name() -> None:
+    received: list[HandlerContext] = []
+    register("test.double", double)
+    nodes = [start(), service_task("compute", "test.double", "doubled", n="21"), user_task("review"), end()]
+    xml = document("tiny", nodes, chain(*ALL_NODES), {"Verifikator": ALL_NODES}, properties={"official_email_domain": "contoh.go.id"})
+    handler_settings = {"official_email_domain": "pekalongankota.go.id", "base_url": "http://x"}
+
+    def build(task: Any, params: dict[str, Any]) -> HandlerContext:
+        context = HandlerContext(case_id=7, task_name=task.task_spec.name, idempotency_key="7", params=params, settings=handler_settings)
+        received.append(context)
+        return context
+
+    started(xml, eng=runtime.SertelScriptEngine(SETTINGS, build))
+    assert received[0].settings == {"official_email_domain": "contoh.go.id", "base_url": "http://x"}
+
+
+def test_main_process_properties_override_those_of_a_called_process() -> None:
+    called = document("shared", [start(), user_task("review"), end()], chain("start", "review", "end"), {"Verifikator": ["start", "review", "end"]}, properties={"sla_a": "P2D", "sla_b": "P3D"})
+    main = document(
+        "tiny",
+        [start(), '<bpmn:callActivity id="call" calledElement="shared" />', end()],
+        chain("start", "call", "end"),
+        {"Verifikator": ["start", "call", "end"]},
+        properties={"sla_a": "P1D"},
+        start_form="review",
+    )
+    parsed = runtime.parse(main, "tiny", {"shared.bpmn": called})
+    assert parsed.properties == {"sla_a": "P1D", "sla_b": "P3D"}
+    assert parsed.start_form == "review"
+    assert runtime.definition_start_form(runtime.spec_json(parsed)) == "review"

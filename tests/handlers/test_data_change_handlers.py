@@ -128,7 +128,7 @@ def by_code(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_operators_and_forms_are_registered() -> None:
     names = {op.name for op in registry.operators()}
     assert {"data_change.load_current", "data_change.automated_checks", "data_change.apply_change", "data_change.reissue_certificate"} <= names
-    assert registry.form_for("data_change.change_form") is ChangeFormSchema
+    assert registry.form_for("data_change") is ChangeFormSchema
 
 
 def test_current_data_takes_the_position_from_the_roster_and_lists_active_certificates() -> None:

@@ -59,17 +59,17 @@ def registration_post(**overrides: Any) -> dict[str, Any]:
     return {**form, **overrides}
 
 
-def test_every_user_task_of_the_sop_has_a_registered_schema() -> None:
-    assert registry.form_for("issuance_ams.registration_form") is RegistrationSchema
-    assert registry.form_for("issuance_ams.recommendation") is RecommendationSchema
-    assert registry.form_for("issuance_ams.activation") is ActivationSchema
-
-
-def test_the_shared_steps_own_their_schemas() -> None:
-    assert registry.form_for("common_verification.verification") is VerificationSchema
-    assert registry.form_for("common_delivery.delivery") is DeliverySchema
-    assert registry.form_for("issuance_ams.verification") is None
-    assert registry.form_for("issuance_ams.delivery") is None
+def test_the_issuance_forms_are_in_the_catalogue_by_name() -> None:
+    assert registry.form_for("registration") is RegistrationSchema
+    assert registry.form_for("recommendation") is RecommendationSchema
+    assert registry.form_for("activation") is ActivationSchema
+    assert registry.form_for("verification") is VerificationSchema
+    assert registry.form_for("delivery") is DeliverySchema
+    # The old per-process keys are gone: a diagram names the form.
+    assert registry.form_for("issuance_ams.registration_form") is None
+    assert registry.form_for("common_verification.verification") is None
+    titles = {f.name: f.title for f in registry.forms()}
+    assert titles["registration"] == "Formulir Pendaftaran Sertifikat Elektronik untuk Individu."
 
 
 def test_registration_loads_normalised_values() -> None:

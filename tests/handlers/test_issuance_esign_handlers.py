@@ -40,9 +40,9 @@ def esign_ctx(psre: EsignPSrE, ports: Ports, secrets: dict[str, str] | None = No
 
 
 def test_forms_of_the_sop_are_the_official_issuance_forms() -> None:
-    assert registry.form_for("issuance_esign.registration_form") is RegistrationSchema
-    assert registry.form_for("issuance_esign.recommendation") is RecommendationSchema
-    assert registry.form_for("issuance_esign.activation") is EsignActivationSchema
+    assert registry.form_for("registration") is RegistrationSchema
+    assert registry.form_for("recommendation") is RecommendationSchema
+    assert registry.form_for("esign_activation") is EsignActivationSchema
     secret = {name for name, f in EsignActivationSchema().fields.items() if f.metadata.get("secret")}
     documents = {name for name, f in EsignActivationSchema().fields.items() if f.metadata.get("document")}
     assert secret == {"passphrase", "passphrase_confirmation"} and documents == {"ktp_photo", "selfie"}

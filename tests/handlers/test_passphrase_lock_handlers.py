@@ -85,8 +85,8 @@ def by_code(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_operators_and_forms_are_registered() -> None:
     names = {op.name for op in registry.operators()}
     assert {"passphrase_lock.load_current", "passphrase_lock.automated_checks", "passphrase_lock.reset_key"} <= names
-    assert registry.form_for("passphrase_lock.statement_form") is StatementFormSchema
-    assert registry.form_for("passphrase_lock.set_new_passphrase") is SetNewPassphraseSchema
+    assert registry.form_for("passphrase_statement") is StatementFormSchema
+    assert registry.form_for("set_new_passphrase") is SetNewPassphraseSchema
 
 
 def test_new_passphrase_fields_are_secrets() -> None:

@@ -97,8 +97,8 @@ def by_code(result: dict[str, Any]) -> dict[str, dict[str, Any]]:
 def test_operators_and_forms_are_registered() -> None:
     names = {op.name for op in registry.operators()}
     assert {"renewal_rekey.prepare_renewal", "renewal_rekey.recheck", "renewal_rekey.renew_certificate"} <= names
-    for key in ("start", "renewal_form", "activation"):
-        assert registry.form_for(f"renewal_rekey.{key}") is not None
+    for name in ("renewal_rekey.start", "renewal", "activation"):
+        assert registry.form_for(name) is not None
 
 
 # --- prepare_renewal ---------------------------------------------------------------------------

@@ -98,8 +98,8 @@ def test_operators_and_forms_are_registered() -> None:
     names = {op.name for op in registry.operators()}
     assert {"revocation.prepare_revocation", "revocation.check_certificate", "revocation.revoke_certificate",
             "revocation.suspend_signing", "revocation.lift_suspension"} <= names
-    for key in ("start", "statement", "ra_statement", "fast_track_decision"):
-        assert registry.form_for(f"revocation.{key}") is not None
+    for name in ("revocation.start", "revocation_statement", "revocation_ra_statement", "revocation_fast_track"):
+        assert registry.form_for(name) is not None
 
 
 def test_reasons_are_rfc5280_names_with_indonesian_labels() -> None:

@@ -314,10 +314,10 @@ def test_fast_track_rejection_keeps_the_certificate(api: Any, app: Flask, client
 
 def test_verification_without_a_recommendation_needs_no_recommendation_check() -> None:
     schema = VerificationSchema()
-    schema.task_data = {"statement": {"reason": "affiliationChanged"}}  # type: ignore[attr-defined]
+    schema.inputs = {"recommendation": None, "statement": {"reason": "affiliationChanged"}}  # type: ignore[attr-defined]
     loaded = schema.load({"decision": "approve", "checked_identity": True, "checked_asn": True})
     assert loaded["decision"] == "approve"
-    schema.task_data = {"recommendation": {"decision": "approve"}}  # type: ignore[attr-defined]
+    schema.inputs = {"recommendation": {"decision": "approve"}}  # type: ignore[attr-defined]
     with pytest.raises(ValidationError) as caught:
         schema.load({"decision": "approve", "checked_identity": True, "checked_asn": True})
     assert "checked_recommendation" in caught.value.messages
