@@ -96,7 +96,6 @@ def _migrate_one(case_id: int, old_id: int, new_id: int, actor: str) -> str | No
     except runtime.ProcessError as exc:
         db.session.rollback()
         return str(exc)
-    case.deployment_id = new.id
     case.deployment = new
     audit.append(
         audit.case_stream(case.id),
