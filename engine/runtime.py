@@ -510,7 +510,8 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
     if reasons:
         return reasons
     for wf, diff, new in diffs:
-        migrate_workflow(diff, wf, new)
+        # Only READY tasks are reset: a waiting timer keeps its due time (an SLA does not restart on a move).
+        migrate_workflow(diff, wf, new, reset_mask=TaskState.READY)
     workflow.subprocess_specs = dependencies
     for wf, _diff, new in diffs:
         for task in wf.tasks.values():
@@ -540,8 +541,8 @@ def migrate(
 ) -> BpmnWorkflow:
     """Move a loaded workflow onto another version and return it rebuilt from that version's definition.
 
-    READY and WAITING tasks are reset by SpiffWorkflow (a timer restarts; a READY task keeps its id). Raise
-    ProcessError naming what blocks the move; call `advance` afterwards.
+    READY tasks are reset onto the new definition (keeping their ids); waiting timers keep their due time.
+    Raise ProcessError naming what blocks the move; call `advance` afterwards.
     """
     reasons = _apply_migration(workflow, new_definition_json, new_version)
     if reasons:

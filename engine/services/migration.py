@@ -11,7 +11,7 @@ from engine.models import HumanTask, ProcessDeployment, ProcessInstance, db
 from engine.services import advance, audit, transactions, versions
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
-from engine.services.errors import Invalid
+from engine.services.errors import Conflict, Invalid
 from engine.services.runtime_context import settings
 
 
@@ -79,7 +79,11 @@ def migrate(key: str, source: int, target: int, case_ids: list[int] | None, acto
 
 def _migrate_one(case_id: int, old_id: int, new_id: int, actor: str) -> str | None:
     transactions.begin_write()
-    case = advance.lock_case(case_id)
+    try:
+        case = advance.lock_case(case_id)
+    except Conflict:
+        db.session.rollback()
+        return "kasus sudah selesai"
     old, new = db.session.get_one(ProcessDeployment, old_id), db.session.get_one(ProcessDeployment, new_id)
     if case.deployment_id != old.id:
         db.session.rollback()

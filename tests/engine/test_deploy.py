@@ -211,3 +211,16 @@ def test_cli_deploy_of_a_broken_diagram_exits_1_naming_the_element(app: Flask, t
     result = app.test_cli_runner().invoke(deploy_command, [str(path)])
     assert result.exit_code == 1
     assert f"{task_id}: operator 'common.no_such_operator' tidak terdaftar" in result.stderr
+
+
+def test_cli_deploy_publishes_nothing_when_one_of_the_files_is_refused(app: Flask, tmp_path: Path) -> None:
+    good = tmp_path / f"{KEY}.bpmn"
+    good.write_text(changed_xml(), encoding="utf-8")
+    broken = tmp_path / "revocation.bpmn"
+    xml, task_id = with_unknown_operator((deploy.PROCESSES_DIR / "revocation.bpmn").read_text(encoding="utf-8"))
+    broken.write_text(xml, encoding="utf-8")
+    result = app.test_cli_runner().invoke(deploy_command, [str(good), str(broken)])
+    assert result.exit_code == 1
+    assert f"revocation: {task_id}: operator 'common.no_such_operator' tidak terdaftar" in result.stderr
+    with app.app_context():
+        assert versions() == [1] and versions("revocation") == [1]

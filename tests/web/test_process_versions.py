@@ -16,7 +16,7 @@ from lxml import etree
 from sqlalchemy import select
 
 from engine import registry
-from engine.models import AuditEvent, db
+from engine.models import AuditEvent, ProcessInstance, db
 from engine.services import deploy
 from tests.sops.builders import APPROVE, csr_pem, registration
 from tests.sops.test_issuance_ams import case_of, only_task, recommend, verify
@@ -303,3 +303,28 @@ def test_migration_preview_and_move_of_running_cases(api: Any, app: Flask, secon
     assert finished["case"]["status"] == "completed" and finished["case"]["outcome"] == "end_delivered"
     # The blocked case still continues on its own version.
     assert open_task_names(api("atasan2"), blocked) == {"recommendation_second"}
+
+
+def test_a_case_inside_a_call_activity_moves_and_continues(api: Any, app: Flask, second_approval_form: None) -> None:
+    budi = api("pemohon")
+    case_id = start(budi)
+    register(budi, case_id)
+    assert recommend(api, case_id).status_code == 200  # version 1: now in the verification call activity
+    admin = api("admin")
+    assert publish(admin, second_approval_xml()).status_code == 201
+
+    plan = admin.get(f"/processes/{KEY}/migrations/preview?from=1&to=2").get_json()
+    tasks = ["escalation_timer", "reminder_timer", "verification", "verify"]
+    assert plan == {"movable": [{"case_id": case_id, "tasks": tasks}], "blocked": []}
+    with app.app_context():
+        due = db.session.get_one(ProcessInstance, case_id).next_timer_at
+    assert due is not None
+    moved = admin.post(f"/processes/{KEY}/migrations", json={"from": 1, "to": 2, "case_ids": [case_id, 999]})
+    assert moved.get_json()["migrated"] == [case_id]
+    assert moved.get_json()["blocked"] == [{"case_id": 999, "reason": "bukan kasus berjalan pada versi 1"}]
+    assert case_of(budi, case_id)["case"]["process_version"] == 2
+    with app.app_context():
+        assert db.session.get_one(ProcessInstance, case_id).next_timer_at == due  # the SLA does not restart
+
+    assert verify(api, case_id, APPROVE).status_code == 200
+    assert open_task_names(budi, case_id) == {"activation"}
