@@ -88,11 +88,14 @@ def pinned(xml: str) -> str:
     return str(pin(xml)) if pin is not None else xml
 
 
-def deploy(xml: str, key: str, actor: str, commit: bool = True) -> tuple[ProcessDeployment, bool]:
+def deploy(
+    xml: str, key: str, actor: str, commit: bool = True, republish: bool = True
+) -> tuple[ProcessDeployment, bool]:
     """Publish a diagram after every check; return (deployment, created).
 
     A definition identical to the current version is not re-versioned; one identical to an older version
-    becomes a new version (that is how an earlier definition comes back, see versions.rollback).
+    becomes a new version (an earlier definition comes back as the current one), unless `republish` is
+    False: then it is left alone and the current version returned (seeding must not undo an owner's publish).
     """
     parsed = parse_and_check(xml, key)
     xml_pinned = pinned(xml)
@@ -102,12 +105,21 @@ def deploy(xml: str, key: str, actor: str, commit: bool = True) -> tuple[Process
     current = latest(key)
     if current is not None and current.sha256 == digest:
         return current, False
+    if current is not None and not republish and _published_before(key, digest):
+        return current, False
     deployment = add_version(
         key, xml_pinned, digest, parsed.title, runtime.spec_json(parsed), actor, rolled_back_from=None
     )
     if commit:
         db.session.commit()
     return deployment, True
+
+
+def _published_before(key: str, digest: str) -> bool:
+    found = db.session.execute(
+        select(ProcessDeployment.id).where(ProcessDeployment.key == key, ProcessDeployment.sha256 == digest).limit(1)
+    ).scalar()
+    return found is not None
 
 
 def add_version(
@@ -136,11 +148,11 @@ def add_version(
     return deployment
 
 
-def deploy_files(paths: list[Path], actor: str) -> list[tuple[ProcessDeployment, bool]]:
+def deploy_files(paths: list[Path], actor: str, republish: bool = True) -> list[tuple[ProcessDeployment, bool]]:
     """Publish BPMN files, each under the key named by its file name: all of them, or none.
 
     Every file is checked first; any refusal raises Invalid with the problems of every refused file
-    (fields keyed "<key>: <element id>") and nothing is published.
+    (fields keyed "<key>: <element id>") and nothing is published. `republish`: see deploy().
     """
     texts = [(path.read_text(encoding="utf-8"), path.stem) for path in paths]
     refused: dict[str, list[str]] = {}
@@ -149,7 +161,7 @@ def deploy_files(paths: list[Path], actor: str) -> list[tuple[ProcessDeployment,
             refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
     if refused:
         raise Invalid(f"{len(refused)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", refused)
-    results = [deploy(xml, key, actor, commit=False) for xml, key in texts]
+    results = [deploy(xml, key, actor, commit=False, republish=republish) for xml, key in texts]
     db.session.commit()
     return results
 
