@@ -486,6 +486,15 @@ def _active_tasks(workflow: Any) -> list[Task]:
     return [t for t in workflow.get_tasks(state=_ACTIVE, skip_subprocesses=True) if t.task_spec.bpmn_id]
 
 
+def _calls_elsewhere(old: Any, new: Any) -> bool:
+    """Tell whether a running call activity (or subprocess) became another kind or calls another process.
+
+    Its incoming and outgoing flows may change: the steps after it are predicted anew when it completes.
+    """
+    before, after = _serializer.registry.convert(old), _serializer.registry.convert(new)
+    return bool(before.get("typename") != after.get("typename") or before.get("spec") != after.get("spec"))
+
+
 def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int) -> list[str]:
     """Move `workflow` onto a definition in place; return why it cannot move (empty when it can)."""
     spec, dependencies = _definition(definition_json)
@@ -503,7 +512,7 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
         for task in _active_tasks(wf):
             if id(task) in removed:
                 reasons.append(f"langkah {_named(task.task_spec)} yang sedang berjalan tidak ada di versi {version}")
-            elif task.has_state(TaskState.STARTED) and task in diff.changed:
+            elif task.has_state(TaskState.STARTED) and _calls_elsewhere(task.task_spec, diff.alignment[task]):
                 reasons.append(
                     f"aktivitas panggilan {_named(task.task_spec)} yang sedang berjalan berubah di versi {version}"
                 )
@@ -512,6 +521,12 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
     for wf, diff, new in diffs:
         # Only READY tasks are reset: a waiting timer keeps its due time (an SLA does not restart on a move).
         migrate_workflow(diff, wf, new, reset_mask=TaskState.READY)
+        # A running call activity is not reset (its subprocess runs on): predict the steps after it anew.
+        for task in wf.get_tasks(state=TaskState.STARTED, skip_subprocesses=True):
+            for child in list(task.children):
+                if child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK):
+                    wf._remove_task(child.id)
+            task.task_spec._predict(task, mask=TaskState.STARTED | TaskState.FUTURE | TaskState.PREDICTED_MASK)
     workflow.subprocess_specs = dependencies
     for wf, _diff, new in diffs:
         for task in wf.tasks.values():

@@ -38,31 +38,33 @@ def _by_id(root: etree._Element, element_id: str) -> etree._Element:
     return found[0]
 
 
-def second_approval_xml() -> str:
-    """088.9 with a second Atasan approval after an approving recommendation, before the automated checks."""
+def second_approval_xml(flow_id: str = "flow_recommendation_approved") -> str:
+    """088.9 with a second Atasan approval on the flow `flow_id` (default: after an approving recommendation)."""
     root = etree.fromstring(original_xml().encode("utf-8"))
     process = _by_id(root, KEY)
-    approved = _by_id(root, "flow_recommendation_approved")
-    assert approved.get("targetRef") == "automated_checks"
-    approved.set("targetRef", "recommendation_second")
+    flow = _by_id(root, flow_id)
+    after = flow.get("targetRef", "")
+    flow.set("targetRef", "recommendation_second")
     task = etree.SubElement(process, f"{{{BPMN}}}userTask", id="recommendation_second", name="Rekomendasi kedua")
     extensions = etree.SubElement(task, f"{{{BPMN}}}extensionElements")
     etree.SubElement(extensions, f"{{{SERTEL}}}form", name="recommendation", output="recommendation_second")
-    etree.SubElement(task, f"{{{BPMN}}}incoming").text = "flow_recommendation_approved"
-    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = "flow_to_automated_checks"
+    etree.SubElement(task, f"{{{BPMN}}}incoming").text = flow_id
+    etree.SubElement(task, f"{{{BPMN}}}outgoing").text = "flow_after_second"
     etree.SubElement(
-        process,
-        f"{{{BPMN}}}sequenceFlow",
-        id="flow_to_automated_checks",
-        sourceRef="recommendation_second",
-        targetRef="automated_checks",
+        process, f"{{{BPMN}}}sequenceFlow", id="flow_after_second", sourceRef="recommendation_second", targetRef=after
     )
-    checks = _by_id(root, "automated_checks")
-    for incoming in checks.iter(f"{{{BPMN}}}incoming"):
-        if incoming.text == "flow_recommendation_approved":
-            incoming.text = "flow_to_automated_checks"
+    for incoming in _by_id(root, after).iter(f"{{{BPMN}}}incoming"):
+        if incoming.text == flow_id:
+            incoming.text = "flow_after_second"
     lane = _by_id(root, "lane_atasan")
     etree.SubElement(lane, f"{{{BPMN}}}flowNodeRef").text = "recommendation_second"
+    return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
+
+
+def calling_xml(called: str) -> str:
+    """088.9 whose verification call activity calls another process."""
+    root = etree.fromstring(original_xml().encode("utf-8"))
+    _by_id(root, "verify").set("calledElement", called)
     return etree.tostring(root, xml_declaration=True, encoding="UTF-8").decode("utf-8")
 
 
@@ -328,3 +330,58 @@ def test_a_case_inside_a_call_activity_moves_and_continues(api: Any, app: Flask,
 
     assert verify(api, case_id, APPROVE).status_code == 200
     assert open_task_names(budi, case_id) == {"activation"}
+
+
+def test_the_process_owner_api_is_described_in_openapi(client: Any) -> None:
+    paths = client.get("/api/v1/openapi.json").get_json()["paths"]
+    for path in (
+        "/processes",
+        "/processes/{key}",
+        "/processes/{key}/versions",
+        "/processes/{key}/versions/{version}/xml",
+        "/processes/{key}/draft",
+        "/processes/{key}/check",
+        "/processes/{key}/publish",
+        "/processes/{key}/rollback",
+        "/processes/{key}/migrations/preview",
+        "/processes/{key}/migrations",
+    ):
+        assert path in paths, path
+    assert "422" in paths["/processes/{key}/publish"]["post"]["responses"]
+
+
+def test_a_step_added_after_a_running_call_activity_is_taken_by_a_moved_case(
+    api: Any, second_approval_form: None
+) -> None:
+    budi = api("pemohon")
+    case_id = start(budi)
+    register(budi, case_id)
+    assert recommend(api, case_id).status_code == 200  # version 1: in the verification call activity
+    admin = api("admin")
+    assert publish(admin, second_approval_xml("flow_to_verification_gateway")).status_code == 201
+    moved = admin.post(f"/processes/{KEY}/migrations", json={"from": 1, "to": 2})
+    assert moved.get_json() == {"migrated": [case_id], "blocked": []}
+    assert verify(api, case_id, APPROVE).status_code == 200
+    atasan = api("atasan")
+    assert open_task_names(atasan, case_id) == {"recommendation_second"}  # the new step after 'verify'
+    assert open_task_names(budi, case_id) == set()
+    second = only_task(atasan, case_id, "recommendation_second")
+    assert atasan.post(f"/tasks/{second['id']}/complete", json={"decision": "approve"}).status_code == 200
+    assert open_task_names(budi, case_id) == {"activation"}  # then on to the verification's outcome
+
+
+def test_a_case_in_a_call_activity_that_now_calls_another_process_is_blocked(api: Any) -> None:
+    budi = api("pemohon")
+    case_id = start(budi)
+    register(budi, case_id)
+    assert recommend(api, case_id).status_code == 200
+    admin = api("admin")
+    published = publish(admin, calling_xml("common_delivery"))
+    assert published.status_code == 201, published.get_json()
+    plan = admin.get(f"/processes/{KEY}/migrations/preview?from=1&to=2").get_json()
+    assert plan["movable"] == [] and [b["case_id"] for b in plan["blocked"]] == [case_id]
+    assert "aktivitas panggilan 'verify'" in plan["blocked"][0]["reason"]
+    assert "sub-proses 'common_verification' tidak ada di versi 2" in plan["blocked"][0]["reason"]
+    moved = admin.post(f"/processes/{KEY}/migrations", json={"from": 1, "to": 2}).get_json()
+    assert moved["migrated"] == [] and moved["blocked"][0]["reason"] == plan["blocked"][0]["reason"]
+    assert case_of(budi, case_id)["case"]["process_version"] == 1
