@@ -521,12 +521,17 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
     for wf, diff, new in diffs:
         # Only READY tasks are reset: a waiting timer keeps its due time (an SLA does not restart on a move).
         migrate_workflow(diff, wf, new, reset_mask=TaskState.READY)
-        # A running call activity is not reset (its subprocess runs on): predict the steps after it anew.
-        for task in wf.get_tasks(state=TaskState.STARTED, skip_subprocesses=True):
+        # A running call activity or a waiting event is not reset, but the steps fixed to come after it (FUTURE)
+        # are the old version's: drop them and predict its successors on the new version. (Children a waiting
+        # boundary event only may take are predicted, not FUTURE; SpiffWorkflow re-predicts those itself.)
+        for task in wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING, skip_subprocesses=True):
+            if not any(child.has_state(TaskState.FUTURE) for child in task.children):
+                continue
             for child in list(task.children):
                 if child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK):
                     wf._remove_task(child.id)
-            task.task_spec._predict(task, mask=TaskState.STARTED | TaskState.FUTURE | TaskState.PREDICTED_MASK)
+            mask = task.state | TaskState.FUTURE | TaskState.PREDICTED_MASK
+            task.task_spec._predict(task, mask=mask)
     workflow.subprocess_specs = dependencies
     for wf, _diff, new in diffs:
         for task in wf.tasks.values():

@@ -45,8 +45,15 @@ def problems_of(exc: Invalid, key: str) -> list[runtime.Problem]:
     return [runtime.Problem(element, message) for element, messages in exc.fields.items() for message in messages]
 
 
+def refuse_doctype(xml: str) -> None:
+    """A BPMN file never needs a DTD; one could make the XML parser read local files (entities)."""
+    if "<!doctype" in xml.lower():
+        raise Invalid("Diagram tidak boleh memuat deklarasi DOCTYPE.", {"xml": ["DOCTYPE tidak diizinkan."]})
+
+
 def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     """Parse a diagram and run every deploy check; raise Invalid listing the problems per element."""
+    refuse_doctype(xml)
     try:
         ids = runtime.process_ids(xml) if xml.strip() else []
     except runtime.ProcessError as exc:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from sqlalchemy import func, select
@@ -120,7 +121,16 @@ def version(key: str, number: int) -> ProcessDeployment:
     return found
 
 
+KEY_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]{0,79}")
+
+
+def _valid_key(key: str) -> None:
+    if not KEY_PATTERN.fullmatch(key):
+        raise Invalid(f"Kunci proses '{key[:80]}' tidak valid.", {"key": ["Huruf, angka, _ . - (maks. 80)."]})
+
+
 def _well_formed(xml: str) -> None:
+    deploy.refuse_doctype(xml)
     try:
         runtime.process_ids(xml)
     except runtime.ProcessError as exc:
@@ -134,6 +144,7 @@ def check(key: str, xml: str) -> list[runtime.Problem]:
 
 def save_draft(key: str, xml: str, actor: str) -> tuple[ProcessDraft, list[runtime.Problem]]:
     """Save the draft of a process (well-formed XML only); return it and what publishing would refuse."""
+    _valid_key(key)
     if not xml.strip():
         raise Invalid("Diagram kosong.", {"xml": ["Wajib diisi."]})
     _well_formed(xml)

@@ -262,6 +262,9 @@ def test_a_broken_diagram_is_refused_with_problems_per_element_and_nothing_chang
     assert not_xml.status_code == 422 and not_xml.get_json()["problems"][0]["element_id"] == KEY
     assert put(admin, f"/processes/{KEY}/draft", json={"xml": "<bpmn:definitions"}).status_code == 422
     assert admin.post(f"/processes/{KEY}/publish", json={}).status_code == 422  # no draft to publish
+    entity = '<?xml version="1.0"?><!DOCTYPE d [<!ENTITY e SYSTEM "file:///etc/passwd">]><d>&e;</d>'
+    assert put(admin, f"/processes/{KEY}/draft", json={"xml": entity}).status_code == 422
+    assert publish(admin, entity).get_json()["problems"] == [{"element_id": "xml", "message": "DOCTYPE tidak diizinkan."}]
 
     # A draft may hold problems (it is work in progress); publishing it is refused.
     saved = put(admin, f"/processes/{KEY}/draft", json={"xml": xml})
