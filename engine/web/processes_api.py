@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from engine import runtime
-from engine.services import deploy, migration, queries, versions
+from engine.services import deploy, migration, queries, transactions, versions
 from engine.services.errors import Invalid
 from engine.web.auth import login_required
 
@@ -111,6 +111,7 @@ def publish(key: str) -> Any:
     try:
         deployment, created = versions.publish(key, xml, g.user.username)
     except Invalid as exc:
+        transactions.abandon()
         found = deploy.problems_of(exc, key)
         return jsonify(message=exc.message, problems=_problems(found), error=exc.message, fields=exc.fields), 422
     if not created:
