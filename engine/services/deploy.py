@@ -29,7 +29,7 @@ def common_processes() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.bpmn"))} if folder.is_dir() else {}
 
 
-def problems(xml: str, key: str) -> list[runtime.Problem]:
+def check_problems(xml: str, key: str) -> list[runtime.Problem]:
     """Every publish check of a diagram, as problems per element (empty: it may be published)."""
     try:
         parse_and_check(xml, key)
@@ -63,20 +63,19 @@ def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     try:
         parsed = runtime.parse(xml, key, common_processes())
     except runtime.ProcessError as exc:
-        if exc.problems:
-            raise Invalid(str(exc), _by_element(exc.problems)) from exc
         raise Invalid(str(exc)) from exc
-    found = runtime.check(parsed, LANE_ROLES, form_exists)
-    if found:
-        raise Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(found)} masalah).", _by_element(found))
+    problems = runtime.check(parsed, LANE_ROLES, form_exists)
+    if problems:
+        raise refusal(key, problems)
     return parsed
 
 
-def _by_element(found: list[runtime.Problem]) -> dict[str, list[str]]:
+def refusal(key: str, problems: list[runtime.Problem]) -> Invalid:
+    """The error refusing a diagram, its problems listed per element."""
     fields: dict[str, list[str]] = {}
-    for problem in found:
+    for problem in problems:
         fields.setdefault(problem.element_id, []).append(problem.message)
-    return fields
+    return Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(problems)} masalah).", fields)
 
 
 def definition_digest(xml: str, parsed: runtime.ParsedProcess) -> str:
@@ -164,7 +163,7 @@ def deploy_files(paths: list[Path], actor: str, republish: bool = True) -> list[
     texts = [(path.read_text(encoding="utf-8"), path.stem) for path in paths]
     refused: dict[str, list[str]] = {}
     for xml, key in texts:
-        for problem in problems(xml, key):
+        for problem in check_problems(xml, key):
             refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
     if refused:
         raise Invalid(f"{len(refused)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", refused)

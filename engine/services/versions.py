@@ -139,7 +139,7 @@ def _well_formed(xml: str) -> None:
 
 def check(key: str, xml: str) -> list[runtime.Problem]:
     """Every publish check of a diagram; nothing is saved."""
-    return deploy.problems(xml, key)
+    return deploy.check_problems(xml, key)
 
 
 def save_draft(key: str, xml: str, actor: str) -> tuple[ProcessDraft, list[runtime.Problem]]:
