@@ -211,32 +211,3 @@ def test_cli_deploy_of_a_broken_diagram_exits_1_naming_the_element(app: Flask, t
     result = app.test_cli_runner().invoke(deploy_command, [str(path)])
     assert result.exit_code == 1
     assert f"{task_id}: operator 'common.no_such_operator' tidak terdaftar" in result.stderr
-
-
-def test_cli_deploy_publishes_nothing_when_one_of_the_files_is_refused(app: Flask, tmp_path: Path) -> None:
-    good = tmp_path / f"{KEY}.bpmn"
-    good.write_text(changed_xml(), encoding="utf-8")
-    broken = tmp_path / "revocation.bpmn"
-    xml, task_id = with_unknown_operator((deploy.PROCESSES_DIR / "revocation.bpmn").read_text(encoding="utf-8"))
-    broken.write_text(xml, encoding="utf-8")
-    result = app.test_cli_runner().invoke(deploy_command, [str(good), str(broken)])
-    assert result.exit_code == 1
-    assert "revocation" in result.stderr and f"{task_id}: " in result.stderr
-    assert "operator 'common.no_such_operator' tidak terdaftar" in result.stderr
-    with app.app_context():
-        assert versions() == [1] and versions("revocation") == [1]
-
-
-def test_an_earlier_file_deployed_again_is_a_new_version_but_seeding_leaves_it(app: Flask, tmp_path: Path) -> None:
-    path = tmp_path / f"{KEY}.bpmn"
-    path.write_text(original_xml(), encoding="utf-8")
-    with app.app_context():
-        deploy.deploy(changed_xml(), KEY, "owner")
-        # The demo's seeding (on every `make run`) must not undo what the owner published.
-        [(current, created)] = deploy.deploy_files([path], "demo", republish=False)
-        assert not created and current.version == 2 and versions() == [1, 2]
-    result = app.test_cli_runner().invoke(deploy_command, [str(path)])
-    assert result.exit_code == 0, result.output
-    assert result.output.startswith(f"{KEY}: v3 (versi baru")
-    with app.app_context():
-        assert deploy.latest(KEY).sha256 == db.session.execute(select(ProcessDeployment.sha256).where(ProcessDeployment.version == 1, ProcessDeployment.key == KEY)).scalar()  # type: ignore[union-attr]
