@@ -88,5 +88,3 @@ def process_owner_paths(_op: Callable[..., dict[str, Any]]) -> dict[str, Any]:
             )
         },
     }
-
-
