@@ -455,7 +455,7 @@ def process_key_of(task: Task) -> str:
 # ---------------------------------------------------------------- migration between versions (issue 9)
 
 # The states of a task a case is "at": waiting for a person, a timer or message, or a running call activity.
-_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+_MIGRATION_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 
 
 @dataclass(frozen=True)
@@ -471,19 +471,19 @@ class MigrationPlan:
         return self.reason is None
 
 
-def _definition(definition_json: str) -> tuple[Any, dict[str, Any]]:
+def _migration_definition(definition_json: str) -> tuple[Any, dict[str, Any]]:
     definition = json.loads(definition_json)
     spec = _serializer.from_dict(definition["spec"])
     return spec, {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
 
 
-def _named(spec: Any) -> str:
+def _migration_named(spec: Any) -> str:
     label = spec.bpmn_name or ""
     return f"'{spec.name}' ({label})" if label and label != spec.name else f"'{spec.name}'"
 
 
-def _active_tasks(workflow: Any) -> list[Task]:
-    return [t for t in workflow.get_tasks(state=_ACTIVE, skip_subprocesses=True) if t.task_spec.bpmn_id]
+def _migration_active_tasks(workflow: Any) -> list[Task]:
+    return [t for t in workflow.get_tasks(state=_MIGRATION_ACTIVE, skip_subprocesses=True) if t.task_spec.bpmn_id]
 
 
 def _calls_elsewhere(old: Any, new: Any) -> bool:
@@ -497,7 +497,7 @@ def _calls_elsewhere(old: Any, new: Any) -> bool:
 
 def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int) -> list[str]:
     """Move `workflow` onto a definition in place; return why it cannot move (empty when it can)."""
-    spec, dependencies = _definition(definition_json)
+    spec, dependencies = _migration_definition(definition_json)
     top_diff, sub_diffs = diff_workflow(_serializer.registry, workflow, spec, dependencies)
     reasons: list[str] = []
     diffs: list[tuple[Any, Any, Any]] = [(workflow, top_diff, spec)]
@@ -509,12 +509,14 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
         diffs.append((sub, sub_diff, dependencies[sub.spec.name]))
     for wf, diff, _new in diffs:
         removed = {id(t) for t in diff.removed}
-        for task in _active_tasks(wf):
+        for task in _migration_active_tasks(wf):
             if id(task) in removed:
-                reasons.append(f"langkah {_named(task.task_spec)} yang sedang berjalan tidak ada di versi {version}")
+                reasons.append(
+                    f"langkah {_migration_named(task.task_spec)} yang sedang berjalan tidak ada di versi {version}"
+                )
             elif task.has_state(TaskState.STARTED) and _calls_elsewhere(task.task_spec, diff.alignment[task]):
                 reasons.append(
-                    f"aktivitas panggilan {_named(task.task_spec)} yang sedang berjalan berubah di versi {version}"
+                    f"aktivitas panggilan {_migration_named(task.task_spec)} yang sedang berjalan berubah di versi {version}"
                 )
     if reasons:
         return reasons
@@ -537,7 +539,7 @@ def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int)
         for task in wf.tasks.values():
             if new.task_specs.get(task.task_spec.name) is not task.task_spec:
                 when = "yang sudah dilalui" if task.has_state(TaskState.FINISHED_MASK) else "berikutnya"
-                reasons.append(f"langkah {_named(task.task_spec)} {when} tidak ada di versi {version}")
+                reasons.append(f"langkah {_migration_named(task.task_spec)} {when} tidak ada di versi {version}")
     return sorted(set(reasons))
 
 
@@ -546,7 +548,7 @@ def migration_plan(
 ) -> MigrationPlan:
     """Tell whether a stored case could move to another version (a trial on a copy; nothing changes)."""
     workflow = load(definition_json, state_json, engine)
-    tasks = sorted({t.task_spec.name for t in workflow.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id})
+    tasks = sorted({t.task_spec.name for t in workflow.get_tasks(state=_MIGRATION_ACTIVE) if t.task_spec.bpmn_id})
     try:
         reasons = _apply_migration(workflow, new_definition_json, new_version)
         if not reasons:
