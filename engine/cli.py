@@ -102,7 +102,9 @@ def demo() -> None:
     logins = setup.load_demo()
     paths = sorted((ROOT / "processes").glob("*.bpmn"))
     try:
-        deploy.deploy_files(paths, "demo")
+        # A file the database already had as some version is not published again: restarting the demo
+        # must not undo what a process owner published since (an explicit `sertel deploy` does republish).
+        deploy.deploy_files(paths, "demo", republish=False)
     except ServiceError as exc:
         _fail(exc)
     click.echo("Data demo siap. Akun demo (kata sandi sama untuk semua):")

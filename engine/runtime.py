@@ -16,6 +16,7 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -731,3 +732,123 @@ def iteration(task: Task) -> int:
 def process_key_of(task: Task) -> str:
     """The id of the process the task belongs to."""
     return str(task.workflow.spec.name)
+
+
+# ---------------------------------------------------------------- migration between versions (issue 9)
+
+# The states of a task a case is "at": waiting for a person, a timer or message, or a running call activity.
+_MIGRATION_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Whether a running case can move to another version: its current elements, or why it cannot."""
+
+    tasks: list[str]
+    reason: str | None = None
+
+    @property
+    def movable(self) -> bool:
+        """True when nothing blocks the move."""
+        return self.reason is None
+
+
+def _migration_definition(definition_json: str) -> tuple[Any, dict[str, Any]]:
+    definition = json.loads(definition_json)
+    spec = _serializer.from_dict(definition["spec"])
+    return spec, {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
+
+
+def _migration_named(spec: Any) -> str:
+    label = spec.bpmn_name or ""
+    return f"'{spec.name}' ({label})" if label and label != spec.name else f"'{spec.name}'"
+
+
+def _migration_active_tasks(workflow: Any) -> list[Task]:
+    return [t for t in workflow.get_tasks(state=_MIGRATION_ACTIVE, skip_subprocesses=True) if t.task_spec.bpmn_id]
+
+
+def _calls_elsewhere(old: Any, new: Any) -> bool:
+    """Tell whether a running call activity (or subprocess) became another kind or calls another process.
+
+    Its incoming and outgoing flows may change: the steps after it are predicted anew when it completes.
+    """
+    before, after = _serializer.registry.convert(old), _serializer.registry.convert(new)
+    return bool(before.get("typename") != after.get("typename") or before.get("spec") != after.get("spec"))
+
+
+def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int) -> list[str]:
+    """Move `workflow` onto a definition in place; return why it cannot move (empty when it can)."""
+    spec, dependencies = _migration_definition(definition_json)
+    top_diff, sub_diffs = diff_workflow(_serializer.registry, workflow, spec, dependencies)
+    reasons: list[str] = []
+    diffs: list[tuple[Any, Any, Any]] = [(workflow, top_diff, spec)]
+    for sp_id, sub in workflow.subprocesses.items():
+        sub_diff = sub_diffs.get(sp_id)
+        if sub_diff is None:
+            reasons.append(f"sub-proses '{sub.spec.name}' tidak ada di versi {version}")
+            continue
+        diffs.append((sub, sub_diff, dependencies[sub.spec.name]))
+    for wf, diff, _new in diffs:
+        removed = {id(t) for t in diff.removed}
+        for task in _migration_active_tasks(wf):
+            if id(task) in removed:
+                reasons.append(
+                    f"langkah {_migration_named(task.task_spec)} yang sedang berjalan tidak ada di versi {version}"
+                )
+            elif task.has_state(TaskState.STARTED) and _calls_elsewhere(task.task_spec, diff.alignment[task]):
+                reasons.append(
+                    f"aktivitas panggilan {_migration_named(task.task_spec)} yang sedang berjalan berubah di versi {version}"
+                )
+    if reasons:
+        return reasons
+    for wf, diff, new in diffs:
+        # Only READY tasks are reset: a waiting timer keeps its due time (an SLA does not restart on a move).
+        migrate_workflow(diff, wf, new, reset_mask=TaskState.READY)
+        # A running call activity or a waiting event is not reset, but the steps fixed to come after it (FUTURE)
+        # are the old version's: drop them and predict its successors on the new version. (Children a waiting
+        # boundary event only may take are predicted, not FUTURE; SpiffWorkflow re-predicts those itself.)
+        for task in wf.get_tasks(state=TaskState.STARTED | TaskState.WAITING, skip_subprocesses=True):
+            if not any(child.has_state(TaskState.FUTURE) for child in task.children):
+                continue
+            for child in list(task.children):
+                if child.has_state(TaskState.FUTURE | TaskState.PREDICTED_MASK):
+                    wf._remove_task(child.id)
+            mask = task.state | TaskState.FUTURE | TaskState.PREDICTED_MASK
+            task.task_spec._predict(task, mask=mask)
+    workflow.subprocess_specs = dependencies
+    for wf, _diff, new in diffs:
+        for task in wf.tasks.values():
+            if new.task_specs.get(task.task_spec.name) is not task.task_spec:
+                when = "yang sudah dilalui" if task.has_state(TaskState.FINISHED_MASK) else "berikutnya"
+                reasons.append(f"langkah {_migration_named(task.task_spec)} {when} tidak ada di versi {version}")
+    return sorted(set(reasons))
+
+
+def migration_plan(
+    definition_json: str, state_json: str, new_definition_json: str, new_version: int, engine: SertelScriptEngine
+) -> MigrationPlan:
+    """Tell whether a stored case could move to another version (a trial on a copy; nothing changes)."""
+    workflow = load(definition_json, state_json, engine)
+    tasks = sorted({t.task_spec.name for t in workflow.get_tasks(state=_MIGRATION_ACTIVE) if t.task_spec.bpmn_id})
+    try:
+        reasons = _apply_migration(workflow, new_definition_json, new_version)
+        if not reasons:
+            load(new_definition_json, dump_state(workflow), engine)
+    except (SpiffWorkflowException, KeyError, AttributeError, TypeError, ValueError) as exc:
+        reasons = [f"status kasus tidak dapat dipetakan ke versi {new_version}: {exc}"]
+    return MigrationPlan(tasks, "; ".join(reasons) or None)
+
+
+def migrate(
+    workflow: BpmnWorkflow, new_definition_json: str, new_version: int, engine: SertelScriptEngine
+) -> BpmnWorkflow:
+    """Move a loaded workflow onto another version and return it rebuilt from that version's definition.
+
+    READY tasks are reset onto the new definition (keeping their ids); waiting timers keep their due time.
+    Raise ProcessError naming what blocks the move; call `advance` afterwards.
+    """
+    reasons = _apply_migration(workflow, new_definition_json, new_version)
+    if reasons:
+        raise ProcessError("; ".join(reasons))
+    return load(new_definition_json, dump_state(workflow), engine)

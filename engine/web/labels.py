@@ -28,6 +28,10 @@ EVENT_LABELS = {
     "reconciliation_repaired": "Rekonsiliasi PSrE: catatan RA diperbaiki",
     "reconciliation_open": "Rekonsiliasi PSrE: perbedaan untuk Admin",
     "reconciliation_resolved": "Rekonsiliasi PSrE: perbedaan sudah hilang",
+    "case_migrated": "Kasus dipindahkan ke versi proses lain",
+    "process_deployed": "Versi proses diterbitkan",
+    "process_draft_saved": "Draf proses disimpan",
+    "process_publish_unchanged": "Penerbitan proses tanpa perubahan",
 }
 
 # What each difference the reconciliation finds means, for the Admin page and the CLI.

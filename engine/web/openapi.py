@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
+from engine.web.processes_openapi import process_owner_paths
 
 ERROR = {
     "type": "object",
@@ -161,7 +162,7 @@ def document() -> dict[str, Any]:
                     secured=False,
                 )
             },
-            "/processes": {"get": _op("Daftar proses yang di-deploy")},
+            **process_owner_paths(_op),
             "/cases": {
                 "post": _op(
                     "Mulai permohonan", {"application/json": {"schema": {"$ref": "#/components/schemas/StartCase"}}}
