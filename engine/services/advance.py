@@ -66,6 +66,9 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
             row.status = "cancelled"
     for item in ready:
         if item.uuid in open_rows:
+            # A migrated case's task may now show another form or be due at another time.
+            open_rows[item.uuid].form_key = item.form_key
+            open_rows[item.uuid].due_at = item.due_at
             continue
         role = LANE_ROLES.get(item.lane)
         if role is None:
@@ -77,6 +80,7 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
                 task_name=item.name,
                 form_key=item.form_key,
                 label=item.label,
+                due_at=item.due_at,
                 lane=item.lane,
                 role=role,
                 owner_user_id=case.applicant_id if role == "Pemohon" else None,
