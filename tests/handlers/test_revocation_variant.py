@@ -11,15 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from cryptography import x509
-from cryptography.x509 import ocsp
 from flask import Flask
 from lxml import etree
 
 from engine.config import ROOT
-from engine.models import db
-from engine.services import deploy
 from tests.sops.builders import APPROVE
-from tests.sops.test_issuance_ams import case_of, only_task
+from tests.sops.test_issuance_ams import case_of
 from tests.sops.test_renewal_rekey import issued_certificate
 from tests.sops.test_revocation import mails, revocation_reason, start_revocation, statement, submit
 
@@ -41,10 +38,9 @@ def without_head_branch() -> str:
 
 
 def test_revocation_on_a_diagram_without_the_head_branch_uses_the_reason_the_owner_chose(api: Any, app: Flask, client: Any) -> None:
-    with app.app_context():
-        deployment, created = deploy.deploy(without_head_branch(), "revocation", "admin")
-        assert created and deployment.version > 1
-        db.session.commit()
+    # Published as the process owner does it, over the modeler's API.
+    published = api("admin").post("/processes/revocation/publish", json={"xml": without_head_branch()})
+    assert published.status_code == 201 and published.get_json()["version"] > 1, published.get_json()
     serial, _key, _issuance = issued_certificate(api)
     pemohon = api("pemohon")
     # The owner's agency head starts the case naming keyCompromise; with no head's branch left, the owner

@@ -131,8 +131,9 @@ def test_a_form_sees_nothing_of_the_case_the_diagram_does_not_give_it(app: Flask
 
 
 def test_a_diagram_property_overrides_the_settings_default_for_the_verification_reminder(app: Flask, api: Any) -> None:
-    with app.app_context():
-        deploy.deploy(edited(with_property("sla_verification_reminder", "P1D")), KEY, "admin")
+    # The owner's change goes through the modeler's API: publish the edited diagram, no Python.
+    published = api("admin").post(f"/processes/{KEY}/publish", json={"xml": edited(with_property("sla_verification_reminder", "P1D"))})
+    assert published.status_code == 201, published.get_json()
     with time_machine.travel(START, tick=False):
         _pemohon, case_id = start_and_register(api)
         assert recommend(api, case_id).status_code == 200
