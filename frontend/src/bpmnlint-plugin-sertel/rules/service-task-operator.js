@@ -32,10 +32,10 @@ module.exports = function() {
         reporter.report(node.id, `tugas layanan ${label(node)}: parameter '${param.id}' tanpa nilai`);
       }
     }
-    if (!entry) {
-      return; // no catalogue: nothing more to compare with
+    if (!entry || !Array.isArray(entry.params)) {
+      return; // no catalogue, or an operator that declares no parameters: nothing more to compare with
     }
-    const declared = entry.params || [];
+    const declared = entry.params;
     for (const param of declared) {
       if (param.required !== false && !names.has(param.name)) {
         reporter.report(node.id, `tugas layanan ${label(node)}: parameter wajib '${param.name}' dari '${name}' belum diisi`);
