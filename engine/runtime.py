@@ -14,6 +14,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
@@ -449,3 +450,100 @@ def iteration(task: Task) -> int:
 def process_key_of(task: Task) -> str:
     """The id of the process the task belongs to."""
     return str(task.workflow.spec.name)
+
+
+# ---------------------------------------------------------------- migration between versions (issue 9)
+
+# The states of a task a case is "at": waiting for a person, a timer or message, or a running call activity.
+_ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+
+
+@dataclass(frozen=True)
+class MigrationPlan:
+    """Whether a running case can move to another version: its current elements, or why it cannot."""
+
+    tasks: list[str]
+    reason: str | None = None
+
+    @property
+    def movable(self) -> bool:
+        """True when nothing blocks the move."""
+        return self.reason is None
+
+
+def _definition(definition_json: str) -> tuple[Any, dict[str, Any]]:
+    definition = json.loads(definition_json)
+    spec = _serializer.from_dict(definition["spec"])
+    return spec, {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
+
+
+def _named(spec: Any) -> str:
+    label = spec.bpmn_name or ""
+    return f"'{spec.name}' ({label})" if label and label != spec.name else f"'{spec.name}'"
+
+
+def _active_tasks(workflow: Any) -> list[Task]:
+    return [t for t in workflow.get_tasks(state=_ACTIVE, skip_subprocesses=True) if t.task_spec.bpmn_id]
+
+
+def _apply_migration(workflow: BpmnWorkflow, definition_json: str, version: int) -> list[str]:
+    """Move `workflow` onto a definition in place; return why it cannot move (empty when it can)."""
+    spec, dependencies = _definition(definition_json)
+    top_diff, sub_diffs = diff_workflow(_serializer.registry, workflow, spec, dependencies)
+    reasons: list[str] = []
+    diffs: list[tuple[Any, Any, Any]] = [(workflow, top_diff, spec)]
+    for sp_id, sub in workflow.subprocesses.items():
+        sub_diff = sub_diffs.get(sp_id)
+        if sub_diff is None:
+            reasons.append(f"sub-proses '{sub.spec.name}' tidak ada di versi {version}")
+            continue
+        diffs.append((sub, sub_diff, dependencies[sub.spec.name]))
+    for wf, diff, _new in diffs:
+        removed = {id(t) for t in diff.removed}
+        for task in _active_tasks(wf):
+            if id(task) in removed:
+                reasons.append(f"langkah {_named(task.task_spec)} yang sedang berjalan tidak ada di versi {version}")
+            elif task.has_state(TaskState.STARTED) and task in diff.changed:
+                reasons.append(
+                    f"aktivitas panggilan {_named(task.task_spec)} yang sedang berjalan berubah di versi {version}"
+                )
+    if reasons:
+        return reasons
+    for wf, diff, new in diffs:
+        migrate_workflow(diff, wf, new)
+    workflow.subprocess_specs = dependencies
+    for wf, _diff, new in diffs:
+        for task in wf.tasks.values():
+            if new.task_specs.get(task.task_spec.name) is not task.task_spec:
+                when = "yang sudah dilalui" if task.has_state(TaskState.FINISHED_MASK) else "berikutnya"
+                reasons.append(f"langkah {_named(task.task_spec)} {when} tidak ada di versi {version}")
+    return sorted(set(reasons))
+
+
+def migration_plan(
+    definition_json: str, state_json: str, new_definition_json: str, new_version: int, engine: SertelScriptEngine
+) -> MigrationPlan:
+    """Tell whether a stored case could move to another version (a trial on a copy; nothing changes)."""
+    workflow = load(definition_json, state_json, engine)
+    tasks = sorted({t.task_spec.name for t in workflow.get_tasks(state=_ACTIVE) if t.task_spec.bpmn_id})
+    try:
+        reasons = _apply_migration(workflow, new_definition_json, new_version)
+        if not reasons:
+            load(new_definition_json, dump_state(workflow), engine)
+    except (SpiffWorkflowException, KeyError, AttributeError, TypeError, ValueError) as exc:
+        reasons = [f"status kasus tidak dapat dipetakan ke versi {new_version}: {exc}"]
+    return MigrationPlan(tasks, "; ".join(reasons) or None)
+
+
+def migrate(
+    workflow: BpmnWorkflow, new_definition_json: str, new_version: int, engine: SertelScriptEngine
+) -> BpmnWorkflow:
+    """Move a loaded workflow onto another version and return it rebuilt from that version's definition.
+
+    READY and WAITING tasks are reset by SpiffWorkflow (a timer restarts; a READY task keeps its id). Raise
+    ProcessError naming what blocks the move; call `advance` afterwards.
+    """
+    reasons = _apply_migration(workflow, new_definition_json, new_version)
+    if reasons:
+        raise ProcessError("; ".join(reasons))
+    return load(new_definition_json, dump_state(workflow), engine)

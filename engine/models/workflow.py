@@ -5,18 +5,22 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from engine.models.base import Model, utcnow
 
 
 class ProcessDeployment(Model):
-    """One immutable version of a BPMN file; its parsed definition is stored once, here."""
+    """One immutable, published version of a BPMN file; its parsed definition is stored once, here.
+
+    The same definition may be published more than once (a rollback re-publishes an earlier version as a
+    new version number), so (key, sha256) is indexed but not unique. New cases start on the newest version.
+    """
 
     __tablename__ = "process_deployments"
     __table_args__ = (
         UniqueConstraint("key", "version"),
-        UniqueConstraint("key", "sha256"),
+        Index("ix_process_deployments_key_sha256", "key", "sha256"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(80), index=True)
@@ -27,6 +31,24 @@ class ProcessDeployment(Model):
     spec_json: Mapped[str] = mapped_column(Text)
     deployed_by: Mapped[str] = mapped_column(String(80))
     deployed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The version whose definition a rollback published again as this one; None for an ordinary publish.
+    rolled_back_from: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The process-owner API's names for who published the version and when.
+    published_by = synonym("deployed_by")
+    published_at = synonym("deployed_at")
+
+
+class ProcessDraft(Model):
+    """The unpublished draft of a process diagram: one per process key, saved by a process owner."""
+
+    __tablename__ = "process_drafts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)
+    xml: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The published version the draft was started from (None when the process has none yet).
+    base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class ProcessInstance(Model):

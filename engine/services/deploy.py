@@ -1,4 +1,4 @@
-"""Deploying BPMN files as immutable, versioned process definitions."""
+"""Publishing BPMN files as immutable, versioned process definitions (drafts and rollback: versions.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from engine import runtime
+from engine import registry, runtime
 from engine.config import ROOT
 from engine.models import ProcessDeployment, db
 from engine.services import audit
@@ -29,6 +29,22 @@ def common_processes() -> dict[str, str]:
     return {p.name: p.read_text(encoding="utf-8") for p in sorted(folder.glob("*.bpmn"))} if folder.is_dir() else {}
 
 
+def problems(xml: str, key: str) -> list[runtime.Problem]:
+    """Every publish check of a diagram, as problems per element (empty: it may be published)."""
+    try:
+        parse_and_check(xml, key)
+    except Invalid as exc:
+        return problems_of(exc, key)
+    return []
+
+
+def problems_of(exc: Invalid, key: str) -> list[runtime.Problem]:
+    """The problems a refused check carries; a diagram that cannot be read is one problem of the process."""
+    if not exc.fields:
+        return [runtime.Problem(key, exc.message)]
+    return [runtime.Problem(element, message) for element, messages in exc.fields.items() for message in messages]
+
+
 def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     """Parse a diagram and run every deploy check; raise Invalid listing the problems per element."""
     try:
@@ -40,14 +56,20 @@ def parse_and_check(xml: str, key: str) -> runtime.ParsedProcess:
     try:
         parsed = runtime.parse(xml, key, common_processes())
     except runtime.ProcessError as exc:
+        if exc.problems:
+            raise Invalid(str(exc), _by_element(exc.problems)) from exc
         raise Invalid(str(exc)) from exc
-    problems = runtime.check(parsed, LANE_ROLES, form_exists)
-    if problems:
-        fields: dict[str, list[str]] = {}
-        for problem in problems:
-            fields.setdefault(problem.element_id, []).append(problem.message)
-        raise Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(problems)} masalah).", fields)
+    found = runtime.check(parsed, LANE_ROLES, form_exists)
+    if found:
+        raise Invalid(f"Diagram {key} tidak lolos pemeriksaan ({len(found)} masalah).", _by_element(found))
     return parsed
+
+
+def _by_element(found: list[runtime.Problem]) -> dict[str, list[str]]:
+    fields: dict[str, list[str]] = {}
+    for problem in found:
+        fields.setdefault(problem.element_id, []).append(problem.message)
+    return fields
 
 
 def definition_digest(xml: str, parsed: runtime.ParsedProcess) -> str:
@@ -60,41 +82,80 @@ def definition_digest(xml: str, parsed: runtime.ParsedProcess) -> str:
     return digest.hexdigest()
 
 
-def deploy(xml: str, key: str, actor: str) -> tuple[ProcessDeployment, bool]:
-    """Deploy a diagram; return (deployment, created). An unchanged definition is not re-versioned."""
+def pinned(xml: str) -> str:
+    """The diagram with its unpinned operators pinned to their newest version, when the registry can do that."""
+    pin = getattr(registry, "pin_operator_versions", None)
+    return str(pin(xml)) if pin is not None else xml
+
+
+def deploy(xml: str, key: str, actor: str, commit: bool = True) -> tuple[ProcessDeployment, bool]:
+    """Publish a diagram after every check; return (deployment, created).
+
+    A definition identical to the current version is not re-versioned; one identical to an older version
+    becomes a new version (that is how an earlier definition comes back, see versions.rollback).
+    """
     parsed = parse_and_check(xml, key)
-    digest = definition_digest(xml, parsed)
-    existing = db.session.execute(
-        select(ProcessDeployment).where(ProcessDeployment.key == key, ProcessDeployment.sha256 == digest)
-    ).scalar_one_or_none()
-    if existing:
-        return existing, False
-    latest = db.session.execute(
+    xml_pinned = pinned(xml)
+    if xml_pinned != xml:
+        parsed = parse_and_check(xml_pinned, key)
+    digest = definition_digest(xml_pinned, parsed)
+    current = latest(key)
+    if current is not None and current.sha256 == digest:
+        return current, False
+    deployment = add_version(
+        key, xml_pinned, digest, parsed.title, runtime.spec_json(parsed), actor, rolled_back_from=None
+    )
+    if commit:
+        db.session.commit()
+    return deployment, True
+
+
+def add_version(
+    key: str, xml: str, digest: str, title: str, spec_json: str, actor: str, rolled_back_from: int | None
+) -> ProcessDeployment:
+    """Store a checked definition as the next version of `key` (the caller commits), with its audit event."""
+    newest = db.session.execute(
         select(func.max(ProcessDeployment.version)).where(ProcessDeployment.key == key)
     ).scalar()
     deployment = ProcessDeployment(
         key=key,
-        version=(latest or 0) + 1,
+        version=(newest or 0) + 1,
         sha256=digest,
-        title=parsed.title,
+        title=title,
         xml=xml,
-        spec_json=runtime.spec_json(parsed),
+        spec_json=spec_json,
         deployed_by=actor,
+        rolled_back_from=rolled_back_from,
     )
     db.session.add(deployment)
     db.session.flush()
-    audit.append("system", "process_deployed", actor, {"key": key, "version": deployment.version, "sha256": digest})
-    db.session.commit()
-    return deployment, True
+    payload: dict[str, object] = {"key": key, "version": deployment.version, "sha256": digest}
+    if rolled_back_from is not None:
+        payload["rolled_back_from"] = rolled_back_from
+    audit.append("system", "process_deployed", actor, payload)
+    return deployment
 
 
 def deploy_files(paths: list[Path], actor: str) -> list[tuple[ProcessDeployment, bool]]:
-    """Deploy BPMN files, each under the key named by its file name."""
-    return [deploy(path.read_text(encoding="utf-8"), path.stem, actor) for path in paths]
+    """Publish BPMN files, each under the key named by its file name: all of them, or none.
+
+    Every file is checked first; any refusal raises Invalid with the problems of every refused file
+    (fields keyed "<key>: <element id>") and nothing is published.
+    """
+    texts = [(path.read_text(encoding="utf-8"), path.stem) for path in paths]
+    refused: dict[str, list[str]] = {}
+    for xml, key in texts:
+        for problem in problems(xml, key):
+            refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
+    if refused:
+        raise Invalid(f"{len(refused)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", refused)
+    results = [deploy(xml, key, actor, commit=False) for xml, key in texts]
+    db.session.commit()
+    return results
 
 
 def latest(key: str) -> ProcessDeployment | None:
-    """The newest deployed version of a process."""
+    """The current version of a process: the newest published one (a rollback publishes a newer one)."""
     return db.session.execute(
         select(ProcessDeployment)
         .where(ProcessDeployment.key == key)

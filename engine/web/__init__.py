@@ -23,6 +23,7 @@ from engine.web import (
     modeler,
     people_views,
     pki_views,
+    processes_api,
     signing_views,
     tasks,
 )
@@ -40,6 +41,7 @@ def register_web(app: Flask) -> None:
         cases.bp,
         certificates_views.bp,
         pki_views.bp,
+        processes_api.bp,
         api.bp,
         admin.bp,
         signing_views.bp,

@@ -98,13 +98,6 @@ def token() -> Any:
     return jsonify(token=accounts.issue_token(user), token_type="Bearer", roles=user.role_names)
 
 
-@bp.get("/processes")
-@login_required()
-def list_processes() -> Any:
-    """The deployed processes."""
-    return jsonify(processes=queries.processes())
-
-
 @bp.post("/cases")
 @login_required("Pemohon", "Verifikator", "Admin")
 def start_case() -> Any:

@@ -97,6 +97,88 @@ SIGNED_PDF = {
 }
 
 
+XML_BODY = {
+    "application/json": {"schema": {"type": "object", "required": ["xml"], "properties": {"xml": {"type": "string"}}}}
+}
+PROBLEMS = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {"element_id": {"type": "string"}, "message": {"type": "string"}},
+    },
+}
+
+
+def _json(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def process_owner_paths() -> dict[str, Any]:
+    """The process-owner API (issue 9): drafts, checks, publishing, rollback and migration of cases."""
+    key = ["key"]
+    refused = _json(
+        "Ditolak: masalah per elemen diagram",
+        {"type": "object", "properties": {"message": {"type": "string"}, "problems": PROBLEMS}},
+    )
+    publish = _op(
+        "Terbitkan diagram (bawaan: draf) sebagai versi aktif",
+        {"application/json": {"schema": {"type": "object", "properties": {"xml": {"type": "string"}}}}},
+        params=key,
+        ok=_json("Sama dengan versi aktif (unchanged: true)", {"type": "object"}),
+    )
+    publish["requestBody"]["required"] = False
+    publish["responses"]["201"] = _json("Versi baru", {"type": "object"})
+    publish["responses"]["422"] = refused
+    rollback = _op(
+        "Kembalikan versi lama sebagai versi baru",
+        {"application/json": {"schema": {"type": "object", "properties": {"version": {"type": "integer"}}}}},
+        params=key,
+    )
+    rollback["responses"]["201"] = _json("Versi baru (rolled_back_from)", {"type": "object"})
+    preview = _op("Pratinjau pemindahan kasus berjalan antarversi", params=key)
+    preview["parameters"] += [
+        {"name": name, "in": "query", "required": True, "schema": {"type": "integer"}} for name in ("from", "to")
+    ]
+    migrate_body = {
+        "type": "object",
+        "required": ["from", "to"],
+        "properties": {
+            "from": {"type": "integer"},
+            "to": {"type": "integer"},
+            "case_ids": {"type": "array", "items": {"type": "integer"}},
+        },
+    }
+    version_xml = _op(
+        "Diagram BPMN satu versi",
+        params=["key", "version"],
+        ok={"description": "BPMN", "content": {"application/xml": {"schema": {"type": "string"}}}},
+    )
+    version_xml["parameters"][1]["schema"] = {"type": "integer"}
+    return {
+        "/processes": {"get": _op("Daftar proses, versi aktif dan draf")},
+        "/processes/{key}": {"get": _op("Proses: versi aktif dan draf", params=key)},
+        "/processes/{key}/versions": {"get": _op("Versi yang pernah diterbitkan", params=key)},
+        "/processes/{key}/versions/{version}/xml": {"get": version_xml},
+        "/processes/{key}/draft": {"put": _op("Simpan draf diagram", XML_BODY, params=key)},
+        "/processes/{key}/check": {
+            "post": _op(
+                "Periksa diagram tanpa menyimpan",
+                XML_BODY,
+                params=key,
+                ok=_json("Masalah", {"type": "object", "properties": {"problems": PROBLEMS}}),
+            )
+        },
+        "/processes/{key}/publish": {"post": publish},
+        "/processes/{key}/rollback": {"post": rollback},
+        "/processes/{key}/migrations/preview": {"get": preview},
+        "/processes/{key}/migrations": {
+            "post": _op(
+                "Pindahkan kasus berjalan ke versi lain", {"application/json": {"schema": migrate_body}}, params=key
+            )
+        },
+    }
+
+
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
@@ -135,7 +217,7 @@ def document() -> dict[str, Any]:
                     secured=False,
                 )
             },
-            "/processes": {"get": _op("Daftar proses yang di-deploy")},
+            **process_owner_paths(),
             "/cases": {
                 "post": _op(
                     "Mulai permohonan", {"application/json": {"schema": {"$ref": "#/components/schemas/StartCase"}}}
