@@ -38,7 +38,6 @@ const SertelPropertiesModule = {
 export function createModeler(options) {
   return new BpmnModeler({
     container: options.container,
-    keyboard: { bindTo: document },
     propertiesPanel: { parent: options.propertiesPanel },
     linting: { bpmnlint: lintConfig, active: true },
     moddleExtensions,

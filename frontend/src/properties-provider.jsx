@@ -499,8 +499,6 @@ function processGroups(element, process) {
 // ---------------------------------------------------------------------------------------------------
 
 export default function SertelPropertiesProvider(propertiesPanel, injector) {
-  propertiesPanel.registerProvider(400, this);
-
   this.getGroups = function(element) {
     return function(groups) {
       const bo = getBusinessObject(element);
@@ -546,6 +544,9 @@ export default function SertelPropertiesProvider(propertiesPanel, injector) {
       return groups;
     };
   };
+
+  // after getGroups exists: the panel checks for it on registration
+  propertiesPanel.registerProvider(400, this);
 }
 
 SertelPropertiesProvider.$inject = [ 'propertiesPanel', 'injector' ];

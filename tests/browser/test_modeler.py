@@ -1,0 +1,243 @@
+"""The process owner's modeler in Debian's chromium, against the real app.
+
+An Admin opens SOP 088.9 in the modeler, drops a new task on the flow after the recommendation, turns it
+into a user task and names it, sees bpmnlint's Sertel rule flag it (no form), picks a form in the
+properties panel and sees that flag disappear, publishes, and sees the new version's diff against the old
+one on the version page (the new task coloured "added").
+
+Two runs of the same walk:
+* ``contract``: the pages, bundle, catalogue and login are the app's; the process-owner API
+  (/api/v1/processes/...) is answered by an in-test fake that follows spec9.md, so the walk holds the
+  modeler to the contract whatever the server's publish checks are today.
+* ``server``: everything is the app's. It needs the forms catalogue by name (``sertel:form``, branch
+  ``forms``) for the server to accept a new user task; until that is merged it is skipped.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import urllib.parse
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from werkzeug.serving import make_server
+
+KEY = "issuance_ams"
+TASK_NAME = "Rekomendasi kedua"
+PROCESSES = Path(__file__).resolve().parents[2] / "processes"
+
+
+@pytest.fixture
+def live_server(app: Any, vendor_bundle: Path) -> Iterator[str]:
+    """Serve the app on 127.0.0.1:<random port>; answer its base URL."""
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, name="sertel-live", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+class FakeProcessApi:
+    """The process-owner API of spec9.md for one process, in memory (routes of a playwright page)."""
+
+    def __init__(self, key: str, xml: str) -> None:
+        self.key = key
+        self.versions: list[dict[str, Any]] = []
+        self.xml: dict[int, str] = {}
+        self.calls: list[tuple[str, str]] = []
+        self._publish(xml, "admin")
+
+    def _publish(self, xml: str, who: str) -> int:
+        number = len(self.versions) + 1
+        for version in self.versions:
+            version["is_current"] = False
+        self.versions.append({
+            "version": number, "sha256": hashlib.sha256(xml.encode()).hexdigest(), "published_by": who,
+            "published_at": f"2026-12-0{min(number, 9)}T08:00:00+00:00", "rolled_back_from": None,
+            "is_current": True, "running_cases": 0,
+        })
+        self.xml[number] = xml
+        return number
+
+    def handle(self, route: Any) -> None:
+        request = route.request
+        path = urllib.parse.urlsplit(request.url).path
+        rest = path.removeprefix(f"/api/v1/processes/{self.key}")
+        self.calls.append((request.method, rest or "/"))
+        body = json.loads(request.post_data) if request.post_data else {}
+        current = self.versions[-1]
+        if request.method == "GET" and rest == "":
+            meta = {k: current[k] for k in ("version", "sha256", "published_by", "published_at")}
+            return self._json(route, 200, {"key": self.key, "title": "SOP 088.9", "current": meta, "draft": None})
+        if request.method == "GET" and rest == "/versions":
+            return self._json(route, 200, list(reversed(self.versions)))
+        match = re.fullmatch(r"/versions/(\d+)/xml", rest)
+        if request.method == "GET" and match and int(match.group(1)) in self.xml:
+            return route.fulfill(status=200, content_type="application/xml", body=self.xml[int(match.group(1))])
+        if request.method == "POST" and rest == "/check":
+            return self._json(route, 200, {"problems": []})
+        if request.method == "PUT" and rest == "/draft":
+            return self._json(route, 200, {"saved_at": "2026-12-03T08:00:00+00:00", "problems": []})
+        if request.method == "POST" and rest == "/publish":
+            if hashlib.sha256(body["xml"].encode()).hexdigest() == current["sha256"]:
+                return self._json(route, 200, {"version": current["version"], "unchanged": True})
+            return self._json(route, 201, {"version": self._publish(body["xml"], "admin")})
+        return self._json(route, 404, {"error": "Halaman tidak ditemukan."})
+
+    @staticmethod
+    def _json(route: Any, status: int, body: Any) -> None:
+        route.fulfill(status=status, content_type="application/json", body=json.dumps(body))
+
+
+def login(page: Any, base: str, username: str) -> None:
+    page.goto(base + "/masuk")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", "demo-sertel-2026")
+    with page.expect_navigation():
+        page.click("main form button[type=submit]")
+    assert urllib.parse.urlsplit(page.url).path == "/"
+
+
+def screen_point(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Where diagram point (x, y) of the modeler is on the screen."""
+    return page.evaluate(
+        """([x, y]) => {
+            const canvas = window.sertelModeler.modeler.get('canvas');
+            const box = canvas.getContainer().getBoundingClientRect();
+            const view = canvas.viewbox();
+            return [box.left + (x - view.x) * view.scale, box.top + (y - view.y) * view.scale];
+        }""",
+        [x, y],
+    )
+
+
+def center_on(page: Any, x: float, y: float) -> None:
+    """Scroll the page to the modeler and show diagram point (x, y) at the canvas's centre, at scale 1."""
+    page.locator("#modeler-canvas").scroll_into_view_if_needed()
+    page.evaluate(
+        """([x, y]) => {
+            const canvas = window.sertelModeler.modeler.get('canvas');
+            const { width, height } = canvas.getContainer().getBoundingClientRect();
+            canvas.viewbox({ x: x - width / 2, y: y - height / 2, width, height });
+        }""",
+        [x, y],
+    )
+
+
+def lint_rules(page: Any, element_id: str) -> list[str]:
+    return page.evaluate("id => (window.sertelModeler.lintIssues[id] || []).map(i => i.rule)", element_id)
+
+
+def walk(page: Any, base: str, shots: Path) -> None:
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.set_viewport_size({"width": 1600, "height": 1000})
+
+    page.goto(f"{base}/admin/proses/{KEY}")
+    page.wait_for_function("window.sertelModeler && window.sertelModeler.ready")
+    assert page.locator(".bjs-powered-by").count() == 1  # the bpmn.io watermark stays
+    center_on(page, 1100, 470)
+
+    # --- a new task dropped on the "Disetujui" flow, made a user task and named -------------------------
+    before = set(page.evaluate("window.sertelModeler.modeler.get('elementRegistry').getAll().map(e => e.id)"))
+    page.click(".djs-palette .entry[data-action='create.task']")
+    x, y = screen_point(page, 1100, 400)
+    page.mouse.move(x - 40, y, steps=8)
+    page.mouse.move(x, y, steps=4)
+    page.mouse.down()
+    page.mouse.up()
+    created = page.evaluate(
+        "before => window.sertelModeler.modeler.get('elementRegistry').filter(e => e.type === 'bpmn:Task' && !before.includes(e.id)).map(e => e.id)",
+        sorted(before),
+    )
+    assert len(created) == 1, (created, errors)
+    page.keyboard.type(TASK_NAME)  # direct editing of the label opens on create
+    page.mouse.click(*screen_point(page, 700, 560))  # a click on empty canvas ends editing; the task stays selected
+    page.click(".djs-context-pad .entry[data-action='replace']")
+    page.click(".djs-popup .entry[data-id='replace-with-user-task']")
+    task_id = page.evaluate(
+        "name => window.sertelModeler.modeler.get('elementRegistry').filter(e => e.type === 'bpmn:UserTask' && e.businessObject.name === name).map(e => e.id)",
+        TASK_NAME,
+    )
+    assert len(task_id) == 1, task_id
+    task_id = task_id[0]
+    # the flow was split: the new task sits between the gateway and the automated checks, in the Atasan lane
+    assert page.evaluate(
+        """id => {
+            const bo = window.sertelModeler.modeler.get('elementRegistry').get(id).businessObject;
+            return [bo.incoming.map(f => f.sourceRef.id), bo.outgoing.map(f => f.targetRef.id), bo.lanes.map(l => l.name)];
+        }""",
+        task_id,
+    ) == [["recommendation_gateway"], ["automated_checks"], ["Atasan"]]
+
+    page.wait_for_function("id => (window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id)
+    assert page.locator(f".djs-overlays[data-container-id='{task_id}'] .bjsl-overlay").count() == 1
+    page.screenshot(path=str(shots / "modeler-new-task.png"))
+
+    # --- the form, picked from the catalogue in the properties panel ------------------------------------
+    header = page.locator("[data-group-id='group-sertel-form'] .bio-properties-panel-group-header")
+    header.click()
+    select = page.locator("#bio-properties-panel-sertel-form-name")
+    options = select.locator("option").evaluate_all("os => os.map(o => o.value)")
+    wanted = next(v for v in options if v == "recommendation" or v.endswith(".recommendation"))
+    select.select_option(wanted)
+    page.wait_for_function(
+        "id => !(window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id
+    )
+    assert "sertel/user-task-form" not in lint_rules(page, task_id)
+    xml = page.evaluate("window.sertelModeler.modeler.saveXML().then(r => r.xml)")
+    assert re.search(rf'<bpmn:userTask id="{task_id}" name="{TASK_NAME}">\s*<bpmn:extensionElements>\s*<sertel:form name="{re.escape(wanted)}"', xml), xml[:3000]
+    page.screenshot(path=str(shots / "modeler-form-picked.png"))
+
+    # --- publish ----------------------------------------------------------------------------------------
+    page.click("#modeler-publish")
+    page.wait_for_function("window.sertelModeler.published || /Tidak diterbitkan/.test(document.getElementById('modeler-status').textContent)")
+    status = page.text_content("#modeler-status")
+    assert page.evaluate("window.sertelModeler.published") is not None, (status, page.text_content("#modeler-server-problems"))
+    version = page.evaluate("window.sertelModeler.published.version")
+    assert f"Versi {version} diterbitkan" in status
+
+    # --- the version page: the diff of the two versions -------------------------------------------------
+    with page.expect_navigation():
+        page.click("#modeler-status a")
+    page.wait_for_function("window.sertelVersions && window.sertelVersions.diff")
+    diff = page.evaluate("window.sertelVersions.diff")
+    assert task_id in [e["id"] for e in diff["added"]]
+    assert page.locator(f"#diff-new .djs-element.diff-added[data-element-id='{task_id}']").count() == 1
+    assert page.locator(f"#diff-old [data-element-id='{task_id}']").count() == 0
+    # the split flow: one flow now ends at the new task (changed) and a new one leaves it (added)
+    assert "flow_recommendation_approved" in [e["id"] for e in diff["changed"]]
+    assert page.locator(f"#diff-changes tr[data-element='{task_id}']").count() >= 1
+    assert page.locator("#versions-table tbody tr").count() >= 2
+    page.screenshot(path=str(shots / "versions-diff.png"), full_page=True)
+    assert not errors, errors
+
+
+def test_modeler_walk_against_the_api_contract(page: Any, live_server: str, tmp_path: Path) -> None:
+    fake = FakeProcessApi(KEY, (PROCESSES / f"{KEY}.bpmn").read_text(encoding="utf-8"))
+    page.route(re.compile(rf".*/api/v1/processes/{KEY}(/.*)?$"), fake.handle)
+    login(page, live_server, "admin")
+    walk(page, live_server, tmp_path)
+    assert ("POST", "/publish") in fake.calls
+    assert ("POST", "/check") in fake.calls  # the debounced server check ran after edits
+    assert len(fake.versions) == 2
+
+
+def test_modeler_walk_against_the_server(page: Any, live_server: str, tmp_path: Path, client: Any, api: Any) -> None:
+    names = [form["name"] for form in api("admin").get("/catalogue").get_json()["forms"]]
+    if "recommendation" not in names:
+        pytest.skip("needs the forms catalogue by name (sertel:form, branch 'forms') for the server to accept a new user task")
+    login(page, live_server, "admin")
+    walk(page, live_server, tmp_path)
+    versions = api("admin").get(f"/processes/{KEY}/versions").get_json()
+    assert versions[0]["is_current"] and versions[0]["version"] == 2
