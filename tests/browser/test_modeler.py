@@ -199,6 +199,23 @@ def walk(page: Any, base: str, shots: Path) -> None:
     assert re.search(rf'<bpmn:userTask id="{task_id}" name="{TASK_NAME}">\s*<bpmn:extensionElements>\s*<sertel:form name="{re.escape(wanted)}"', xml), xml[:3000]
     page.screenshot(path=str(shots / "modeler-form-picked.png"))
 
+    # --- a service task shows its operator and the operator's declared parameters -----------------------
+    page.click("#modeler-canvas .djs-shape[data-element-id='recommendation_pdf']")
+    page.locator("[data-group-id='group-sertel-operator'] .bio-properties-panel-group-header").click()
+    assert page.input_value("#bio-properties-panel-sertel-operator").startswith("common.form_pdf")
+    assert page.locator("#bio-properties-panel-sertel-param-form").input_value() != ""
+    assert page.input_value("#bio-properties-panel-sertel-result") == "recommendation_pdf"
+
+    # --- the process's SLA property, versioned with the diagram -----------------------------------------
+    page.evaluate(
+        "(() => { const m = window.sertelModeler.modeler; m.get('selection').select(m.get('elementRegistry').get('participant_issuance_ams')); })()"
+    )
+    page.locator("[data-group-id='group-sertel-process-properties'] .bio-properties-panel-group-header").click()
+    page.fill("#bio-properties-panel-sertel-property-sla_verification_reminder", "P1D")
+    page.wait_for_function(
+        "() => window.sertelModeler.modeler.saveXML().then(r => /<sertel:property name=\"sla_verification_reminder\" value=\"P1D\"/.test(r.xml))"
+    )
+
     # --- publish ----------------------------------------------------------------------------------------
     page.click("#modeler-publish")
     page.wait_for_function("window.sertelModeler.published || /Tidak diterbitkan/.test(document.getElementById('modeler-status').textContent)")
@@ -218,6 +235,10 @@ def walk(page: Any, base: str, shots: Path) -> None:
     # the split flow: one flow now ends at the new task (changed) and a new one leaves it (added)
     assert "flow_recommendation_approved" in [e["id"] for e in diff["changed"]]
     assert page.locator(f"#diff-changes tr[data-element='{task_id}']").count() >= 1
+    # the changed SLA shows as a changed property of the process
+    process = next(e for e in diff["changed"] if e["id"] == KEY)
+    assert "P1D" in process["attrs"]["extensionElements"]["newValue"]
+    assert "P1D" not in process["attrs"]["extensionElements"]["oldValue"]
     assert page.locator("#versions-table tbody tr").count() >= 2
     page.screenshot(path=str(shots / "versions-diff.png"), full_page=True)
     assert not errors, errors
@@ -231,6 +252,42 @@ def test_modeler_walk_against_the_api_contract(page: Any, live_server: str, tmp_
     assert ("POST", "/publish") in fake.calls
     assert ("POST", "/check") in fake.calls  # the debounced server check ran after edits
     assert len(fake.versions) == 2
+
+
+def test_version_page_and_modeler_against_the_server(page: Any, live_server: str, api: Any) -> None:
+    admin = api("admin")
+    old_name, new_name = "Beri rekomendasi permohonan", "Beri rekomendasi atas permohonan"
+    xml = (PROCESSES / f"{KEY}.bpmn").read_text(encoding="utf-8")
+    assert xml.count(f'name="{old_name}"') == 1
+    published = admin.post(f"/processes/{KEY}/publish", json={"xml": xml.replace(old_name, new_name)})
+    assert published.status_code == 201, published.get_json()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    login(page, live_server, "admin")
+
+    page.goto(f"{live_server}/admin/proses/{KEY}/versi")
+    page.wait_for_function("window.sertelVersions && window.sertelVersions.diff")
+    assert page.evaluate("[window.sertelVersions.from, window.sertelVersions.to]") == [1, 2]
+    changed = {e["id"]: e for e in page.evaluate("window.sertelVersions.diff.changed")}
+    assert changed["recommendation"]["attrs"]["name"] == {"oldValue": old_name, "newValue": new_name}
+    assert page.locator("#diff-new .djs-element.diff-changed[data-element-id='recommendation']").count() == 1
+    assert page.locator("#diff-old .djs-element.diff-changed[data-element-id='recommendation']").count() == 1
+
+    # roll back to version 1: a new version 3, current, and identical to 1
+    page.click("#versions-table button.rollback[data-version='1']")
+    page.wait_for_function("window.sertelVersions.to === 3 && window.sertelVersions.diff && window.sertelVersions.from === 1")
+    page.wait_for_function("document.getElementById('diff-summary').textContent.startsWith('0 ditambah, 0 dihapus, 0 diubah')")
+    versions = admin.get(f"/processes/{KEY}/versions").get_json()
+    assert [(v["version"], v["is_current"], v["rolled_back_from"]) for v in versions][0] == (3, True, 1)
+
+    # the modeler opens the current version and the server's check runs on it
+    page.goto(f"{live_server}/admin/proses/{KEY}")
+    page.wait_for_function("window.sertelModeler && window.sertelModeler.ready && window.sertelModeler.checks > 0")
+    assert page.text_content("#modeler-status").startswith("Versi 3")
+    assert page.evaluate("window.sertelModeler.catalogue !== null")
+    assert not errors, errors
 
 
 def test_modeler_walk_against_the_server(page: Any, live_server: str, tmp_path: Path, client: Any, api: Any) -> None:
