@@ -60,11 +60,17 @@ class FakeProcessApi:
         number = len(self.versions) + 1
         for version in self.versions:
             version["is_current"] = False
-        self.versions.append({
-            "version": number, "sha256": hashlib.sha256(xml.encode()).hexdigest(), "published_by": who,
-            "published_at": f"2026-12-0{min(number, 9)}T08:00:00+00:00", "rolled_back_from": None,
-            "is_current": True, "running_cases": 0,
-        })
+        self.versions.append(
+            {
+                "version": number,
+                "sha256": hashlib.sha256(xml.encode()).hexdigest(),
+                "published_by": who,
+                "published_at": f"2026-12-0{min(number, 9)}T08:00:00+00:00",
+                "rolled_back_from": None,
+                "is_current": True,
+                "running_cases": 0,
+            }
+        )
         self.xml[number] = xml
         return number
 
@@ -180,7 +186,9 @@ def walk(page: Any, base: str, shots: Path) -> None:
         task_id,
     ) == [["recommendation_gateway"], ["automated_checks"], ["Atasan"]]
 
-    page.wait_for_function("id => (window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id)
+    page.wait_for_function(
+        "id => (window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id
+    )
     assert page.locator(f".djs-overlays[data-container-id='{task_id}'] .bjsl-overlay").count() == 1
     page.screenshot(path=str(shots / "modeler-new-task.png"))
 
@@ -196,7 +204,10 @@ def walk(page: Any, base: str, shots: Path) -> None:
     )
     assert "sertel/user-task-form" not in lint_rules(page, task_id)
     xml = page.evaluate("window.sertelModeler.modeler.saveXML().then(r => r.xml)")
-    assert re.search(rf'<bpmn:userTask id="{task_id}" name="{TASK_NAME}">\s*<bpmn:extensionElements>\s*<sertel:form name="{re.escape(wanted)}"', xml), xml[:3000]
+    assert re.search(
+        rf'<bpmn:userTask id="{task_id}" name="{TASK_NAME}">\s*<bpmn:extensionElements>\s*<sertel:form name="{re.escape(wanted)}"',
+        xml,
+    ), xml[:3000]
     page.screenshot(path=str(shots / "modeler-form-picked.png"))
 
     # --- a service task shows its operator and the operator's declared parameters -----------------------
@@ -213,14 +224,19 @@ def walk(page: Any, base: str, shots: Path) -> None:
     page.locator("[data-group-id='group-sertel-process-properties'] .bio-properties-panel-group-header").click()
     page.fill("#bio-properties-panel-sertel-property-sla_verification_reminder", "P1D")
     page.wait_for_function(
-        "() => window.sertelModeler.modeler.saveXML().then(r => /<sertel:property name=\"sla_verification_reminder\" value=\"P1D\"/.test(r.xml))"
+        '() => window.sertelModeler.modeler.saveXML().then(r => /<sertel:property name="sla_verification_reminder" value="P1D"/.test(r.xml))'
     )
 
     # --- publish ----------------------------------------------------------------------------------------
     page.click("#modeler-publish")
-    page.wait_for_function("window.sertelModeler.published || /Tidak diterbitkan/.test(document.getElementById('modeler-status').textContent)")
+    page.wait_for_function(
+        "window.sertelModeler.published || /Tidak diterbitkan/.test(document.getElementById('modeler-status').textContent)"
+    )
     status = page.text_content("#modeler-status")
-    assert page.evaluate("window.sertelModeler.published") is not None, (status, page.text_content("#modeler-server-problems"))
+    assert page.evaluate("window.sertelModeler.published") is not None, (
+        status,
+        page.text_content("#modeler-server-problems"),
+    )
     version = page.evaluate("window.sertelModeler.published.version")
     assert f"Versi {version} diterbitkan" in status
 
@@ -277,10 +293,15 @@ def test_version_page_and_modeler_against_the_server(page: Any, live_server: str
 
     # roll back to version 1: a new version 3, current, and identical to 1
     page.click("#versions-table button.rollback[data-version='1']")
-    page.wait_for_function("window.sertelVersions.to === 3 && window.sertelVersions.diff && window.sertelVersions.from === 1")
-    page.wait_for_function("document.getElementById('diff-summary').textContent.startsWith('0 ditambah, 0 dihapus, 0 diubah')")
+    page.wait_for_function(
+        "window.sertelVersions.to === 3 && window.sertelVersions.diff && window.sertelVersions.from === 1"
+    )
+    page.wait_for_function(
+        "document.getElementById('diff-summary').textContent.startsWith('0 ditambah, 0 dihapus, 0 diubah')"
+    )
     versions = admin.get(f"/processes/{KEY}/versions").get_json()
-    assert [(v["version"], v["is_current"], v["rolled_back_from"]) for v in versions][0] == (3, True, 1)
+    newest = versions[0]
+    assert (newest["version"], newest["is_current"], newest["rolled_back_from"]) == (3, True, 1)
 
     # the modeler opens the current version and the server's check runs on it
     page.goto(f"{live_server}/admin/proses/{KEY}")
@@ -293,7 +314,9 @@ def test_version_page_and_modeler_against_the_server(page: Any, live_server: str
 def test_modeler_walk_against_the_server(page: Any, live_server: str, tmp_path: Path, client: Any, api: Any) -> None:
     names = [form["name"] for form in api("admin").get("/catalogue").get_json()["forms"]]
     if "recommendation" not in names:
-        pytest.skip("needs the forms catalogue by name (sertel:form, branch 'forms') for the server to accept a new user task")
+        pytest.skip(
+            "needs the forms catalogue by name (sertel:form, branch 'forms') for the server to accept a new user task"
+        )
     login(page, live_server, "admin")
     walk(page, live_server, tmp_path)
     versions = api("admin").get(f"/processes/{KEY}/versions").get_json()

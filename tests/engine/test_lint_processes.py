@@ -59,17 +59,33 @@ def diagram(form: str, operator: str, lane: str, timer: str, dead_end: bool) -> 
       <spiffworkflow:serviceTaskOperator id="{operator}" resultVariable="approve_pdf"><spiffworkflow:parameters>
         <spiffworkflow:parameter id="form" type="str" value="'recommendation'" />
       </spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"""
-    timer_xml = f'<bpmn:timerEventDefinition id="t"><bpmn:timeDuration>{timer}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+    timer_xml = (
+        f'<bpmn:timerEventDefinition id="t"><bpmn:timeDuration>{timer}</bpmn:timeDuration></bpmn:timerEventDefinition>'
+    )
     nodes = [
         ("start", f'<bpmn:startEvent id="start" name="Mulai">{refs("start")}</bpmn:startEvent>', (100, 100, 36, 36)),
-        ("approve", f'<bpmn:userTask id="approve" name="Setujui">{form_xml}{refs("approve")}</bpmn:userTask>', (200, 80, 100, 80)),
-        ("pdf", f'<bpmn:serviceTask id="pdf" name="Buat PDF">{operator_xml}{refs("pdf")}</bpmn:serviceTask>', (350, 80, 100, 80)),
+        (
+            "approve",
+            f'<bpmn:userTask id="approve" name="Setujui">{form_xml}{refs("approve")}</bpmn:userTask>',
+            (200, 80, 100, 80),
+        ),
+        (
+            "pdf",
+            f'<bpmn:serviceTask id="pdf" name="Buat PDF">{operator_xml}{refs("pdf")}</bpmn:serviceTask>',
+            (350, 80, 100, 80),
+        ),
         ("end", f'<bpmn:endEvent id="end" name="Selesai">{refs("end")}</bpmn:endEvent>', (500, 100, 36, 36)),
-        ("remind", f'<bpmn:boundaryEvent id="remind" name="Pengingat" attachedToRef="approve" cancelActivity="false">'
-                   f'{refs("remind")}{timer_xml}</bpmn:boundaryEvent>', (232, 142, 36, 36)),
+        (
+            "remind",
+            f'<bpmn:boundaryEvent id="remind" name="Pengingat" attachedToRef="approve" cancelActivity="false">'
+            f"{refs('remind')}{timer_xml}</bpmn:boundaryEvent>",
+            (232, 142, 36, 36),
+        ),
     ]
     if dead_end:
-        nodes.append(("orphan", f'<bpmn:task id="orphan" name="Buntu">{refs("orphan")}</bpmn:task>', (350, 220, 100, 80)))
+        nodes.append(
+            ("orphan", f'<bpmn:task id="orphan" name="Buntu">{refs("orphan")}</bpmn:task>', (350, 220, 100, 80))
+        )
     shapes = '<bpmndi:BPMNShape id="lane_di" bpmnElement="lane" isHorizontal="true"><dc:Bounds x="50" y="40" width="600" height="300" /></bpmndi:BPMNShape>'
     shapes += "".join(
         f'<bpmndi:BPMNShape id="{n}_di" bpmnElement="{n}"><dc:Bounds x="{x}" y="{y}" width="{w}" height="{h}" /></bpmndi:BPMNShape>'
@@ -107,19 +123,29 @@ def lint(node: str, tmp_path: Path, catalogue: Any, *targets: Path) -> tuple[int
     catalogue_file.write_text(json.dumps(catalogue), encoding="utf-8")
     run = subprocess.run(
         [node, str(SCRIPT), "--json", "--catalogue", str(catalogue_file), *map(str, targets)],
-        capture_output=True, text=True, timeout=120, check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
     )
     assert run.returncode in (0, 1), run.stderr
     return run.returncode, json.loads(run.stdout)
 
 
 def problems(report: dict[str, Any]) -> list[tuple[str, str, str]]:
-    return [(p["rule"], p["id"], p["message"]) for file in report["files"].values() for p in file if p["category"] == "error"]
+    return [
+        (p["rule"], p["id"], p["message"])
+        for file in report["files"].values()
+        for p in file
+        if p["category"] == "error"
+    ]
 
 
 def test_a_good_diagram_passes(node: str, tmp_path: Path) -> None:
     good = tmp_path / "good.bpmn"
-    good.write_text(diagram("recommendation", "common.form_pdf@1", "Atasan", "setting('sla_verification_reminder')", False))
+    good.write_text(
+        diagram("recommendation", "common.form_pdf@1", "Atasan", "setting('sla_verification_reminder')", False)
+    )
     catalogue = json.loads(json.dumps(CATALOGUE))
     catalogue["operators"][0]["params"][1]["required"] = False
     status, report = lint(node, tmp_path, catalogue, good)

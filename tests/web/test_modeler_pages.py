@@ -58,7 +58,11 @@ def test_catalogue_lists_what_diagrams_may_name(api: Any) -> None:
     assert operators["common.form_pdf"]["version"] in operators["common.form_pdf"]["versions"]
     assert {"lane": "Verifikator", "role": "Verifikator"} in body["roles"]
     settings = {s["name"]: s for s in body["settings"]}
-    assert settings["sla_verification_reminder"] == {"name": "sla_verification_reminder", "default": "P2D", "kind": "duration"}
+    assert settings["sla_verification_reminder"] == {
+        "name": "sla_verification_reminder",
+        "default": "P2D",
+        "kind": "duration",
+    }
     assert not any("secret" in name or "kek" in name or "database" in name for name in settings)  # never secrets
 
 
