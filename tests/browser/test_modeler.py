@@ -20,6 +20,7 @@ import json
 import re
 import threading
 import urllib.parse
+import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,16 @@ class FakeProcessApi:
         self.xml[number] = xml
         return number
 
+    @staticmethod
+    def problems(xml: str) -> list[dict[str, str]]:
+        """The one publish check the walk needs: a user task names a form."""
+        bpmn, sertel = "{http://www.omg.org/spec/BPMN/20100524/MODEL}", "{https://sertel.id/schema/bpmn/1.0}"
+        return [
+            {"element_id": task.get("id", ""), "message": f"tugas '{task.get('id')}': formulir belum dipilih"}
+            for task in ET.fromstring(xml.encode()).iter(f"{bpmn}userTask")
+            if task.find(f"{bpmn}extensionElements/{sertel}form") is None
+        ]
+
     def handle(self, route: Any) -> None:
         request = route.request
         path = urllib.parse.urlsplit(request.url).path
@@ -90,7 +101,7 @@ class FakeProcessApi:
         if request.method == "GET" and match and int(match.group(1)) in self.xml:
             return route.fulfill(status=200, content_type="application/xml", body=self.xml[int(match.group(1))])
         if request.method == "POST" and rest == "/check":
-            return self._json(route, 200, {"problems": []})
+            return self._json(route, 200, {"problems": self.problems(body["xml"])})
         if request.method == "PUT" and rest == "/draft":
             return self._json(route, 200, {"saved_at": "2026-12-03T08:00:00+00:00", "problems": []})
         if request.method == "POST" and rest == "/publish":
@@ -152,7 +163,13 @@ def walk(page: Any, base: str, shots: Path) -> None:
     page.goto(f"{base}/admin/proses/{KEY}")
     page.wait_for_function("window.sertelModeler && window.sertelModeler.ready")
     assert page.locator(".bjs-powered-by").count() == 1  # the bpmn.io watermark stays
-    center_on(page, 1100, 470)
+    # token simulation: on and off again (editing is off while it runs)
+    page.click("#modeler-simulate")
+    page.wait_for_selector("#modeler-simulate[aria-pressed='true']")
+    page.wait_for_selector("#modeler-canvas .simulation .djs-palette.hidden", state="attached")
+    page.click("#modeler-simulate")
+    page.wait_for_selector("#modeler-simulate[aria-pressed='false']")
+    center_on(page, 1100, 400)
 
     # --- a new task dropped on the "Disetujui" flow, made a user task and named -------------------------
     before = set(page.evaluate("window.sertelModeler.modeler.get('elementRegistry').getAll().map(e => e.id)"))
@@ -190,6 +207,9 @@ def walk(page: Any, base: str, shots: Path) -> None:
         "id => (window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id
     )
     assert page.locator(f".djs-overlays[data-container-id='{task_id}'] .bjsl-overlay").count() == 1
+    # the server's check (debounced after the edit) puts its problem on the element too
+    page.wait_for_selector(f".sertel-problem-badge[data-element='{task_id}']")
+    assert page.locator(f"#modeler-server-problems button[data-element='{task_id}']").count() >= 1
     page.screenshot(path=str(shots / "modeler-new-task.png"))
 
     # --- the form, picked from the catalogue in the properties panel ------------------------------------
@@ -203,6 +223,7 @@ def walk(page: Any, base: str, shots: Path) -> None:
         "id => !(window.sertelModeler.lintIssues[id] || []).some(i => i.rule === 'sertel/user-task-form')", arg=task_id
     )
     assert "sertel/user-task-form" not in lint_rules(page, task_id)
+    page.wait_for_selector(f".sertel-problem-badge[data-element='{task_id}']", state="detached")
     xml = page.evaluate("window.sertelModeler.modeler.saveXML().then(r => r.xml)")
     assert re.search(
         rf'<bpmn:userTask id="{task_id}" name="{TASK_NAME}">\s*<bpmn:extensionElements>\s*<sertel:form name="{re.escape(wanted)}"',
