@@ -342,3 +342,65 @@ def test_modeler_walk_against_the_server(page: Any, live_server: str, tmp_path: 
     walk(page, live_server, tmp_path)
     versions = api("admin").get(f"/processes/{KEY}/versions").get_json()
     assert versions[0]["is_current"] and versions[0]["version"] == 2
+
+
+def select(page: Any, element_id: str, group: str) -> None:
+    """Select an element of the modeler and open one group of its properties panel.
+
+    The focused panel input is blurred first, as a click on the canvas would: the panel keeps showing the
+    element whose input has the focus.
+    """
+    page.evaluate(
+        "id => { document.activeElement.blur(); const m = window.sertelModeler.modeler; m.get('selection').select(m.get('elementRegistry').get(id)); }",
+        element_id,
+    )
+    page.locator(f"[data-group-id='group-{group}'] .bio-properties-panel-group-header").click()
+
+
+def saved_xml(page: Any) -> str:
+    return page.evaluate("window.sertelModeler.modeler.saveXML().then(r => r.xml)")
+
+
+def test_panel_edits_conditions_lanes_timers_without_xml(page: Any, live_server: str) -> None:
+    fakes = {
+        key: FakeProcessApi(key, (PROCESSES / f"{key}.bpmn").read_text(encoding="utf-8"))
+        for key in (KEY, "issuance_esign")
+    }
+    for key, fake in fakes.items():
+        page.route(re.compile(rf".*/api/v1/processes/{key}(/.*)?$"), fake.handle)
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    login(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/proses/{KEY}")
+    page.wait_for_function("window.sertelModeler && window.sertelModeler.ready")
+
+    # a gateway's flow: its condition
+    select(page, "flow_recommendation_approved", "sertel-condition")
+    condition = page.locator("#bio-properties-panel-sertel-condition-body")
+    assert condition.input_value() == 'recommendation["decision"] == "approve"'
+    condition.fill("recommendation['decision'] in ('approve', 'approved')")
+    page.wait_for_function(
+        "() => window.sertelModeler.modeler.saveXML().then(r => r.xml.includes(\"in ('approve', 'approved')\"))"
+    )
+
+    # a lane: the role it maps to
+    select(page, "lane_verifikator", "sertel-lane")
+    lane = page.locator("#bio-properties-panel-sertel-lane-role")
+    assert lane.input_value() == "Verifikator"
+    assert "peran Verifikator" in lane.locator("option:checked").text_content()
+
+    # the process (through its pool): start form choice
+    select(page, f"participant_{KEY}", "sertel-start-form")
+    values = page.locator("#bio-properties-panel-sertel-start-form-name option").evaluate_all(
+        "os => os.map(o => o.value)"
+    )
+    assert "" in values and len(values) > 1
+
+    # a timer: its duration from a setting
+    page.goto(f"{live_server}/admin/proses/issuance_esign")
+    page.wait_for_function("window.sertelModeler && window.sertelModeler.ready")
+    select(page, "activation_expired_timer", "sertel-timer")
+    timer = page.locator("#bio-properties-panel-sertel-timer-setting")
+    assert timer.input_value() == "sla_activation"
+    timer.select_option("sla_verification_reminder")
+    assert "setting('sla_verification_reminder')" in saved_xml(page)
+    assert "setting('sla_activation')" not in saved_xml(page)
