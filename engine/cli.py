@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -22,7 +21,6 @@ from engine.services import (
     archive_refresh,
     audit_anchor,
     audit_keys,
-    catalogue,
     deploy,
     reconcile,
     reminders,
@@ -76,21 +74,6 @@ def deploy_command(files: tuple[Path, ...], actor: str) -> None:
             click.echo(f"{deployment.key}: v{deployment.version} ({state}, sha256 {deployment.sha256[:12]})")
     except ServiceError as exc:
         _fail(exc)
-
-
-@main.command("catalogue")
-@click.option("--json", "as_json", is_flag=True, help="Print the catalogue as JSON (as GET /api/v1/catalogue).")
-@with_appcontext
-def catalogue_command(as_json: bool) -> None:
-    """List the forms, operators, lane roles and diagram settings a diagram may name."""
-    described = catalogue.describe()
-    if as_json:
-        click.echo(json.dumps(described, ensure_ascii=False, indent=2))
-        return
-    click.echo("Formulir: " + ", ".join(form["name"] for form in described["forms"]))
-    click.echo("Operator: " + ", ".join(op["name"] for op in described["operators"]))
-    click.echo("Lajur: " + ", ".join(f"{r['lane']} ({r['role']})" for r in described["roles"]))
-    click.echo("Pengaturan: " + ", ".join(f"{s['name']}={s['default']}" for s in described["settings"]))
 
 
 @main.command()

@@ -48,7 +48,6 @@ def register_web(app: Flask) -> None:
         people_views.bp,
         audit_views.bp,
         modeler.bp,
-        modeler.api_bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)

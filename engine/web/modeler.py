@@ -1,8 +1,8 @@
 """Pages of the process owner (Admin): the process list, the BPMN modeler and the version list with its diff.
 
 The pages are shells: their scripts (static/js/modeler*.js with the vendor bundle static/vendor/modeler.js)
-read and write through the process-owner API (/api/v1/processes, /api/v1/catalogue), the same checks and
-audit events as any other client of that API.
+read and write through the process-owner API (/api/v1/processes) and load the catalogue (/api/v1/catalogue),
+with the same checks and audit events as any other client of that API.
 """
 
 from __future__ import annotations
@@ -10,9 +10,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from flask import Blueprint, abort, jsonify, render_template
+from flask import Blueprint, abort, render_template
 
-from engine.services import catalogue
 from engine.web.auth import login_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/admin/proses")
@@ -48,13 +47,3 @@ def versions(key: str) -> Any:
     """The published versions, roll back, and the visual diff of two versions."""
     return render_template("modeler_versions.html", key=_checked(key))
 
-
-# The catalogue is API, not a page; it lives here because the modeler is its first client.
-api_bp = Blueprint("catalogue_api", __name__, url_prefix="/api/v1")
-
-
-@api_bp.get("/catalogue")
-@login_required("Admin", "Auditor")
-def catalogue_view() -> Any:
-    """Forms, operators with their parameters, lane roles and diagram settings (spec9.md)."""
-    return jsonify(catalogue.describe())

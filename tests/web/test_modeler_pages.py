@@ -1,14 +1,10 @@
-"""The process owner's pages (Admin only) and the catalogue the modeler loads (Admin and Auditor)."""
+"""The process owner's pages: Admin only, served with the bundled modeler (no CDN)."""
 
 from __future__ import annotations
-
-import json
-from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
 
-from engine.cli import catalogue_command
 from tests.web_login import login
 
 PAGES = ("/admin/proses", "/admin/proses/issuance_ams", "/admin/proses/issuance_ams/versi")
@@ -45,34 +41,3 @@ def test_a_key_that_cannot_be_a_process_is_not_found(client: FlaskClient) -> Non
     login(client, "admin")
     assert client.get("/admin/proses/..%2Fetc").status_code == 404
     assert client.get("/admin/proses/a%20b/versi").status_code == 404
-
-
-def test_catalogue_lists_what_diagrams_may_name(api: Any) -> None:
-    body = api("admin").get("/catalogue").get_json()
-    assert set(body) == {"forms", "operators", "roles", "settings"}
-    forms = {form["name"]: form for form in body["forms"]}
-    assert forms, body
-    assert all(isinstance(field["required"], bool) for form in forms.values() for field in form["fields"])
-    operators = {op["name"]: op for op in body["operators"]}
-    assert "common.form_pdf" in operators
-    assert operators["common.form_pdf"]["version"] in operators["common.form_pdf"]["versions"]
-    assert {"lane": "Verifikator", "role": "Verifikator"} in body["roles"]
-    settings = {s["name"]: s for s in body["settings"]}
-    assert settings["sla_verification_reminder"] == {
-        "name": "sla_verification_reminder",
-        "default": "P2D",
-        "kind": "duration",
-    }
-    assert not any("secret" in name or "kek" in name or "database" in name for name in settings)  # never secrets
-
-
-def test_catalogue_is_for_admin_and_auditor(api: Any) -> None:
-    assert api("auditor").get("/catalogue").status_code == 200
-    assert api("pemohon").get("/catalogue").status_code == 403
-    assert api("verifikator").get("/catalogue").status_code == 403
-
-
-def test_cli_dumps_the_same_catalogue_as_the_api(app: Any, api: Any) -> None:
-    result = app.test_cli_runner().invoke(catalogue_command, ["--json"])
-    assert result.exit_code == 0, result.output
-    assert json.loads(result.output[result.output.index("{") :]) == api("admin").get("/catalogue").get_json()
