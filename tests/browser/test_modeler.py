@@ -344,7 +344,15 @@ def test_version_page_and_modeler_against_the_server(page: Any, live_server: str
     page.set_viewport_size({"width": 1600, "height": 1000})
     login(page, live_server, "admin")
 
-    page.goto(f"{live_server}/admin/proses/{KEY}/versi")
+    # the list of processes, from GET /api/v1/processes
+    page.goto(f"{live_server}/admin/proses")
+    row = page.locator(f"#modeler-processes tr[data-key='{KEY}']")
+    row.wait_for()
+    assert row.locator("td").nth(1).text_content().strip() == "2"
+    with page.expect_navigation():
+        row.locator("a", has_text="Versi").click()
+    assert urllib.parse.urlsplit(page.url).path == f"/admin/proses/{KEY}/versi"
+
     page.wait_for_function("window.sertelVersions && window.sertelVersions.diff")
     assert page.evaluate("[window.sertelVersions.from, window.sertelVersions.to]") == [1, 2]
     changed = {e["id"]: e for e in page.evaluate("window.sertelVersions.diff.changed")}
