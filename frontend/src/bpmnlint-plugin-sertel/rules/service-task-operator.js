@@ -42,7 +42,9 @@ module.exports = function() {
       }
     }
     const declaredNames = new Set(declared.map((p) => p.name));
-    for (const param of given) {
+    // An empty list may mean "declares nothing" (a registry without parameter declarations): the server's
+    // publish check still refuses parameters an operator does not take.
+    for (const param of declared.length ? given : []) {
       if (param.id && !declaredNames.has(param.id)) {
         reporter.report(node.id, `tugas layanan ${label(node)}: parameter '${param.id}' tidak dikenal oleh '${name}'`);
       }
