@@ -46,4 +46,3 @@ def edit(key: str) -> Any:
 def versions(key: str) -> Any:
     """The published versions, roll back, and the visual diff of two versions."""
     return render_template("modeler_versions.html", key=_checked(key))
-
