@@ -5,8 +5,11 @@
 # Produces (load in this order, before /static/js/csr.js):
 #   engine/web/static/vendor/reflect-metadata.js  - Reflect.getMetadata polyfill (needed by tsyringe inside x509.js)
 #   engine/web/static/vendor/x509.js              - @peculiar/x509 IIFE bundle, exposes global `x509`
+#   engine/web/static/vendor/modeler.js (+ modeler.css, font files) - the process owner's BPMN modeler
+#       (bpmn-js, properties panel with the Sertel groups, bpmnlint + Sertel plugin, token simulation,
+#       differ), bundled by esbuild from frontend/src/modeler.js; exposes global `SertelBpmn`.
 #
-# Idempotent: does nothing when every vendor file is newer than package-lock.json.
+# Idempotent: does nothing when every vendor file is newer than package-lock.json and frontend/src.
 # Set FORCE=1 to rebuild anyway.
 set -euo pipefail
 
@@ -21,12 +24,17 @@ declare -A FILES=(
     [x509.js]="@peculiar/x509/build/x509.js"
 )
 
+BUNDLES=(modeler.js modeler.css)
+
 up_to_date() {
     [ -f "$LOCK" ] || return 1
+    [ -d "$FRONTEND/node_modules/bpmn-js" ] || return 1
     local f
-    for f in "${!FILES[@]}"; do
+    for f in "${!FILES[@]}" "${BUNDLES[@]}"; do
         [ "$VENDOR/$f" -nt "$LOCK" ] || return 1
     done
+    # a source newer than the modeler bundle means a rebuild
+    [ -z "$(find "$FRONTEND/src" -newer "$VENDOR/modeler.js" -type f -print -quit)" ] || return 1
     return 0
 }
 
@@ -38,7 +46,9 @@ fi
 command -v npm >/dev/null 2>&1 || { echo "build-frontend: npm not found" >&2; exit 1; }
 
 cd "$FRONTEND"
-if [ -f "$LOCK" ]; then
+if [ -f "$LOCK" ] && [ "${FORCE:-0}" != "1" ] && [ -d node_modules/bpmn-js ] && [ node_modules/.package-lock.json -nt "$LOCK" ]; then
+    :  # installed tree already matches the lockfile
+elif [ -f "$LOCK" ]; then
     npm ci --no-audit --no-fund --loglevel=error >/dev/null
 else
     npm install --no-audit --no-fund --loglevel=error >/dev/null
@@ -52,3 +62,12 @@ for f in "${!FILES[@]}"; do
     touch "$VENDOR/$f"   # cp keeps no mtime here, but be explicit: newer than the lock
 done
 echo "build-frontend: copied ${!FILES[*]} to ${VENDOR#"$ROOT"/}"
+
+# The modeler bundle (fonts referenced by the CSS land next to it as files).
+rm -f "$VENDOR"/modeler.* "$VENDOR"/bpmn-*.eot "$VENDOR"/bpmn-*.woff* "$VENDOR"/bpmn-*.ttf "$VENDOR"/bpmn-*.svg
+node_modules/.bin/esbuild src/modeler.js --bundle --format=iife --global-name=SertelBpmn --minify \
+    --target=es2020 --jsx=automatic --jsx-import-source=@bpmn-io/properties-panel/preact \
+    --loader:.svg=dataurl --loader:.woff=file --loader:.woff2=file --loader:.eot=file --loader:.ttf=file \
+    --legal-comments=eof --log-level=warning --outfile="$VENDOR/modeler.js"
+touch "$VENDOR/modeler.js" "$VENDOR/modeler.css"
+echo "build-frontend: bundled ${VENDOR#"$ROOT"/}/modeler.js and modeler.css"

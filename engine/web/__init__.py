@@ -20,6 +20,7 @@ from engine.web import (
     certificates_views,
     inbox,
     labels,
+    modeler,
     people_views,
     pki_views,
     processes_api,
@@ -46,6 +47,7 @@ def register_web(app: Flask) -> None:
         signing_views.bp,
         people_views.bp,
         audit_views.bp,
+        modeler.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(auth.load_user)
