@@ -379,6 +379,35 @@ def test_version_page_and_modeler_against_the_server(page: Any, live_server: str
     assert not errors, errors
 
 
+def test_version_page_previews_and_moves_running_cases(page: Any, live_server: str, api: Any) -> None:
+    budi = api("pemohon")
+    started = budi.post("/cases", json={"process_key": KEY})
+    assert started.status_code == 201, started.get_json()
+    case_id = started.get_json()["case"]["id"]
+    admin = api("admin")
+    xml = (PROCESSES / f"{KEY}.bpmn").read_text(encoding="utf-8")
+    published = admin.post(
+        f"/processes/{KEY}/publish", json={"xml": xml.replace("Beri rekomendasi permohonan", "Rekomendasi kepala")}
+    )
+    assert published.status_code == 201, published.get_json()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    login(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/proses/{KEY}/versi")
+    page.wait_for_function("window.sertelVersions && window.sertelVersions.diff")
+
+    page.click("#migration-preview")
+    row = page.locator(f"#migration-table tr[data-case='{case_id}']")
+    row.wait_for()
+    assert row.locator("td").nth(1).text_content().strip() == "ya"
+    page.click("#migration-run")
+    page.wait_for_function("document.getElementById('versions-status').textContent.includes('kasus dipindah ke versi 2')")
+    case = budi.get(f"/cases/{case_id}").get_json()
+    assert case["case"]["process_version"] == 2
+    assert not errors, errors
+
+
 def test_modeler_walk_against_the_server(page: Any, live_server: str, tmp_path: Path, client: Any, api: Any) -> None:
     response = api("admin").get("/catalogue")
     names = [form["name"] for form in response.get_json()["forms"]] if response.status_code == 200 else []

@@ -163,7 +163,65 @@
     }
   }
 
+  // Migration of running cases from the "old" to the "new" version of the pair: preview first, then move.
+  function selectedPair() {
+    const from = Number((document.querySelector('input[name=diff-from]:checked') || {}).value || state.from);
+    const to = Number((document.querySelector('input[name=diff-to]:checked') || {}).value || state.to);
+    return { from, to };
+  }
+
+  function renderMigration(plan) {
+    const table = document.getElementById('migration-table');
+    const steps = (tasks) => (tasks || []).map((t) => escapeHtml(typeof t === 'string' ? t : (t.label || t.name || ''))).join(', ');
+    const rows = [
+      ...plan.movable.map((c) => `<tr data-case="${escapeHtml(c.case_id)}"><td>#${escapeHtml(c.case_id)}</td><td>ya</td><td>${steps(c.tasks)}</td></tr>`),
+      ...plan.blocked.map((c) => `<tr data-case="${escapeHtml(c.case_id)}"><td>#${escapeHtml(c.case_id)}</td><td>tidak</td><td>${escapeHtml(c.reason)}</td></tr>`)
+    ];
+    table.querySelector('tbody').innerHTML = rows.join('') || '<tr><td colspan="3">Tidak ada kasus berjalan pada versi lama.</td></tr>';
+    table.hidden = false;
+    document.getElementById('migration-run').disabled = plan.movable.length === 0;
+  }
+
+  async function previewMigration() {
+    const { from, to } = selectedPair();
+    if (!from || !to || from === to) {
+      status('Pilih dua versi yang berbeda (lama dan baru) untuk pemindahan.');
+      return null;
+    }
+    const result = await api('GET', `${path}/migrations/preview?from=${from}&to=${to}`);
+    if (result.status !== 200) {
+      status('Pratinjau gagal: ' + errorOf(result));
+      return null;
+    }
+    state.migration = { from, to, plan: result.body };
+    renderMigration(result.body);
+    status(`Pratinjau versi ${from} → ${to}: ${result.body.movable.length} kasus dapat dipindah, ${result.body.blocked.length} tidak.`);
+    return result.body;
+  }
+
+  async function runMigration() {
+    if (!state.migration) {
+      return;
+    }
+    const { from, to, plan } = state.migration;
+    const ids = plan.movable.map((c) => c.case_id);
+    if (!window.confirm(`Pindahkan ${ids.length} kasus dari versi ${from} ke versi ${to}?`)) {
+      return;
+    }
+    const result = await api('POST', `${path}/migrations`, { from, to, case_ids: ids });
+    if (result.status !== 200) {
+      status('Pemindahan gagal: ' + errorOf(result));
+      return;
+    }
+    await loadVersions();
+    renderTable();
+    await previewMigration();
+    status(`${result.body.migrated.length} kasus dipindah ke versi ${to}; ${result.body.blocked.length} tetap.`);
+  }
+
   async function start() {
+    document.getElementById('migration-preview').addEventListener('click', previewMigration);
+    document.getElementById('migration-run').addEventListener('click', runMigration);
     if (!(await loadVersions())) {
       return;
     }
