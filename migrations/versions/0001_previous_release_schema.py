@@ -21,6 +21,9 @@ depends_on = None
 
 
 def upgrade() -> None:
+    if op.get_bind().dialect.supports_sequences:
+        # The audit log's global order (engine/models/records.py AUDIT_GSEQ); autogenerate does not see sequences.
+        op.execute(sa.schema.CreateSequence(sa.Sequence("audit_gseq")))
     op.create_table(
         "agencies",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -413,3 +416,5 @@ def downgrade() -> None:
     op.drop_table("audit_key_archive")
     op.drop_table("audit_heads")
     op.drop_table("agencies")
+    if op.get_bind().dialect.supports_sequences:
+        op.execute(sa.schema.DropSequence(sa.Sequence("audit_gseq")))
