@@ -46,9 +46,7 @@ def schema_template() -> Path:
     if _schema_template is None:
         directory = Path(tempfile.mkdtemp(prefix="sertel-schema-"))
         path = directory / "schema.sqlite3"
-        application = create_app(
-            {"ENV": "testing", "INSTANCE_DIR": str(directory), "DATABASE_URL": f"sqlite:///{path}"}
-        )
+        application = create_app({"ENV": "testing", "INSTANCE_DIR": str(directory), "DATABASE_URL": f"sqlite:///{path}"})
         with application.app_context():
             setup.create_schema()
             db.session.remove()
@@ -72,13 +70,7 @@ def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     if not DATABASE_URL:
         shutil.copyfile(schema_template(), tmp_path / "test.sqlite3")
-    settings = {
-        "ENV": "testing",
-        "INSTANCE_DIR": str(tmp_path),
-        "DATABASE_URL": url,
-        "ESIGN_SCRYPT_N": 1024,
-        **FAST_HASHING,
-    }
+    settings = {"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url, "ESIGN_SCRYPT_N": 1024, **FAST_HASHING}
     application = create_app({**settings, **overrides})
     with application.app_context():
         if DATABASE_URL:
@@ -145,17 +137,7 @@ def softhsm_token(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("SOFTHSM2_CONF", str(conf))
         subprocess.run(
-            [
-                "softhsm2-util",
-                "--init-token",
-                "--free",
-                "--label",
-                "sertel-test",
-                "--so-pin",
-                "87654321",
-                "--pin",
-                "123456",
-            ],
+            ["softhsm2-util", "--init-token", "--free", "--label", "sertel-test", "--so-pin", "87654321", "--pin", "123456"],
             check=True,
             capture_output=True,
         )
