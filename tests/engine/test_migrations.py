@@ -11,6 +11,7 @@ from alembic import command
 from alembic.util import CommandError
 from flask import Flask
 
+from engine.cli import db_group
 from engine.models import ProcessDeployment, db
 from engine.services import setup
 from engine.services.audit_verify import verify
@@ -137,3 +138,24 @@ def test_a_database_made_by_create_all_before_migrations_is_stamped_and_upgraded
         setup.upgrade_schema()
         assert setup.schema_revision() == setup.head_revision()
         assert "process_drafts" in sa.inspect(db.engine).get_table_names()
+
+
+def test_sertel_db_upgrade_current_and_check(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    with app.app_context():
+        _empty_database()
+    result = runner.invoke(db_group, ["current"])
+    assert result.exit_code == 0 and "(belum ada)" in result.output
+    result = runner.invoke(db_group, ["upgrade", PREVIOUS_RELEASE])
+    assert result.exit_code == 0 and f"(tanpa revisi) → {PREVIOUS_RELEASE}" in result.output
+    result = runner.invoke(db_group, ["current"])
+    assert result.exit_code == 0 and "belum terbaru" in result.output
+    assert runner.invoke(db_group, ["check"]).exit_code == 1  # the models are newer than 0001
+    result = runner.invoke(db_group, ["upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        head = setup.head_revision()
+    assert f"→ {head}" in result.output
+    assert runner.invoke(db_group, ["current"]).output.strip() == f"{head} (terbaru)"
+    result = runner.invoke(db_group, ["check"])
+    assert result.exit_code == 0 and "sesuai" in result.output
