@@ -1,16 +1,21 @@
 """Alembic environment: migrate the database of the current Flask app (engine.models.db) online.
 
 Run inside an app context (`sertel db …`, engine/services/setup.py); there is no offline (--sql) mode.
-Batch mode is on so that ALTERs work on SQLite as on PostgreSQL.
+Batch mode is on so that ALTERs work on SQLite as on PostgreSQL. On PostgreSQL the whole upgrade is one
+transaction under an advisory lock, so app servers started together migrate once, one after the other.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from alembic import context
 
 from engine.models import db
+
+# pg_advisory_xact_lock key of Sertel's migrations (any constant; held until the upgrade commits).
+MIGRATION_LOCK = 7_305_210_001
 
 # Tables the models do not own: APScheduler's job store creates and manages its own.
 UNMANAGED_TABLES = {"scheduler_jobs"}
@@ -22,15 +27,11 @@ def include_object(obj: Any, name: str | None, type_: str, reflected: bool, comp
 
 
 def run_migrations_online() -> None:
-    connection = context.config.attributes.get("connection")
-    if connection is not None:  # a caller (a test) passed its own connection
+    with db.engine.connect() as connection:
         _run(connection)
-        return
-    with db.engine.connect() as conn:
-        _run(conn)
 
 
-def _run(connection: Any) -> None:
+def _run(connection: sa.Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=db.metadata,
@@ -39,6 +40,9 @@ def _run(connection: Any) -> None:
         include_object=include_object,
     )
     with context.begin_transaction():
+        if connection.dialect.name == "postgresql":
+            # Taken before Alembic reads the current revision: a second upgrader waits, then finds it done.
+            connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": MIGRATION_LOCK})
         context.run_migrations()
 
 

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,6 +19,7 @@ from engine.cli import db_group
 from engine.models import ProcessDeployment, db
 from engine.services import setup
 from engine.services.audit_verify import verify
+from tests.conftest import DATABASE_URL
 
 PREVIOUS_RELEASE = "0001"
 # What revision 0002 added (absent at 0001): its rows are not copied into the old database.
@@ -159,3 +164,30 @@ def test_sertel_db_upgrade_current_and_check(app: Flask) -> None:
     assert runner.invoke(db_group, ["current"]).output.strip() == f"{head} (terbaru)"
     result = runner.invoke(db_group, ["check"])
     assert result.exit_code == 0 and "sesuai" in result.output
+
+
+@pytest.mark.skipif(not DATABASE_URL.startswith("postgresql"), reason="app servers share PostgreSQL, not SQLite")
+def test_app_servers_upgrading_together_migrate_once(app: Flask, tmp_path: Path) -> None:
+    """`sertel db upgrade` from three processes at once on an empty database: all succeed (advisory lock).
+
+    Without the lock the others also try to create the tables and fail.
+    """
+    with app.app_context():
+        _empty_database()
+        db.engine.dispose()
+    env = {**os.environ, "SERTEL_DATABASE_URL": DATABASE_URL, "SERTEL_ENV": "testing"}
+    sertel = [sys.executable, "-c", "from engine.cli import main; main()", "db", "upgrade"]
+    runs = [
+        subprocess.Popen(
+            sertel,
+            env={**env, "SERTEL_INSTANCE_DIR": str(tmp_path / str(i))},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for i in range(3)
+    ]
+    results = [(run.wait(timeout=120), run.communicate()) for run in runs]
+    assert [code for code, _ in results] == [0, 0, 0], [err.decode()[-2000:] for _, (_, err) in results]
+    with app.app_context():
+        assert setup.schema_revision() == setup.head_revision()
+        command.check(setup.alembic_config())
