@@ -1,4 +1,4 @@
-"""The `sertel` command: init, demo, run, deploy, users, roster, PSrE reconciliation, CRLs and audit."""
+"""The `sertel` command: init, demo, db (schema migrations), run, deploy, users, roster, PSrE reconciliation, CRLs and audit."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from alembic import command as alembic_command
+from alembic.util import CommandError
 from cryptography import x509
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
@@ -58,11 +60,77 @@ def _report(exc: ServiceError, prefix: str = "") -> None:
 @main.command()
 @with_appcontext
 def init() -> None:
-    """Create the database schema and the embedded PSrE's CA (idempotent)."""
+    """Create or upgrade the database schema (migrations) and the embedded PSrE's CA (idempotent)."""
     setup.create_schema()
     setup.load_agencies()
     created = setup.initialise_psre()
     click.echo("Basis data siap. " + ("CA PSrE dibuat." if created else "CA PSrE sudah ada."))
+
+
+@main.group("db")
+def db_group() -> None:
+    """Schema migrations (Alembic, migrations/): upgrade, current, revision, history, check."""
+
+
+@db_group.command("upgrade")
+@click.argument("revision", default="head")
+@with_appcontext
+def db_upgrade(revision: str) -> None:
+    """Migrate the database to REVISION (default: the newest); a pre-migration database is stamped first."""
+    before = setup.schema_revision()
+    setup.upgrade_schema(revision)
+    after = setup.schema_revision()
+    if before == after:
+        click.echo(f"Skema basis data sudah pada revisi {after}.")
+    else:
+        click.echo(f"Skema basis data diperbarui: {before or '(tanpa revisi)'} → {after}.")
+
+
+@db_group.command("current")
+@with_appcontext
+def db_current() -> None:
+    """Print the database's revision and whether it is the newest."""
+    current, head = setup.schema_revision(), setup.head_revision()
+    state = "terbaru" if current == head else f"belum terbaru: jalankan `sertel db upgrade` (terbaru {head})"
+    click.echo(f"{current or '(belum ada)'} ({state})")
+
+
+@db_group.command("history")
+@with_appcontext
+def db_history() -> None:
+    """List the revisions, newest first."""
+    alembic_command.history(setup.alembic_config())
+
+
+@db_group.command("revision")
+@click.option("-m", "--message", required=True, help="What the revision changes (its file name is made of it).")
+@click.option(
+    "--autogenerate/--empty",
+    default=True,
+    help="Compare the models with the database (at the newest revision) and write the difference (default).",
+)
+@with_appcontext
+def db_revision(message: str, autogenerate: bool) -> None:
+    """Write a new revision file in migrations/versions (for developers: review it before committing)."""
+    head = setup.head_revision()
+    rev_id = f"{int(head) + 1:04d}" if head and head.isdigit() else None
+    try:
+        alembic_command.revision(setup.alembic_config(), message=message, autogenerate=autogenerate, rev_id=rev_id)
+    except CommandError as exc:
+        click.echo(f"Gagal: {exc}", err=True)
+        sys.exit(1)
+
+
+@db_group.command("check")
+@with_appcontext
+def db_check() -> None:
+    """Exit 1 when the models differ from the newest revision (a model change needs a revision)."""
+    try:
+        alembic_command.check(setup.alembic_config())
+    except CommandError as exc:
+        click.echo(f"Gagal: {exc}", err=True)
+        sys.exit(1)
+    click.echo("Model dan migrasi sesuai.")
 
 
 @main.command("deploy")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -33,13 +34,33 @@ def psre_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return instance / "psre"
 
 
-def _reset_database() -> None:
-    if db.engine.dialect.name == "postgresql":
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        db.drop_all()
+_schema_template: Path | None = None
+
+
+def schema_template() -> Path:
+    """A SQLite database migrated to head (with the fixed roles), made once per test process and copied per test.
+
+    The schema comes from the migrations only (setup.create_schema), as in production.
+    """
+    global _schema_template
+    if _schema_template is None:
+        directory = Path(tempfile.mkdtemp(prefix="sertel-schema-"))
+        path = directory / "schema.sqlite3"
+        application = create_app({"ENV": "testing", "INSTANCE_DIR": str(directory), "DATABASE_URL": f"sqlite:///{path}"})
+        with application.app_context():
+            setup.create_schema()
+            db.session.remove()
+            db.engine.dispose()
+        _schema_template = path
+    return _schema_template
+
+
+def _reset_postgresql() -> None:
+    """An empty public schema, then the migrations to head."""
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    setup.create_schema()
 
 
 def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
@@ -47,11 +68,13 @@ def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
     if not (tmp_path / "psre").exists():
         shutil.copytree(psre_template, tmp_path / "psre")
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    if not DATABASE_URL:
+        shutil.copyfile(schema_template(), tmp_path / "test.sqlite3")
     settings = {"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url, "ESIGN_SCRYPT_N": 1024, **FAST_HASHING}
     application = create_app({**settings, **overrides})
     with application.app_context():
-        _reset_database()
-        setup.create_schema()
+        if DATABASE_URL:
+            _reset_postgresql()
         setup.load_demo()
         deploy_files(sorted(PROCESSES_DIR.glob("*.bpmn")), "test")
     return application

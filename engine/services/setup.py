@@ -1,4 +1,4 @@
-"""Setting up an installation: schema, CA, demo data, and the ASN roster import."""
+"""Setting up an installation: schema (Alembic migrations), CA, demo data, and the ASN roster import."""
 
 from __future__ import annotations
 
@@ -6,8 +6,13 @@ import csv
 import io
 from typing import Any
 
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
+from engine.config import ROOT
 from engine.models import Agency, RosterEntry, User, db
 from engine.services import accounts, audit, people
 from engine.services.demo_certificates import ensure_esign_certificate
@@ -124,9 +129,48 @@ DEMO_ROSTER_EXTRA: list[tuple[str, str, str, str, str, str]] = [
 ]
 
 
+MIGRATIONS_DIR = ROOT / "migrations"
+# A database made by db.create_all() before migrations existed has no alembic_version table: the newest of
+# these tables it has tells the revision its schema is (newest first), so upgrading starts from there.
+PRE_ALEMBIC_REVISIONS: list[tuple[str, str]] = [("process_drafts", "0002"), ("users", "0001")]
+
+
+def alembic_config() -> Config:
+    """The Alembic configuration of migrations/; its env.py migrates the current app's database."""
+    config = Config(str(MIGRATIONS_DIR / "alembic.ini"))
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def schema_revision() -> str | None:
+    """The database's migration revision (None: empty, or made before migrations and not yet upgraded)."""
+    with db.engine.connect() as connection:
+        if not sa.inspect(connection).has_table("alembic_version"):
+            return None
+        return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar_one_or_none()
+
+
+def head_revision() -> str | None:
+    """The newest revision in migrations/versions."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+
+
+def upgrade_schema(revision: str = "head") -> None:
+    """Migrate the database to `revision`; a database made by create_all is stamped first (see above)."""
+    config = alembic_config()
+    db.session.remove()  # no session may hold a transaction (SQLite would lock the migration out)
+    with db.engine.connect() as connection:
+        tables = set(sa.inspect(connection).get_table_names())
+    if "alembic_version" not in tables:
+        stamp = next((rev for table, rev in PRE_ALEMBIC_REVISIONS if table in tables), None)
+        if stamp is not None:
+            command.stamp(config, stamp)
+    command.upgrade(config, revision)
+
+
 def create_schema() -> None:
-    """Create every table that does not exist yet, and the fixed roles."""
-    db.create_all()
+    """Bring the schema to the newest migration (an empty database is created by them), and the fixed roles."""
+    upgrade_schema()
     accounts.ensure_roles()
     db.session.commit()
 
