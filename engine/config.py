@@ -22,8 +22,15 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "",
     # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.
     "KEK_KEYS": "",
-    # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links.
+    # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links. Unset, `sertel run` and
+    # `sertel serve` make it http://HOST:PORT of what they really serve (behind a proxy: set it).
     "BASE_URL": "http://127.0.0.1:5000",
+    # `sertel serve` (gunicorn): listen address, worker processes and threads per worker; requests taking
+    # longer than WEB_TIMEOUT seconds have their worker restarted.
+    "WEB_BIND": "127.0.0.1:8000",
+    "WEB_WORKERS": 4,
+    "WEB_THREADS": 4,
+    "WEB_TIMEOUT": 120,
     # Base of the PKI URLs written into certificates (CRL, OCSP, caIssuers); empty means BASE_URL + "/pki".
     # Set it to a plain-http URL in production: EN 319 412-2 wants http CRL URLs (CRLs and OCSP answers are
     # signed, and a TLS check of its own would need revocation data first).
