@@ -12,7 +12,7 @@ import click
 from cryptography import x509
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
-from gunicorn.app.base import BaseApplication
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # gunicorn ships no types
 from werkzeug.serving import run_simple
 
 from engine.app import create_app
@@ -118,7 +118,7 @@ def _default_base_url(host: str, port: int) -> None:
     """Unless SERTEL_BASE_URL is set, make mail links point at what this command really serves."""
     if os.environ.get("SERTEL_BASE_URL") or port == 0:
         return
-    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # noqa: S104  # a listen address, not a bind
+    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # every address: link to loopback
     if ":" in shown:
         shown = f"[{shown}]"
     os.environ["SERTEL_BASE_URL"] = f"http://{shown}:{port}"
@@ -134,7 +134,7 @@ def run_command(host: str, port: int) -> None:
     run_simple(host, port, _create_app(), use_reloader=False, use_debugger=False, threaded=True)
 
 
-class _Gunicorn(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type information
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # an untyped base class
     """gunicorn with options from Sertel's settings; each worker builds its own app after the fork."""
 
     def __init__(self, options: dict[str, Any]) -> None:

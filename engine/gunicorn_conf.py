@@ -26,6 +26,8 @@ def options(settings: dict[str, Any]) -> dict[str, Any]:
         "errorlog": "-",
         # Trust X-Forwarded-* only from the reverse proxy on the same host (deploy/nginx.conf).
         "forwarded_allow_ips": "127.0.0.1,::1",
+        # No gunicornc control socket: one fixed path per user would clash between two servers on a host.
+        "control_socket_disable": True,
     }
 
 
@@ -40,3 +42,4 @@ preload_app = _options["preload_app"]
 accesslog = _options["accesslog"]
 errorlog = _options["errorlog"]
 forwarded_allow_ips = _options["forwarded_allow_ips"]
+control_socket_disable = _options["control_socket_disable"]
