@@ -149,7 +149,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]  # an untyped base class
         return create_app()
 
 
-@main.command("serve")
+@main.command("serve", with_appcontext=False)  # the workers build their apps; the master needs none
 @click.option("--bind", default=None, help="HOST:PORT to listen on (default SERTEL_WEB_BIND).")
 @click.option("--workers", default=None, type=int, help="Worker processes (default SERTEL_WEB_WORKERS).")
 @click.option("--threads", default=None, type=int, help="Threads per worker (default SERTEL_WEB_THREADS).")
