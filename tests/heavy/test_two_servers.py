@@ -4,7 +4,8 @@ Every request alternates between server A and server B (a case is started on one
 and completed on either), as a load balancer in front of several app servers would. The verification SLA of
 the deployed diagrams is shortened to seconds, and the verifikator waits until the reminder and the escalation
 were sent before approving: with two schedulers polling every second, each case must get exactly one mail of
-each. Needs PostgreSQL (SERTEL_DATABASE_URL names the server; the test creates and drops its own database).
+each. Documents are stored in the database (SERTEL_DOCUMENT_STORE=database). Needs PostgreSQL
+(SERTEL_DATABASE_URL names the server; the test creates and drops a database of its own there).
 """
 
 from __future__ import annotations
@@ -152,6 +153,7 @@ def test_two_app_servers_and_two_schedulers_share_one_postgresql(database: str, 
         SERTEL_WEB_WORKERS="2",
         SERTEL_WEB_THREADS="2",
         SERTEL_BASE_URL="https://sertel.example.go.id",
+        SERTEL_DOCUMENT_STORE="database",  # uploads and PDFs in PostgreSQL, where both servers see them
     )
     demo = sertel(env, "demo")
     assert demo.returncode == 0, demo.stderr[-2000:]
@@ -197,6 +199,16 @@ def test_two_app_servers_and_two_schedulers_share_one_postgresql(database: str, 
         for case_id in case_ids:
             sent = Counter(mails(case_id))
             assert {name: sent[name] for name in TIMER_MAILS} == dict.fromkeys(TIMER_MAILS, 1), (case_id, sent)
+        # Every document of the cases is a blob in the database (none in the shared instance directory).
+        with mail_db.connect() as conn:
+            missing = conn.execute(
+                text(
+                    "SELECT count(*) FROM documents d LEFT JOIN document_blobs b ON b.sha256 = d.sha256 WHERE b.sha256 IS NULL"
+                )
+            ).scalar_one()
+            stored = conn.execute(text("SELECT count(*) FROM document_blobs")).scalar_one()
+        assert missing == 0 and stored >= 2 * len(CASES), (missing, stored)
+        assert not (tmp_path / "instance" / "documents").exists()
         # Both servers answered a good share of the requests (each case's steps went through both).
         assert min(balancer.served.values()) >= sum(balancer.served.values()) // 3, balancer.served
     finally:
