@@ -20,10 +20,9 @@ frontend:
 
 setup: $(STAMP) frontend
 
+# The demo: app on http://127.0.0.1:5000 (HOST=… PORT=… to change) and the scheduler; Ctrl+C stops both.
 run: setup
-	$(VENV)/bin/sertel demo
-	@echo "Sertel berjalan di http://127.0.0.1:5000 (Ctrl+C untuk berhenti)"
-	$(VENV)/bin/sertel run
+	bash scripts/run-demo.sh
 
 test: setup system
 	$(PY) -m pytest

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from datetime import timedelta
 from pathlib import Path
@@ -13,10 +14,11 @@ from alembic.util import CommandError
 from cryptography import x509
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
+from gunicorn.app.base import BaseApplication  # type: ignore[import-untyped]  # gunicorn ships no types
 from werkzeug.serving import run_simple
 
 from engine.app import create_app
-from engine.config import ROOT
+from engine.config import ROOT, ConfigError, load_settings
 from engine.jobs import build_scheduler
 from engine.services import (
     accounts,
@@ -180,13 +182,67 @@ def demo() -> None:
         click.echo(f"  {username:<12} {password}   {', '.join(roles)}")
 
 
+def _default_base_url(host: str, port: int) -> None:
+    """Unless SERTEL_BASE_URL is set, make mail links point at what this command really serves."""
+    if os.environ.get("SERTEL_BASE_URL") or port == 0:
+        return
+    shown = "127.0.0.1" if host in {"", "0.0.0.0", "::"} else host  # every address: link to loopback
+    if ":" in shown:
+        shown = f"[{shown}]"
+    os.environ["SERTEL_BASE_URL"] = f"http://{shown}:{port}"
+
+
 @main.command("run")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 def run_command(host: str, port: int) -> None:
-    """Serve the app (development server)."""
+    """Serve the app (development server; production: `sertel serve`)."""
+    _default_base_url(host, port)
     # app.run() refuses to block inside the flask CLI, so serve with werkzeug directly.
     run_simple(host, port, _create_app(), use_reloader=False, use_debugger=False, threaded=True)
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]  # an untyped base class
+    """gunicorn with options from Sertel's settings; each worker builds its own app after the fork."""
+
+    def __init__(self, options: dict[str, Any]) -> None:
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for name, value in self.options.items():
+            self.cfg.set(name, value)
+
+    def load(self) -> Flask:
+        return create_app()
+
+
+@main.command("serve", with_appcontext=False)  # the workers build their apps; the master needs none
+@click.option("--bind", default=None, help="HOST:PORT to listen on (default SERTEL_WEB_BIND).")
+@click.option("--workers", default=None, type=int, help="Worker processes (default SERTEL_WEB_WORKERS).")
+@click.option("--threads", default=None, type=int, help="Threads per worker (default SERTEL_WEB_THREADS).")
+def serve_command(bind: str | None, workers: int | None, threads: int | None) -> None:
+    """Serve the app with gunicorn (production): workers and threads from the settings."""
+    try:
+        settings = load_settings()
+    except ConfigError as exc:
+        click.echo(f"Gagal: {exc}", err=True)
+        sys.exit(1)
+    # Imported here: the config module reads the settings when imported, which other commands must not need.
+    from engine.gunicorn_conf import options as gunicorn_options
+
+    options = gunicorn_options(settings)
+    if bind:
+        options["bind"] = [bind]
+    if workers:
+        options["workers"] = workers
+    if threads:
+        options["threads"] = threads
+    first = options["bind"][0]
+    if not first.startswith("unix:"):
+        host, _, port = first.rpartition(":")
+        _default_base_url(host.strip("[]"), int(port))
+    _Gunicorn(options).run()
 
 
 @main.command()

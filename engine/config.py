@@ -22,8 +22,15 @@ DEFAULTS: dict[str, Any] = {
     "SECRET_KEY": "",
     # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.
     "KEK_KEYS": "",
-    # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links.
+    # Public base URL: goes into CRL distribution points, OCSP URLs and e-mail links. Unset, `sertel run` and
+    # `sertel serve` make it http://HOST:PORT of what they really serve (behind a proxy: set it).
     "BASE_URL": "http://127.0.0.1:5000",
+    # `sertel serve` (gunicorn): listen address, worker processes and threads per worker; requests taking
+    # longer than WEB_TIMEOUT seconds have their worker restarted.
+    "WEB_BIND": "127.0.0.1:8000",
+    "WEB_WORKERS": 4,
+    "WEB_THREADS": 4,
+    "WEB_TIMEOUT": 120,
     # Base of the PKI URLs written into certificates (CRL, OCSP, caIssuers); empty means BASE_URL + "/pki".
     # Set it to a plain-http URL in production: EN 319 412-2 wants http CRL URLs (CRLs and OCSP answers are
     # signed, and a TLS check of its own would need revocation data first).
@@ -68,6 +75,9 @@ DEFAULTS: dict[str, Any] = {
     "PKCS11_PIN": "",
     # Shortest eSign passphrase the embedded PSrE accepts (it must also hold letters and digits).
     "ESIGN_PASSPHRASE_MIN_LENGTH": 8,
+    # Where the bytes of uploads and generated PDFs go: "files" (INSTANCE_DIR/documents, by sha256) or
+    # "database" (table document_blobs, committed with the case; what several app servers need).
+    "DOCUMENT_STORE": "files",
     # Largest accepted upload, bytes.
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     # argon2id cost of password hashes (OWASP defaults); tests lower them to stay fast.
@@ -157,6 +167,8 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
         if not development:
             raise ConfigError("SERTEL_KEK_KEYS must be set outside development")
         settings["KEK_KEYS"] = DEV_KEK
+    if settings["DOCUMENT_STORE"] not in {"files", "database"}:
+        raise ConfigError(f"SERTEL_DOCUMENT_STORE must be 'files' or 'database', not {settings['DOCUMENT_STORE']!r}")
     if settings["ENV"] != "testing" and int(settings["ESIGN_SCRYPT_N"]) < ESIGN_SCRYPT_N_FLOOR:
         raise ConfigError(f"SERTEL_ESIGN_SCRYPT_N must be at least {ESIGN_SCRYPT_N_FLOOR} outside testing")
     return settings

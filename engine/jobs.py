@@ -10,6 +10,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from flask import Flask
+from sqlalchemy import inspect
+from sqlalchemy.exc import DBAPIError
 
 from engine.services import archive_refresh, audit_anchor, reconcile, reminders, timers
 
@@ -81,15 +83,26 @@ PERIODIC_JOBS = (
 )
 
 
+def _create_job_table(store: SQLAlchemyJobStore) -> None:
+    """Create the shared job table now: two schedulers starting together on a new database race to create it."""
+    try:
+        store.jobs_t.create(store.engine, checkfirst=True)
+    except DBAPIError:
+        # The other scheduler created it between our check and our CREATE (PostgreSQL: DuplicateTable or a
+        # unique violation on pg_type); only a table that still does not exist is an error.
+        if not inspect(store.engine).has_table(store.jobs_t.name):
+            raise
+
+
 def build_scheduler(app: Flask, interval_seconds: int, blocking: bool = True) -> BaseScheduler:
     """A scheduler whose jobs live in the app's database, so two schedulers share one job list."""
     global _app
     _app = app
     kind = BlockingScheduler if blocking else BackgroundScheduler
+    store = SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")
+    _create_job_table(store)
     scheduler = kind(
-        jobstores={
-            "default": SQLAlchemyJobStore(url=app.config["SQLALCHEMY_DATABASE_URI"], tablename="scheduler_jobs")
-        },
+        jobstores={"default": store},
         job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": interval_seconds},
     )
     options: dict[str, Any] = {"id": "poll_timers", "replace_existing": True, "seconds": interval_seconds}

@@ -3,7 +3,7 @@
 from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
-from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
+from engine.models.records import AuditEvent, AuditHead, Certificate, Document, DocumentBlob, OutboxMail
 from engine.models.security import AuditKeyArchive, SecurityEvent
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
@@ -14,6 +14,7 @@ __all__ = [
     "AuditKeyArchive",
     "Certificate",
     "Document",
+    "DocumentBlob",
     "HumanTask",
     "OutboxMail",
     "Person",

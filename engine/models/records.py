@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, Sequence, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Sequence, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Model, utcnow
@@ -59,6 +59,16 @@ class Document(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A signed PDF with a renewed archive timestamp is a new row pointing at the one it extends.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
+
+
+class DocumentBlob(Model):
+    """The bytes of documents by their sha256 (SERTEL_DOCUMENT_STORE=database): one row per distinct content,
+    written in the transaction of the case step that stored it."""
+
+    __tablename__ = "document_blobs"
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    content: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class Certificate(Model):

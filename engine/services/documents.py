@@ -1,4 +1,9 @@
-"""Documents: checked uploads stored by content hash, and reading them back."""
+"""Documents: checked uploads stored by content hash, and reading them back.
+
+The bytes live where SERTEL_DOCUMENT_STORE says: "files" (INSTANCE_DIR/documents/<2 hex>/<sha256>, written
+before the case commits) or "database" (table document_blobs, in the case's own transaction, so a step that
+rolls back leaves nothing and every app server sees what another stored). docs/operations.md says why.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,10 @@ import hashlib
 import re
 from pathlib import Path
 
-from engine.models import Document, db
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.models import Document, DocumentBlob, db
 from engine.services import audit
 from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import instance_dir, settings
@@ -28,6 +36,16 @@ def sniff_media_type(content: bytes) -> str | None:
     return None
 
 
+STORES = ("files", "database")
+
+
+def _store() -> str:
+    store = str(settings()["DOCUMENT_STORE"])
+    if store not in STORES:
+        raise ValueError(f"SERTEL_DOCUMENT_STORE must be 'files' or 'database', not {store!r}")
+    return store
+
+
 def _path_for(sha256: str) -> Path:
     return instance_dir() / "documents" / sha256[:2] / sha256
 
@@ -35,6 +53,9 @@ def _path_for(sha256: str) -> Path:
 def write_blob(content: bytes) -> str:
     """Store bytes by their sha256 (idempotent) and return the hash."""
     digest = hashlib.sha256(content).hexdigest()
+    if _store() == "database":
+        _insert_blob(digest, content)
+        return digest
     path = _path_for(digest)
     if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -42,6 +63,18 @@ def write_blob(content: bytes) -> str:
         tmp.write_bytes(content)
         tmp.replace(path)
     return digest
+
+
+def _insert_blob(digest: str, content: bytes) -> None:
+    """Add the bytes in the session's transaction unless that content is stored already.
+
+    ON CONFLICT DO NOTHING: two cases storing the same bytes at once both succeed (on PostgreSQL the second
+    waits for the first transaction and inserts if that one rolled back).
+    """
+    dialect = db.session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(DocumentBlob).values(sha256=digest, content=content).on_conflict_do_nothing()
+    db.session.execute(statement)
 
 
 def store_upload(
@@ -90,11 +123,20 @@ def store_bytes(
 
 
 def read(document: Document) -> bytes:
-    """The bytes of a stored document, checked against its hash."""
-    path = _path_for(document.sha256)
-    if not path.exists():
-        raise NotFound("Berkas tidak ditemukan di penyimpanan.")
-    content = path.read_bytes()
+    """The bytes of a stored document, checked against its hash.
+
+    With the database store a document stored as a file before the switch is still read from its file.
+    """
+    content: bytes | None = None
+    if _store() == "database":
+        content = db.session.execute(
+            select(DocumentBlob.content).where(DocumentBlob.sha256 == document.sha256)
+        ).scalar_one_or_none()
+    if content is None:
+        path = _path_for(document.sha256)
+        if not path.exists():
+            raise NotFound("Berkas tidak ditemukan di penyimpanan.")
+        content = path.read_bytes()
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise NotFound("Berkas rusak: hash tidak cocok.")
     return content
