@@ -6,13 +6,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased, defer, joinedload
 
 from engine import runtime
-from engine.models import Agency, Certificate, Document, HumanTask, OutboxMail, ProcessInstance, User, db
+from engine.models import (
+    Agency,
+    Certificate,
+    Document,
+    HumanTask,
+    OutboxMail,
+    Person,
+    ProcessDeployment,
+    ProcessInstance,
+    User,
+    db,
+)
 from engine.services import audit, deploy
 from engine.services.access import may_act_on, may_view_case, task_refusal
-from engine.services.duties import certificate_refusal
+from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
 from engine.services.ports import applicant_of
 
@@ -35,24 +48,157 @@ class CaseView:
     actionable: set[int] = field(default_factory=set)
 
 
-def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
-    """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim)."""
-    rows = db.session.execute(
-        select(HumanTask)
-        .where(HumanTask.status == "open", HumanTask.role.in_(user.role_names))
-        .order_by(HumanTask.created_at)
-    ).scalars()
-    mine: list[HumanTask] = []
-    claimable: list[HumanTask] = []
-    for row in rows:
-        if not may_act_on(user, row):
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    """One keyset page of a list: its rows and the cursor of the next page (None on the last)."""
+
+    rows: list[Any]
+    next_after: int | None = None
+
+
+def parse_cursor(raw: str | None) -> int | None:
+    """A keyset cursor from a query string value: a positive id, else None (never an error)."""
+    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 18:
+        return None
+    value = int(raw.strip())
+    return value if value > 0 else None
+
+
+def _not_subject(user: User) -> ColumnElement[bool]:
+    """SQL: the task's case is not about `user` (mirrors duties.is_subject)."""
+    case = aliased(ProcessInstance)
+    applicant = aliased(User)
+    person = aliased(Person)
+    about_user: list[ColumnElement[bool]] = [case.applicant_id == user.id]
+    nik = user.nik
+    if nik:
+        about_user.append(
+            select(applicant.id)
+            .join(person, applicant.person_id == person.id)
+            .where(applicant.id == case.applicant_id, person.nik == nik)
+            .exists()
+        )
+        about_user.append(_declared_nik(case.applicant_json) == nik)
+    return ~select(case.id).where(case.id == HumanTask.instance_id, or_(*about_user)).exists()
+
+
+def _declared_nik(column: Any) -> ColumnElement[Any]:
+    """SQL: the `nik` declared in a case's applicant_json (a JSON text column)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        return cast(column, JSONB)["nik"].astext
+    return func.json_extract(column, "$.nik")
+
+
+def _no_exclusive_conflict(user: User, role: str) -> ColumnElement[bool] | None:
+    """SQL: `user` completed no task of a role exclusive with `role` on the task's case (duties 'exclusive_roles')."""
+    others: set[str] = set()
+    for rule in rules_of("exclusive_roles"):
+        if role in rule.roles:
+            others |= set(rule.roles) - {role}
+    if not others:
+        return None
+    done = aliased(HumanTask)
+    return ~select(done.id).where(
+        done.completed_by_id == user.id,
+        done.instance_id == HumanTask.instance_id,
+        done.status == "completed",
+        done.role.in_(sorted(others)),
+    ).exists()
+
+
+def _visible_tasks(user: User) -> ColumnElement[bool] | None:
+    """SQL condition on HumanTask: the open rows `user` may act on (mirrors access.task_refusal), or None."""
+    if not user.active:
+        return None
+    per_role: list[ColumnElement[bool]] = []
+    for role in user.role_names:
+        if role == "Pemohon":
+            per_role.append(and_(HumanTask.role == role, HumanTask.owner_user_id == user.id))
             continue
-        # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
-        if row.claimed_by_id == user.id or (row.role in ("Pemohon", "Atasan") and row.claimed_by_id is None):
-            mine.append(row)
-        elif row.claimed_by_id is None:
-            claimable.append(row)
+        if certificate_refusal(user, role) is not None:
+            continue  # the whole role is withheld; inbox_notices says why
+        conditions: list[ColumnElement[bool]] = [HumanTask.role == role]
+        if role == "Atasan":
+            if user.agency_id is None:
+                continue
+            conditions.append(HumanTask.agency_id == user.agency_id)
+        if any(role in rule.roles for rule in rules_of("not_own_case")):
+            conditions.append(_not_subject(user))
+        exclusive = _no_exclusive_conflict(user, role)
+        if exclusive is not None:
+            conditions.append(exclusive)
+        per_role.append(and_(*conditions))
+    return or_(*per_role) if per_role else None
+
+
+def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) -> Page:
+    """One keyset page (by id) of open tasks matching `condition`, with their case and process title."""
+    query = (
+        select(HumanTask)
+        .where(HumanTask.status == "open", condition)
+        .options(
+            joinedload(HumanTask.instance)
+            .load_only(ProcessInstance.id, ProcessInstance.sop_key, ProcessInstance.deployment_id)
+            .joinedload(ProcessInstance.deployment)
+            .load_only(ProcessDeployment.id, ProcessDeployment.title, ProcessDeployment.version)
+        )
+        .order_by(HumanTask.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(HumanTask.id > after)
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > limit:
+        return Page(rows[:limit], rows[limit - 1].id)
+    return Page(rows)
+
+
+def inbox_pages(
+    user: User,
+    mine_after: int | None = None,
+    claimable_after: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> tuple[Page, Page]:
+    """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim), one keyset page each.
+
+    Scoped in SQL: the role, ownership, agency and duty rules are conditions of the query, so a page costs
+    a fixed number of statements whatever the number of open tasks.
+    """
+    visible = _visible_tasks(user)
+    if visible is None:
+        return Page([]), Page([])
+    # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
+    personal = HumanTask.role.in_(("Pemohon", "Atasan"))
+    mine = _task_rows(
+        and_(visible, or_(HumanTask.claimed_by_id == user.id, and_(personal, HumanTask.claimed_by_id.is_(None)))),
+        mine_after,
+        limit,
+    )
+    claimable = _task_rows(and_(visible, ~personal, HumanTask.claimed_by_id.is_(None)), claimable_after, limit)
     return mine, claimable
+
+
+def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
+    """The first page of (my tasks, tasks I may claim); see inbox_pages."""
+    mine, claimable = inbox_pages(user)
+    return mine.rows, claimable.rows
+
+
+def my_tasks_of_case(user: User, case_id: int) -> list[HumanTask]:
+    """The open tasks of one case that are mine to work on now (after starting or completing a step)."""
+    visible = _visible_tasks(user)
+    if visible is None:
+        return []
+    personal = HumanTask.role.in_(("Pemohon", "Atasan"))
+    condition = and_(
+        HumanTask.instance_id == case_id,
+        visible,
+        or_(HumanTask.claimed_by_id == user.id, and_(personal, HumanTask.claimed_by_id.is_(None))),
+    )
+    return _task_rows(condition, None, PAGE_SIZE).rows
 
 
 def inbox_notices(user: User) -> list[str]:
@@ -80,9 +226,23 @@ def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
     return task, data
 
 
-def my_cases(user: User) -> list[ProcessInstance]:
-    """Cases the user may see, newest first (staff see all)."""
-    query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
+def my_cases(user: User, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
+    """One keyset page of the cases the user may see, newest first (staff see all); `before` is a case id."""
+    query = (
+        select(ProcessInstance)
+        .options(
+            # The list shows no state: leave the (large) workflow state and definition unread.
+            defer(ProcessInstance.state_json),
+            defer(ProcessInstance.applicant_json),
+            joinedload(ProcessInstance.deployment).load_only(
+                ProcessDeployment.id, ProcessDeployment.title, ProcessDeployment.version
+            ),
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(ProcessInstance.id < before)
     if not any(user.has_role(r) for r in ("Verifikator", "Admin", "Auditor")):
         conditions = [ProcessInstance.applicant_id == user.id]
         if user.has_role("Atasan") and user.agency_id:
@@ -93,7 +253,10 @@ def my_cases(user: User) -> list[ProcessInstance]:
             )
             conditions.append(ProcessInstance.id.in_(recommended))
         query = query.where(or_(*conditions))
-    return list(db.session.execute(query).scalars())
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > limit:
+        return Page(rows[:limit], rows[limit - 1].id)
+    return Page(rows)
 
 
 def on_behalf_of(case: ProcessInstance) -> dict[str, Any] | None:
@@ -213,13 +376,15 @@ def agency_choices() -> list[tuple[str, str]]:
     return [(a.code, a.name) for a in db.session.execute(select(Agency).order_by(Agency.name)).scalars()]
 
 
-def outbox(page: int, per_page: int = 50) -> list[OutboxMail]:
-    """One page of the mail outbox, newest first."""
-    return list(
-        db.session.execute(
-            select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)
-        ).scalars()
-    )
+def outbox(before: int | None = None, per_page: int = PAGE_SIZE) -> Page:
+    """One keyset page of the mail outbox, newest first; `before` is the id the previous page ended at."""
+    query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(per_page + 1)
+    if before is not None:
+        query = query.where(OutboxMail.id < before)
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > per_page:
+        return Page(rows[:per_page], rows[per_page - 1].id)
+    return Page(rows)
 
 
 def _labels(case: ProcessInstance) -> dict[str, str]:
