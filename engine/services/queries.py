@@ -88,7 +88,8 @@ def _not_subject(user: User) -> ColumnElement[bool]:
 def _declared_nik(column: Any) -> ColumnElement[Any]:
     """SQL: the `nik` declared in a case's applicant_json (a JSON text column)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return cast(column, JSONB)["nik"].astext
+        declared: ColumnElement[Any] = cast(column, JSONB)["nik"].astext
+        return declared
     return func.json_extract(column, "$.nik")
 
 
@@ -101,25 +102,36 @@ def _no_exclusive_conflict(user: User, role: str) -> ColumnElement[bool] | None:
     if not others:
         return None
     done = aliased(HumanTask)
-    return ~select(done.id).where(
-        done.completed_by_id == user.id,
-        done.instance_id == HumanTask.instance_id,
-        done.status == "completed",
-        done.role.in_(sorted(others)),
-    ).exists()
+    return (
+        ~select(done.id)
+        .where(
+            done.completed_by_id == user.id,
+            done.instance_id == HumanTask.instance_id,
+            done.status == "completed",
+            done.role.in_(sorted(others)),
+        )
+        .exists()
+    )
 
 
-def _visible_tasks(user: User) -> ColumnElement[bool] | None:
+def _withheld_roles(user: User) -> dict[str, str]:
+    """Roles of `user` withheld as a whole (e.g. a verifikator without a certificate) -> why."""
+    return {role: reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None}
+
+
+def _visible_tasks(user: User, withheld: dict[str, str] | None = None) -> ColumnElement[bool] | None:
     """SQL condition on HumanTask: the open rows `user` may act on (mirrors access.task_refusal), or None."""
     if not user.active:
         return None
+    if withheld is None:
+        withheld = _withheld_roles(user)
     per_role: list[ColumnElement[bool]] = []
     for role in user.role_names:
         if role == "Pemohon":
             per_role.append(and_(HumanTask.role == role, HumanTask.owner_user_id == user.id))
             continue
-        if certificate_refusal(user, role) is not None:
-            continue  # the whole role is withheld; inbox_notices says why
+        if role in withheld:
+            continue  # the whole role is withheld; the notices say why
         conditions: list[ColumnElement[bool]] = [HumanTask.role == role]
         if role == "Atasan":
             if user.agency_id is None:
@@ -156,18 +168,40 @@ def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) ->
     return Page(rows)
 
 
+@dataclass
+class InboxView:
+    """One page of the inbox: my tasks, tasks I may claim, and why whole roles are withheld from me."""
+
+    mine: Page
+    claimable: Page
+    notices: list[str]
+
+
+def inbox_view(
+    user: User,
+    mine_after: int | None = None,
+    claimable_after: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> InboxView:
+    """The inbox page (see inbox_pages) with its notices, checking the certificate rule once."""
+    withheld = _withheld_roles(user)
+    mine, claimable = inbox_pages(user, mine_after, claimable_after, limit, withheld)
+    return InboxView(mine, claimable, list(withheld.values()))
+
+
 def inbox_pages(
     user: User,
     mine_after: int | None = None,
     claimable_after: int | None = None,
     limit: int = PAGE_SIZE,
+    withheld: dict[str, str] | None = None,
 ) -> tuple[Page, Page]:
     """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim), one keyset page each.
 
     Scoped in SQL: the role, ownership, agency and duty rules are conditions of the query, so a page costs
     a fixed number of statements whatever the number of open tasks.
     """
-    visible = _visible_tasks(user)
+    visible = _visible_tasks(user, withheld)
     if visible is None:
         return Page([]), Page([])
     # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
@@ -203,7 +237,7 @@ def my_tasks_of_case(user: User, case_id: int) -> list[HumanTask]:
 
 def inbox_notices(user: User) -> list[str]:
     """Why tasks of the user's roles are withheld from them as a whole (e.g. a verifikator without a certificate)."""
-    return [reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None]
+    return list(_withheld_roles(user).values())
 
 
 def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
@@ -358,7 +392,23 @@ def certificate_for(serial: str, user: User) -> Certificate:
 
 
 def processes() -> list[dict[str, Any]]:
-    """The deployed processes a person can start, newest version of each."""
+    """The deployed processes a person can start, newest version of each (one statement, no diagram text)."""
+    newest = (
+        select(ProcessDeployment.key, func.max(ProcessDeployment.version).label("version"))
+        .group_by(ProcessDeployment.key)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            ProcessDeployment.key,
+            ProcessDeployment.title,
+            ProcessDeployment.version,
+            ProcessDeployment.sha256,
+            ProcessDeployment.deployed_at,
+        )
+        .join(newest, and_(newest.c.key == ProcessDeployment.key, newest.c.version == ProcessDeployment.version))
+        .order_by(ProcessDeployment.key)
+    )
     return [
         {
             "key": d.key,
@@ -367,7 +417,7 @@ def processes() -> list[dict[str, Any]]:
             "sha256": d.sha256,
             "deployed_at": d.deployed_at.isoformat(timespec="seconds"),
         }
-        for d in deploy.latest_all()
+        for d in rows
     ]
 
 

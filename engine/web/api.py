@@ -134,17 +134,17 @@ def list_tasks() -> Any:
     previous answer, which are null on the last page.
     """
     limit = min(queries.parse_cursor(request.args.get("limit")) or queries.PAGE_SIZE, 200)
-    mine, claimable = queries.inbox_pages(
+    view = queries.inbox_view(
         g.user,
         mine_after=queries.parse_cursor(request.args.get("mine_after")),
         claimable_after=queries.parse_cursor(request.args.get("claimable_after")),
         limit=limit,
     )
     return jsonify(
-        mine=[task_json(t) for t in mine.rows],
-        claimable=[task_json(t) for t in claimable.rows],
-        next={"mine_after": mine.next_after, "claimable_after": claimable.next_after},
-        notices=queries.inbox_notices(g.user),
+        mine=[task_json(t) for t in view.mine.rows],
+        claimable=[task_json(t) for t in view.claimable.rows],
+        next={"mine_after": view.mine.next_after, "claimable_after": view.claimable.next_after},
+        notices=view.notices,
     )
 
 

@@ -17,18 +17,18 @@ bp = Blueprint("inbox", __name__)
 @login_required()
 def index() -> Any:
     """Show the user's inbox, their cases and the processes they may start."""
-    mine, claimable = queries.inbox_pages(
+    view = queries.inbox_view(
         g.user,
         mine_after=queries.parse_cursor(request.args.get("tugas_setelah")),
         claimable_after=queries.parse_cursor(request.args.get("klaim_setelah")),
     )
     return render_template(
         "inbox.html",
-        mine=mine.rows,
-        mine_next=mine.next_after,
-        claimable=claimable.rows,
-        claimable_next=claimable.next_after,
-        notices=queries.inbox_notices(g.user),
+        mine=view.mine.rows,
+        mine_next=view.mine.next_after,
+        claimable=view.claimable.rows,
+        claimable_next=view.claimable.next_after,
+        notices=view.notices,
         cases_page=queries.my_cases(g.user, before=queries.parse_cursor(request.args.get("kasus_sebelum"))),
         processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
         if g.user.has_role("Pemohon")
