@@ -67,11 +67,16 @@ def parse_cursor(raw: str | None) -> int | None:
     return value if value > 0 else None
 
 
+# Aliases of the inbox subqueries, made once (building an alias costs more than the query it serves).
+_CASE = aliased(ProcessInstance, name="subject_case")
+_APPLICANT = aliased(User, name="subject_applicant")
+_PERSON = aliased(Person, name="subject_person")
+_DONE = aliased(HumanTask, name="done_task")
+
+
 def _not_subject(user: User) -> ColumnElement[bool]:
     """SQL: the task's case is not about `user` (mirrors duties.is_subject)."""
-    case = aliased(ProcessInstance)
-    applicant = aliased(User)
-    person = aliased(Person)
+    case, applicant, person = _CASE, _APPLICANT, _PERSON
     about_user: list[ColumnElement[bool]] = [case.applicant_id == user.id]
     nik = user.nik
     if nik:
@@ -101,7 +106,7 @@ def _no_exclusive_conflict(user: User, role: str) -> ColumnElement[bool] | None:
             others |= set(rule.roles) - {role}
     if not others:
         return None
-    done = aliased(HumanTask)
+    done = _DONE
     return (
         ~select(done.id)
         .where(
