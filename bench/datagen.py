@@ -7,9 +7,10 @@ The schema, roles, demo accounts and deployed processes come from the app (`sert
 bulk rows are written straight into the tables (PostgreSQL COPY, SQLite executemany), not through the
 engine, so the data set takes minutes rather than days. What is and is not realistic:
 
-- Each running case's state is a real SpiffWorkflow state of its SOP: the state of a case started through
-  the engine (issuance_ams, issuance_esign) or of a fresh workflow (the SOPs that need a certificate to
-  start); completed cases carry the same state. So state sizes are those of early cases.
+- Each case's state is a real SpiffWorkflow state of its SOP's deployment (so the case page can load it):
+  that of a case started through the engine where that works without input, else of a fresh workflow
+  (the log says which). Running and completed cases share it, so states are smaller (5-7 KB) than
+  those of cases that ran to the end (~19 KB).
 - Audit events have placeholder hashes: `sertel audit verify` fails on this data set, by design.
 - Every case has one task row per step it went through (completed) plus, when running, one open task.
 """
@@ -72,8 +73,21 @@ def bench_settings(url: str, instance: Path) -> dict[str, Any]:
     }
 
 
+def ensure_database(url: str) -> None:
+    """Create the PostgreSQL database of `url` when it does not exist yet."""
+    if not url.startswith("postgresql"):
+        return
+    import psycopg  # noqa: PLC0415 - PostgreSQL only
+
+    server, _, name = url.replace("postgresql+psycopg://", "postgresql://").rpartition("/")
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone() is None:
+            conn.execute(f'CREATE DATABASE "{name}"')
+
+
 def build_base(url: str, instance: Path) -> Any:
     """A fresh schema with roles, demo accounts and deployed processes; returns the app."""
+    ensure_database(url)
     app = create_app(bench_settings(url, instance))
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
@@ -105,10 +119,13 @@ def template_states(app: Any) -> dict[str, tuple[int, str]]:
                 state = case.state_json
             except Exception:  # noqa: BLE001 - SOPs that need a certificate to start: a fresh workflow
                 db.session.rollback()
+            how = "a started case"
             if state is None:
                 workflow = runtime.new_workflow(deployment.spec_json, runtime.SertelScriptEngine({}))
                 state = runtime.dump_state(workflow)
+                how = "a fresh workflow"
             found[key] = (deployment.id, state)
+            log(f"{key}: state of {how}, {len(state):,} bytes")
         # The template cases themselves are not part of the data set.
         with db.engine.begin() as conn:
             for table in ("audit_events", "audit_heads", "human_tasks", "documents", "outbox"):
@@ -136,7 +153,8 @@ class Bulk:
             else:
                 marks = ", ".join("?" for _ in columns)
                 conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
-            log(f"{table}: {len(rows):,} rows in {time.monotonic() - started:.1f} s")
+            if len(rows) > 1000:
+                log(f"{table}: {len(rows):,} rows in {time.monotonic() - started:.1f} s")
         self.rows.clear()
 
 
@@ -220,7 +238,13 @@ def generate(app: Any, n_cases: int, n_people: int, n_agencies: int, seed: int) 
         "id", "instance_id", "task_uuid", "task_name", "form_key", "label", "lane", "role", "owner_user_id",
         "agency_id", "claimed_by_id", "status", "created_at", "completed_at", "completed_by_id",
     ]  # fmt: skip
+    with app.app_context():
+        raw = db.engine.raw_connection()
+    conn = raw.driver_connection if dialect == "postgresql" else raw
     for case_id in range(1, n_cases + 1):
+        if case_id % 10_000 == 0:
+            bulk.write(conn, dialect)
+            raw.commit()
         key = rng.choices(sop_keys, weights)[0]
         applicant, agency = rng.choice(people)
         created = now - timedelta(minutes=(n_cases - case_id) * 5)
@@ -332,13 +356,10 @@ def generate(app: Any, n_cases: int, n_people: int, n_agencies: int, seed: int) 
             (case_id, f"u{applicant}@pekalongankota.go.id", f"Permohonan #{case_id}", "Isi surel.", "bench", created),
         )
     counts["tasks"] = task_id
+    bulk.write(conn, dialect)
+    raw.commit()
+    raw.close()
     with app.app_context():
-        connection = db.engine.raw_connection()
-        try:
-            bulk.write(connection.driver_connection if dialect == "postgresql" else connection, dialect)
-            connection.commit()
-        finally:
-            connection.close()
         with db.engine.begin() as conn:
             if dialect == "postgresql":
                 for table in (

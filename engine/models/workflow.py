@@ -90,6 +90,7 @@ class HumanTask(Model):
         Index("ix_human_tasks_open", "status", "role", "id"),
         Index("ix_human_tasks_owner", "owner_user_id", "status"),
         Index("ix_human_tasks_agency", "agency_id", "status"),
+        Index("ix_human_tasks_claimed", "claimed_by_id", "status"),
         # The duty rules: what a person completed on a case (exclusive roles).
         Index("ix_human_tasks_completed_by", "completed_by_id", "instance_id"),
     )

@@ -124,16 +124,19 @@ def _withheld_roles(user: User) -> dict[str, str]:
     return {role: reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None}
 
 
-def _visible_tasks(user: User, withheld: dict[str, str] | None = None) -> ColumnElement[bool] | None:
-    """SQL condition on HumanTask: the open rows `user` may act on (mirrors access.task_refusal), or None."""
+PERSONAL_ROLES = ("Pemohon", "Atasan")
+
+
+def _role_conditions(user: User, withheld: dict[str, str] | None = None) -> dict[str, ColumnElement[bool]]:
+    """Role -> SQL condition on HumanTask: the rows of that role `user` may act on (mirrors access.task_refusal)."""
     if not user.active:
-        return None
+        return {}
     if withheld is None:
         withheld = _withheld_roles(user)
-    per_role: list[ColumnElement[bool]] = []
+    per_role: dict[str, ColumnElement[bool]] = {}
     for role in user.role_names:
         if role == "Pemohon":
-            per_role.append(and_(HumanTask.role == role, HumanTask.owner_user_id == user.id))
+            per_role[role] = and_(HumanTask.role == role, HumanTask.owner_user_id == user.id)
             continue
         if role in withheld:
             continue  # the whole role is withheld; the notices say why
@@ -147,8 +150,27 @@ def _visible_tasks(user: User, withheld: dict[str, str] | None = None) -> Column
         exclusive = _no_exclusive_conflict(user, role)
         if exclusive is not None:
             conditions.append(exclusive)
-        per_role.append(and_(*conditions))
-    return or_(*per_role) if per_role else None
+        per_role[role] = and_(*conditions)
+    return per_role
+
+
+def _mine(user: User, per_role: dict[str, ColumnElement[bool]]) -> ColumnElement[bool]:
+    """SQL: rows claimed by `user`, and the unclaimed personal rows (Pemohon and Atasan tasks need no claim).
+
+    Written as an OR of branches that each start from an index (claimed_by_id; owner; agency), so the
+    planner never walks every open row of a role to find the few claimed by one person.
+    """
+    unclaimed = HumanTask.claimed_by_id.is_(None)
+    branches = [and_(HumanTask.claimed_by_id == user.id, or_(*per_role.values()))]
+    branches += [and_(condition, unclaimed) for role, condition in per_role.items() if role in PERSONAL_ROLES]
+    return or_(*branches)
+
+
+def _claimable(per_role: dict[str, ColumnElement[bool]]) -> ColumnElement[bool] | None:
+    """SQL: unclaimed rows of the roles that are claimed (Verifikator, Admin) the user may act on."""
+    unclaimed = HumanTask.claimed_by_id.is_(None)
+    branches = [and_(condition, unclaimed) for role, condition in per_role.items() if role not in PERSONAL_ROLES]
+    return or_(*branches) if branches else None
 
 
 def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) -> Page:
@@ -206,17 +228,12 @@ def inbox_pages(
     Scoped in SQL: the role, ownership, agency and duty rules are conditions of the query, so a page costs
     a fixed number of statements whatever the number of open tasks.
     """
-    visible = _visible_tasks(user, withheld)
-    if visible is None:
+    per_role = _role_conditions(user, withheld)
+    if not per_role:
         return Page([]), Page([])
-    # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
-    personal = HumanTask.role.in_(("Pemohon", "Atasan"))
-    mine = _task_rows(
-        and_(visible, or_(HumanTask.claimed_by_id == user.id, and_(personal, HumanTask.claimed_by_id.is_(None)))),
-        mine_after,
-        limit,
-    )
-    claimable = _task_rows(and_(visible, ~personal, HumanTask.claimed_by_id.is_(None)), claimable_after, limit)
+    mine = _task_rows(_mine(user, per_role), mine_after, limit)
+    claimable_condition = _claimable(per_role)
+    claimable = Page([]) if claimable_condition is None else _task_rows(claimable_condition, claimable_after, limit)
     return mine, claimable
 
 
@@ -228,16 +245,10 @@ def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
 
 def my_tasks_of_case(user: User, case_id: int) -> list[HumanTask]:
     """The open tasks of one case that are mine to work on now (after starting or completing a step)."""
-    visible = _visible_tasks(user)
-    if visible is None:
+    per_role = _role_conditions(user)
+    if not per_role:
         return []
-    personal = HumanTask.role.in_(("Pemohon", "Atasan"))
-    condition = and_(
-        HumanTask.instance_id == case_id,
-        visible,
-        or_(HumanTask.claimed_by_id == user.id, and_(personal, HumanTask.claimed_by_id.is_(None))),
-    )
-    return _task_rows(condition, None, PAGE_SIZE).rows
+    return _task_rows(and_(HumanTask.instance_id == case_id, _mine(user, per_role)), None, PAGE_SIZE).rows
 
 
 def inbox_notices(user: User) -> list[str]:
