@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup system frontend run test test-pg test-heavy lint bench clean
+.PHONY: setup system frontend run test test-pg test-heavy lint bench bench-data bench-pages bench-smoke clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -41,6 +41,21 @@ lint: setup
 	$(VENV)/bin/ruff check engine pki handlers
 	$(VENV)/bin/ruff format --check engine pki handlers
 	$(VENV)/bin/mypy engine pki handlers
+
+# Page benchmark data set (DESTRUCTIVE for the database at BENCH_URL): BENCH_CASES cases, 5,000 people, 60 agencies.
+BENCH_URL   ?= postgresql+psycopg://postgres@127.0.0.1:5432/bench
+BENCH_CASES ?= 100000
+bench-data: setup
+	$(PY) bench/datagen.py --url $(BENCH_URL) --cases $(BENCH_CASES)
+
+# Inbox, task API, case page and outbox against their driver floors, on the data set of bench-data.
+bench-pages: setup
+	$(PY) bench/page_bench.py --url $(BENCH_URL) --runs 3 --requests 30 --explain
+
+# A small run of both so they never rot (CI): 2,000 cases, 300 people, one short run.
+bench-smoke: setup
+	$(PY) bench/datagen.py --url $(BENCH_URL)_smoke --cases 2000 --people 300
+	$(PY) bench/page_bench.py --url $(BENCH_URL)_smoke --runs 1 --requests 5
 
 clean:
 	rm -rf $(VENV) instance frontend/node_modules engine/web/static/vendor

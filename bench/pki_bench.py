@@ -29,15 +29,21 @@ from pki.embedded import EmbeddedPSrE  # noqa: E402
 from pki.psre import SubjectInfo  # noqa: E402
 from pki.signing import PdfSigningKey, sign_pdf  # noqa: E402
 
-SUBJECT = SubjectInfo("Siti Rahmawati", "3375014507900002", "siti@pekalongankota.go.id", "Diskominfo", "Pranata Komputer")
+SUBJECT = SubjectInfo(
+    "Siti Rahmawati", "3375014507900002", "siti@pekalongankota.go.id", "Diskominfo", "Pranata Komputer"
+)
 
 
 def one_page_pdf() -> bytes:
     """A minimal one-page A4 PDF with a line of text."""
     writer = PdfFileWriter()
-    font = generic.DictionaryObject({generic.NameObject("/Type"): generic.NameObject("/Font"),
-                                     generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
-                                     generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica")})
+    font = generic.DictionaryObject(
+        {
+            generic.NameObject("/Type"): generic.NameObject("/Font"),
+            generic.NameObject("/Subtype"): generic.NameObject("/Type1"),
+            generic.NameObject("/BaseFont"): generic.NameObject("/Helvetica"),
+        }
+    )
     fonts = generic.DictionaryObject({generic.NameObject("/F1"): writer.add_object(font)})
     resources = generic.DictionaryObject({generic.NameObject("/Font"): fonts})
     content = generic.StreamObject(stream_data=b"BT /F1 14 Tf 72 760 Td (Surat Keputusan) Tj ET")
@@ -74,14 +80,22 @@ def bench_issuance(psre: EmbeddedPSrE, count: int) -> tuple[float, float]:
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "bench")])
 
     def bare(i: int) -> object:
-        return (x509.CertificateBuilder().subject_name(name).issuer_name(issuing.certificate.subject)
-                .public_key(keys[i].public_key()).serial_number(new_serial())
-                .not_valid_before(issuing.certificate.not_valid_before_utc)
-                .not_valid_after(issuing.certificate.not_valid_after_utc)
-                .sign(issuing.private_key, signature_hash(issuing.private_key)))
+        return (
+            x509.CertificateBuilder()
+            .subject_name(name)
+            .issuer_name(issuing.certificate.subject)
+            .public_key(keys[i].public_key())
+            .serial_number(new_serial())
+            .not_valid_before(issuing.certificate.not_valid_before_utc)
+            .not_valid_after(issuing.certificate.not_valid_after_utc)
+            .sign(issuing.private_key, signature_hash(issuing.private_key))
+        )
 
-    ours = rate("EmbeddedPSrE.issue_from_csr (CSR check, profile, SQLite)", count,
-                lambda i: psre.issue_from_csr(subject_id, csrs[i], f"bench-issue-{i}"))
+    ours = rate(
+        "EmbeddedPSrE.issue_from_csr (CSR check, profile, SQLite)",
+        count,
+        lambda i: psre.issue_from_csr(subject_id, csrs[i], f"bench-issue-{i}"),
+    )
     raw = rate("cryptography CertificateBuilder.sign (same CA key)", count, bare)
     return ours, raw
 
@@ -91,8 +105,9 @@ def bench_signing(psre: EmbeddedPSrE, count: int, workdir: Path, profile: bool) 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject_id = psre.register_subject(SUBJECT, "bench-reg")
     issued = psre.issue_from_csr(subject_id, csr_for(key), "bench-rsa")
-    (workdir / "key.pem").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                                        serialization.NoEncryption()))
+    (workdir / "key.pem").write_bytes(
+        key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    )
     (workdir / "cert.pem").write_text(issued.certificate_pem)
     (workdir / "chain.pem").write_text(issued.chain_pem)
     pdf = one_page_pdf()
@@ -100,8 +115,9 @@ def bench_signing(psre: EmbeddedPSrE, count: int, workdir: Path, profile: bool) 
     prepared = PdfSigningKey(key, cert, x509.load_pem_x509_certificates(issued.chain_pem.encode()))
 
     def bare(_: int) -> bytes:
-        signer = signers.SimpleSigner.load(str(workdir / "key.pem"), str(workdir / "cert.pem"),
-                                           ca_chain_files=(str(workdir / "chain.pem"),))
+        signer = signers.SimpleSigner.load(
+            str(workdir / "key.pem"), str(workdir / "cert.pem"), ca_chain_files=(str(workdir / "chain.pem"),)
+        )
         meta = signers.PdfSignatureMetadata(field_name="Signature1", subfilter=fields.SigSeedSubFilter.PADES)
         return signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf)), meta, signer=signer).getvalue()
 
@@ -111,11 +127,18 @@ def bench_signing(psre: EmbeddedPSrE, count: int, workdir: Path, profile: bool) 
     results = {
         "bare": rate("bare pyHanko SimpleSigner.load + sign_pdf (PAdES B-B)", count, bare),
         "ours": rate("pki.signing.sign_pdf, prepared key (PAdES B-B)", count, ours),
-        "ours_visible": rate("pki.signing.sign_pdf, prepared key, visible stamp (B-B)", count,
-                             lambda _: sign_pdf(pdf, prepared, reason="r", location="l")),
-        "ours_lta": rate("pki.signing.sign_pdf + TSA + LTV (PAdES B-LTA, visible)", max(count // 4, 5),
-                         lambda _: sign_pdf(pdf, prepared, reason="r", location="l",
-                                            timestamper=psre.timestamper(), revocation=psre)),
+        "ours_visible": rate(
+            "pki.signing.sign_pdf, prepared key, visible stamp (B-B)",
+            count,
+            lambda _: sign_pdf(pdf, prepared, reason="r", location="l"),
+        ),
+        "ours_lta": rate(
+            "pki.signing.sign_pdf + TSA + LTV (PAdES B-LTA, visible)",
+            max(count // 4, 5),
+            lambda _: sign_pdf(
+                pdf, prepared, reason="r", location="l", timestamper=psre.timestamper(), revocation=psre
+            ),
+        ),
     }
     if profile:
         profiler = cProfile.Profile()

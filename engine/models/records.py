@@ -49,7 +49,7 @@ class Document(Model):
 
     __tablename__ = "documents"
     id: Mapped[int] = mapped_column(primary_key=True)
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True, index=True)
     sha256: Mapped[str] = mapped_column(String(64), index=True)
     filename: Mapped[str] = mapped_column(String(255))
     media_type: Mapped[str] = mapped_column(String(100))
@@ -79,7 +79,7 @@ class Certificate(Model):
     serial: Mapped[str] = mapped_column(String(64), unique=True)
     # The owner's subject id at the PSrE (what reset, re-issue and status calls need).
     subject_id: Mapped[str] = mapped_column(String(80), default="")
-    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True)
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instances.id"), nullable=True, index=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     subject: Mapped[str] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(20), default="active")

@@ -85,7 +85,15 @@ class HumanTask(Model):
     """An inbox row: a READY user task of a case, projected after every step."""
 
     __tablename__ = "human_tasks"
-    __table_args__ = (Index("ix_human_tasks_open", "status", "role"),)
+    __table_args__ = (
+        # Inbox pages: open rows of a role in id (keyset) order; a Pemohon's own rows; an agency head's rows.
+        Index("ix_human_tasks_open", "status", "role", "id"),
+        Index("ix_human_tasks_owner", "owner_user_id", "status"),
+        Index("ix_human_tasks_agency", "agency_id", "status"),
+        Index("ix_human_tasks_claimed", "claimed_by_id", "status"),
+        # The duty rules: what a person completed on a case (exclusive roles).
+        Index("ix_human_tasks_completed_by", "completed_by_id", "instance_id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)
     task_uuid: Mapped[str] = mapped_column(String(36), unique=True)

@@ -6,13 +6,26 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, and_, cast, func, or_, select
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import aliased, defer, joinedload
 
 from engine import runtime
-from engine.models import Agency, Certificate, Document, HumanTask, OutboxMail, ProcessInstance, User, db
+from engine.models import (
+    Agency,
+    Certificate,
+    Document,
+    HumanTask,
+    OutboxMail,
+    Person,
+    ProcessDeployment,
+    ProcessInstance,
+    User,
+    db,
+)
 from engine.services import audit, deploy
 from engine.services.access import may_act_on, may_view_case, task_refusal
-from engine.services.duties import certificate_refusal
+from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
 from engine.services.ports import applicant_of
 
@@ -35,29 +48,212 @@ class CaseView:
     actionable: set[int] = field(default_factory=set)
 
 
-def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
-    """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim)."""
-    rows = db.session.execute(
-        select(HumanTask)
-        .where(HumanTask.status == "open", HumanTask.role.in_(user.role_names))
-        .order_by(HumanTask.created_at)
-    ).scalars()
-    mine: list[HumanTask] = []
-    claimable: list[HumanTask] = []
-    for row in rows:
-        if not may_act_on(user, row):
+PAGE_SIZE = 50
+
+
+@dataclass
+class Page:
+    """One keyset page of a list: its rows and the cursor of the next page (None on the last)."""
+
+    rows: list[Any]
+    next_after: int | None = None
+
+
+def parse_cursor(raw: str | None) -> int | None:
+    """A keyset cursor from a query string value: a positive id, else None (never an error)."""
+    if raw is None or not raw.strip().isdigit() or len(raw.strip()) > 18:
+        return None
+    value = int(raw.strip())
+    return value if value > 0 else None
+
+
+# Aliases of the inbox subqueries, made once (building an alias costs more than the query it serves).
+_CASE = aliased(ProcessInstance, name="subject_case")
+_APPLICANT = aliased(User, name="subject_applicant")
+_PERSON = aliased(Person, name="subject_person")
+_DONE = aliased(HumanTask, name="done_task")
+
+
+def _not_subject(user: User) -> ColumnElement[bool]:
+    """SQL: the task's case is not about `user` (mirrors duties.is_subject)."""
+    case, applicant, person = _CASE, _APPLICANT, _PERSON
+    about_user: list[ColumnElement[bool]] = [case.applicant_id == user.id]
+    nik = user.nik
+    if nik:
+        about_user.append(
+            select(applicant.id)
+            .join(person, applicant.person_id == person.id)
+            .where(applicant.id == case.applicant_id, person.nik == nik)
+            .exists()
+        )
+        about_user.append(_declared_nik(case.applicant_json) == nik)
+    return ~select(case.id).where(case.id == HumanTask.instance_id, or_(*about_user)).exists()
+
+
+def _declared_nik(column: Any) -> ColumnElement[Any]:
+    """SQL: the `nik` declared in a case's applicant_json (a JSON text column)."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        declared: ColumnElement[Any] = cast(column, JSONB)["nik"].astext
+        return declared
+    return func.json_extract(column, "$.nik")
+
+
+def _no_exclusive_conflict(user: User, role: str) -> ColumnElement[bool] | None:
+    """SQL: `user` completed no task of a role exclusive with `role` on the task's case (duties 'exclusive_roles')."""
+    others: set[str] = set()
+    for rule in rules_of("exclusive_roles"):
+        if role in rule.roles:
+            others |= set(rule.roles) - {role}
+    if not others:
+        return None
+    done = _DONE
+    return (
+        ~select(done.id)
+        .where(
+            done.completed_by_id == user.id,
+            done.instance_id == HumanTask.instance_id,
+            done.status == "completed",
+            done.role.in_(sorted(others)),
+        )
+        .exists()
+    )
+
+
+def _withheld_roles(user: User) -> dict[str, str]:
+    """Roles of `user` withheld as a whole (e.g. a verifikator without a certificate) -> why."""
+    return {role: reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None}
+
+
+PERSONAL_ROLES = ("Pemohon", "Atasan")
+
+
+def _role_conditions(user: User, withheld: dict[str, str] | None = None) -> dict[str, ColumnElement[bool]]:
+    """Role -> SQL condition on HumanTask: the rows of that role `user` may act on (mirrors access.task_refusal)."""
+    if not user.active:
+        return {}
+    if withheld is None:
+        withheld = _withheld_roles(user)
+    per_role: dict[str, ColumnElement[bool]] = {}
+    for role in user.role_names:
+        if role == "Pemohon":
+            per_role[role] = and_(HumanTask.role == role, HumanTask.owner_user_id == user.id)
             continue
-        # Pemohon and Atasan tasks are personal (own case / own agency): they need no claim.
-        if row.claimed_by_id == user.id or (row.role in ("Pemohon", "Atasan") and row.claimed_by_id is None):
-            mine.append(row)
-        elif row.claimed_by_id is None:
-            claimable.append(row)
+        if role in withheld:
+            continue  # the whole role is withheld; the notices say why
+        conditions: list[ColumnElement[bool]] = [HumanTask.role == role]
+        if role == "Atasan":
+            if user.agency_id is None:
+                continue
+            conditions.append(HumanTask.agency_id == user.agency_id)
+        if any(role in rule.roles for rule in rules_of("not_own_case")):
+            conditions.append(_not_subject(user))
+        exclusive = _no_exclusive_conflict(user, role)
+        if exclusive is not None:
+            conditions.append(exclusive)
+        per_role[role] = and_(*conditions)
+    return per_role
+
+
+def _mine(user: User, per_role: dict[str, ColumnElement[bool]]) -> ColumnElement[bool]:
+    """SQL: rows claimed by `user`, and the unclaimed personal rows (Pemohon and Atasan tasks need no claim).
+
+    Written as an OR of branches that each start from an index (claimed_by_id; owner; agency), so the
+    planner never walks every open row of a role to find the few claimed by one person.
+    """
+    unclaimed = HumanTask.claimed_by_id.is_(None)
+    branches = [and_(HumanTask.claimed_by_id == user.id, or_(*per_role.values()))]
+    branches += [and_(condition, unclaimed) for role, condition in per_role.items() if role in PERSONAL_ROLES]
+    return or_(*branches)
+
+
+def _claimable(per_role: dict[str, ColumnElement[bool]]) -> ColumnElement[bool] | None:
+    """SQL: unclaimed rows of the roles that are claimed (Verifikator, Admin) the user may act on."""
+    unclaimed = HumanTask.claimed_by_id.is_(None)
+    branches = [and_(condition, unclaimed) for role, condition in per_role.items() if role not in PERSONAL_ROLES]
+    return or_(*branches) if branches else None
+
+
+def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) -> Page:
+    """One keyset page (by id) of open tasks matching `condition`, with their case and process title."""
+    query = (
+        select(HumanTask)
+        .where(HumanTask.status == "open", condition)
+        .options(
+            joinedload(HumanTask.instance)
+            .load_only(ProcessInstance.id, ProcessInstance.sop_key, ProcessInstance.deployment_id)
+            .joinedload(ProcessInstance.deployment)
+            .load_only(ProcessDeployment.id, ProcessDeployment.title, ProcessDeployment.version)
+        )
+        .order_by(HumanTask.id)
+        .limit(limit + 1)
+    )
+    if after is not None:
+        query = query.where(HumanTask.id > after)
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > limit:
+        return Page(rows[:limit], rows[limit - 1].id)
+    return Page(rows)
+
+
+@dataclass
+class InboxView:
+    """One page of the inbox: my tasks, tasks I may claim, and why whole roles are withheld from me."""
+
+    mine: Page
+    claimable: Page
+    notices: list[str]
+
+
+def inbox_view(
+    user: User,
+    mine_after: int | None = None,
+    claimable_after: int | None = None,
+    limit: int = PAGE_SIZE,
+) -> InboxView:
+    """The inbox page (see inbox_pages) with its notices, checking the certificate rule once."""
+    withheld = _withheld_roles(user)
+    mine, claimable = inbox_pages(user, mine_after, claimable_after, limit, withheld)
+    return InboxView(mine, claimable, list(withheld.values()))
+
+
+def inbox_pages(
+    user: User,
+    mine_after: int | None = None,
+    claimable_after: int | None = None,
+    limit: int = PAGE_SIZE,
+    withheld: dict[str, str] | None = None,
+) -> tuple[Page, Page]:
+    """(tasks claimed by or assigned to me, unclaimed tasks of my roles I may claim), one keyset page each.
+
+    Scoped in SQL: the role, ownership, agency and duty rules are conditions of the query, so a page costs
+    a fixed number of statements whatever the number of open tasks.
+    """
+    per_role = _role_conditions(user, withheld)
+    if not per_role:
+        return Page([]), Page([])
+    mine = _task_rows(_mine(user, per_role), mine_after, limit)
+    claimable_condition = _claimable(per_role)
+    claimable = Page([]) if claimable_condition is None else _task_rows(claimable_condition, claimable_after, limit)
     return mine, claimable
+
+
+def inbox(user: User) -> tuple[list[HumanTask], list[HumanTask]]:
+    """The first page of (my tasks, tasks I may claim); see inbox_pages."""
+    mine, claimable = inbox_pages(user)
+    return mine.rows, claimable.rows
+
+
+def my_tasks_of_case(user: User, case_id: int) -> list[HumanTask]:
+    """The open tasks of one case that are mine to work on now (after starting or completing a step)."""
+    per_role = _role_conditions(user)
+    if not per_role:
+        return []
+    return _task_rows(and_(HumanTask.instance_id == case_id, _mine(user, per_role)), None, PAGE_SIZE).rows
 
 
 def inbox_notices(user: User) -> list[str]:
     """Why tasks of the user's roles are withheld from them as a whole (e.g. a verifikator without a certificate)."""
-    return [reason for role in user.role_names if (reason := certificate_refusal(user, role)) is not None]
+    return list(_withheld_roles(user).values())
 
 
 def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
@@ -80,9 +276,23 @@ def task_for_form(task_id: int, user: User) -> tuple[HumanTask, dict[str, Any]]:
     return task, data
 
 
-def my_cases(user: User) -> list[ProcessInstance]:
-    """Cases the user may see, newest first (staff see all)."""
-    query = select(ProcessInstance).order_by(ProcessInstance.id.desc()).limit(200)
+def my_cases(user: User, before: int | None = None, limit: int = PAGE_SIZE) -> Page:
+    """One keyset page of the cases the user may see, newest first (staff see all); `before` is a case id."""
+    query = (
+        select(ProcessInstance)
+        .options(
+            # The list shows no state: leave the (large) workflow state and definition unread.
+            defer(ProcessInstance.state_json),
+            defer(ProcessInstance.applicant_json),
+            joinedload(ProcessInstance.deployment).load_only(
+                ProcessDeployment.id, ProcessDeployment.title, ProcessDeployment.version
+            ),
+        )
+        .order_by(ProcessInstance.id.desc())
+        .limit(limit + 1)
+    )
+    if before is not None:
+        query = query.where(ProcessInstance.id < before)
     if not any(user.has_role(r) for r in ("Verifikator", "Admin", "Auditor")):
         conditions = [ProcessInstance.applicant_id == user.id]
         if user.has_role("Atasan") and user.agency_id:
@@ -93,7 +303,10 @@ def my_cases(user: User) -> list[ProcessInstance]:
             )
             conditions.append(ProcessInstance.id.in_(recommended))
         query = query.where(or_(*conditions))
-    return list(db.session.execute(query).scalars())
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > limit:
+        return Page(rows[:limit], rows[limit - 1].id)
+    return Page(rows)
 
 
 def on_behalf_of(case: ProcessInstance) -> dict[str, Any] | None:
@@ -195,7 +408,23 @@ def certificate_for(serial: str, user: User) -> Certificate:
 
 
 def processes() -> list[dict[str, Any]]:
-    """The deployed processes a person can start, newest version of each."""
+    """The deployed processes a person can start, newest version of each (one statement, no diagram text)."""
+    newest = (
+        select(ProcessDeployment.key, func.max(ProcessDeployment.version).label("version"))
+        .group_by(ProcessDeployment.key)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            ProcessDeployment.key,
+            ProcessDeployment.title,
+            ProcessDeployment.version,
+            ProcessDeployment.sha256,
+            ProcessDeployment.deployed_at,
+        )
+        .join(newest, and_(newest.c.key == ProcessDeployment.key, newest.c.version == ProcessDeployment.version))
+        .order_by(ProcessDeployment.key)
+    )
     return [
         {
             "key": d.key,
@@ -204,7 +433,7 @@ def processes() -> list[dict[str, Any]]:
             "sha256": d.sha256,
             "deployed_at": d.deployed_at.isoformat(timespec="seconds"),
         }
-        for d in deploy.latest_all()
+        for d in rows
     ]
 
 
@@ -213,13 +442,15 @@ def agency_choices() -> list[tuple[str, str]]:
     return [(a.code, a.name) for a in db.session.execute(select(Agency).order_by(Agency.name)).scalars()]
 
 
-def outbox(page: int, per_page: int = 50) -> list[OutboxMail]:
-    """One page of the mail outbox, newest first."""
-    return list(
-        db.session.execute(
-            select(OutboxMail).order_by(OutboxMail.id.desc()).offset((page - 1) * per_page).limit(per_page)
-        ).scalars()
-    )
+def outbox(before: int | None = None, per_page: int = PAGE_SIZE) -> Page:
+    """One keyset page of the mail outbox, newest first; `before` is the id the previous page ended at."""
+    query = select(OutboxMail).order_by(OutboxMail.id.desc()).limit(per_page + 1)
+    if before is not None:
+        query = query.where(OutboxMail.id < before)
+    rows = list(db.session.execute(query).scalars())
+    if len(rows) > per_page:
+        return Page(rows[:per_page], rows[per_page - 1].id)
+    return Page(rows)
 
 
 def _labels(case: ProcessInstance) -> dict[str, str]:

@@ -16,8 +16,8 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 @login_required("Admin", "Auditor")
 def outbox() -> Any:
     """The outbox: every mail the app sent or queued, newest first."""
-    page = max(int(request.args.get("halaman", "1") or 1), 1)
-    return render_template("outbox.html", mails=queries.outbox(page), page=page)
+    page = queries.outbox(before=queries.parse_cursor(request.args.get("sebelum")))
+    return render_template("outbox.html", mails=page.rows, next_before=page.next_after)
 
 
 @bp.get("/pemisahan-tugas")

@@ -105,8 +105,8 @@ def start_case() -> Any:
     body = _load(StartCaseSchema())
     applicant = accounts.user_by_username(body["applicant"]) if body["applicant"] else None
     case = cases.start_case(body["process_key"], g.user, body["data"], applicant, body["on_behalf_reason"])
-    mine, _ = queries.inbox(g.user)
-    return jsonify(case=case_json(case), tasks=[task_json(t) for t in mine if t.instance_id == case.id]), 201
+    mine = queries.my_tasks_of_case(g.user, case.id)
+    return jsonify(case=case_json(case), tasks=[task_json(t) for t in mine]), 201
 
 
 @bp.get("/cases/<int:case_id>")
@@ -128,12 +128,23 @@ def get_case(case_id: int) -> Any:
 @bp.get("/tasks")
 @login_required()
 def list_tasks() -> Any:
-    """My tasks, the tasks I may claim, and why tasks of my roles are withheld from me (if they are)."""
-    mine, claimable = queries.inbox(g.user)
+    """My tasks, the tasks I may claim, and why tasks of my roles are withheld from me (if they are).
+
+    Keyset pages of 50 (at most `limit`): `mine_after` / `claimable_after` take the `next` cursors of the
+    previous answer, which are null on the last page.
+    """
+    limit = min(queries.parse_cursor(request.args.get("limit")) or queries.PAGE_SIZE, 200)
+    view = queries.inbox_view(
+        g.user,
+        mine_after=queries.parse_cursor(request.args.get("mine_after")),
+        claimable_after=queries.parse_cursor(request.args.get("claimable_after")),
+        limit=limit,
+    )
     return jsonify(
-        mine=[task_json(t) for t in mine],
-        claimable=[task_json(t) for t in claimable],
-        notices=queries.inbox_notices(g.user),
+        mine=[task_json(t) for t in view.mine.rows],
+        claimable=[task_json(t) for t in view.claimable.rows],
+        next={"mine_after": view.mine.next_after, "claimable_after": view.claimable.next_after},
+        notices=view.notices,
     )
 
 
@@ -191,8 +202,8 @@ def complete(task_id: int) -> Any:
             raise Invalid("Badan permintaan harus objek JSON.")
         values = body
     case = cases.complete_task(task_id, g.user, values)
-    mine, _ = queries.inbox(g.user)
-    return jsonify(case=case_json(case), next_tasks=[task_json(t) for t in mine if t.instance_id == case.id])
+    mine = queries.my_tasks_of_case(g.user, case.id)
+    return jsonify(case=case_json(case), next_tasks=[task_json(t) for t in mine])
 
 
 @bp.get("/documents/<int:document_id>")

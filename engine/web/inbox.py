@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, g, redirect, render_template, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
 from engine.services import cases, queries
 from engine.web import labels
@@ -17,13 +17,19 @@ bp = Blueprint("inbox", __name__)
 @login_required()
 def index() -> Any:
     """Show the user's inbox, their cases and the processes they may start."""
-    mine, claimable = queries.inbox(g.user)
+    view = queries.inbox_view(
+        g.user,
+        mine_after=queries.parse_cursor(request.args.get("tugas_setelah")),
+        claimable_after=queries.parse_cursor(request.args.get("klaim_setelah")),
+    )
     return render_template(
         "inbox.html",
-        mine=mine,
-        claimable=claimable,
-        notices=queries.inbox_notices(g.user),
-        cases=queries.my_cases(g.user),
+        mine=view.mine.rows,
+        mine_next=view.mine.next_after,
+        claimable=view.claimable.rows,
+        claimable_next=view.claimable.next_after,
+        notices=view.notices,
+        cases_page=queries.my_cases(g.user, before=queries.parse_cursor(request.args.get("kasus_sebelum"))),
         processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
         if g.user.has_role("Pemohon")
         else [],
@@ -36,8 +42,7 @@ def start(key: str) -> Any:
     """Start a new application under process `key`."""
     case = cases.start_case(key, g.user)
     flash(f"Permohonan #{case.id} dibuat.", "ok")
-    mine, _ = queries.inbox(g.user)
-    first = next((t for t in mine if t.instance_id == case.id), None)
+    first = next(iter(queries.my_tasks_of_case(g.user, case.id)), None)
     return redirect(url_for("tasks.show", task_id=first.id) if first else url_for("cases.show", case_id=case.id))
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import builtins
 import sys
+import time
 from typing import Any
 
 import pytest
@@ -142,3 +143,103 @@ def test_match_class_pattern_cannot_read_dunder_attributes() -> None:
 def test_repetition_bomb_is_refused_before_it_runs() -> None:
     # Only checked, never run: running it would try to allocate 10 GB.
     assert sandbox.problems("'x' * 10_000_000_000") != []
+
+
+# ---------------------------------------------------------------- memory and time bounds
+BIG_TEXT = "y" * 10_000
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "message"),
+    [
+        # A 300 MB string out of data the diagram reads.
+        ("x * 9999 * 30", {"x": BIG_TEXT}, "nilai terlalu besar"),
+        ("len(x * n) > 0", {"x": BIG_TEXT, "n": 30_000}, "nilai terlalu besar"),
+        ("[0] * n", {"n": 300_000_000}, "nilai terlalu besar"),
+        ("[x] * 9999", {"x": BIG_TEXT}, "nilai terlalu besar"),  # counted deep
+        ("n * n * n", {"n": 10**20_000}, "bilangan terlalu besar"),
+        ("n << m", {"n": 3, "m": 10**9}, "bilangan terlalu besar"),
+        ("(x + x) * 60", {"x": BIG_TEXT}, "nilai terlalu besar"),
+        ("x.replace('y', x)", {"x": BIG_TEXT}, "nilai terlalu besar"),
+        ("x.join([x] * 200)", {"x": BIG_TEXT}, "nilai terlalu besar"),
+        ("sum([[0] * 9000] * 9000, [])", {}, "nilai terlalu besar"),
+        ("str([x] * 99 + [x] * 99)", {"x": BIG_TEXT}, "nilai terlalu besar"),
+        ("f'{l}'", {"l": [BIG_TEXT] * 200}, "nilai terlalu besar"),
+        ("'%s' % (l,)", {"l": [BIG_TEXT] * 200}, "nilai terlalu besar"),
+        # Many values each under the bound: the run's total is bounded too.
+        ("[x * 99 for i in range(9999)]", {"x": BIG_TEXT}, "terlalu banyak data"),
+    ],
+)
+def test_values_above_the_bounds_are_refused_before_they_are_built(
+    source: str, data: dict[str, Any], message: str
+) -> None:
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxViolation, match=message):
+        evaluate(source, data, max_steps=100_000)
+    assert time.monotonic() - started < 0.5
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "s = x\nfor i in range(40):\n    s = s + s",
+        "s = x\nfor i in range(40):\n    s += s",
+        "s = [x]\nfor i in range(40):\n    s *= 2",
+        "d = {'k': x}\nfor i in range(40):\n    d['k'] = d['k'] + d['k']",
+    ],
+)
+def test_doubling_in_a_script_loop_is_stopped(source: str) -> None:
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxViolation, match="terlalu"):
+        execute(source, {"x": BIG_TEXT}, max_steps=100_000)
+    assert time.monotonic() - started < 0.5
+
+
+def test_the_wall_clock_budget_stops_a_slow_run_within_the_steps() -> None:
+    source = "t = 0\nfor a in range(9999):\n    for b in range(9999):\n        t = t + 1"
+    namespace = sandbox.helper_functions(SETTINGS)
+    started = time.monotonic()
+    with pytest.raises(sandbox.SandboxViolation, match="batas waktu"):
+        sandbox.run(sandbox.compile_checked(source, "exec"), namespace, "exec", 10**9, max_seconds=0.2)
+    assert time.monotonic() - started < 0.5
+    assert sys.gettrace() is None
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("'x' * 9999 * 9999", "nilai terlalu besar"),
+        ("[0] * 9999 * 999", "nilai terlalu besar"),
+        ("f'{x:>999999999}'", "lebar format"),
+        ("f'{x:>{n}}'", "lebar dari variabel"),
+        ("'%999999999d' % x", "lebar format"),
+        ("'%*d' % (n, x)", "lebar format"),
+        ("[*x, *x]", "unpacking"),
+        ("{**d, **d}", "unpacking"),
+    ],
+)
+def test_what_is_visible_in_the_text_is_refused_at_deploy(source: str, message: str) -> None:
+    assert any(message in problem for problem in sandbox.problems(source)), sandbox.problems(source)
+
+
+@pytest.mark.parametrize(
+    ("source", "data", "expected"),
+    [
+        ("'-'.join(['a', 'b'])", {}, "a-b"),
+        ("x.replace('a', 'bb')", {"x": "aa"}, "bbbb"),
+        ("f'{x:>5}|{n:03d}'", {"x": "a", "n": 7}, "    a|007"),
+        ("'%s-%05d' % ('a', 42)", {}, "a-00042"),
+        ("n * m + (1 << 10)", {"n": 10**50, "m": 10**50}, 10**100 + 1024),
+        ("sum([1, 2, 3]) + sum([[1], [2]], [])[1]", {}, 8),
+        ("str(12) + str()", {}, "12"),
+        ("(x * 3)[:4] + 'z' * 2", {"x": "ab"}, "ababzz"),
+    ],
+)
+def test_ordinary_expressions_still_evaluate(source: str, data: dict[str, Any], expected: Any) -> None:
+    assert sandbox.problems(source) == []
+    assert evaluate(source, data) == expected
+
+
+def test_augmented_assignment_keeps_its_meaning() -> None:
+    namespace = execute("t = 1\nt += 2\nt *= 3\nd = {'k': 'a'}\nd['k'] += 'b'\nl = [1]\nl += [2]")
+    assert namespace["t"] == 9 and namespace["d"] == {"k": "ab"} and namespace["l"] == [1, 2]
