@@ -37,8 +37,7 @@ def start(serial: str, process_key: str) -> Any:
         abort(404)
     case = cases.start_case(process_key, g.user, {"certificate_serial": serial})
     flash(f"Permohonan #{case.id} dibuat.", "ok")
-    mine_tasks, _ = queries.inbox(g.user)
-    first = next((t for t in mine_tasks if t.instance_id == case.id), None)
+    first = next(iter(queries.my_tasks_of_case(g.user, case.id)), None)
     return redirect(url_for("tasks.show", task_id=first.id) if first else url_for("cases.show", case_id=case.id))
 
 

@@ -80,8 +80,7 @@ def submit(task_id: int) -> Any:
         # Identity fields show the person record again, never what was typed over it.
         return render_task(task, inputs, {**values, **cases.bound_values(task, g.user)}, exc.fields, 422)
     flash(f"'{task.label}' tersimpan.", "ok")
-    mine, _ = queries.inbox(g.user)
-    following = next((t for t in mine if t.instance_id == case.id), None)
+    following = next(iter(queries.my_tasks_of_case(g.user, case.id)), None)
     return redirect(
         url_for("tasks.show", task_id=following.id) if following else url_for("cases.show", case_id=case.id)
     )
