@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from engine.app import create_app
+from engine.config import DEV_SECRETS_FILE
 from engine.models import db
 from engine.services import setup
 from engine.services.deploy import PROCESSES_DIR, deploy_files
@@ -46,6 +47,8 @@ def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
     """A fresh app with demo data and deployed processes, on SQLite or SERTEL_DATABASE_URL."""
     if not (tmp_path / "psre").exists():
         shutil.copytree(psre_template, tmp_path / "psre")
+    if not (tmp_path / DEV_SECRETS_FILE).exists():  # the template's keys are wrapped under its own KEK
+        shutil.copy(psre_template.parent / DEV_SECRETS_FILE, tmp_path / DEV_SECRETS_FILE)
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     settings = {"ENV": "testing", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": url, "ESIGN_SCRYPT_N": 1024, **FAST_HASHING}
     application = create_app({**settings, **overrides})

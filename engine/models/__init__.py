@@ -4,17 +4,19 @@ from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, OutboxMail
-from engine.models.security import AuditKeyArchive, SecurityEvent
+from engine.models.security import ApiToken, AuditKeyArchive, LoginAttempt, SecurityEvent, WebSession
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
 __all__ = [
     "Agency",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "AuditKeyArchive",
     "Certificate",
     "Document",
     "HumanTask",
+    "LoginAttempt",
     "OutboxMail",
     "Person",
     "ProcessDeployment",
@@ -24,5 +26,6 @@ __all__ = [
     "RosterEntry",
     "SecurityEvent",
     "User",
+    "WebSession",
     "db",
 ]
