@@ -198,10 +198,10 @@ def _control_character_in(value: Any, path: str, depth: int = 0) -> str | None:
 def refuse_bad_input() -> ResponseReturnValue | None:
     """Refuse with a clear message what no view should see: control characters in text, a bad page number."""
     page = request.args.get("halaman")
-    if page is not None and page != "" and (not page.isdigit() or not 1 <= int(page) <= MAX_ID):
+    if page is not None and page != "" and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_ID):
         return _refuse("Nomor halaman tidak valid.", 400, "halaman")
     for name, value in list(request.args.items(multi=True)) + list(request.form.items(multi=True)):
-        if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
+        if CONTROL_CHARACTERS.search(str(value or "")) or CONTROL_CHARACTERS.search(str(name or "")):
             return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
     if request.is_json and request.content_length:
         try:
