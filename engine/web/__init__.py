@@ -51,6 +51,7 @@ CONTENT_SECURITY_POLICY = (
 )
 # Control characters refused in any submitted text; tab, newline and carriage return are ordinary text.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INTEGER = re.compile(r"[+-]?[0-9]{1,400}")
 # Marks of an internal error (a driver's or SQLAlchemy's message) that must never reach a response body.
 INTERNAL_DETAIL = re.compile(r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I)
 
@@ -177,9 +178,12 @@ def _refuse(message: str, status: int, field: str | None = None) -> ResponseRetu
 
 
 def _control_character_in(value: Any, path: str, depth: int = 0) -> str | None:
-    """The name of the first JSON value holding a control character (or nested beyond reason), else None."""
+    """The name of the first JSON value holding a control character or an integer beyond 32 bits (or nested
+    beyond reason), else None."""
     if depth > 64:
         return path or "(isi)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path or "(isi)" if abs(value) > MAX_ID else None
     if isinstance(value, str):
         return path or "(isi)" if CONTROL_CHARACTERS.search(value) else None
     if isinstance(value, dict):
@@ -201,8 +205,11 @@ def refuse_bad_input() -> ResponseReturnValue | None:
     if page is not None and page != "" and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_ID):
         return _refuse("Nomor halaman tidak valid.", 400, "halaman")
     for name, value in list(request.args.items(multi=True)) + list(request.form.items(multi=True)):
-        if CONTROL_CHARACTERS.search(str(value or "")) or CONTROL_CHARACTERS.search(str(name or "")):
+        name, value = str(name or ""), str(value or "")
+        if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
             return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
+        if INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
+            return _refuse(f"Angka pada kolom '{name[:60]}' terlalu besar.", 400, name[:60])
     if request.is_json and request.content_length:
         try:
             body = request.get_json(silent=True)
@@ -210,7 +217,8 @@ def refuse_bad_input() -> ResponseReturnValue | None:
             return _refuse("Data terlalu bertingkat (bersarang terlalu dalam).", 400)
         field = _control_character_in(body, "")
         if field:
-            return _refuse(f"Kolom '{field[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, field[:60])
+            message = f"Kolom '{field[:60]}' berisi karakter kontrol atau angka di luar batas yang tidak diizinkan."
+            return _refuse(message, 422, field[:60])
     return None
 
 
