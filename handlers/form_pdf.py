@@ -169,7 +169,8 @@ def _split_long_rows(pdf: FPDF, rows: Sequence[tuple[str, str | None]], width: f
         if text is None or len(text) < 400:
             out.append((label, value))
             continue
-        lines = pdf.multi_cell(value_width, 5.5, text, dry_run=True, output="LINES")
+        wrapped = pdf.multi_cell(value_width, 5.5, text, dry_run=True, output="LINES")
+        lines = [str(line) for line in wrapped] if isinstance(wrapped, list) else [text]
         for start in range(0, len(lines), MAX_LINES_PER_ROW):
             chunk = "\n".join(line.rstrip() for line in lines[start : start + MAX_LINES_PER_ROW])
             out.append((label if start == 0 else f"{label} (lanjutan)", chunk))

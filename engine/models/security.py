@@ -70,7 +70,10 @@ class LoginAttempt(Model):
     """A failed login, kept for throttling per account and per client address."""
 
     __tablename__ = "login_attempts"
-    __table_args__ = (Index("ix_login_attempts_username_at", "username", "at"), Index("ix_login_attempts_source_at", "source", "at"))
+    __table_args__ = (
+        Index("ix_login_attempts_username_at", "username", "at"),
+        Index("ix_login_attempts_source_at", "source", "at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     username: Mapped[str] = mapped_column(String(80))

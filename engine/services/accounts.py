@@ -145,22 +145,27 @@ def revoke_access(actor: User, username: str) -> dict[str, int]:
     target = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if target is None:
         raise NotFound(f"Pengguna '{username}' tidak ditemukan.")
-    sessions = db.session.execute(delete(WebSession).where(WebSession.user_id == target.id)).rowcount
+    ended = db.session.execute(delete(WebSession).where(WebSession.user_id == target.id))
+    sessions = int(getattr(ended, "rowcount", 0) or 0)
     tokens = 0
     for row in db.session.execute(
         select(ApiToken).where(ApiToken.user_id == target.id, ApiToken.revoked_at.is_(None))
     ).scalars():
         row.revoked_at = utcnow()
         tokens += 1
-    audit.append("system", "access_revoked", actor.username, {"username": username, "sessions": sessions, "tokens": tokens})
+    audit.append(
+        "system", "access_revoked", actor.username, {"username": username, "sessions": sessions, "tokens": tokens}
+    )
     db.session.commit()
-    return {"sessions": int(sessions or 0), "tokens": tokens}
+    return {"sessions": sessions, "tokens": tokens}
 
 
 def active_session_count(user: User) -> int:
     """How many unexpired browser sessions a user has."""
-    query = select(func.count()).select_from(WebSession).where(
-        WebSession.user_id == user.id, WebSession.expires_at > utcnow()
+    query = (
+        select(func.count())
+        .select_from(WebSession)
+        .where(WebSession.user_id == user.id, WebSession.expires_at > utcnow())
     )
     return int(db.session.execute(query).scalar_one())
 

@@ -32,7 +32,6 @@ from engine.web import (
     tasks,
 )
 
-
 # Ids in URLs are 32-bit: a larger number is a page that does not exist, never a database overflow.
 MAX_ID = 2**31 - 1
 
@@ -53,7 +52,9 @@ CONTENT_SECURITY_POLICY = (
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER = re.compile(r"[+-]?[0-9]{1,400}")
 # Marks of an internal error (a driver's or SQLAlchemy's message) that must never reach a response body.
-INTERNAL_DETAIL = re.compile(r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I)
+INTERNAL_DETAIL = re.compile(
+    r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I
+)
 
 
 def register_web(app: Flask) -> None:
@@ -97,7 +98,9 @@ def register_web(app: Flask) -> None:
     def service_error(exc: ServiceError) -> ResponseReturnValue:
         transactions.abandon()
         message = exc.message
-        if INTERNAL_DETAIL.search(message) or any(INTERNAL_DETAIL.search(m) for ms in (exc.fields or {}).values() for m in ms):
+        if INTERNAL_DETAIL.search(message) or any(
+            INTERNAL_DETAIL.search(m) for ms in (exc.fields or {}).values() for m in ms
+        ):
             # An internal error (SQL and its parameters) wrapped into a user-facing one: log it, never show it.
             app.logger.error("internal detail withheld from a %s answer: %s", exc.status, message)
             message = MESSAGES.get(exc.status, MESSAGES[500])

@@ -195,7 +195,9 @@ def list_tokens() -> Any:
     """The caller's API tokens that still work (ids and times; the tokens themselves are never stored)."""
     rows = accounts.list_tokens(g.user)
     return jsonify(
-        tokens=[{"id": t.id, "created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat()} for t in rows]
+        tokens=[
+            {"id": t.id, "created_at": t.created_at.isoformat(), "expires_at": t.expires_at.isoformat()} for t in rows
+        ]
     )
 
 
