@@ -207,12 +207,13 @@ def refuse_bad_input() -> ResponseReturnValue | None:
     page = request.args.get("halaman")
     if page is not None and page != "" and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_ID):
         return _refuse("Nomor halaman tidak valid.", 400, "halaman")
-    for name, value in list(request.args.items(multi=True)) + list(request.form.items(multi=True)):
-        name, value = str(name or ""), str(value or "")
-        if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
-            return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
-        if INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
-            return _refuse(f"Angka pada kolom '{name[:60]}' terlalu besar.", 400, name[:60])
+    for source in (request.args, request.form):
+        for name, value in ((str(n or ""), str(v or "")) for n, v in source.items(multi=True)):
+            if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
+                return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
+            # Query parameters that are numbers are ids or versions (NIK and NIP are form text, never here).
+            if source is request.args and INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
+                return _refuse(f"Angka pada parameter '{name[:60]}' terlalu besar.", 400, name[:60])
     if request.is_json and request.content_length:
         try:
             body = request.get_json(silent=True)
