@@ -129,3 +129,15 @@ def test_login_url_with_an_encoded_tab_does_not_leave_the_site(app: Flask) -> No
         data={"csrf_token": csrf_of(client.get("/masuk")), "username": "admin", "password": DEMO_PASSWORD},
     )
     assert response.headers["Location"] == "/"
+
+
+def test_an_admin_ends_a_users_sessions_from_the_identity_page(app: Flask) -> None:
+    victim = WebUser(app, "auditor")
+    assert victim.client.get("/").status_code == 200
+    admin = WebUser(app, "admin")
+    page = admin.get("/admin/orang")
+    assert "Akhiri semua sesi auditor" in page.get_data(as_text=True)
+    answer = admin.post("/admin/pengguna/auditor/cabut-sesi", {"kembali": "/admin/orang"})
+    assert answer.status_code == 302 and answer.headers["Location"] == "/admin/orang"
+    assert victim.client.get("/").status_code == 302  # back to the login page
+    assert admin.get("/admin/orang").status_code == 200  # the admin's own session is untouched
