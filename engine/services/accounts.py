@@ -52,6 +52,10 @@ def check_throttle(username: str, source: str) -> None:
     by_account = db.session.execute(recent.where(LoginAttempt.username == username[:80])).scalar_one()
     by_source = db.session.execute(recent.where(LoginAttempt.source == source[:64])).scalar_one() if source else 0
     if by_account >= per_account or by_source >= per_source:
+        # Still a failed login to the security log (an attack goes on), but not a row for the throttle: the
+        # wait is counted from the failures that caused it.
+        security_log.record("login_failed", source, {"username": username[:80], "throttled": True})
+        db.session.commit()
         minutes = int(settings()["LOGIN_THROTTLE_MINUTES"])
         raise Throttled(
             f"Terlalu banyak percobaan masuk yang gagal. Tunggu {minutes} menit lalu coba lagi, "
