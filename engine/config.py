@@ -22,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
     # SQLite only: seconds a writer waits for another writer's lock before the request answers "coba lagi".
     "SQLITE_BUSY_TIMEOUT": 30,
-    # Signs sessions, CSRF tokens and API tokens.
+    # Flask's secret (flash and anything Flask signs); sessions and API tokens are random ids kept hashed.
     "SECRET_KEY": "",
     # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.
     "KEK_KEYS": "",
