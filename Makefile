@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup system frontend run test test-pg test-heavy lint bench bench-data bench-pages bench-smoke clean
+.PHONY: setup system frontend run test test-pg test-heavy test-fuzz lint bench bench-data bench-pages bench-smoke clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -35,6 +35,13 @@ test-pg: setup system
 test-heavy: setup system
 	$(PY) -m pytest tests/heavy -s
 	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest tests/heavy -s
+
+# Schemathesis over /api/v1/openapi.json against the app (tests/fuzz): no input gives a 5xx. FUZZ_EXAMPLES
+# bounds the examples per operation (100: about a minute and a half on two cores).
+FUZZ_EXAMPLES ?= 100
+test-fuzz: setup
+	$(PY) -m pip install -q 'schemathesis~=4.32'
+	FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest tests/fuzz -q -p no:cacheprovider
 
 # Lint and strict type checks (configured in pyproject.toml) on the packages STYLE.md holds to them.
 lint: setup

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Flask
 
 from engine import registry
-from engine.config import ROOT, ConfigError, load_settings, uses_public_secrets
+from engine.config import DEV_SECRETS_FILE, ROOT, ConfigError, generated_secrets, load_settings
 from engine.failpoints import CrashAfterPSrE, armed_operations
 from engine.models import db
 from engine.web import register_web
@@ -18,10 +18,11 @@ from pki.http_client import HttpPSrE
 from pki.key_backend import KeyBackend, Pkcs11Keys, SoftwareKeys
 
 logger = logging.getLogger(__name__)
-PUBLIC_KEYS_WARNING = (
-    "MODE PENGEMBANGAN: kunci rahasia dan KEK bawaan bersifat PUBLIK (tertulis di kode sumber). "
-    "Siapa pun dapat membuka kunci CA dan memalsukan sesi. Jangan pakai untuk data atau sertifikat sungguhan; "
-    "di produksi setel SERTEL_ENV=production, SERTEL_SECRET_KEY dan SERTEL_KEK_KEYS."
+DEV_SECRETS_WARNING = (
+    "MODE PENGEMBANGAN: %s dibuat acak untuk instans ini dan disimpan di %s (mode 0600). "
+    "Siapa pun yang dapat membaca berkas itu dapat membuka kunci CA dan memalsukan sesi; menghapusnya membuat "
+    "kunci yang sudah dibungkus tidak terbaca lagi. Di produksi setel SERTEL_ENV=production, "
+    "SERTEL_SECRET_KEY dan SERTEL_KEK_KEYS."
 )
 
 
@@ -86,8 +87,9 @@ def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:
     """Create a configured Sertel application."""
     settings = load_settings(overrides)
-    if settings["ENV"] == "development" and uses_public_secrets(settings):
-        logger.warning(PUBLIC_KEYS_WARNING)
+    generated = generated_secrets(settings)
+    if settings["ENV"] == "development" and generated:
+        logger.warning(DEV_SECRETS_WARNING, " dan ".join(generated), Path(settings["INSTANCE_DIR"]) / DEV_SECRETS_FILE)
     Path(settings["INSTANCE_DIR"]).mkdir(parents=True, exist_ok=True)
     app = Flask(
         __name__,

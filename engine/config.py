@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 from pathlib import Path
 from typing import Any
+
+from cryptography.fernet import Fernet
 
 ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS: dict[str, Any] = {
-    # "development" allows the built-in demo secrets; anything else demands real ones.
+    # "development" (and "testing") generate random secrets kept per instance in INSTANCE_DIR/dev-secrets.json;
+    # anything else demands real ones.
     "ENV": "development",
     # Where the database, uploaded documents and the embedded PSrE live.
     "INSTANCE_DIR": str(ROOT / "instance"),
@@ -18,7 +22,7 @@ DEFAULTS: dict[str, Any] = {
     "DATABASE_URL": "",
     # SQLite only: seconds a writer waits for another writer's lock before the request answers "coba lagi".
     "SQLITE_BUSY_TIMEOUT": 30,
-    # Signs sessions, CSRF tokens and API tokens.
+    # Flask's secret (flash and anything Flask signs); sessions and API tokens are random ids kept hashed.
     "SECRET_KEY": "",
     # Fernet keys (comma separated, newest first) that wrap the CA keys at rest; rotate by prepending.
     "KEK_KEYS": "",
@@ -85,6 +89,12 @@ DEFAULTS: dict[str, Any] = {
     "ARGON2_MEMORY_KIB": 65536,
     # Lifetime of an API bearer token, seconds.
     "API_TOKEN_TTL": 8 * 3600,
+    # Lifetime of a browser session (kept on the server, revoked at logout), hours.
+    "SESSION_LIFETIME_HOURS": 12,
+    # Login throttling: failed attempts per account and per client address within the window, in minutes.
+    "LOGIN_MAX_FAILURES_ACCOUNT": 5,
+    "LOGIN_MAX_FAILURES_SOURCE": 20,
+    "LOGIN_THROTTLE_MINUTES": 15,
     # SMTP host for e-mail; empty means mail goes to the in-app outbox only.
     "SMTP_HOST": "",
     "SMTP_PORT": 25,
@@ -127,9 +137,8 @@ DEFAULTS: dict[str, Any] = {
 
 # The lowest scrypt cost of eSign keys accepted outside tests (OWASP password storage cheat sheet).
 ESIGN_SCRYPT_N_FLOOR = 2**17
-DEV_SECRET = "sertel-development-secret-do-not-use-in-production"
-# A fixed Fernet key for development only: production must set SERTEL_KEK_KEYS.
-DEV_KEK = "c2VydGVsLWRldmVsb3BtZW50LWtlay0wMDAwMDAwMDA="
+# Where development mode keeps the random secrets it generated for one instance (mode 0600).
+DEV_SECRETS_FILE = "dev-secrets.json"
 
 
 class ConfigError(RuntimeError):
@@ -159,14 +168,14 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     if not settings["DATABASE_URL"]:
         settings["DATABASE_URL"] = f"sqlite:///{instance / 'sertel.sqlite3'}"
     development = settings["ENV"] in {"development", "testing"}
-    if not settings["SECRET_KEY"]:
+    settings["GENERATED_SECRETS"] = []
+    for name in ("SECRET_KEY", "KEK_KEYS"):
+        if settings[name]:
+            continue
         if not development:
-            raise ConfigError("SERTEL_SECRET_KEY must be set outside development")
-        settings["SECRET_KEY"] = DEV_SECRET
-    if not settings["KEK_KEYS"]:
-        if not development:
-            raise ConfigError("SERTEL_KEK_KEYS must be set outside development")
-        settings["KEK_KEYS"] = DEV_KEK
+            raise ConfigError(f"SERTEL_{name} must be set outside development")
+        settings[name] = instance_secrets(instance)[name]
+        settings["GENERATED_SECRETS"].append(name)
     if settings["DOCUMENT_STORE"] not in {"files", "database"}:
         raise ConfigError(f"SERTEL_DOCUMENT_STORE must be 'files' or 'database', not {settings['DOCUMENT_STORE']!r}")
     if settings["ENV"] != "testing" and int(settings["ESIGN_SCRYPT_N"]) < ESIGN_SCRYPT_N_FLOOR:
@@ -174,6 +183,28 @@ def load_settings(overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     return settings
 
 
-def uses_public_secrets(settings: dict[str, Any]) -> bool:
-    """Tell whether the settings fall back on the built-in secret key or KEK, which anyone can read."""
-    return settings["SECRET_KEY"] == DEV_SECRET or DEV_KEK in str(settings["KEK_KEYS"]).split(",")
+def instance_secrets(instance: Path) -> dict[str, str]:
+    """The development secrets of one instance: generated at random on first use, then kept (file mode 0600).
+
+    There are no built-in secrets: a development instance cannot be opened with anything read in the source.
+    """
+    path = instance / DEV_SECRETS_FILE
+    try:
+        stored = json.loads(path.read_text())
+        if isinstance(stored, dict) and stored.get("SECRET_KEY") and stored.get("KEK_KEYS"):
+            return {"SECRET_KEY": str(stored["SECRET_KEY"]), "KEK_KEYS": str(stored["KEK_KEYS"])}
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"{path} is unreadable; remove it only if nothing was encrypted under it: {exc}") from exc
+    fresh = {"SECRET_KEY": secrets.token_urlsafe(48), "KEK_KEYS": Fernet.generate_key().decode()}
+    instance.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        json.dump(fresh, out)
+    return fresh
+
+
+def generated_secrets(settings: dict[str, Any]) -> list[str]:
+    """The names of the secrets development mode generated for this instance instead of reading them."""
+    return list(settings.get("GENERATED_SECRETS", []))

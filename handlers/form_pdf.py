@@ -155,9 +155,32 @@ def _title(pdf: FPDF, title: str, subtitle: str) -> None:
     pdf.ln(4)
 
 
+# A table row never grows beyond this many lines of its value: a longer text (a 3,500-character note)
+# continues in further rows labelled "(lanjutan)", which the table breaks across pages.
+MAX_LINES_PER_ROW = 24
+
+
+def _split_long_rows(pdf: FPDF, rows: Sequence[tuple[str, str | None]], width: float) -> list[tuple[str, str | None]]:
+    """The rows with every value too long for one page split into continuation rows of whole lines."""
+    value_width = width - LABEL_WIDTH_MM - 2 * 1.5 - 1
+    out: list[tuple[str, str | None]] = []
+    for label, value in rows:
+        text = latin1(value) if value is not None else None
+        if text is None or len(text) < 400:
+            out.append((label, value))
+            continue
+        wrapped = pdf.multi_cell(value_width, 5.5, text, dry_run=True, output="LINES")
+        lines = [str(line) for line in wrapped] if isinstance(wrapped, list) else [text]
+        for start in range(0, len(lines), MAX_LINES_PER_ROW):
+            chunk = "\n".join(line.rstrip() for line in lines[start : start + MAX_LINES_PER_ROW])
+            out.append((label if start == 0 else f"{label} (lanjutan)", chunk))
+    return out
+
+
 def _table(pdf: FPDF, rows: Sequence[tuple[str, str | None]]) -> None:
     width = pdf.w - pdf.l_margin - pdf.r_margin
     pdf.set_font("helvetica", "", 10)
+    rows = _split_long_rows(pdf, rows, width)
     pdf.set_draw_color(120, 120, 120)
     with pdf.table(
         col_widths=(LABEL_WIDTH_MM, width - LABEL_WIDTH_MM),
@@ -184,6 +207,7 @@ def _statement(pdf: FPDF, statement: str) -> None:
     if not statement:
         return
     pdf.set_font("helvetica", "", 10)
+    # multi_cell breaks a long statement across pages by itself (auto page break).
     pdf.multi_cell(0, 5.2, latin1(statement), align="J", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(6)
 

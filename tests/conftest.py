@@ -15,6 +15,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import text
 
 from engine.app import create_app
+from engine.config import DEV_SECRETS_FILE
 from engine.models import db
 from engine.services import setup
 from engine.services.deploy import PROCESSES_DIR, deploy_files
@@ -67,6 +68,8 @@ def build_app(tmp_path: Path, psre_template: Path, **overrides: Any) -> Flask:
     """A fresh app with demo data and deployed processes, on SQLite or SERTEL_DATABASE_URL."""
     if not (tmp_path / "psre").exists():
         shutil.copytree(psre_template, tmp_path / "psre")
+    if not (tmp_path / DEV_SECRETS_FILE).exists():  # the template's keys are wrapped under its own KEK
+        shutil.copy(psre_template.parent / DEV_SECRETS_FILE, tmp_path / DEV_SECRETS_FILE)
     url = DATABASE_URL or f"sqlite:///{tmp_path / 'test.sqlite3'}"
     if not DATABASE_URL:
         shutil.copyfile(schema_template(), tmp_path / "test.sqlite3")

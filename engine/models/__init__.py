@@ -4,11 +4,12 @@ from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, DocumentBlob, OutboxMail
-from engine.models.security import AuditKeyArchive, SecurityEvent
+from engine.models.security import ApiToken, AuditKeyArchive, LoginAttempt, SecurityEvent, WebSession
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
 __all__ = [
     "Agency",
+    "ApiToken",
     "AuditEvent",
     "AuditHead",
     "AuditKeyArchive",
@@ -16,6 +17,7 @@ __all__ = [
     "Document",
     "DocumentBlob",
     "HumanTask",
+    "LoginAttempt",
     "OutboxMail",
     "Person",
     "ProcessDeployment",
@@ -25,5 +27,6 @@ __all__ = [
     "RosterEntry",
     "SecurityEvent",
     "User",
+    "WebSession",
     "db",
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, jsonify, render_template, request
+import re
+from typing import Any
+
+from flask import Flask, Response, current_app, g, jsonify, render_template, request
 from flask.typing import ResponseReturnValue
 from jinja2 import ChoiceLoader, FileSystemLoader
 from markupsafe import escape
 from werkzeug.exceptions import HTTPException
+from werkzeug.routing import IntegerConverter
 
 from engine.config import ROOT
 from engine.services import transactions
@@ -28,9 +32,36 @@ from engine.web import (
     tasks,
 )
 
+# Ids in URLs are 32-bit: a larger number is a page that does not exist, never a database overflow.
+MAX_ID = 2**31 - 1
+
+
+class IdConverter(IntegerConverter):
+    """`<int:…>` in every route: a non-negative integer below 2**31 (else 404)."""
+
+    def __init__(self, map: Any, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(map, *args, **kwargs)
+
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; font-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+# Control characters refused in any submitted text; tab, newline and carriage return are ordinary text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+INTEGER = re.compile(r"[+-]?[0-9]{1,400}")
+# Marks of an internal error (a driver's or SQLAlchemy's message) that must never reach a response body.
+INTERNAL_DETAIL = re.compile(
+    r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I
+)
+
 
 def register_web(app: Flask) -> None:
-    """Register blueprints, the webforms template folder, CSRF and error handlers."""
+    """Register blueprints, the webforms template folder, sessions, CSRF, security headers and error handlers."""
+    app.url_map.converters["int"] = IdConverter
+    app.session_interface = auth.ServerSessionInterface()
+    app.config["SESSION_COOKIE_SECURE"] = app.config["SERTEL"]["ENV"] not in {"development", "testing"}
     app.jinja_loader = ChoiceLoader(
         [FileSystemLoader(str(ROOT / "engine" / "web" / "templates")), FileSystemLoader(str(ROOT / "webforms"))]
     )
@@ -50,8 +81,10 @@ def register_web(app: Flask) -> None:
         modeler.bp,
     ):
         app.register_blueprint(blueprint)
+    app.before_request(refuse_bad_input)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)
+    app.after_request(security_headers)
     app.context_processor(auth.template_globals)
     app.add_template_filter(labels.event_label, "event_label")
     app.add_template_filter(labels.status_label, "status_label")
@@ -64,9 +97,19 @@ def register_web(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:
         transactions.abandon()
+        message = exc.message
+        if INTERNAL_DETAIL.search(message) or any(
+            INTERNAL_DETAIL.search(m) for ms in (exc.fields or {}).values() for m in ms
+        ):
+            # An internal error (SQL and its parameters) wrapped into a user-facing one: log it, never show it.
+            app.logger.error("internal detail withheld from a %s answer: %s", exc.status, message)
+            message = MESSAGES.get(exc.status, MESSAGES[500])
+            if _wants_json():
+                return jsonify(error=message, fields={}), exc.status
+            return error_page(message, exc.status)
         if _wants_json():
-            return jsonify(error=exc.message, fields=exc.fields), exc.status
-        return error_page(exc.message, exc.status)
+            return jsonify(error=message, fields=exc.fields), exc.status
+        return error_page(message, exc.status)
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> ResponseReturnValue:
@@ -89,6 +132,12 @@ def register_web(app: Flask) -> None:
             # case it is a bug that merely looks like a race.
             app.logger.warning("database race answered %s: %s", race.status, exc)
             return service_error(race)
+        if isinstance(exc, RecursionError):
+            # Input nested too deeply to parse (JSON); it is the request that is bad, not the server.
+            message = "Data terlalu bertingkat (bersarang terlalu dalam)."
+            if _wants_json():
+                return jsonify(error=message), 400
+            return error_page(message, 400)
         app.logger.exception("unexpected error")
         message = MESSAGES[500]
         if _wants_json():
@@ -123,3 +172,81 @@ MESSAGES = {
 
 def _wants_json() -> bool:
     return request.path.startswith("/api/")
+
+
+def _refuse(message: str, status: int, field: str | None = None) -> ResponseReturnValue:
+    if _wants_json():
+        return jsonify(error=message, fields={field: [message]} if field else {}), status
+    return error_page(message, status)
+
+
+def _control_character_in(value: Any, path: str, depth: int = 0) -> str | None:
+    """The name of the first JSON value holding a control character or an integer beyond 32 bits (or nested
+    beyond reason), else None."""
+    if depth > 64:
+        return path or "(isi)"
+    if isinstance(value, int) and not isinstance(value, bool):
+        return path or "(isi)" if abs(value) > MAX_ID else None
+    if isinstance(value, str):
+        return path or "(isi)" if CONTROL_CHARACTERS.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = _control_character_in(str(key), path, depth + 1) or _control_character_in(item, str(key), depth + 1)
+            if found:
+                return found
+    if isinstance(value, list):
+        for item in value:
+            found = _control_character_in(item, path, depth + 1)
+            if found:
+                return found
+    return None
+
+
+def refuse_bad_input() -> ResponseReturnValue | None:
+    """Refuse with a clear message what no view should see: control characters in text, a bad page number."""
+    page = request.args.get("halaman")
+    if page is not None and page != "" and not (page.isascii() and page.isdigit() and 1 <= int(page) <= MAX_ID):
+        return _refuse("Nomor halaman tidak valid.", 400, "halaman")
+    for source in (request.args, request.form):
+        for name, value in ((str(n or ""), str(v or "")) for n, v in source.items(multi=True)):
+            if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
+                return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
+            # Query parameters that are numbers are ids or versions (NIK and NIP are form text, never here).
+            if source is request.args and INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
+                return _refuse(f"Angka pada parameter '{name[:60]}' terlalu besar.", 400, name[:60])
+    if request.is_json and request.content_length:
+        try:
+            body = request.get_json(silent=True)
+        except RecursionError:
+            return _refuse("Data terlalu bertingkat (bersarang terlalu dalam).", 400)
+        field = _control_character_in(body, "")
+        if field:
+            message = f"Kolom '{field[:60]}' berisi karakter kontrol atau angka di luar batas yang tidak diizinkan."
+            return _refuse(message, 422, field[:60])
+    return None
+
+
+def security_headers(response: Response) -> Response:
+    """Headers every answer carries: CSP, no framing, no sniffing, a strict referrer, HSTS over TLS, no banner."""
+    headers = response.headers
+    policy = CONTENT_SECURITY_POLICY
+    if request.path.startswith("/admin/proses"):
+        # The bundled BPMN modeler (bpmn-js) positions its elements with style attributes; style elements and
+        # every script stay 'self' only.
+        policy += "; style-src-attr 'unsafe-inline'"
+    headers.setdefault("Content-Security-Policy", policy)
+    headers["X-Frame-Options"] = "DENY"
+    headers["X-Content-Type-Options"] = "nosniff"
+    headers["Referrer-Policy"] = "same-origin"
+    headers["Cross-Origin-Opener-Policy"] = "same-origin"
+    headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+    if request.is_secure:
+        headers["Strict-Transport-Security"] = "max-age=31536000; includeSubDomains"
+    # Replaces the server's own banner (Werkzeug and the Python version; the dev server sends it only if unset).
+    headers["Server"] = "Sertel"
+    if not request.path.startswith("/static/") and "Cache-Control" not in headers:
+        # Pages and downloads (KTP, selfie, any case document) are private: never kept by a browser or proxy.
+        headers["Cache-Control"] = "no-store"
+    if g.get("user") is not None and not request.path.startswith(("/static/", "/pki/")):
+        headers["Cache-Control"] = "no-store"  # whatever a view said: what a logged-in user sees is theirs
+    return response

@@ -57,7 +57,9 @@ def browser():
 
 @pytest.fixture
 def context(browser):
-    ctx = browser.new_context(accept_downloads=True)
+    # The tests evaluate strings in the page (wait_for_function, evaluate), which the app's CSP (script-src
+    # 'self', no eval) forbids; tests/browser/test_security_csp.py checks the pages under the real policy.
+    ctx = browser.new_context(accept_downloads=True, bypass_csp=True)
     try:
         yield ctx
     finally:

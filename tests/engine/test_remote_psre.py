@@ -12,7 +12,7 @@ import pytest
 from cryptography import x509
 from flask import Flask
 
-from engine.config import DEV_KEK
+from engine.config import instance_secrets
 from pki.embedded import EmbeddedPSrE
 from pki.http_client import HttpPSrE
 from pki.http_server import PsreWsgiApp
@@ -33,7 +33,7 @@ def remote_psre(tmp_path: Path, psre_template: Path) -> Iterator[tuple[str, Embe
     """An EmbeddedPSrE served over HTTP on 127.0.0.1, as a remote PSrE would be."""
     state = tmp_path / "remote-psre"
     shutil.copytree(psre_template, state)
-    psre = EmbeddedPSrE(state, [DEV_KEK], "http://127.0.0.1/pki", scrypt_n=1024)
+    psre = EmbeddedPSrE(state, [instance_secrets(psre_template.parent)["KEK_KEYS"]], "http://127.0.0.1/pki", scrypt_n=1024)
     server = make_server("127.0.0.1", 0, PsreWsgiApp(psre, "ra-kota", "rahasia-ra"), handler_class=QuietHandler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -10,7 +10,6 @@ from sqlalchemy import text
 
 from engine.app import create_app
 from engine.cli import audit_verify, keys_rotate
-from engine.config import DEV_KEK
 from engine.jobs import build_scheduler
 from engine.models import db
 
@@ -41,7 +40,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
 
 def test_kek_rotation_rewraps_keys_and_the_old_kek_can_then_be_dropped(app: Flask, tmp_path: Any) -> None:
     new_kek = Fernet.generate_key().decode()
-    rotating = create_app({**settings_of(app), "KEK_KEYS": f"{new_kek},{DEV_KEK}"})
+    rotating = create_app({**settings_of(app), "KEK_KEYS": f"{new_kek},{app.config['SERTEL']['KEK_KEYS']}"})
     result = rotating.test_cli_runner().invoke(keys_rotate)
     assert result.exit_code == 0, result.output
     assert "kunci dibungkus ulang" in result.output

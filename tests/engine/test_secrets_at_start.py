@@ -49,16 +49,16 @@ def test_demo_refuses_to_run_in_production(tmp_path: Path) -> None:
     assert not (tmp_path / "psre").exists()  # refused before any key or demo account was made
 
 
-def test_development_mode_says_loudly_that_its_keys_are_public(
+def test_development_mode_says_loudly_that_it_generated_its_keys(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="engine.app"):
         create_app({"ENV": "development", "INSTANCE_DIR": str(tmp_path), "DATABASE_URL": "sqlite://"})
     warnings = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
-    assert any("PUBLIK" in message for message in warnings), warnings
+    assert any("dibuat acak" in message and "dev-secrets.json" in message for message in warnings), warnings
 
 
 def test_production_with_its_own_secrets_does_not_warn(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level(logging.WARNING, logger="engine.app"):
         create_app(_production(tmp_path))
-    assert not [r for r in caplog.records if "PUBLIK" in r.getMessage()]
+    assert not [r for r in caplog.records if "MODE PENGEMBANGAN" in r.getMessage()]
