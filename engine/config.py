@@ -53,6 +53,8 @@ DEFAULTS: dict[str, Any] = {
     # Minutes between two CRLs of the issuing CA made by the scheduler (besides one at each revocation);
     # well below CRL_NEXT_UPDATE_HOURS so a relying party never holds an expired CRL.
     "CRL_PUBLISH_INTERVAL_MINUTES": 60,
+    # How often the scheduler deletes expired sessions and tokens and old login failures.
+    "SECURITY_PRUNE_INTERVAL_MINUTES": 60,
     # Days a root CRL made by `sertel pki root-crl` stays current (the root key is needed only then).
     "ROOT_CRL_VALIDITY_DAYS": 365,
     # Which PSrE adapter the RA talks to: "embedded" or "http".

@@ -13,7 +13,7 @@ from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 
-from engine.services import archive_refresh, audit_anchor, reconcile, reminders, timers
+from engine.services import accounts, archive_refresh, audit_anchor, reconcile, reminders, timers
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -74,12 +74,21 @@ def publish_crl() -> int:
         return len(adapter.publish_crl()) if hasattr(adapter, "publish_crl") else 0
 
 
+def prune_security_rows() -> int:
+    """Delete expired sessions and API tokens and login failures older than the throttle window."""
+    assert _app is not None
+    with _app.app_context():
+        accounts.prune_security_rows()
+    return 0
+
+
 # Periodic jobs whose interval is a setting: (job function and id, interval unit, setting name).
 PERIODIC_JOBS = (
     ("reconcile_psre", "minutes", "RECONCILE_INTERVAL_MINUTES"),
     ("anchor_audit_log", "minutes", "AUDIT_ANCHOR_INTERVAL_MINUTES"),
     ("renew_long_term_evidence", "hours", "ARCHIVE_REFRESH_INTERVAL_HOURS"),
     ("publish_crl", "minutes", "CRL_PUBLISH_INTERVAL_MINUTES"),
+    ("prune_security_rows", "minutes", "SECURITY_PRUNE_INTERVAL_MINUTES"),
 )
 
 
