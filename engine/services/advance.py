@@ -66,9 +66,8 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
             row.status = "cancelled"
     for item in ready:
         if item.uuid in open_rows:
-            # A migrated case's task may now show another form or be due at another time.
-            open_rows[item.uuid].form_key = item.form_key
-            open_rows[item.uuid].due_at = item.due_at
+            # Left as it is: writing an open row here would lock it against a concurrent claim (a deadlock with
+            # the audit head); a migrated case's rows are re-projected by the migration itself.
             continue
         role = LANE_ROLES.get(item.lane)
         if role is None:

@@ -233,7 +233,8 @@ def test_the_case_list_and_outbox_are_keyset_paged(app: Flask, client: FlaskClie
 )
 def test_bad_page_parameters_never_give_a_500(client: FlaskClient, path: str) -> None:
     login(client, "admin")
-    assert client.get(path).status_code == 200
+    # The first page, or a clear 400/422 (a number no column holds, a control character); never a 500.
+    assert client.get(path).status_code in (200, 400, 422)
 
 
 def test_the_case_page_statements_do_not_grow_with_its_documents(app: Flask, client: FlaskClient, api: Any) -> None:
