@@ -14,14 +14,6 @@ from engine import registry, sandbox
 
 # The names `cases.start_case` seeds into every case besides the start form's fields.
 ENGINE_START_NAMES = frozenset({"started_by"})
-# The Python types a literal parameter value must have, by declared parameter type ("any" accepts all).
-PARAM_TYPES: dict[str, tuple[type, ...]] = {
-    "str": (str,),
-    "int": (int,),
-    "bool": (bool,),
-    "dict": (dict,),
-    "list": (list,),
-}
 
 
 @dataclass(frozen=True)
@@ -120,7 +112,7 @@ def parameter_problems(operator_id: str, info: OperatorInfo, values: Mapping[str
             value = ast.literal_eval(text)
         except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             continue  # an expression over case data: checked by its names, its value is known only at run time
-        expected = PARAM_TYPES.get(declared.type)
+        expected = registry.PARAM_TYPES.get(declared.type)
         if expected and (not isinstance(value, expected) or (declared.type == "int" and isinstance(value, bool))):
             found.append(f"parameter '{name}' harus bertipe {declared.type}, bukan {text}")
         elif declared.choices is not None and value not in declared.choices:
