@@ -77,7 +77,7 @@ def ensure_database(url: str) -> None:
     """Create the PostgreSQL database of `url` when it does not exist yet."""
     if not url.startswith("postgresql"):
         return
-    import psycopg  # noqa: PLC0415 - PostgreSQL only
+    import psycopg
 
     server, _, name = url.replace("postgresql+psycopg://", "postgresql://").rpartition("/")
     with psycopg.connect(f"{server}/postgres", autocommit=True) as conn:
@@ -320,7 +320,7 @@ def generate(app: Any, n_cases: int, n_people: int, n_agencies: int, seed: int) 
             : 3 if running else 5
         ]:
             gseq += 1
-            seq += 1
+            seq += 1  # noqa: SIM113 - seq continues across the cases, not per loop
             bulk.add(
                 "audit_events",
                 [
@@ -359,25 +359,24 @@ def generate(app: Any, n_cases: int, n_people: int, n_agencies: int, seed: int) 
     bulk.write(conn, dialect)
     raw.commit()
     raw.close()
-    with app.app_context():
-        with db.engine.begin() as conn:
-            if dialect == "postgresql":
-                for table in (
-                    "agencies",
-                    "persons",
-                    "users",
-                    "process_instances",
-                    "human_tasks",
-                    "documents",
-                    "certificates",
-                    "outbox",
-                    "audit_events",
-                ):
-                    conn.execute(
-                        text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
-                    )
-                conn.execute(text("SELECT setval('audit_gseq', :g)"), {"g": gseq + 1})
-                conn.execute(text("ANALYZE"))
+    with app.app_context(), db.engine.begin() as conn:
+        if dialect == "postgresql":
+            for table in (
+                "agencies",
+                "persons",
+                "users",
+                "process_instances",
+                "human_tasks",
+                "documents",
+                "certificates",
+                "outbox",
+                "audit_events",
+            ):
+                conn.execute(
+                    text(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
+                )
+            conn.execute(text("SELECT setval('audit_gseq', :g)"), {"g": gseq + 1})
+            conn.execute(text("ANALYZE"))
     return counts
 
 
