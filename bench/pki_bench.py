@@ -11,9 +11,11 @@ run; the report gives the median and the range (min-max) over runs of the ratio 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import hashlib
 import io
 import logging
+import pstats
 import sqlite3
 import statistics
 import sys
@@ -210,7 +212,7 @@ def _asn1(cert: x509.Certificate) -> asn1_x509.Certificate:
     return asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
 
 
-def bench_signing(psre: EmbeddedPSrE, count: int, runs: int, batch: int) -> dict[str, list[float]]:
+def bench_signing(psre: EmbeddedPSrE, count: int, runs: int, batch: int, profile: bool) -> dict[str, list[float]]:
     """pki.signing.sign_pdf vs bare pyHanko (key loaded once) at B-B invisible, B-B visible and B-LTA."""
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     subject_id = psre.register_subject(SUBJECT, "bench-reg")
@@ -285,6 +287,13 @@ def bench_signing(psre: EmbeddedPSrE, count: int, runs: int, batch: int) -> dict
             ours_rate, floor_rate = interleaved(ours_work, floor_work, n, batch, 0)
             results[name].append(ours_rate / floor_rate)
             print(f"  {name} run {run + 1}: ours {ours_rate:.1f}/s, floor {floor_rate:.1f}/s", file=sys.stderr)
+    if profile:
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for i in range(20):
+            ours(False, False)(i)
+        profiler.disable()
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(15)
     return results
 
 
@@ -300,6 +309,7 @@ def main() -> None:
     parser.add_argument("--pdfs", type=int, default=40, help="PDFs to sign per side, run and case")
     parser.add_argument("--runs", type=int, default=5, help="runs (the ratio is reported as median and range)")
     parser.add_argument("--batch", type=int, default=10, help="operations per side before switching sides")
+    parser.add_argument("--profile", action="store_true", help="print a cProfile of our B-B signing path")
     args = parser.parse_args()
     # Both sides embed revocation info with fetching off on purpose; pyHanko warns about it per PDF.
     logging.getLogger("pyhanko").setLevel(logging.ERROR)
@@ -308,7 +318,7 @@ def main() -> None:
         psre.initialise()
         print("measuring (stderr shows progress)…", file=sys.stderr)
         issuance = bench_issuance(psre, Path(tmp), args.certs, args.runs, args.batch)
-        signing = bench_signing(psre, args.pdfs, args.runs, max(1, args.batch // 2))
+        signing = bench_signing(psre, args.pdfs, args.runs, max(1, args.batch // 2), args.profile)
     rows = [
         ("certificates issued (CA key EC P-384, leaf EC P-256)", issuance),
         ("PDFs signed, RSA-2048, PAdES B-B, invisible", signing["bb_invisible"]),
