@@ -41,6 +41,7 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pki import store
 from pki.ca import new_serial, signature_hash
 from pki.embedded import EmbeddedPSrE
 from pki.psre import SubjectInfo
@@ -49,23 +50,6 @@ from pki.signing import STAMP_STYLE, PdfSigningKey, sign_pdf
 SUBJECT = SubjectInfo(
     "Siti Rahmawati", "3375014507900002", "siti@pekalongankota.go.id", "Diskominfo", "Pranata Komputer"
 )
-
-FLOOR_SCHEMA = """
-CREATE TABLE IF NOT EXISTS certificates (
-    serial_hex TEXT PRIMARY KEY,
-    subject_id TEXT NOT NULL,
-    spki_sha256 TEXT NOT NULL,
-    pem TEXT NOT NULL,
-    not_before TEXT NOT NULL,
-    not_after TEXT NOT NULL,
-    issued_at TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('good', 'revoked')),
-    revoked_at TEXT,
-    reason TEXT
-);
-CREATE INDEX IF NOT EXISTS certificates_subject ON certificates (subject_id);
-CREATE INDEX IF NOT EXISTS certificates_spki ON certificates (spki_sha256);
-"""
 
 
 def one_page_pdf() -> bytes:
@@ -132,7 +116,7 @@ class IssuanceFloor:
         self.db_path = db_path
         conn = sqlite3.connect(db_path, isolation_level=None)
         conn.execute("PRAGMA journal_mode = WAL")
-        conn.executescript(FLOOR_SCHEMA)
+        conn.executescript(store.SCHEMA)  # the embedded PSrE's own tables, certificates among them
         conn.close()
 
     def issue(self, csr_pem: str) -> str:

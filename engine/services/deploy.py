@@ -107,10 +107,17 @@ def deploy(
     becomes a new version (an earlier definition comes back as the current one), unless `republish` is
     False: then it is left alone and the current version returned (seeding must not undo an owner's publish).
     """
-    parsed = parse_and_check(xml, key)
+    return publish_checked(xml, key, parse_and_check(xml, key), actor, commit, republish)
+
+
+def publish_checked(
+    xml: str, key: str, parsed: runtime.ParsedProcess, actor: str, commit: bool = True, republish: bool = True
+) -> tuple[ProcessDeployment, bool]:
+    """Publish a diagram that has just passed parse_and_check (`parsed`); see deploy()."""
     xml_pinned = pinned(xml)
     if xml_pinned != xml:
-        parsed = parse_and_check(xml_pinned, key)
+        # Pinning names the versions the checks just used: only the stored definition must carry them.
+        parsed = runtime.parse(xml_pinned, key, common_processes())
     digest = definition_digest(xml_pinned, parsed)
     current = latest(key)
     if current is not None and current.sha256 == digest:
@@ -164,14 +171,20 @@ def deploy_files(paths: list[Path], actor: str, republish: bool = True) -> list[
     Every file is checked first; any refusal raises Invalid with the problems of every refused file
     (fields keyed "<key>: <element id>") and nothing is published. `republish`: see deploy().
     """
-    texts = [(path.read_text(encoding="utf-8"), path.stem) for path in paths]
+    checked: list[tuple[str, str, runtime.ParsedProcess]] = []
     refused: dict[str, list[str]] = {}
-    for xml, key in texts:
-        for problem in check_problems(xml, key):
-            refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
+    for path in paths:
+        xml, key = path.read_text(encoding="utf-8"), path.stem
+        try:
+            checked.append((xml, key, parse_and_check(xml, key)))
+        except Invalid as exc:
+            for problem in problems_of(exc, key):
+                refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
     if refused:
         raise Invalid(f"{len(refused)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", refused)
-    results = [deploy(xml, key, actor, commit=False, republish=republish) for xml, key in texts]
+    results = [
+        publish_checked(xml, key, parsed, actor, commit=False, republish=republish) for xml, key, parsed in checked
+    ]
     db.session.commit()
     return results
 
