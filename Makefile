@@ -4,7 +4,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 
-.PHONY: setup system frontend run test test-pg test-heavy test-fuzz lint bench bench-data bench-pages bench-smoke clean
+.PHONY: setup system frontend run test test-pg test-heavy test-fuzz lint bench bench-data bench-pages bench-load bench-smoke clean
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
@@ -59,10 +59,15 @@ bench-data: setup
 bench-pages: setup
 	$(PY) bench/page_bench.py --url $(BENCH_URL) --runs 3 --requests 30 --explain
 
-# A small run of both so they never rot (CI): 2,000 cases, 300 people, one short run.
+# 50 users on the inbox and case pages over HTTP, gunicorn with 1 and 4 workers, on the data set of bench-data.
+bench-load: setup
+	$(PY) bench/load_bench.py --url $(BENCH_URL) --users 50 --seconds 30 --runs 3
+
+# A small run of each so they never rot (CI): 2,000 cases, 300 people, one short run.
 bench-smoke: setup
 	$(PY) bench/datagen.py --url $(BENCH_URL)_smoke --cases 2000 --people 300
 	$(PY) bench/page_bench.py --url $(BENCH_URL)_smoke --runs 1 --requests 5
+	$(PY) bench/load_bench.py --url $(BENCH_URL)_smoke --users 10 --seconds 3 --workers 2 --threads 4
 
 clean:
 	rm -rf $(VENV) instance frontend/node_modules engine/web/static/vendor
