@@ -162,6 +162,14 @@ def document() -> dict[str, Any]:
                     secured=False,
                 )
             },
+            "/auth/tokens": {"get": _op("Token API saya yang masih berlaku")},
+            "/auth/tokens/{token_id}": {
+                "delete": _op("Cabut token API (milik sendiri; Admin: milik siapa pun)", params=["token_id"])
+            },
+            "/auth/logout": {"post": _op("Keluar: cabut token yang dipakai permintaan ini")},
+            "/users/{username}/revoke-access": {
+                "post": _op("Admin: akhiri semua sesi dan cabut semua token seorang pengguna", params=["username"])
+            },
             **process_owner_paths(_op),
             "/cases": {
                 "post": _op(
