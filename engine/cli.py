@@ -142,17 +142,13 @@ def db_check() -> None:
 def deploy_command(files: tuple[Path, ...], actor: str) -> None:
     """Deploy BPMN files (default: every processes/*.bpmn); if any is refused, deploy none."""
     paths = list(files) or sorted((ROOT / "processes").glob("*.bpmn"))
-    refused = False
-    for path in paths:
-        try:
-            deploy.parse_and_check(path.read_text(encoding="utf-8"), path.stem)
-        except ServiceError as exc:
-            refused = True
-            _report(exc, f"{path.name}: ")
+    checked, refused = deploy.check_files(paths)
+    for path, exc in refused.items():
+        _report(exc, f"{path.name}: ")
     if refused:
         sys.exit(1)
     try:
-        for deployment, created in deploy.deploy_files(paths, actor):
+        for deployment, created in deploy.publish_files(checked, actor):
             state = "versi baru" if created else "tidak berubah"
             click.echo(f"{deployment.key}: v{deployment.version} ({state}, sha256 {deployment.sha256[:12]})")
     except ServiceError as exc:

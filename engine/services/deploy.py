@@ -165,28 +165,47 @@ def add_version(
     return deployment
 
 
+CheckedFile = tuple[str, str, runtime.ParsedProcess]
+
+
+def check_files(paths: list[Path]) -> tuple[list[CheckedFile], dict[Path, Invalid]]:
+    """Check BPMN files (each under the key named by its file name): the checked ones and the refusals."""
+    checked: list[CheckedFile] = []
+    refused: dict[Path, Invalid] = {}
+    for path in paths:
+        xml, key = path.read_text(encoding="utf-8"), path.stem
+        try:
+            checked.append((xml, key, parse_and_check(xml, key)))
+        except Invalid as exc:
+            refused[path] = exc
+    return checked, refused
+
+
+def publish_files(
+    checked: list[CheckedFile], actor: str, republish: bool = True
+) -> list[tuple[ProcessDeployment, bool]]:
+    """Publish files that check_files passed, in one transaction (their checks are not run again)."""
+    results = [
+        publish_checked(xml, key, parsed, actor, commit=False, republish=republish) for xml, key, parsed in checked
+    ]
+    db.session.commit()
+    return results
+
+
 def deploy_files(paths: list[Path], actor: str, republish: bool = True) -> list[tuple[ProcessDeployment, bool]]:
     """Publish BPMN files, each under the key named by its file name: all of them, or none.
 
     Every file is checked first; any refusal raises Invalid with the problems of every refused file
     (fields keyed "<key>: <element id>") and nothing is published. `republish`: see deploy().
     """
-    checked: list[tuple[str, str, runtime.ParsedProcess]] = []
-    refused: dict[str, list[str]] = {}
-    for path in paths:
-        xml, key = path.read_text(encoding="utf-8"), path.stem
-        try:
-            checked.append((xml, key, parse_and_check(xml, key)))
-        except Invalid as exc:
-            for problem in problems_of(exc, key):
-                refused.setdefault(f"{key}: {problem.element_id}", []).append(problem.message)
+    checked, refused = check_files(paths)
     if refused:
-        raise Invalid(f"{len(refused)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", refused)
-    results = [
-        publish_checked(xml, key, parsed, actor, commit=False, republish=republish) for xml, key, parsed in checked
-    ]
-    db.session.commit()
-    return results
+        fields: dict[str, list[str]] = {}
+        for path, exc in refused.items():
+            for problem in problems_of(exc, path.stem):
+                fields.setdefault(f"{path.stem}: {problem.element_id}", []).append(problem.message)
+        raise Invalid(f"{len(fields)} elemen tidak lolos pemeriksaan; tidak ada yang di-deploy.", fields)
+    return publish_files(checked, actor, republish)
 
 
 def latest(key: str) -> ProcessDeployment | None:
