@@ -84,6 +84,13 @@ DEFAULTS: dict[str, Any] = {
     # Where the bytes of uploads and generated PDFs go: "files" (INSTANCE_DIR/documents, by sha256) or
     # "database" (table document_blobs, committed with the case; what several app servers need).
     "DOCUMENT_STORE": "files",
+    # Service tasks a diagram marks `background=true` (form PDFs, seals) run after the person's request has
+    # answered: started at once in a thread of the app server (BACKGROUND_KICK) and, whatever happens to it,
+    # by the scheduler's timer poll; a failing one is retried after BACKGROUND_RETRY_SECONDS. Off: they run
+    # in the request like every other step.
+    "BACKGROUND_STEPS": False,
+    "BACKGROUND_KICK": True,
+    "BACKGROUND_RETRY_SECONDS": 60,
     # Largest accepted upload, bytes.
     "MAX_UPLOAD_BYTES": 5 * 1024 * 1024,
     # argon2id cost of password hashes (OWASP defaults); tests lower them to stay fast.

@@ -616,6 +616,12 @@ class _Scope:
             self.add(node, f"lane '{lane}' tidak dipetakan ke peran (lane yang dikenal: {roles})")
 
     def _check_service_task(self, node: etree._Element, available: set[str] | None) -> None:
+        for prop in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}properties/{{{SERTEL}}}property"):
+            name, value = prop.get("name", ""), prop.get("value", "")
+            if name != runtime.BACKGROUND_PROPERTY:
+                self.add(node, f"properti tugas '{name}' tidak dikenal (yang ada: '{runtime.BACKGROUND_PROPERTY}')")
+            elif value.strip().lower() not in {"true", "false"}:
+                self.add(node, f"properti '{name}' harus 'true' atau 'false', bukan '{value}'")
         operator = node.find(f"{{{BPMN}}}extensionElements/{{{SPIFF}}}serviceTaskOperator")
         if operator is None:
             self.add(node, "tidak menyebut operator (spiffworkflow:serviceTaskOperator)")

@@ -89,6 +89,9 @@ class ParsedProcess:
     start_form: str | None = None
     # Each process's own properties and start form, by process id (for checks and the catalogue).
     process_properties: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Service tasks the diagram lets run in the background (`background=true`), by the id of the process or
+    # subprocess holding them.
+    background_steps: dict[str, list[str]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -148,6 +151,9 @@ class SertelScriptEngine(PythonScriptEngine):  # type: ignore[misc]  # SpiffWork
     def __init__(self, settings: Mapping[str, Any], context_factory: ContextFactory | None = None) -> None:
         super().__init__(environment=SandboxedEnvironment(settings))
         self.context_factory = context_factory
+        # Service tasks marked `background=true` in the diagram wait for the background runner (else they run
+        # in the request like any other step).
+        self.background_steps = bool(settings.get("BACKGROUND_STEPS", False))
 
     @property
     def properties(self) -> dict[str, str]:
@@ -204,8 +210,11 @@ def form_ref_of(node: Any) -> dict[str, Any] | None:
     return {"name": str(form.get("name") or ""), "output": form.get("output"), "inputs": inputs}
 
 
+BACKGROUND_PROPERTY = "background"
+
+
 def properties_of(node: Any) -> dict[str, str]:
-    """The `<sertel:properties>` of a BPMN process element."""
+    """The `<sertel:properties>` of a BPMN element (a process, or a service task)."""
     props = node.xpath("./bpmn:extensionElements/sertel:properties/sertel:property", namespaces=_NSMAP)
     return {str(p.get("name") or ""): str(p.get("value") or "") for p in props}
 
@@ -239,10 +248,13 @@ def form_of(task_spec: Any) -> FormRef | None:
     return FormRef(str(raw.get("name") or ""), str(raw.get("output") or task_spec.name), inputs)
 
 
-def _process_metadata(documents: list[str]) -> tuple[dict[str, dict[str, str]], dict[str, str | None]]:
-    """Each process's own `<sertel:properties>` and start `<sertel:form name>`, by process id."""
+def _process_metadata(
+    documents: list[str],
+) -> tuple[dict[str, dict[str, str]], dict[str, str | None], dict[str, list[str]]]:
+    """Each process's own `<sertel:properties>`, start `<sertel:form name>` and background service tasks."""
     properties: dict[str, dict[str, str]] = {}
     start_forms: dict[str, str | None] = {}
+    background: dict[str, list[str]] = {}
     for text in documents:
         root = etree.fromstring(text.encode("utf-8"))
         for process in root.iter(f"{{{BPMN_NS}}}process"):
@@ -250,7 +262,12 @@ def _process_metadata(documents: list[str]) -> tuple[dict[str, dict[str, str]], 
             properties[pid] = properties_of(process)
             form = form_ref_of(process)
             start_forms[pid] = form["name"] if form else None
-    return properties, start_forms
+        for task in root.iter(f"{{{BPMN_NS}}}serviceTask"):
+            if properties_of(task).get(BACKGROUND_PROPERTY, "").strip().lower() != "true":
+                continue
+            holder = task.getparent()  # SpiffWorkflow keeps an embedded subprocess's tasks in its own spec
+            background.setdefault(str(holder.get("id")), []).append(str(task.get("id")))
+    return properties, start_forms, background
 
 
 def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> ParsedProcess:
@@ -264,7 +281,7 @@ def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> 
         subprocess_specs = parser.get_subprocess_specs(key)
     except (SpiffWorkflowException, etree.XMLSyntaxError, ValueError) as exc:
         raise ProcessError(f"Diagram {key} tidak dapat dibaca: {exc}") from exc
-    own, start_forms = _process_metadata([xml, *(dependencies or {}).values()])
+    own, start_forms, background = _process_metadata([xml, *(dependencies or {}).values()])
     used = {key, *(name for name, sub in subprocess_specs.items() if sub is not None)}
     by_process = {pid: props for pid, props in own.items() if pid in used}
     # Shared call activities bring their own values; the main process's override them.
@@ -280,6 +297,7 @@ def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> 
         properties=merged,
         start_form=start_forms.get(key),
         process_properties=by_process,
+        background_steps={pid: ids for pid, ids in background.items() if pid in used or pid not in own},
     )
 
 
@@ -449,7 +467,11 @@ def spec_json(parsed: ParsedProcess) -> str:
             "spec": _serializer.to_dict(parsed.spec),
             "subprocess_specs": {k: _serializer.to_dict(v) for k, v in parsed.subprocess_specs.items() if v},
             # Sertel's process-level vocabulary, versioned with the definition.
-            "sertel": {"properties": parsed.properties, "start_form": parsed.start_form},
+            "sertel": {
+                "properties": parsed.properties,
+                "start_form": parsed.start_form,
+                "background": parsed.background_steps,
+            },
         }
     )
 
@@ -472,7 +494,9 @@ def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkfl
     spec = _serializer.from_dict(definition["spec"])
     subprocess_specs = {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
     engine.bind_properties((definition.get("sertel") or {}).get("properties") or {})
-    return BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
+    _mark_background(workflow, definition.get("sertel") or {}, engine.background_steps)
+    return workflow
 
 
 def seed(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
@@ -494,12 +518,32 @@ def load(definition_json: str, state_json: str, engine: SertelScriptEngine) -> B
     """Rebuild a workflow from its deployment's definition and its stored instance state."""
     dct = json.loads(state_json)
     definition = json.loads(definition_json)
-    engine.bind_properties((definition.pop("sertel", None) or {}).get("properties") or {})
+    sertel = definition.pop("sertel", None) or {}
+    engine.bind_properties(sertel.get("properties") or {})
     dct.update(definition)
     _serializer.migrate(dct)
     workflow = _serializer.from_dict(dct)
     workflow.script_engine = engine
+    _mark_background(workflow, sertel, engine.background_steps)
     return workflow
+
+
+def _mark_background(workflow: BpmnWorkflow, sertel: Mapping[str, Any], enabled: bool) -> None:
+    """Make the diagram's background service tasks wait for the background runner (when it is enabled).
+
+    SpiffWorkflow's engine steps skip READY tasks whose spec is `manual`; `run_background_steps` runs them.
+    """
+    marks: Mapping[str, list[str]] = sertel.get("background") or {}
+    if not marks:
+        return
+    specs = {workflow.spec.name: workflow.spec, **workflow.subprocess_specs}
+    for holder, ids in marks.items():
+        spec = specs.get(holder)
+        if spec is None:
+            continue
+        for task_id in ids:
+            if task_id in spec.task_specs:
+                spec.task_specs[task_id].manual = enabled
 
 
 # ---------------------------------------------------------------- running
@@ -534,7 +578,7 @@ def _describe(exc: SpiffWorkflowException) -> str:
 
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     """The READY user tasks of a workflow (subprocesses included)."""
-    tasks = workflow.get_tasks(state=TaskState.READY, manual=True)
+    tasks = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if not _is_background(t)]
     return [
         ReadyTask(
             str(t.id),
@@ -639,8 +683,38 @@ def _ready_task(workflow: BpmnWorkflow, task_uuid: str) -> Task:
     return task
 
 
+def _is_background(task: Task) -> bool:
+    return isinstance(task.task_spec, ServiceTask) and bool(task.task_spec.manual)
+
+
+def ready_background_tasks(workflow: BpmnWorkflow) -> list[Task]:
+    """READY service tasks left to the background runner (diagram property `background=true`)."""
+    return [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if _is_background(t)]
+
+
+def run_background_steps(workflow: BpmnWorkflow, on_completed: Callable[[Task], None] | None = None) -> int:
+    """Run the READY background service tasks and what follows them, until none is left; how many ran."""
+    ran = 0
+    while ready := ready_background_tasks(workflow):
+        for task in ready:
+            try:
+                task.run()
+            except SpiffWorkflowException as exc:
+                raise _engine_error(exc) from exc
+            except sandbox.SandboxViolation as exc:
+                raise EngineError(str(exc)) from exc
+            ran += 1
+            if on_completed is not None:
+                on_completed(task)
+        advance(workflow, on_completed)
+    return ran
+
+
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
-    """The earliest due time of the workflow's waiting timers (UTC, naive), or None."""
+    """When the scheduler must next advance the workflow (UTC, naive): now if a background service task is
+    waiting, else the earliest due time of its waiting timers; None if neither."""
+    if ready_background_tasks(workflow):
+        return datetime.now(UTC).replace(tzinfo=None)
     due: list[datetime] = []
     for event in workflow.waiting_events():
         moment = _utc_naive(event.value) if "Timer" in event.event_type else None

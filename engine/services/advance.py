@@ -87,7 +87,8 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
                 agency_id=recommending_agency_id(case) if role == "Atasan" else None,
             )
         )
-    case.current_steps = ", ".join(t.label for t in ready)[:500]
+    waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
+    case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
     case.next_timer_at = runtime.next_timer_due(workflow)
     if runtime.is_completed(workflow):
         case.status = "completed"

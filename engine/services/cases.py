@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, deploy, documents, people, transactions
+from engine.services import advance, audit, background, deploy, documents, people, transactions
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
@@ -88,6 +88,7 @@ def start_case(
     advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, user.username)))
     advance.save_case(case, workflow)
     db.session.commit()
+    background.kick(case)
     return case
 
 
@@ -309,11 +310,16 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
         task.task_name,
     )
     task.status, task.completed_at, task.completed_by_id, task.claimed_by_id = "completed", utcnow(), user.id, user.id
-    advance.run_step(
-        lambda: runtime.complete_user_task(
-            workflow, task.task_uuid, submission, advance.step_recorder(case, user.username)
-        )
-    )
+    recorder = advance.step_recorder(case, user.username)
+
+    def step() -> None:
+        runtime.complete_user_task(workflow, task.task_uuid, submission, recorder)
+        if secrets:
+            # What the person typed for this request only (a passphrase) is gone after it: the background
+            # steps that may need it run now.
+            runtime.run_background_steps(workflow, recorder)
+
+    advance.run_step(step)
     advance.save_case(case, workflow)
     try:
         db.session.commit()
@@ -323,6 +329,7 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
         if conflict is None:
             raise
         raise conflict from exc
+    background.kick(case)
     return case
 
 

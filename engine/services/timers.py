@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import advance, transactions
+from engine.services import advance, background, transactions
 from engine.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -39,14 +39,27 @@ def fire_case_timers(case_id: int) -> bool:
         if case.next_timer_at is None or case.next_timer_at > utcnow():
             db.session.rollback()
             return False
-        workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, "penjadwal"))
-        advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, "penjadwal")))
+        actor = "penjadwal"
+        workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, actor))
+        if runtime.ready_background_tasks(workflow):
+            # Background steps act for the person whose action reached them (a form PDF names its submitter).
+            actor = background.triggering_actor(case.id) or actor
+            workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, actor))
+        recorder = advance.step_recorder(case, actor)
+
+        def step() -> None:
+            runtime.advance(workflow, recorder)
+            runtime.run_background_steps(workflow, recorder)
+
+        advance.run_step(step)
+        case.error = None
         advance.save_case(case, workflow)
         db.session.commit()
         return True
     except ServiceError as exc:
         db.session.rollback()
-        log.warning("timer of case %s failed: %s", case_id, exc.message)
+        log.warning("timer or background step of case %s failed: %s", case_id, exc.message)
+        background.record_failure(case_id, exc.message)
         return False
     except Exception as exc:
         db.session.rollback()
