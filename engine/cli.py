@@ -26,6 +26,7 @@ from engine.services import (
     audit_anchor,
     audit_keys,
     deploy,
+    documents,
     reconcile,
     reminders,
     setup,
@@ -331,13 +332,15 @@ def keys_group() -> None:
 @keys_group.command("rotate")
 @with_appcontext
 def keys_rotate() -> None:
-    """Re-wrap every stored CA, TSA, seal and eSign key under the first of SERTEL_KEK_KEYS."""
+    """Re-wrap every key under the first of SERTEL_KEK_KEYS: the embedded PSrE's CA, TSA, seal and eSign keys,
+    the event log's MAC keys and every stored document's key; afterwards the older KEKs can be dropped."""
     adapter = current_app.extensions["sertel.psre"]
-    if not hasattr(adapter, "rotate_keys"):
-        click.echo("Gagal: PSrE jarak jauh mengelola kuncinya sendiri.", err=True)
-        sys.exit(1)
-    click.echo(f"{adapter.rotate_keys()} kunci dibungkus ulang dengan KEK terbaru.")
+    if hasattr(adapter, "rotate_keys"):
+        click.echo(f"{adapter.rotate_keys()} kunci dibungkus ulang dengan KEK terbaru.")
+    else:
+        click.echo("PSrE jarak jauh mengelola kuncinya sendiri; kunci PSrE dilewati.")
     click.echo(f"{audit_keys.archive()} kunci MAC log peristiwa diarsipkan di bawah KEK terbaru.")
+    click.echo(f"{documents.rotate_document_keys()} kunci dokumen tersimpan dibungkus ulang dengan KEK terbaru.")
 
 
 @main.command("psre-server")

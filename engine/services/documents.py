@@ -3,6 +3,8 @@
 The bytes live where SERTEL_DOCUMENT_STORE says: "files" (INSTANCE_DIR/documents/<2 hex>/<sha256>, written
 before the case commits) or "database" (table document_blobs, in the case's own transaction, so a step that
 rolls back leaves nothing and every app server sees what another stored). docs/operations.md says why.
+Either way the bytes are encrypted at rest under a per-file key wrapped by the KEK (`document_crypto`); the
+name and the document's integrity hash are the plaintext's SHA-256.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.models import Document, DocumentBlob, db
-from engine.services import audit
+from engine.services import audit, document_crypto
 from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import instance_dir, settings
 
@@ -54,15 +56,20 @@ def write_blob(content: bytes) -> str:
     """Store bytes by their sha256 (idempotent) and return the hash."""
     digest = hashlib.sha256(content).hexdigest()
     if _store() == "database":
-        _insert_blob(digest, content)
+        _insert_blob(digest, document_crypto.encrypt(content, digest))
         return digest
     path = _path_for(digest)
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        tmp.write_bytes(content)
-        tmp.replace(path)
+        _write_file(path, document_crypto.encrypt(content, digest))
     return digest
+
+
+def _write_file(path: Path, stored: bytes) -> None:
+    """Replace a stored file atomically (never a half-written document under its name)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(stored)
+    tmp.replace(path)
 
 
 def _insert_blob(digest: str, content: bytes) -> None:
@@ -127,16 +134,42 @@ def read(document: Document) -> bytes:
 
     With the database store a document stored as a file before the switch is still read from its file.
     """
-    content: bytes | None = None
+    stored: bytes | None = None
     if _store() == "database":
-        content = db.session.execute(
+        stored = db.session.execute(
             select(DocumentBlob.content).where(DocumentBlob.sha256 == document.sha256)
         ).scalar_one_or_none()
-    if content is None:
+    if stored is None:
         path = _path_for(document.sha256)
         if not path.exists():
             raise NotFound("Berkas tidak ditemukan di penyimpanan.")
-        content = path.read_bytes()
+        stored = path.read_bytes()
+    try:
+        content = document_crypto.decrypt(stored, document.sha256)
+    except document_crypto.DocumentUnreadable as exc:
+        raise NotFound("Berkas tidak dapat dibuka: kunci enkripsi (KEK) tidak cocok atau berkas diubah.") from exc
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise NotFound("Berkas rusak: hash tidak cocok.")
     return content
+
+
+def rotate_document_keys() -> int:
+    """Re-wrap every stored document's key under the newest KEK (and encrypt any stored before encryption).
+
+    Database blobs are updated in one transaction; files are replaced one by one (each replacement is
+    atomic and both wrappings open with the configured KEKs, so a stop half-way loses nothing). Returns how
+    many were re-wrapped.
+    """
+    count = 0
+    for blob in db.session.execute(select(DocumentBlob)).scalars():
+        blob.content = document_crypto.rewrap(blob.content, blob.sha256)
+        count += 1
+    root = instance_dir() / "documents"
+    for path in sorted(root.glob("??/*")) if root.exists() else []:
+        if path.suffix == ".tmp" or len(path.name) != 64:
+            continue
+        _write_file(path, document_crypto.rewrap(path.read_bytes(), path.name))
+        count += 1
+    audit.append("system", "document_keys_rotated", "cli", {"documents": count})
+    db.session.commit()
+    return count

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -40,8 +41,10 @@ def test_a_case_upload_is_stored_in_the_database_and_read_back(blob_app: Flask, 
         assert stored, "the registration stored no documents"
         for document in stored:
             blob = db.session.get(DocumentBlob, document.sha256)
-            assert blob is not None and len(blob.content) == document.size
-            assert documents.read(document) == blob.content
+            assert blob is not None
+            content = documents.read(document)
+            assert len(content) == document.size and hashlib.sha256(content).hexdigest() == document.sha256
+            assert blob.content != content  # encrypted at rest (tests/engine/test_document_encryption.py)
     assert not (tmp_path / "documents").exists()
 
 
