@@ -27,6 +27,7 @@ from engine.web import (
     modeler,
     people_views,
     pki_views,
+    privacy_views,
     processes_api,
     signing_views,
     tasks,
@@ -79,6 +80,7 @@ def register_web(app: Flask) -> None:
         people_views.bp,
         audit_views.bp,
         modeler.bp,
+        privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(refuse_bad_input)

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import accounts, cases, catalogue, certificates, documents, duties, queries
+from engine.services import accounts, cases, catalogue, certificates, duties, personal_data, queries
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -210,9 +210,9 @@ def complete(task_id: int) -> Any:
 @login_required()
 def document(document_id: int) -> Any:
     """Download a document."""
-    doc = queries.document_for(document_id, g.user)
+    doc, content = personal_data.open_document(document_id, g.user)
     return Response(
-        documents.read(doc),
+        content,
         mimetype=doc.media_type,
         headers={"Content-Disposition": f'attachment; filename="{doc.filename}"'},
     )

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template
 from markupsafe import Markup
 
-from engine.services import certificates, documents, queries
+from engine.services import certificates, personal_data, queries
 from engine.web import diagram_svg
 from engine.web.auth import login_required
 
@@ -28,8 +28,7 @@ def show(case_id: int) -> Any:
 @login_required()
 def document(document_id: int) -> Any:
     """Download a document of a case the user may see."""
-    doc = queries.document_for(document_id, g.user)
-    content = documents.read(doc)
+    doc, content = personal_data.open_document(document_id, g.user)
     return Response(
         content,
         mimetype=doc.media_type,

@@ -1,0 +1,33 @@
+"""Data Saya: what Sertel holds about the logged-in person, who else opened it, and their own copy."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, g, render_template
+
+from engine.services import personal_data
+from engine.web.auth import login_required
+
+bp = Blueprint("privacy", __name__)
+
+
+@bp.get("/data-saya")
+@login_required()
+def my_data() -> Any:
+    """The person's account, identity record, cases, documents, certificates and the views by others."""
+    return render_template("my_data.html", held=personal_data.my_data(g.user))
+
+
+@bp.get("/data-saya/unduh")
+@login_required()
+def my_data_package() -> Any:
+    """All of it as one ZIP (data.json and the documents of the person's cases)."""
+    return Response(
+        personal_data.my_data_package(g.user),
+        mimetype="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="data-saya-{g.user.username}.zip"',
+            "Cache-Control": "no-store",
+        },
+    )
