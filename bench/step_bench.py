@@ -162,15 +162,18 @@ def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: An
 PARAM = ["?"]
 
 
-def run(app: Any, runs: int, steps: int, profile: bool) -> list[dict[str, float]]:
+def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) -> list[dict[str, float]]:
     results: list[dict[str, float]] = []
     with app.app_context():
         PARAM[0] = "%s" if db.engine.dialect.name == "postgresql" else "?"
         counter = {"n": 0}
 
+        seen: list[str] = []
+
         @event.listens_for(db.engine, "before_cursor_execute")
-        def _count(*_args: Any) -> None:
+        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
             counter["n"] += 1
+            seen.append(" ".join(statement.split())[:150])
 
         deployment = deploy.latest(SOP)
         assert deployment is not None
@@ -203,6 +206,7 @@ def run(app: Any, runs: int, steps: int, profile: bool) -> list[dict[str, float]
                         continue
                     atasan = db.session.get(User, atasan_id)
                     counter["n"] = 0
+                    seen.clear()
                     if profiler and number:
                         profiler.enable()
                     start = time.perf_counter()
@@ -226,6 +230,8 @@ def run(app: Any, runs: int, steps: int, profile: bool) -> list[dict[str, float]
                     flush=True,
                 )
         raw.close()
+        if show_sql:
+            print("\n".join(seen))
         if profiler:
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
     return results
@@ -241,12 +247,13 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--steps", type=int, default=15, help="steps (cases) per run")
     parser.add_argument("--profile", action="store_true", help="cProfile our steps (not the warm-up run)")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of the last step")
     args = parser.parse_args()
     instance = Path(tempfile.mkdtemp(prefix="sertel-step-bench-"))
     url = args.url or f"sqlite:///{instance / 'bench.sqlite3'}"
     app = build(url, instance)
     no_op_handlers()
-    results = run(app, args.runs, args.steps, args.profile)
+    results = run(app, args.runs, args.steps, args.profile, args.show_sql)
     print(
         f"\n{url.split('://')[0]}, {args.runs} runs x {args.steps} steps: "
         f"ours {span([r['ours'] for r in results])} ms, floor {span([r['floor'] for r in results])} ms, "

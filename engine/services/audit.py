@@ -23,7 +23,9 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
@@ -67,14 +69,48 @@ def plain_digest(event: AuditEvent) -> str:
     return hashlib.sha256(material(event)).hexdigest()
 
 
+# Per transaction (kept in the session's `info`, dropped at commit and rollback): the heads this
+# transaction has locked, and on SQLite the next global sequence number.
+_TX = "sertel_audit_tx"
+
+
+def _tx() -> dict[str, Any]:
+    state: dict[str, Any] = db.session.info.setdefault(_TX, {"heads": {}, "gseq": None})
+    return state
+
+
+@orm_event.listens_for(Session, "after_commit")
+@orm_event.listens_for(Session, "after_soft_rollback")
+def _forget_transaction(session: Session, *_args: Any) -> None:
+    session.info.pop(_TX, None)
+
+
+def _locked_head(stream: str) -> AuditHead | None:
+    """The stream's head row, locked for this transaction (read and locked once per transaction)."""
+    heads: dict[str, AuditHead] = _tx()["heads"]
+    head = heads.get(stream)
+    if head is not None and head in db.session:
+        return head
+    head = db.session.get(AuditHead, stream, with_for_update=True)
+    if head is not None:
+        heads[stream] = head
+    return head
+
+
 def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
     if db.session.get_bind().dialect.name == "postgresql":
         return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
-    # Write first (the head row the caller just moved): SQLite then holds its single writer lock, so the
-    # max read below is current and no other transaction can take the same number before we commit.
-    db.session.flush()
-    return int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
+    state = _tx()
+    if state["gseq"] is None:
+        # Write first (the head row the caller just moved): SQLite then holds its single writer lock until
+        # this transaction ends, so the max read below is current, and no other transaction can take a
+        # number until we commit: the numbers that follow are counted here, without reading max again.
+        db.session.flush()
+        state["gseq"] = int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
+    number = int(state["gseq"])
+    state["gseq"] = number + 1
+    return number
 
 
 def append(
@@ -85,13 +121,19 @@ def append(
     instance_id: int | None = None,
     task_name: str | None = None,
 ) -> AuditEvent:
-    """Append an event to `stream`; the caller's transaction commits it with the change it records."""
-    head = db.session.get(AuditHead, stream, with_for_update=True)
+    """Append an event to `stream`; the caller's transaction commits it with the change it records.
+
+    The head row is locked at the transaction's first append to the stream; later appends in the same
+    transaction reuse it, and the ORM writes the head once at the next flush (so a step's events cost
+    one head read, their INSERTs and one head UPDATE, not a lock, an INSERT and two UPDATEs each).
+    """
+    head = _locked_head(stream)
     if head is None:
         if stream != REGISTRY:
             append(REGISTRY, "stream_opened", actor, {"stream": stream})
         head = AuditHead(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
         db.session.add(head)
+        _tx()["heads"][stream] = head
     kid, mac_key = audit_keys.current()
     seq, prev_hash = head.seq + 1, head.hash
     head.seq = seq  # claim the position before numbering it (see _next_gseq)
@@ -111,7 +153,8 @@ def append(
     event.hash = link(event, mac_key)
     db.session.add(event)
     head.hash = event.hash
-    db.session.flush()  # a concurrent append to the same stream fails here on (stream, seq)
+    # No flush here: the events and the head are written at the next flush or at commit, where a concurrent
+    # append to the same stream that slipped past the lock (none should) fails on (stream, seq).
     return event
 
 
