@@ -155,7 +155,9 @@ def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: An
     out.pop("spec", None)
     out.pop("subprocess_specs", None)
     cursor = raw.cursor()
-    cursor.execute(f"UPDATE process_instances SET state_json = {PARAM[0]} WHERE id = {PARAM[0]}", (json.dumps(out), target_id))
+    cursor.execute(
+        f"UPDATE process_instances SET state_json = {PARAM[0]} WHERE id = {PARAM[0]}", (json.dumps(out), target_id)
+    )
     raw.commit()
 
 
@@ -187,7 +189,9 @@ def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) 
         for number in range(runs + 1):  # run 0 warms caches and is not reported
             prepared = [case_at_recommendation() for _ in range(steps)]
             states = {
-                cid: db.session.execute(select(ProcessInstance.state_json).where(ProcessInstance.id == cid)).scalar_one()
+                cid: db.session.execute(
+                    select(ProcessInstance.state_json).where(ProcessInstance.id == cid)
+                ).scalar_one()
                 for cid in prepared
             }
             tasks = {cid: open_task(cid, "recommendation") for cid in prepared}

@@ -147,7 +147,7 @@ def append(
         actor=actor,
         kind=kind,
         task_name=task_name,
-        payload_json=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, default=str),
+        payload_json=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
         prev_hash=prev_hash,
     )
     event.hash = link(event, mac_key)
