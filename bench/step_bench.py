@@ -162,6 +162,7 @@ def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: An
 
 
 PARAM = ["?"]
+PROFILE_ORDER = ["cumulative"]
 
 
 def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) -> list[dict[str, float]]:
@@ -237,7 +238,7 @@ def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) 
         if show_sql:
             print("\n".join(seen))
         if profiler:
-            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+            pstats.Stats(profiler).sort_stats(PROFILE_ORDER[0]).print_stats(35)
     return results
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import runtime
-from engine.models import HumanTask, ProcessInstance, db
+from engine.models import HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import audit
 from engine.services.access import LANE_ROLES
@@ -25,11 +25,13 @@ def engine_for(
 
     Who acts is read once per engine (one run), not once per service task.
     """
-    known: dict[str, dict[str, Any]] = {}
+    known: dict[str, Any] = {}
 
     def context(task: Any, params: dict[str, Any]) -> Any:
         if "actor" not in known:
             known["actor"] = actor_of(actor)
+            # Held for the run: the session's identity map is weak, and each service task reads the applicant.
+            known["applicant"] = db.session.get(User, case.applicant_id)
         return handler_context(case, task, params, actor, secrets, actor_record=known["actor"])
 
     return runtime.SertelScriptEngine(settings(), context)

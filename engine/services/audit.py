@@ -100,7 +100,9 @@ def _locked_head(stream: str) -> AuditHead | None:
 def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
+        # No autoflush: this transaction's pending events and head change are written together, later.
+        with db.session.no_autoflush:
+            return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
     state = _tx()
     if state["gseq"] is None:
         # Write first (the head row the caller just moved): SQLite then holds its single writer lock until

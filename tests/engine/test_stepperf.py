@@ -3,6 +3,7 @@ a finished case's state is stored small; and none of it changes what the log pro
 
 from __future__ import annotations
 
+from itertools import pairwise
 from typing import Any
 
 from flask import Flask
@@ -38,8 +39,8 @@ def test_appends_in_one_transaction_lock_the_head_once_and_still_verify(app: Fla
         )
         rows = [e for (e,) in events]
         assert [e.seq for e in rows] == [1, 2, 3, 4, 5]
-        assert all(a.gseq < b.gseq for a, b in zip(rows, rows[1:], strict=False))
-        assert all(b.prev_hash == a.hash for a, b in zip(rows, rows[1:], strict=False))
+        assert all(a.gseq < b.gseq for a, b in pairwise(rows))
+        assert all(b.prev_hash == a.hash for a, b in pairwise(rows))
         # A second transaction re-locks the head (nothing is carried over a commit) and continues the chain.
         audit.append("bench:one", "step_completed", "tester", {"n": 5})
         db.session.commit()
