@@ -25,6 +25,8 @@ from typing import Any
 
 from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead, db
@@ -40,6 +42,15 @@ ANCHORS = "anchor"
 def case_stream(instance_id: int) -> str:
     """The stream name of a case's events."""
     return f"case:{instance_id}"
+
+
+def system_stream(kind: str, moment: datetime | None = None) -> str:
+    """The stream of a frequent system event: one per kind and UTC day, e.g. "login:2026-12-03".
+
+    Logins, validations and signings each append to their own day's stream instead of all to "system",
+    so they do not all queue on one head row; each stream is opened in the registry like any other.
+    """
+    return f"{kind}:{(moment or utcnow()):%Y-%m-%d}"
 
 
 def material(event: AuditEvent, seq: int | None = None) -> bytes:
@@ -97,6 +108,28 @@ def _locked_head(stream: str) -> AuditHead | None:
     return head
 
 
+def _open_stream(stream: str, actor: str) -> AuditHead:
+    """Create a stream's head row and register the stream; safe when two transactions open it at once.
+
+    The head is inserted with ON CONFLICT DO NOTHING: of concurrent openers (two first logins of a day),
+    one creates it and appends "stream_opened" to the registry; the others wait for that one to commit
+    and then lock the head it made, instead of failing on the primary key.
+    """
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = db.session.execute(
+        insert(AuditHead)
+        .values(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
+        .on_conflict_do_nothing()
+        .returning(AuditHead.stream)
+    ).first()
+    if created is not None and stream != REGISTRY:
+        append(REGISTRY, "stream_opened", actor, {"stream": stream})
+    head = db.session.get(AuditHead, stream, with_for_update=True, populate_existing=True)
+    assert head is not None  # inserted above, by this transaction or a committed one
+    _tx()["heads"][stream] = head
+    return head
+
+
 def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
     if db.session.get_bind().dialect.name == "postgresql":
@@ -129,13 +162,7 @@ def append(
     transaction reuse it, and the ORM writes the head once at the next flush (so a step's events cost
     one head read, their INSERTs and one head UPDATE, not a lock, an INSERT and two UPDATEs each).
     """
-    head = _locked_head(stream)
-    if head is None:
-        if stream != REGISTRY:
-            append(REGISTRY, "stream_opened", actor, {"stream": stream})
-        head = AuditHead(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
-        db.session.add(head)
-        _tx()["heads"][stream] = head
+    head = _locked_head(stream) or _open_stream(stream, actor)
     kid, mac_key = audit_keys.current()
     seq, prev_hash = head.seq + 1, head.hash
     head.seq = seq  # claim the position before numbering it (see _next_gseq)
