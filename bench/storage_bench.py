@@ -17,8 +17,11 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import re
+import statistics
 import sys
 import tempfile
+import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,8 +33,8 @@ from cryptography import x509  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from cryptography.x509.oid import NameOID  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
 from sqlalchemy import inspect as sa_inspect  # noqa: E402
-from sqlalchemy import select, text  # noqa: E402
 
 from bench.datagen import bench_settings, ensure_database  # noqa: E402
 from engine.app import create_app  # noqa: E402
@@ -145,9 +148,45 @@ def measure(case_id: int) -> dict[str, Any]:
     return {"parts": parts, "total": total, "events": {k: (count[k], by_kind[k]) for k in by_kind}}
 
 
+def page_costs(app: Any, case_id: int, requests: int) -> dict[str, tuple[float, float, int]]:
+    """The case page and the case API of the finished case: median and max ms, statements per request."""
+    counter = {"n": 0}
+    with app.app_context():
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _count(*_args: Any) -> None:
+            counter["n"] += 1
+
+    client = app.test_client()
+    page = client.get("/masuk").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token, "no CSRF token on the login page"
+    answer = client.post(
+        "/masuk",
+        data={"username": "verifikator", "password": setup.DEMO_PASSWORD, "csrf_token": token.group(1)},
+    )
+    assert answer.status_code == 302, answer.status_code
+    api = Api(app.test_client(), "verifikator")
+    found: dict[str, tuple[float, float, int]] = {}
+    for name, call in (
+        (f"/kasus/{case_id}", lambda: client.get(f"/kasus/{case_id}")),
+        (f"GET /api/v1/cases/{case_id}", lambda: api.get(f"/cases/{case_id}")),
+    ):
+        assert call().status_code == 200  # warm: templates, the definition cache
+        times: list[float] = []
+        for _ in range(requests):
+            counter["n"] = 0
+            start = time.perf_counter()
+            assert call().status_code == 200
+            times.append((time.perf_counter() - start) * 1000)
+        found[name] = (statistics.median(times), max(times), counter["n"])
+    return found
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--url", default="", help="database (DESTROYED); default: a temporary SQLite file")
+    parser.add_argument("--pages", type=int, default=0, help="also time the case page and case API N times")
     args = parser.parse_args()
     instance = Path(tempfile.mkdtemp(prefix="sertel-storage-bench-"))
     url = args.url or f"sqlite:///{instance / 'bench.sqlite3'}"
@@ -169,6 +208,9 @@ def main() -> None:
     for name, size in result["parts"].items():
         print(f"  {name:<32} {size:>8,}")
     print(f"  {'total':<32} {result['total']:>8,}")
+    if args.pages:
+        for name, (median, worst, statements) in page_costs(app, case_id, args.pages).items():
+            print(f"  {name:<32} median {median:6.1f} ms, max {worst:6.1f} ms, {statements} statements")
     print("audit events by kind (count, bytes):")
     for kind, (n, size) in sorted(result["events"].items(), key=lambda kv: -kv[1][1]):
         print(f"  {kind:<32} {n:>3} {size:>8,}")

@@ -9,6 +9,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
 from threading import Lock
 from typing import Any
 from uuid import UUID
@@ -288,7 +289,12 @@ def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> 
 
 
 def element_labels(xml: str) -> dict[str, str]:
-    """Map element ids to their `name` labels, as written in the diagram."""
+    """Map element ids to their `name` labels, as written in the diagram (parsed once per diagram text)."""
+    return dict(_element_labels(xml))
+
+
+@lru_cache(maxsize=128)
+def _element_labels(xml: str) -> dict[str, str]:
     root = etree.fromstring(xml.encode("utf-8"))
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
