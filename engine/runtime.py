@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import json
+import zlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import lru_cache
+from threading import Lock
 from typing import Any
 from uuid import UUID
 
@@ -302,7 +307,12 @@ def parse(xml: str, key: str, dependencies: Mapping[str, str] | None = None) -> 
 
 
 def element_labels(xml: str) -> dict[str, str]:
-    """Map element ids to their `name` labels, as written in the diagram."""
+    """Map element ids to their `name` labels, as written in the diagram (parsed once per diagram text)."""
+    return dict(_element_labels(xml))
+
+
+@lru_cache(maxsize=128)
+def _element_labels(xml: str) -> dict[str, str]:
     root = etree.fromstring(xml.encode("utf-8"))
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
@@ -489,13 +499,11 @@ def definition_start_form(definition_json: str) -> str | None:
 
 
 def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkflow:
-    """Create a fresh workflow from a stored definition."""
-    definition = json.loads(definition_json)
-    spec = _serializer.from_dict(definition["spec"])
-    subprocess_specs = {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
-    engine.bind_properties((definition.get("sertel") or {}).get("properties") or {})
-    workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=engine)
-    _mark_background(workflow, definition.get("sertel") or {}, engine.background_steps)
+    """Create a fresh workflow from a stored definition (deserialised once per process)."""
+    known = _definition(definition_json)
+    engine.bind_properties(known.properties)
+    workflow = BpmnWorkflow(known.spec, dict(known.subprocess_specs), script_engine=engine)
+    _mark_background(workflow, known.background, engine.background_steps)
     return workflow
 
 
@@ -510,30 +518,116 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     dct = _serializer.to_dict(workflow)
     dct.pop("spec", None)
     dct.pop("subprocess_specs", None)
+    _prune_finished_subprocesses(workflow, dct)
     dct[_serializer.VERSION_KEY] = _serializer.VERSION
-    return json.dumps(dct)
+    text = json.dumps(dct, separators=(",", ":"))
+    if workflow.is_completed():
+        # A finished case is read (case page) but never advanced again: stored compressed, once.
+        return _COMPRESSED + base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+    return text
+
+
+# The prefix of a compressed state (zlib, base64); a plain state is a JSON object and starts with "{".
+_COMPRESSED = "zlib:"
+
+
+def state_dict(state_json: str) -> dict[str, Any]:
+    """The stored state of a case as a dictionary, whether it is stored plain or compressed."""
+    if state_json.startswith(_COMPRESSED):
+        state_json = zlib.decompress(base64.b64decode(state_json[len(_COMPRESSED) :])).decode("utf-8")
+    found: dict[str, Any] = json.loads(state_json)
+    return found
+
+
+def _prune_finished_subprocesses(workflow: BpmnWorkflow, dct: dict[str, Any]) -> None:
+    """Drop the data of call activities that have finished: it was handed to the calling task already.
+
+    A finished subprocess keeps its tasks (the path taken, iteration counts for idempotency keys) but not
+    its copy of the case data (its workflow data and its start task's full copy, the rest being deltas
+    against that copy): nothing reads a finished subprocess's data, and the call activity that took it
+    over holds it. The audit log keeps every submission and service output in any case.
+    """
+    for sp_id, sub in (dct.get("subprocesses") or {}).items():
+        caller = workflow.get_task_from_id(UUID(sp_id))
+        if caller is None or not caller.has_state(TaskState.COMPLETED):
+            continue
+        sub["data"] = {}
+        for task in (sub.get("tasks") or {}).values():
+            task["data"] = {}
+            task["delta"] = {}
+
+
+@dataclass(frozen=True)
+class _Definition:
+    """A deployment's definition, deserialised: its specs are shared, read-only, by every workflow built on it."""
+
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    properties: dict[str, str]
+    # Background service tasks by the id of the process or subprocess holding them.
+    background: dict[str, list[str]]
+
+
+# Deserialised definitions keyed by their stored JSON text (content-addressed, so never stale: a deployment is
+# immutable and another database's deployment with the same id but other content is another key).
+_DEFINITIONS: OrderedDict[str, _Definition] = OrderedDict()
+_DEFINITIONS_KEPT = 64
+_definitions_lock = Lock()
+
+
+def _definition(definition_json: str) -> _Definition:
+    """The deserialised definition, parsed once per process and kept (least recently used first out)."""
+    with _definitions_lock:
+        found = _DEFINITIONS.get(definition_json)
+        if found is not None:
+            _DEFINITIONS.move_to_end(definition_json)
+            return found
+    definition = json.loads(definition_json)
+    built = _Definition(
+        _serializer.from_dict(definition["spec"]),
+        {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()},
+        dict((definition.get("sertel") or {}).get("properties") or {}),
+        dict((definition.get("sertel") or {}).get("background") or {}),
+    )
+    with _definitions_lock:
+        _DEFINITIONS[definition_json] = built
+        while len(_DEFINITIONS) > _DEFINITIONS_KEPT:
+            _DEFINITIONS.popitem(last=False)
+    return built
 
 
 def load(definition_json: str, state_json: str, engine: SertelScriptEngine) -> BpmnWorkflow:
-    """Rebuild a workflow from its deployment's definition and its stored instance state."""
-    dct = json.loads(state_json)
-    definition = json.loads(definition_json)
-    sertel = definition.pop("sertel", None) or {}
-    engine.bind_properties(sertel.get("properties") or {})
-    dct.update(definition)
-    _serializer.migrate(dct)
+    """Rebuild a workflow from its deployment's definition and its stored instance state.
+
+    The definition is deserialised once per process (`_definition`); a state in an older serialisation
+    format is upgraded through the full definition, as SpiffWorkflow's migrations expect.
+    """
+    dct = state_dict(state_json)
+    known = _definition(definition_json)
+    engine.bind_properties(known.properties)
+    if dct.get(_serializer.VERSION_KEY) != _serializer.VERSION:
+        definition = json.loads(definition_json)
+        definition.pop("sertel", None)
+        dct.update(definition)
+        _serializer.migrate(dct)
+    else:
+        del dct[_serializer.VERSION_KEY]
+        # Spec objects pass through the registry unchanged: nothing of the definition is parsed again.
+        dct["spec"] = known.spec
+        dct["subprocess_specs"] = dict(known.subprocess_specs)
     workflow = _serializer.from_dict(dct)
     workflow.script_engine = engine
-    _mark_background(workflow, sertel, engine.background_steps)
+    _mark_background(workflow, known.background, engine.background_steps)
     return workflow
 
 
-def _mark_background(workflow: BpmnWorkflow, sertel: Mapping[str, Any], enabled: bool) -> None:
+def _mark_background(workflow: BpmnWorkflow, marks: Mapping[str, list[str]], enabled: bool) -> None:
     """Make the diagram's background service tasks wait for the background runner (when it is enabled).
 
     SpiffWorkflow's engine steps skip READY tasks whose spec is `manual`; `run_background_steps` runs them.
+    The specs are shared by the process's workflows of this definition: every load sets the flag again from
+    the settings, which are the same for the whole process.
     """
-    marks: Mapping[str, list[str]] = sertel.get("background") or {}
     if not marks:
         return
     specs = {workflow.spec.name: workflow.spec, **workflow.subprocess_specs}
@@ -770,13 +864,13 @@ def task_label(task: Task) -> str:
 
 
 def describe_completed(task: Task) -> dict[str, Any]:
-    """What the audit log records of a completed task: its element, kind and what it produced."""
+    """What the audit log records of a completed task: its element, kind and what it produced.
+
+    Not its label or element type: those are the diagram's, named by the deployment the case started on
+    (`case_started` records its version and sha256).
+    """
     spec = task.task_spec
-    record: dict[str, Any] = {
-        "task_name": spec.name,
-        "label": task_label(task),
-        "type": spec.bpmn_id and spec.__class__.__name__,
-    }
+    record: dict[str, Any] = {"task_name": spec.name}
     if isinstance(spec, ServiceTask):
         record["operator"] = spec.operation_name
         record["output"] = {spec.result_variable: task.data.get(spec.result_variable)}

@@ -79,7 +79,7 @@ def authenticate(username: str, password: str, source: str = "") -> User | None:
     except (VerificationError, InvalidHashError):
         ok = False
     if ok:
-        audit.append("system", "login", username[:80], {})
+        audit.append(audit.system_stream("login"), "login", username[:80], {})
     else:
         security_log.record("login_failed", source, {"username": username[:80], "known_user": user is not None})
         db.session.add(LoginAttempt(username=username[:80], source=source[:64]))

@@ -8,23 +8,33 @@ from typing import Any
 from sqlalchemy import select
 
 from engine import runtime
-from engine.models import HumanTask, ProcessInstance, db
+from engine.models import HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import audit
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, Unavailable
-from engine.services.ports import handler_context
+from engine.services.ports import actor_of, handler_context
 from engine.services.runtime_context import settings
 
 
 def engine_for(
     case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None
 ) -> runtime.SertelScriptEngine:
-    """A script engine whose service tasks get handler contexts bound to this case (and this run's secrets)."""
-    return runtime.SertelScriptEngine(
-        settings(), lambda task, params: handler_context(case, task, params, actor, secrets)
-    )
+    """A script engine whose service tasks get handler contexts bound to this case (and this run's secrets).
+
+    Who acts is read once per engine (one run), not once per service task.
+    """
+    known: dict[str, Any] = {}
+
+    def context(task: Any, params: dict[str, Any]) -> Any:
+        if "actor" not in known:
+            known["actor"] = actor_of(actor)
+            # Held for the run: the session's identity map is weak, and each service task reads the applicant.
+            known["applicant"] = db.session.get(User, case.applicant_id)
+        return handler_context(case, task, params, actor, secrets, actor_record=known["actor"])
+
+    return runtime.SertelScriptEngine(settings(), context)
 
 
 def step_recorder(case: ProcessInstance, actor: str) -> Any:
@@ -51,9 +61,18 @@ def run_step(step: Any) -> None:
 
 def save_case(case: ProcessInstance, workflow: Any) -> None:
     """Store the workflow state and project its READY user tasks into inbox rows."""
+    # Every column of the case is set before the first query below, so its autoflush writes the row once.
     case.state_json = runtime.dump_state(workflow)
     case.updated_at = utcnow()
     ready = runtime.ready_user_tasks(workflow)
+    waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
+    case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
+    case.next_timer_at = runtime.next_timer_due(workflow)
+    completed = runtime.is_completed(workflow)
+    if completed:
+        case.status = "completed"
+        case.outcome = runtime.end_event(workflow)
+        case.ended_at = utcnow()
     open_rows = {
         row.task_uuid: row
         for row in db.session.execute(
@@ -87,13 +106,7 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
                 agency_id=recommending_agency_id(case) if role == "Atasan" else None,
             )
         )
-    waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
-    case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
-    case.next_timer_at = runtime.next_timer_due(workflow)
-    if runtime.is_completed(workflow):
-        case.status = "completed"
-        case.outcome = runtime.end_event(workflow)
-        case.ended_at = utcnow()
+    if completed:
         audit.append(audit.case_stream(case.id), "case_completed", "sistem", {"outcome": case.outcome}, case.id)
     db.session.flush()
 

@@ -23,7 +23,11 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import event as orm_event
 from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
@@ -38,6 +42,15 @@ ANCHORS = "anchor"
 def case_stream(instance_id: int) -> str:
     """The stream name of a case's events."""
     return f"case:{instance_id}"
+
+
+def system_stream(kind: str, moment: datetime | None = None) -> str:
+    """The stream of a frequent system event: one per kind and UTC day, e.g. "login:2026-12-03".
+
+    Logins, validations and signings each append to their own day's stream instead of all to "system",
+    so they do not all queue on one head row; each stream is opened in the registry like any other.
+    """
+    return f"{kind}:{(moment or utcnow()):%Y-%m-%d}"
 
 
 def material(event: AuditEvent, seq: int | None = None) -> bytes:
@@ -67,14 +80,72 @@ def plain_digest(event: AuditEvent) -> str:
     return hashlib.sha256(material(event)).hexdigest()
 
 
+# Per transaction (kept in the session's `info`, dropped at commit and rollback): the heads this
+# transaction has locked, and on SQLite the next global sequence number.
+_TX = "sertel_audit_tx"
+
+
+def _tx() -> dict[str, Any]:
+    state: dict[str, Any] = db.session.info.setdefault(_TX, {"heads": {}, "gseq": None})
+    return state
+
+
+@orm_event.listens_for(Session, "after_commit")
+@orm_event.listens_for(Session, "after_soft_rollback")
+def _forget_transaction(session: Session, *_args: Any) -> None:
+    session.info.pop(_TX, None)
+
+
+def _locked_head(stream: str) -> AuditHead | None:
+    """The stream's head row, locked for this transaction (read and locked once per transaction)."""
+    heads: dict[str, AuditHead] = _tx()["heads"]
+    head = heads.get(stream)
+    if head is not None and head in db.session:
+        return head
+    head = db.session.get(AuditHead, stream, with_for_update=True)
+    if head is not None:
+        heads[stream] = head
+    return head
+
+
+def _open_stream(stream: str, actor: str) -> AuditHead:
+    """Create a stream's head row and register the stream; safe when two transactions open it at once.
+
+    The head is inserted with ON CONFLICT DO NOTHING: of concurrent openers (two first logins of a day),
+    one creates it and appends "stream_opened" to the registry; the others wait for that one to commit
+    and then lock the head it made, instead of failing on the primary key.
+    """
+    insert = pg_insert if db.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    created = db.session.execute(
+        insert(AuditHead)
+        .values(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
+        .on_conflict_do_nothing()
+        .returning(AuditHead.stream)
+    ).first()
+    if created is not None and stream != REGISTRY:
+        append(REGISTRY, "stream_opened", actor, {"stream": stream})
+    head = db.session.get(AuditHead, stream, with_for_update=True, populate_existing=True)
+    assert head is not None  # inserted above, by this transaction or a committed one
+    _tx()["heads"][stream] = head
+    return head
+
+
 def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
-    # Write first (the head row the caller just moved): SQLite then holds its single writer lock, so the
-    # max read below is current and no other transaction can take the same number before we commit.
-    db.session.flush()
-    return int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
+        # No autoflush: this transaction's pending events and head change are written together, later.
+        with db.session.no_autoflush:
+            return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
+    state = _tx()
+    if state["gseq"] is None:
+        # Write first (the head row the caller just moved): SQLite then holds its single writer lock until
+        # this transaction ends, so the max read below is current, and no other transaction can take a
+        # number until we commit: the numbers that follow are counted here, without reading max again.
+        db.session.flush()
+        state["gseq"] = int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
+    number = int(state["gseq"])
+    state["gseq"] = number + 1
+    return number
 
 
 def append(
@@ -85,13 +156,13 @@ def append(
     instance_id: int | None = None,
     task_name: str | None = None,
 ) -> AuditEvent:
-    """Append an event to `stream`; the caller's transaction commits it with the change it records."""
-    head = db.session.get(AuditHead, stream, with_for_update=True)
-    if head is None:
-        if stream != REGISTRY:
-            append(REGISTRY, "stream_opened", actor, {"stream": stream})
-        head = AuditHead(stream=stream, seq=0, hash=GENESIS, anchored_seq=0)
-        db.session.add(head)
+    """Append an event to `stream`; the caller's transaction commits it with the change it records.
+
+    The head row is locked at the transaction's first append to the stream; later appends in the same
+    transaction reuse it, and the ORM writes the head once at the next flush (so a step's events cost
+    one head read, their INSERTs and one head UPDATE, not a lock, an INSERT and two UPDATEs each).
+    """
+    head = _locked_head(stream) or _open_stream(stream, actor)
     kid, mac_key = audit_keys.current()
     seq, prev_hash = head.seq + 1, head.hash
     head.seq = seq  # claim the position before numbering it (see _next_gseq)
@@ -105,13 +176,14 @@ def append(
         actor=actor,
         kind=kind,
         task_name=task_name,
-        payload_json=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, default=str),
+        payload_json=json.dumps(payload or {}, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str),
         prev_hash=prev_hash,
     )
     event.hash = link(event, mac_key)
     db.session.add(event)
     head.hash = event.hash
-    db.session.flush()  # a concurrent append to the same stream fails here on (stream, seq)
+    # No flush here: the events and the head are written at the next flush or at commit, where a concurrent
+    # append to the same stream that slipped past the lock (none should) fails on (stream, seq).
     return event
 
 

@@ -213,9 +213,14 @@ class CasePorts:
 
 
 def handler_context(
-    case: ProcessInstance, task: Any, params: dict[str, Any], actor: str, secrets: Mapping[str, str] | None = None
+    case: ProcessInstance,
+    task: Any,
+    params: dict[str, Any],
+    actor: str,
+    secrets: Mapping[str, str] | None = None,
+    actor_record: Mapping[str, Any] | None = None,
 ) -> HandlerContext:
-    """Build the context a handler runs with, bound to this case and task."""
+    """Build the context a handler runs with, bound to this case and task (`actor_record`: actor_of(actor), if known)."""
     ports = CasePorts(case, task.task_spec.name, actor)
     config = settings()
     return HandlerContext(
@@ -238,7 +243,7 @@ def handler_context(
         update_applicant=ports.update_applicant,
         seal_pdf=ports.seal_pdf,
         log_event=ports._log,
-        actor=actor_of(actor),
+        actor=dict(actor_record) if actor_record is not None else actor_of(actor),
         case_record=lambda: dict(task.data),
         secrets=dict(secrets or {}),
     )

@@ -29,7 +29,7 @@ def sign_document(
         raise Invalid("Berkas harus PDF.", {"file": ["Berkas harus PDF."]})
     if not user.nik:
         raise Forbidden("NIK Anda belum tercatat; hubungi Verifikator.")
-    stream = "system"
+    stream = audit.system_stream("signing")
     try:
         signed = psre().sign_pdf(
             user.nik, passphrase, pdf, reason or "Disetujui", location or "Kota Pekalongan", visible
@@ -86,7 +86,7 @@ def validate_report(content: bytes, actor: str | None, source: str = "") -> Vali
     if actor is None:
         security_log.record("document_validated", source, outcome)
     else:
-        audit.append("system", "document_validated", actor, outcome)
+        audit.append(audit.system_stream("validation"), "document_validated", actor, outcome)
     db.session.commit()
     return report
 

@@ -1,0 +1,271 @@
+"""Step benchmark: one case step, engine + persistence (handlers excluded), against bare SpiffWorkflow.
+
+    .venv/bin/python bench/step_bench.py [--url postgresql+psycopg://postgres@127.0.0.1:5432/bench_step]
+                                         [--runs 3] [--steps 15] [--profile]
+
+The step is SOP 088.9's recommendation by the agency head (`cases.complete_task`): lock the case and the
+inbox row, load the workflow, validate the form, complete the user task, run the engine through the
+recommendation PDF, the gateway, the automated checks and into the verification call activity (its SLA
+timers), save the state, project the inbox, append the audit events and commit. Every service-task
+handler is replaced by a no-op returning {} in this process, so what is measured is the engine and its
+persistence, not PDF rendering or the PSrE.
+
+The floor runs interleaved with it, case by case, on the same diagram and the same stored state: bare
+SpiffWorkflow (`from_dict` of the stored state and definition, set the submission, `task.run()`,
+`do_engine_steps()` with the same no-op services, serialise the instance part) then one raw `UPDATE` of a
+state column through the driver and a commit. Each run reports the median of both, the ratio, and the
+SQL statements per step (counted with a SQLAlchemy event listener); the summary gives the range over runs.
+
+The database at --url is DESTROYED (its public schema, or the SQLite file, is recreated). Without --url a
+temporary SQLite file is used.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import dataclasses
+import json
+import pstats
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment  # noqa: E402
+from SpiffWorkflow.util.task import TaskState  # noqa: E402
+from sqlalchemy import event, select, text  # noqa: E402
+
+from bench.datagen import bench_settings, ensure_database  # noqa: E402
+from engine import registry, runtime, sandbox  # noqa: E402
+from engine.app import create_app  # noqa: E402
+from engine.models import HumanTask, ProcessInstance, User, db  # noqa: E402
+from engine.services import accounts, cases, deploy, setup  # noqa: E402
+from engine.services.runtime_context import settings  # noqa: E402
+
+SOP = "issuance_ams"
+PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+# Identity fields (name, NIK, NIP, agency, e-mail) are filled from the applicant's person record.
+REGISTRATION = {"phone": "0812-3456-7890", "statement_true": True}
+RECOMMEND = {
+    "decision": "approve",
+    "head_name": "Dr. Agus Prasetyo, M.Kom.",
+    "head_nip": "197501102000031003",
+    "head_position": "Kepala Dinas Komunikasi dan Informatika",
+}
+
+
+def no_op_handlers() -> None:
+    """Replace every registered service-task handler (in this process) by one that returns {}."""
+    for key, op in list(registry._operators.items()):
+        registry._operators[key] = dataclasses.replace(op, func=lambda _context: {})
+
+
+def build(url: str, instance: Path) -> Any:
+    """A fresh schema with demo accounts and the deployed processes; returns the app."""
+    ensure_database(url)
+    app = create_app(bench_settings(url, instance))
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            with db.engine.begin() as conn:
+                conn.execute(text("DROP SCHEMA public CASCADE"))
+                conn.execute(text("CREATE SCHEMA public"))
+        setup.create_schema()
+        setup.initialise_psre()
+        setup.load_demo()
+        deploy.deploy_files(sorted(deploy.PROCESSES_DIR.glob("*.bpmn")), "bench")
+    return app
+
+
+def user(username: str) -> User:
+    return db.session.execute(select(User).where(User.username == username)).scalar_one()
+
+
+def open_task(case_id: int, name: str) -> int:
+    return int(
+        db.session.execute(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == case_id, HumanTask.task_name == name, HumanTask.status == "open"
+            )
+        ).scalar_one()
+    )
+
+
+def applicant(number: int) -> User:
+    """A bench applicant of the agency head's agency (one running 088.9 case per person is allowed)."""
+    found = db.session.execute(select(User).where(User.username == f"bench{number}")).scalar_one_or_none()
+    if found is not None:
+        return found
+    return accounts.create_user(
+        f"bench{number}",
+        setup.DEMO_PASSWORD,
+        f"Pemohon Uji {number}",
+        f"bench{number}@pekalongankota.go.id",
+        ["Pemohon"],
+        "diskominfo",
+        nip=f"1985010120100{number:05d}",
+        nik=f"33750150018{number:05d}",
+        actor="bench",
+        position="Pranata Komputer",
+    )
+
+
+NEXT = [0]
+
+
+def case_at_recommendation() -> int:
+    """A new 088.9 case whose registration is done: it waits for the agency head's recommendation."""
+    NEXT[0] += 1
+    pemohon = applicant(NEXT[0])
+    case = cases.start_case(SOP, pemohon)
+    task_id = open_task(case.id, "registration_form")
+    stored, errors = cases.attach_uploads(
+        task_id, pemohon, {"ktp_scan": ("ktp.png", PNG), "asn_proof": ("sk-cpns.pdf", PDF)}
+    )
+    assert not errors, errors
+    cases.complete_task(task_id, pemohon, {**REGISTRATION, **stored})
+    return case.id
+
+
+class FloorEngine(PythonScriptEngine):  # type: ignore[misc]
+    """SpiffWorkflow's own script engine with the diagram helpers and no-op services."""
+
+    def call_service(self, *_args: Any, **_kwargs: Any) -> str:
+        return "{}"
+
+
+def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: Any, target_id: int) -> None:
+    """Bare SpiffWorkflow: from_dict, complete the recommendation, run, serialise, one UPDATE, commit."""
+    serializer = runtime._serializer
+    dct = json.loads(state_json)
+    dct.update(definition)
+    workflow = serializer.from_dict(dct)
+    workflow.script_engine = engine
+    task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+    task.data["recommendation"] = dict(RECOMMEND)
+    task.run()
+    workflow.do_engine_steps()
+    out = serializer.to_dict(workflow)
+    out.pop("spec", None)
+    out.pop("subprocess_specs", None)
+    cursor = raw.cursor()
+    cursor.execute(
+        f"UPDATE process_instances SET state_json = {PARAM[0]} WHERE id = {PARAM[0]}", (json.dumps(out), target_id)
+    )
+    raw.commit()
+
+
+PARAM = ["?"]
+PROFILE_ORDER = ["cumulative"]
+
+
+def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) -> list[dict[str, float]]:
+    results: list[dict[str, float]] = []
+    with app.app_context():
+        PARAM[0] = "%s" if db.engine.dialect.name == "postgresql" else "?"
+        counter = {"n": 0}
+
+        seen: list[str] = []
+
+        @event.listens_for(db.engine, "before_cursor_execute")
+        def _count(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            counter["n"] += 1
+            seen.append(" ".join(statement.split())[:150])
+
+        deployment = deploy.latest(SOP)
+        assert deployment is not None
+        definition = json.loads(deployment.spec_json)
+        properties = (definition.pop("sertel", None) or {}).get("properties") or {}
+        engine = FloorEngine(environment=TaskDataEnvironment(sandbox.helper_functions(settings(), properties)))
+        raw = db.engine.raw_connection()
+        spare = case_at_recommendation()  # the floor's UPDATE target
+        atasan_id = user("atasan").id
+        profiler = cProfile.Profile() if profile else None
+        for number in range(runs + 1):  # run 0 warms caches and is not reported
+            prepared = [case_at_recommendation() for _ in range(steps)]
+            states = {
+                cid: db.session.execute(
+                    select(ProcessInstance.state_json).where(ProcessInstance.id == cid)
+                ).scalar_one()
+                for cid in prepared
+            }
+            tasks = {cid: open_task(cid, "recommendation") for cid in prepared}
+            db.session.commit()
+            db.session.expunge_all()
+            ours: list[float] = []
+            floor: list[float] = []
+            statements: list[int] = []
+            for i, cid in enumerate(prepared):
+                order = ("ours", "floor") if i % 2 == 0 else ("floor", "ours")
+                for which in order:
+                    if which == "floor":
+                        start = time.perf_counter()
+                        floor_step(raw, definition, states[cid], engine, spare)
+                        floor.append((time.perf_counter() - start) * 1000)
+                        continue
+                    atasan = db.session.get(User, atasan_id)
+                    counter["n"] = 0
+                    seen.clear()
+                    if profiler and number:
+                        profiler.enable()
+                    start = time.perf_counter()
+                    cases.complete_task(tasks[cid], atasan, dict(RECOMMEND))
+                    ours.append((time.perf_counter() - start) * 1000)
+                    if profiler and number:
+                        profiler.disable()
+                    statements.append(counter["n"])
+                    db.session.expunge_all()
+            if number:
+                row = {
+                    "ours": statistics.median(ours),
+                    "floor": statistics.median(floor),
+                    "statements": statistics.median(statements),
+                }
+                row["ratio"] = row["ours"] / row["floor"]
+                results.append(row)
+                print(
+                    f"run {number}: ours {row['ours']:.2f} ms, floor {row['floor']:.2f} ms, "
+                    f"ratio {row['ratio']:.2f}x, {row['statements']:.0f} statements/step",
+                    flush=True,
+                )
+        raw.close()
+        if show_sql:
+            print("\n".join(seen))
+        if profiler:
+            pstats.Stats(profiler).sort_stats(PROFILE_ORDER[0]).print_stats(35)
+    return results
+
+
+def span(values: list[float], fmt: str = "{:.2f}") -> str:
+    return f"{fmt.format(statistics.median(values))} ({fmt.format(min(values))}–{fmt.format(max(values))})"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--url", default="", help="database (DESTROYED); default: a temporary SQLite file")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=15, help="steps (cases) per run")
+    parser.add_argument("--profile", action="store_true", help="cProfile our steps (not the warm-up run)")
+    parser.add_argument("--show-sql", action="store_true", help="print the statements of the last step")
+    args = parser.parse_args()
+    instance = Path(tempfile.mkdtemp(prefix="sertel-step-bench-"))
+    url = args.url or f"sqlite:///{instance / 'bench.sqlite3'}"
+    app = build(url, instance)
+    no_op_handlers()
+    results = run(app, args.runs, args.steps, args.profile, args.show_sql)
+    print(
+        f"\n{url.split('://')[0]}, {args.runs} runs x {args.steps} steps: "
+        f"ours {span([r['ours'] for r in results])} ms, floor {span([r['floor'] for r in results])} ms, "
+        f"ratio {span([r['ratio'] for r in results])}x, statements/step "
+        f"{span([r['statements'] for r in results], '{:.0f}')}"
+    )
+
+
+if __name__ == "__main__":
+    main()

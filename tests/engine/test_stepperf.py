@@ -1,0 +1,106 @@
+"""A case step's cost: audit appends lock a head once per transaction, definitions are parsed once,
+a finished case's state is stored small; and none of it changes what the log proves or the case shows."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event, select
+
+from engine import runtime
+from engine.models import AuditEvent, ProcessInstance, db
+from engine.services import audit, audit_verify
+from tests.sops.test_issuance_ams import approve_and_deliver, case_of, start_and_register
+
+
+def test_appends_in_one_transaction_lock_the_head_once_and_still_verify(app: Flask) -> None:
+    with app.app_context():
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        audit.append("bench:one", "stream_test", "tester", {"n": 0})  # opens the stream
+        db.session.commit()
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            for n in range(1, 5):
+                audit.append("bench:one", "step_completed", "tester", {"n": n})
+            db.session.commit()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        # The head is read (locked) once for the four events, not once each; it is written once at commit
+        # (on SQLite also once before the one max(gseq) read, to hold the writer lock while numbering).
+        head_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "audit_heads" in s]
+        assert len(head_reads) == 1, head_reads
+        head_writes = [s for s in seen if s.lstrip().upper().startswith("UPDATE") and "audit_heads" in s]
+        assert len(head_writes) == (2 if db.engine.dialect.name == "sqlite" else 1), head_writes
+        numbering = [s for s in seen if "max(audit_events.gseq)" in s or "nextval" in s]
+        assert len(numbering) == (1 if db.engine.dialect.name == "sqlite" else 4), numbering
+        events = list(
+            db.session.execute(select(AuditEvent).where(AuditEvent.stream == "bench:one").order_by(AuditEvent.seq))
+        )
+        rows = [e for (e,) in events]
+        assert [e.seq for e in rows] == [1, 2, 3, 4, 5]
+        assert all(a.gseq < b.gseq for a, b in pairwise(rows))
+        assert all(b.prev_hash == a.hash for a, b in pairwise(rows))
+        # A second transaction re-locks the head (nothing is carried over a commit) and continues the chain.
+        audit.append("bench:one", "step_completed", "tester", {"n": 5})
+        db.session.commit()
+        assert audit_verify.verify() == []
+
+
+def test_a_rolled_back_append_leaves_no_trace_and_the_next_one_continues_the_chain(app: Flask) -> None:
+    with app.app_context():
+        audit.append("bench:two", "step_completed", "tester", {"n": 0})
+        db.session.commit()
+        audit.append("bench:two", "step_completed", "tester", {"n": 1})
+        db.session.rollback()
+        audit.append("bench:two", "step_completed", "tester", {"n": 2})
+        db.session.commit()
+        rows = list(
+            db.session.execute(select(AuditEvent).where(AuditEvent.stream == "bench:two").order_by(AuditEvent.seq))
+            .scalars()
+            .all()
+        )
+        assert [(e.seq, e.payload_json) for e in rows] == [(1, '{"n":0}'), (2, '{"n":2}')]
+        assert audit_verify.verify() == []
+
+
+def test_a_finished_case_is_stored_compressed_and_still_shows_its_path_data_and_outcome(api: Any, app: Flask) -> None:
+    pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        running = db.session.get(ProcessInstance, case_id)
+        assert running is not None and running.state_json.startswith("{")
+    assert approve_and_deliver(api, pemohon, case_id).status_code == 200
+    with app.app_context():
+        case = db.session.get(ProcessInstance, case_id)
+        assert case is not None and case.status == "completed"
+        stored = case.state_json
+        assert not stored.startswith("{")
+        state = runtime.state_dict(stored)
+        # Finished call activities keep their path but not their copy of the case data.
+        assert state["subprocesses"]
+        assert all(sub["data"] == {} for sub in state["subprocesses"].values())
+        assert len(stored) < 12_000
+        workflow = runtime.load(case.deployment.spec_json, stored, runtime.SertelScriptEngine({}))
+        assert runtime.is_completed(workflow)
+        assert runtime.end_event(workflow) == "end_delivered"
+        assert "verification" in runtime.completed_path(workflow)
+    shown = case_of(api("verifikator"), case_id)
+    assert shown["case"]["outcome"] == "end_delivered"
+    assert shown["data"]["registration_form"]["nik"] == "3375011507900001"
+
+
+def test_a_definition_is_deserialised_once_and_shared_by_the_cases_loaded_from_it(api: Any, app: Flask) -> None:
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        case = db.session.get(ProcessInstance, case_id)
+        assert case is not None
+        first = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+        second = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+        assert first.spec is second.spec
+        assert first is not second and first.get_tasks() != second.get_tasks()
+        assert [t.task_spec.name for t in first.get_tasks()] == [t.task_spec.name for t in second.get_tasks()]
