@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import advance, transactions
+from engine.services import advance, audit, transactions
 from engine.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -40,6 +40,14 @@ def fire_case_timers(case_id: int) -> bool:
             db.session.rollback()
             return False
         workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, "penjadwal"))
+        # The firing is an input of the case like a form: its moment is what replay needs to fire it again.
+        audit.append(
+            audit.case_stream(case.id),
+            "timer_fired",
+            advance.SYSTEM_ACTOR,
+            {"triggered_by": "penjadwal", "due_at": case.next_timer_at.isoformat()},
+            case.id,
+        )
         advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, "penjadwal")))
         advance.save_case(case, workflow)
         db.session.commit()

@@ -28,6 +28,7 @@ from engine.web import (
     people_views,
     pki_views,
     processes_api,
+    replay_views,
     signing_views,
     tasks,
 )
@@ -81,6 +82,7 @@ def register_web(app: Flask) -> None:
         modeler.bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(replay_views.bp)
     app.before_request(refuse_bad_input)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)
