@@ -170,6 +170,8 @@ class _Run:
     current_seq: int = 0
     # A service step the re-execution reached without a recorded output: the path left the record there.
     blocked: _Unrecorded | None = None
+    # The case once the last input's run has come to rest (shown for that run's last step and after it).
+    settled: Frame | None = None
 
     def recorder(self, triggered_by: str) -> Callable[[Any], None]:
         """Collect the steps the engine completes, like the live step recorder logs them."""
@@ -278,6 +280,9 @@ def _step(state: _Run, entry: Entry) -> Difference | None:
         except (ReplayError, runtime.EngineError, runtime.ProcessError) as exc:
             return Difference(entry.seq, str(exc))
         state.result.inputs += 1
+        if state.keep_frames and state.workflow is not None:
+            state.settled = state.snapshot() if state.pending else None
+            state.last_frame = state.last_frame if state.pending else state.snapshot()
         _keep_frame(state, entry, state.last_frame if state.keep_frames else None)
         return None
     if state.workflow is None:
@@ -339,7 +344,7 @@ def _check_step(state: _Run, entry: Entry) -> Difference | None:
     for name in logged.get("output") or {}:
         state.writers[name] = entry.seq
     if frame is not None:
-        state.last_frame = frame
+        state.last_frame = state.settled if not state.pending and state.settled is not None else frame
     _keep_frame(state, entry, state.last_frame)
     return None
 
