@@ -179,7 +179,8 @@ class _Run:
         def on_completed(task: Any) -> None:
             if not runtime.is_significant(task):
                 return
-            frame = self.snapshot(runtime.process_key_of(task)) if self.keep_frames else None
+            # The data the step itself holds: inside a called process that is newer than the caller's.
+            frame = self.snapshot(runtime.process_key_of(task), dict(task.data)) if self.keep_frames else None
             if runtime.is_user_task_record(task):
                 self.last_frame = frame or self.last_frame
                 for name in runtime.describe_completed(task).get("output") or {}:
@@ -190,14 +191,14 @@ class _Run:
 
         return on_completed
 
-    def snapshot(self, process: str = "") -> Frame:
+    def snapshot(self, process: str = "", data: dict[str, Any] | None = None) -> Frame:
         """The workflow as it stands (what the page highlights and shows)."""
         return Frame(
             0,
             process or self.key,
             runtime.completed_path(self.workflow),
             runtime.active_elements(self.workflow),
-            _json(runtime.current_data(self.workflow)),
+            _json(runtime.current_data(self.workflow) if data is None else data),
         )
 
 

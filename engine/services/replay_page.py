@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -29,6 +30,31 @@ def viewable_case(case_id: int, user: User) -> ProcessInstance:
 def diagram_xml(case_id: int, user: User) -> str:
     """The diagram of the version the case runs on."""
     return viewable_case(case_id, user).deployment.xml
+
+
+def called_diagrams(case: ProcessInstance) -> dict[str, str]:
+    """Process id -> XML of the shared processes the case's version calls, when they are provably that version's.
+
+    A deployment stores its own diagram, and its digest covers the shared files it called at publish; the
+    files on disk are shown only if, hashed the same way, they give that digest again (else they changed).
+    """
+    used = set(json.loads(case.deployment.spec_json).get("subprocess_specs") or {})
+    digest = hashlib.sha256(case.deployment.xml.encode("utf-8"))
+    found: dict[str, str] = {}
+    for name, text in deploy.common_processes().items():
+        ids = set(runtime.process_ids(text)) & used
+        if ids:
+            digest.update(b"\0" + name.encode("utf-8") + b"\0" + text.encode("utf-8"))
+            found.update(dict.fromkeys(ids, text))
+    return found if digest.hexdigest() == case.deployment.sha256 else {}
+
+
+def called_diagram_xml(case_id: int, user: User, process_id: str) -> str:
+    """The diagram of a process the case's version calls (only if it is provably the one it ran with)."""
+    xml = called_diagrams(viewable_case(case_id, user)).get(process_id)
+    if xml is None:
+        raise NotFound("Diagram sub-proses versi kasus ini tidak tersedia (berkasnya telah berubah sejak diterbitkan).")
+    return xml
 
 
 def labels_of(case: ProcessInstance) -> dict[str, str]:
@@ -86,7 +112,8 @@ def replay_view(case_id: int, user: User) -> dict[str, Any]:
                 "triggered_by": entry.payload.get("triggered_by"),
                 "role": roles.get(int(task_id)) if entry.kind == "task_completed" and task_id else None,
                 "task_name": entry.task_name,
-                "label": labels.get(entry.task_name or "", entry.payload.get("label") or entry.task_name or ""),
+                # The label the version itself gave the step (logged with it), else the diagram's.
+                "label": entry.payload.get("label") or labels.get(entry.task_name or "", entry.task_name or ""),
                 "process": process,
                 "process_title": titles.get(process, process),
                 "in_called_process": process != case.sop_key,
@@ -105,6 +132,7 @@ def replay_view(case_id: int, user: User) -> dict[str, Any]:
         "steps": steps,
         "labels": labels,
         "replay_stopped": str(result.difference) if result.difference else None,
+        "called_diagrams": sorted(called_diagrams(case)),
     }
 
 

@@ -35,6 +35,13 @@ def diagram(case_id: int) -> Any:
     return Response(replay_page.diagram_xml(case_id, g.user), mimetype="application/xml")
 
 
+@bp.get("/kasus/<int:case_id>/putar-ulang/sub/<process_id>.xml")
+@login_required(*REPLAY_ROLES)
+def called_diagram(case_id: int, process_id: str) -> Any:
+    """The BPMN XML of a process the case's version calls (a call activity's own diagram)."""
+    return Response(replay_page.called_diagram_xml(case_id, g.user, process_id), mimetype="application/xml")
+
+
 @bp.post("/kasus/<int:case_id>/putar-ulang/periksa")
 @login_required(*REPLAY_ROLES)
 def check(case_id: int) -> Any:

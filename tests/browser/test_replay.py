@@ -79,10 +79,24 @@ def test_auditor_slides_through_a_returned_case_and_sees_the_path_and_waiting_ta
         assert marked(page, "registration_form", "replay-active")
         assert not marked(page, "activation", "replay-done")
 
+        # The verifikator's decision happened in the shared verification process: its own diagram opens below.
+        verifications = [
+            i for i, (_seq, kind, task) in enumerate(kinds) if kind == "task_completed" and task == "verification"
+        ]
+        slide_to(page, verifications[0])
+        page.locator("#replay-app[data-called='common_verification']").wait_for()
+        page.locator("#replay-called .djs-element[data-element-id='verification'].replay-current").wait_for()
+        assert marked(page, "verify", "replay-active")  # the call activity is running on the main diagram
+        # Clicking a call activity drills into its process: the first delivery step is selected.
+        page.click("#replay-diagram .djs-element[data-element-id='deliver']")
+        page.locator("#replay-app[data-called='common_delivery']").wait_for()
+        assert "Penyerahan sertifikat" in page.locator("#replay-called-title").inner_text()
+
         # Last step: delivered and archived, nothing waits.
         slide_to(page, len(kinds) - 1)
         assert marked(page, "end_delivered", "replay-done") and marked(page, "activation", "replay-done")
-        assert page.locator(".replay-active").count() == 0
+        assert page.locator("#replay-diagram .replay-active").count() == 0
+        assert page.locator("#replay-called .replay-active").count() == 0
 
         page.click("#replay-check")
         page.locator("#replay-check-result.ok").wait_for()

@@ -13,7 +13,6 @@
   const position = document.getElementById('replay-position');
   const state = { index: 0, ready: false, marked: [] };
   window.sertelReplay = state;
-  let viewer = null;
 
   const KIND_ROLES = { Pemohon: 'Pemohon', Atasan: 'Atasan', Verifikator: 'Verifikator', Admin: 'Admin' };
 
@@ -141,21 +140,68 @@
     detail.appendChild(raw('Data kasus mentah saat itu (JSON)', step.data || {}));
   }
 
-  function mark(step) {
-    if (!viewer) return;
-    const canvas = viewer.get('canvas');
-    const registry = viewer.get('elementRegistry');
-    state.marked.forEach(([id, cls]) => canvas.removeMarker(id, cls));
-    state.marked = [];
+  // A viewer with the markers it currently shows.
+  const main = { viewer: null, marked: [] };
+  const called = { viewer: null, marked: [], process: null };
+  state.called = called;
+
+  function applyMarkers(target, step) {
+    if (!target.viewer) return;
+    const canvas = target.viewer.get('canvas');
+    const registry = target.viewer.get('elementRegistry');
+    target.marked.forEach(([id, cls]) => canvas.removeMarker(id, cls));
+    target.marked = [];
     const add = (id, cls) => {
       if (registry.get(id)) {
         canvas.addMarker(id, cls);
-        state.marked.push([id, cls]);
+        target.marked.push([id, cls]);
       }
     };
     (step.completed || []).forEach((id) => add(id, 'replay-done'));
     (step.active || []).forEach((id) => add(id, 'replay-active'));
     if (step.task_name) add(step.task_name, 'replay-current');
+  }
+
+  // A step inside a called process: that process's own diagram below the main one (when it is provably
+  // the one the case's version called).
+  async function showCalled(step) {
+    const box = document.getElementById('replay-called-box');
+    if (!step.in_called_process || !view.called_diagrams.includes(step.process)) {
+      box.hidden = true;
+      applyMarkers(called, { completed: [], active: [] });
+      delete root.dataset.called;
+      return;
+    }
+    box.hidden = false;
+    document.getElementById('replay-called-title').textContent = `Sub-proses: ${step.process_title}`;
+    if (!called.viewer) called.viewer = window.SertelBpmn.createViewer({ container: '#replay-called' });
+    if (called.process !== step.process) {
+      called.process = step.process;
+      called.marked = [];
+      const url = root.dataset.calledUrl.replace('__ID__', encodeURIComponent(step.process));
+      const xml = await (await fetch(url, { credentials: 'same-origin' })).text();
+      await called.viewer.importXML(xml);
+      called.viewer.get('canvas').zoom('fit-viewport');
+    }
+    const now = steps[state.index];
+    if (now.process === called.process) applyMarkers(called, now);
+    root.dataset.called = called.process;
+  }
+
+  function mark(step) {
+    applyMarkers(main, step);
+    showCalled(step).catch((err) => {
+      document.getElementById('replay-called').textContent = 'Diagram sub-proses tidak dapat ditampilkan: ' + err.message;
+    });
+  }
+
+  // Clicking a call activity on the main diagram goes to its process's next step (drilling into it).
+  function drillInto(element) {
+    const bo = element && element.businessObject;
+    if (!bo || bo.$type !== 'bpmn:CallActivity' || !bo.calledElement) return;
+    let at = steps.findIndex((s, i) => i >= state.index && s.process === bo.calledElement);
+    if (at < 0) at = steps.findIndex((s) => s.process === bo.calledElement);
+    if (at >= 0) select(at);
   }
 
   function select(index) {
@@ -207,10 +253,11 @@
     document.getElementById('replay-check').addEventListener('click', check);
     select(0);
     try {
-      viewer = window.SertelBpmn.createViewer({ container: '#replay-diagram' });
+      main.viewer = window.SertelBpmn.createViewer({ container: '#replay-diagram' });
       const xml = await (await fetch(root.dataset.diagramUrl, { credentials: 'same-origin' })).text();
-      await viewer.importXML(xml);
-      viewer.get('canvas').zoom('fit-viewport');
+      await main.viewer.importXML(xml);
+      main.viewer.get('canvas').zoom('fit-viewport');
+      main.viewer.on('element.click', (event) => drillInto(event.element));
       select(state.index);
     } catch (err) {
       document.getElementById('replay-diagram').textContent = 'Diagram tidak dapat ditampilkan: ' + err.message;
