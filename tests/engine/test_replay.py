@@ -16,6 +16,7 @@ from engine.services import audit, audit_verify
 from engine.services.replay_cases import replay_case
 from tests.sops.builders import APPROVE, csr_pem, registration
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.web import test_process_versions as versions
 from tests.web_login import login
 
 ISSUANCE = Path(__file__).resolve().parents[2] / "processes" / "issuance_ams.bpmn"
@@ -191,3 +192,18 @@ def _html_client(app: Flask, username: str) -> Any:
     client = app.test_client()
     login(client, username)
     return client
+
+
+def test_a_case_moved_to_another_version_replays_across_both_versions(app: Flask, api: Any) -> None:
+    budi = api("pemohon")
+    case_id = versions.start(budi)
+    versions.register(budi, case_id)
+    assert recommend(api, case_id).status_code == 200  # waiting in the verification call activity of v1
+    admin = api("admin")
+    assert versions.publish(admin, versions.second_approval_xml()).status_code == 201
+    moved = admin.post(f"/processes/{versions.KEY}/migrations", json={"from": 1, "to": 2})
+    assert moved.get_json()["migrated"] == [case_id]
+    assert verify(api, case_id, APPROVE).status_code == 200
+    result = replayed(app, case_id)
+    assert result.difference is None and result.final["ready"] == ["activation"]
+    assert "case_migrated" in [e.kind for e in events(app, case_id)]
