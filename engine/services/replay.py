@@ -119,6 +119,8 @@ class Result:
     frames: list[Frame] = field(default_factory=list)
     # The process of each re-executed step, by logged seq (call activities' steps name their process).
     processes: dict[int, str] = field(default_factory=dict)
+    # A service step's parameters as the re-execution evaluated them (the log keeps only outputs), by seq.
+    service_inputs: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def equal(self) -> bool:
@@ -141,6 +143,8 @@ class ReplayEngine(runtime.SertelScriptEngine):
     def __init__(self, outputs: dict[str, deque[dict[str, Any]]]) -> None:
         super().__init__(settings())
         self.outputs = outputs
+        # The parameters each service call got, by task id, until its step is checked.
+        self.params: dict[Any, dict[str, Any]] = {}
         # Diagram helpers that read the clock read the recorded moment.
         self.environment.globals["now"] = lambda: runtime.clock_now().isoformat()
         self.environment.globals["today"] = lambda: runtime.clock_now().date().isoformat()
@@ -150,6 +154,7 @@ class ReplayEngine(runtime.SertelScriptEngine):
         if not queue:
             raise _Unrecorded(task.task_spec.name, runtime.task_label(task))
         output = queue.popleft()
+        self.params[task.id] = {name: spec["value"] for name, spec in (operation_params or {}).items()}
         return json.dumps(output.get(task.task_spec.result_variable))
 
 
@@ -163,7 +168,8 @@ class _Run:
     result: Result = field(default_factory=Result)
     workflow: Any = None
     key: str = ""
-    pending: deque[tuple[dict[str, Any], Frame | None, str]] = field(default_factory=deque)
+    # Re-executed steps not yet checked: (record, frame, process, service parameters).
+    pending: deque[tuple[dict[str, Any], Frame | None, str, dict[str, Any]]] = field(default_factory=deque)
     last_frame: Frame | None = None
     # Which logged event last wrote each data name (to say where a differing end value came from).
     writers: dict[str, int] = field(default_factory=dict)
@@ -187,7 +193,8 @@ class _Run:
                     self.writers[name] = self.current_seq
                 return
             record = _json({**runtime.describe_completed(task), "triggered_by": triggered_by})
-            self.pending.append((record, frame, runtime.process_key_of(task)))
+            params = self.engine.params.pop(task.id, {})
+            self.pending.append((record, frame, runtime.process_key_of(task), params))
 
         return on_completed
 
@@ -327,8 +334,10 @@ def _check_step(state: _Run, entry: Entry) -> Difference | None:
             entry.seq,
             f"langkah tercatat '{logged.get('label')}' ({logged.get('task_name')}) tidak terjadi saat dijalankan ulang",
         )
-    produced, frame, process = state.pending.popleft()
+    produced, frame, process, params = state.pending.popleft()
     state.result.processes[entry.seq] = process
+    if params:
+        state.result.service_inputs[entry.seq] = _json(params)
     for name in COMPARED_FIELDS:
         if _json(logged.get(name)) != produced.get(name):
             return Difference(

@@ -118,6 +118,7 @@ def replay_view(case_id: int, user: User) -> dict[str, Any]:
                 "process_title": titles.get(process, process),
                 "in_called_process": process != case.sop_key,
                 "payload": entry.payload,
+                "service_inputs": result.service_inputs.get(entry.seq),
                 "completed": frame.completed if frame else [],
                 "active": frame.active if frame else [],
                 "data": frame.data if frame else {},

@@ -54,6 +54,8 @@ def test_auditor_sees_every_logged_event_with_the_case_as_it_was(app: Flask, api
     returned = forms[2]
     assert returned["payload"]["submission"]["decision"] == "return"
     assert returned["data"]["verification"]["decision"] == "return"  # the case data right after the form
+    services = [s for s in data["steps"] if s["kind"] == "step_completed" and "operator" in s["payload"]]
+    assert any(s["service_inputs"] for s in services)  # the parameters the diagram passed, evaluated again
     called = [s for s in data["steps"] if s["in_called_process"]]
     assert {s["process"] for s in called} >= {"common_verification", "common_delivery", "common_archive"}
     assert all(s["process_title"] != s["process"] for s in called)

@@ -124,6 +124,9 @@
     if (step.kind === 'case_started' && p.start_data) {
       detail.appendChild(grid('Data awal permohonan', Object.entries(p.start_data)));
     }
+    if (step.service_inputs) {
+      detail.appendChild(grid('Masukan layanan (dihitung ulang dari data saat itu)', Object.entries(step.service_inputs)));
+    }
     if (step.kind === 'step_completed' && p.output) {
       detail.appendChild(grid(p.operator ? 'Keluaran layanan' : 'Keluaran langkah', Object.entries(p.output)));
     }
