@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import itertools
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import time_machine
 from flask import Flask
 from sqlalchemy import delete, update
 
@@ -14,6 +16,7 @@ from engine.cli import audit_regression_test, audit_replay, process_check_regres
 from engine.models import AuditEvent, db
 from engine.services import audit, audit_verify
 from engine.services.replay_cases import replay_case
+from tests.sops import test_sla_timers as sla
 from tests.sops.builders import APPROVE, csr_pem, registration
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
 from tests.web import test_process_versions as versions
@@ -132,7 +135,7 @@ def test_swapped_steps_are_named_at_the_first_of_the_pair(app: Flask, api: Any) 
         change(app, update(AuditEvent).where(AuditEvent.id == event.id).values(seq=seq))
     difference = replayed(app, case_id).difference
     assert difference is not None and difference.seq == first.seq, difference
-    assert f"tercatat \"{second.task_name}\"" in difference.message
+    assert f'tercatat "{second.task_name}"' in difference.message
     assert first.seq in {f.seq for f in verify_findings(app)}
 
 
@@ -176,7 +179,9 @@ def test_regression_fixture_passes_on_its_diagram_and_catches_a_changed_path(
     assert caught.exit_code == 1, caught.output
     # Named at the recorded step the new diagram no longer takes: the notice that the case was returned.
     departed = next(e for e in recorded["entries"] if e["task_name"] == "notify_returned")
-    assert f"Kasus #{case_id}: jalur BERUBAH. Berbeda mulai peristiwa #{departed['seq']}: jalur berubah" in caught.output
+    assert (
+        f"Kasus #{case_id}: jalur BERUBAH. Berbeda mulai peristiwa #{departed['seq']}: jalur berubah" in caught.output
+    )
     assert "(notify_returned)" in caught.output and "(notify_rejected)" in caught.output
 
 
@@ -185,7 +190,6 @@ def test_replaying_an_unfinished_case_compares_its_waiting_task(app: Flask, api:
     assert recommend(api, case_id).status_code == 200
     result = replayed(app, case_id)
     assert result.difference is None and result.final["ready"] == ["verification"]
-
 
 
 def _html_client(app: Flask, username: str) -> Any:
@@ -207,3 +211,27 @@ def test_a_case_moved_to_another_version_replays_across_both_versions(app: Flask
     result = replayed(app, case_id)
     assert result.difference is None and result.final["ready"] == ["activation"]
     assert "case_migrated" in [e.kind for e in events(app, case_id)]
+
+
+def test_a_timer_fires_again_at_its_recorded_moment_and_an_earlier_moment_is_caught(app: Flask, api: Any) -> None:
+    with time_machine.travel(sla.START, tick=False):
+        case_id = sla.case_waiting_for_verification(api)
+    with time_machine.travel(sla.START + timedelta(days=2, minutes=1), tick=False):
+        assert sla.fire(app) == 1
+    logged = events(app, case_id)
+    fired = only_one([e for e in logged if e.kind == "timer_fired"])
+    assert fired.actor == "sistem" and json.loads(fired.payload_json)["triggered_by"] == "penjadwal"
+    reminder = [e for e in logged if e.seq > fired.seq and e.kind == "step_completed"]
+    assert reminder and {json.loads(e.payload_json)["triggered_by"] for e in reminder} == {"penjadwal"}
+    assert replayed(app, case_id).difference is None
+
+    # Recorded as if the scheduler had run a day early: the reminder could not have been sent then.
+    change(app, update(AuditEvent).where(AuditEvent.id == fired.id).values(at=fired.at - timedelta(days=1)))
+    difference = replayed(app, case_id).difference
+    assert difference is not None and difference.seq == reminder[0].seq, difference
+    assert "tidak terjadi saat dijalankan ulang" in difference.message
+
+
+def only_one(items: list[AuditEvent]) -> AuditEvent:
+    assert len(items) == 1, [e.kind for e in items]
+    return items[0]
