@@ -92,3 +92,20 @@ def test_only_auditors_and_ra_staff_open_the_replay(app: Flask, api: Any) -> Non
         assert browser_as(app, username).get(f"/kasus/{case_id}/putar-ulang").status_code == 200
     assert browser_as(app, "auditor").get("/kasus/999999/putar-ulang").status_code == 404
     assert app.test_client().get(f"/kasus/{case_id}/putar-ulang").status_code == 302
+
+
+def test_a_tampered_case_still_shows_and_says_where_replay_stopped(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    assert recommend(api, case_id).status_code == 200
+    with app.app_context():
+        step = db.session.execute(
+            select(AuditEvent).where(AuditEvent.instance_id == case_id, AuditEvent.kind == "step_completed").limit(1)
+        ).scalar_one()
+        gone = step.seq
+        db.session.delete(step)
+        db.session.commit()
+    answer = browser_as(app, "auditor").get(f"/kasus/{case_id}/putar-ulang")
+    assert answer.status_code == 200
+    data = page_data(answer.get_data(as_text=True))
+    assert f"peristiwa #{gone} hilang" in data["replay_stopped"]
+    assert 'id="replay-stopped"' in answer.get_data(as_text=True)
