@@ -22,9 +22,10 @@ REPLAY_ROLES = ("Auditor", "Admin", "Verifikator")
 def page(case_id: int) -> Any:
     """Show a case step by step on the diagram of the version it ran on."""
     view = replay_page.replay_view(case_id, g.user)
-    # Data for replay.js goes in a JSON block (no inline scripts under the CSP); "</" cannot close it.
+    # Data for replay.js goes in a JSON block (no inline scripts under the CSP); with every "<" escaped no
+    # recorded text can close the block or open a comment in it.
     texts = {"event_labels": labels.EVENT_LABELS, "decision_labels": labels.DECISION_LABELS}
-    payload = json.dumps({**view, **texts}, ensure_ascii=False, default=str).replace("</", "<\\/")
+    payload = json.dumps({**view, **texts}, ensure_ascii=False, default=str).replace("<", "\\u003c")
     return render_template("replay.html", view=view, payload=payload)
 
 

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from engine.models import AuditEvent, db
 from tests.engine.test_replay import returned_then_delivered
-from tests.sops.test_issuance_ams import recommend, start_and_register
+from tests.sops.test_issuance_ams import recommend, start_and_register, verify
 from tests.web_login import login
 
 
@@ -109,3 +109,14 @@ def test_a_tampered_case_still_shows_and_says_where_replay_stopped(app: Flask, a
     data = page_data(answer.get_data(as_text=True))
     assert f"peristiwa #{gone} hilang" in data["replay_stopped"]
     assert 'id="replay-stopped"' in answer.get_data(as_text=True)
+
+
+def test_recorded_text_cannot_break_out_of_the_data_block(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    assert recommend(api, case_id).status_code == 200
+    hostile = "KTP buram </script><script>alert(1)</script> <!-- x"
+    assert verify(api, case_id, {"decision": "return", "reasons": hostile}).status_code == 200
+    html = browser_as(app, "auditor").get(f"/kasus/{case_id}/putar-ulang").get_data(as_text=True)
+    assert "<script>alert(1)" not in html and "<!-- x" not in html
+    forms = [s for s in page_data(html)["steps"] if s["kind"] == "task_completed"]
+    assert forms[-1]["payload"]["submission"]["reasons"] == hostile
