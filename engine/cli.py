@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from datetime import timedelta
@@ -29,6 +30,8 @@ from engine.services import (
     documents,
     reconcile,
     reminders,
+    replay_cases,
+    replay_regression,
     setup,
     timers,
 )
@@ -478,3 +481,77 @@ def pki_rollover_command() -> None:
         _fail(exc)
         return
     click.echo(f"CA penerbit baru: {subject}. Mulai ulang proses web dan penjadwal agar memakainya.")
+
+
+@audit_group.command("replay")
+@click.argument("case_id", type=int, required=False)
+@click.option("--all", "every", is_flag=True, help="Replay every case.")
+@with_appcontext
+def audit_replay(case_id: int | None, every: bool) -> None:
+    """Re-execute a case from its log (no PSrE call) and compare each step and the end state with the record."""
+    if (case_id is None) == (not every):
+        raise click.UsageError("Sebutkan satu CASE_ID atau --all.")
+    ids = replay_cases.case_ids() if every else [case_id or 0]
+    differing = 0
+    for one in ids:
+        try:
+            outcome = replay_cases.replay_case(one)
+        except ServiceError as exc:
+            _fail(exc)
+            return
+        differing += not outcome.result.equal
+        click.echo(outcome.summary(), err=not outcome.result.equal)
+    if every:
+        click.echo(f"{len(ids) - differing} dari {len(ids)} kasus cocok.", err=bool(differing))
+    if differing:
+        sys.exit(1)
+
+
+@audit_group.command("regression-test")
+@click.argument("case_id", type=int)
+@click.option(
+    "--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="JSON file to write."
+)
+@with_appcontext
+def audit_regression_test(case_id: int, out: Path) -> None:
+    """Write a finished case's recorded inputs and path as a regression fixture of its diagram."""
+    try:
+        fixture = replay_regression.fixture_of(case_id)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    out.write_text(json.dumps(fixture, ensure_ascii=False, indent=1), encoding="utf-8")
+    steps = sum(1 for e in fixture["entries"] if e["kind"] == "step_completed")
+    click.echo(
+        f"Uji regresi kasus #{case_id} ({fixture['process_key']} v{fixture['version']}, {steps} langkah) ditulis ke {out}."
+    )
+
+
+@main.group("process")
+def process_group() -> None:
+    """Process diagrams."""
+
+
+@process_group.command("check-regressions")
+@click.argument("key")
+@click.argument("diagram", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("fixtures", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def process_check_regressions(key: str, diagram: Path, fixtures: tuple[Path, ...]) -> None:
+    """Re-execute regression fixtures on a changed diagram; exit 1 where a past path changes."""
+    try:
+        findings = replay_regression.check(
+            key,
+            diagram.read_text(encoding="utf-8"),
+            [json.loads(path.read_text(encoding="utf-8")) for path in fixtures],
+        )
+    except ServiceError as exc:
+        _report(exc)
+        sys.exit(1)
+    changed = [f for f in findings if f.difference is not None]
+    for finding in findings:
+        click.echo(str(finding), err=finding.difference is not None)
+    if changed:
+        click.echo(f"{len(changed)} dari {len(findings)} kasus lampau menempuh jalur lain pada diagram ini.", err=True)
+        sys.exit(1)
+    click.echo(f"Semua {len(findings)} kasus lampau menempuh jalur yang sama.")

@@ -6,7 +6,9 @@ import base64
 import json
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -19,6 +21,7 @@ from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
@@ -112,6 +115,38 @@ class ReadyTask:
     form_key: str = ""
     # When the earliest timer on the task (an SLA reminder or deadline) fires, UTC naive; None without one.
     due_at: datetime | None = None
+
+
+# ---------------------------------------------------------------- the clock timers read (replay sets it)
+
+_clock: ContextVar[datetime | None] = ContextVar("sertel_clock", default=None)
+
+
+class _TimerClock(datetime):
+    """`datetime` as SpiffWorkflow's timers see it: the real time, or the recorded moment a replay runs at."""
+
+    @classmethod
+    def now(cls, tz: Any = None) -> datetime:  # type: ignore[override]
+        fixed = _clock.get()
+        return datetime.now(tz) if fixed is None else fixed.astimezone(tz)
+
+
+_timer_module.datetime = _TimerClock
+
+
+@contextmanager
+def clock_at(moment: datetime) -> Iterator[None]:
+    """Run timers (due times, firing) as if it were `moment` (aware UTC), in this thread only."""
+    token = _clock.set(moment)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+def clock_now() -> datetime:
+    """The time timers read now (aware UTC)."""
+    return _TimerClock.now(UTC)
 
 
 # ---------------------------------------------------------------- sandboxed scripting

@@ -37,13 +37,22 @@ def engine_for(
     return runtime.SertelScriptEngine(settings(), context)
 
 
+# Who the log credits with a step the engine ran: the person (or the scheduler) who set it off is in its payload.
+SYSTEM_ACTOR = "sistem"
+
+
 def step_recorder(case: ProcessInstance, actor: str) -> Any:
-    """A callback that logs every completed engine step (service outputs included) of the case."""
+    """A callback that logs every completed engine step (service outputs included) of the case.
+
+    The step is the engine's, so it is credited to "sistem"; `triggered_by` names whose action started the run.
+    """
 
     def on_completed(task: Any) -> None:
         if runtime.is_significant(task) and not runtime.is_user_task_record(task):
-            record = runtime.describe_completed(task)
-            audit.append(audit.case_stream(case.id), "step_completed", actor, record, case.id, record["task_name"])
+            record = {**runtime.describe_completed(task), "triggered_by": actor}
+            audit.append(
+                audit.case_stream(case.id), "step_completed", SYSTEM_ACTOR, record, case.id, record["task_name"]
+            )
 
     return on_completed
 

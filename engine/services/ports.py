@@ -96,7 +96,9 @@ class CasePorts:
 
     def _log(self, kind: str, payload: dict[str, Any]) -> None:
         """Append an event to the case's stream, attributed to this step."""
-        audit.append(audit.case_stream(self.case.id), kind, self.actor, payload, self.case.id, self.task_name)
+        # A handler's side effect is the engine's doing; whose action started the run is kept with it.
+        record = {**payload, "triggered_by": self.actor}
+        audit.append(audit.case_stream(self.case.id), kind, "sistem", record, self.case.id, self.task_name)
 
     def record_certificate(self, issued: Any) -> None:
         """Add an issued certificate to the inventory, owned by the case's applicant."""

@@ -10,7 +10,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import advance, background, transactions
+from engine.services import advance, audit, background, transactions
 from engine.services.errors import ServiceError
 
 log = logging.getLogger(__name__)
@@ -42,9 +42,19 @@ def fire_case_timers(case_id: int) -> bool:
         actor = "penjadwal"
         workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, actor))
         if runtime.ready_background_tasks(workflow):
-            # Background steps act for the person whose action reached them (a form PDF names its submitter).
+            # Background steps act for the person whose action reached them (a form PDF names its submitter);
+            # they are no input of the case: replay runs them where that action left them.
             actor = background.triggering_actor(case.id) or actor
             workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, actor))
+        else:
+            # The firing is an input of the case like a form: its moment is what replay needs to fire it again.
+            audit.append(
+                audit.case_stream(case.id),
+                "timer_fired",
+                advance.SYSTEM_ACTOR,
+                {"triggered_by": "penjadwal", "due_at": case.next_timer_at.isoformat()},
+                case.id,
+            )
         recorder = advance.step_recorder(case, actor)
 
         def step() -> None:

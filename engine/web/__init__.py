@@ -29,6 +29,7 @@ from engine.web import (
     pki_views,
     privacy_views,
     processes_api,
+    replay_views,
     signing_views,
     tasks,
 )
@@ -83,6 +84,7 @@ def register_web(app: Flask) -> None:
         privacy_views.bp,
     ):
         app.register_blueprint(blueprint)
+    app.register_blueprint(replay_views.bp)
     app.before_request(refuse_bad_input)
     app.before_request(auth.load_user)
     app.before_request(auth.check_csrf)

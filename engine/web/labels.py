@@ -32,6 +32,8 @@ EVENT_LABELS = {
     "process_deployed": "Versi proses diterbitkan",
     "process_draft_saved": "Draf proses disimpan",
     "process_publish_unchanged": "Penerbitan proses tanpa perubahan",
+    "timer_fired": "Pewaktu berbunyi",
+    "case_replayed": "Kasus dijalankan ulang dan diperiksa",
 }
 
 # What each difference the reconciliation finds means, for the Admin page and the CLI.

@@ -1,0 +1,75 @@
+"""Regression tests of a diagram from finished cases: their recorded inputs replayed on a new diagram.
+
+A fixture holds a case's inputs and recorded steps (its log minus claims, mails and other side events)
+and its stored end state; checking it against a changed diagram re-executes the same inputs there and
+names the first step where the path departs from the recorded one, before the change is published.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from engine import runtime
+from engine.models import ProcessInstance, db
+from engine.services import deploy
+from engine.services.errors import Invalid, NotFound
+from engine.services.replay import INPUT_KINDS, Difference, Entry, ReplayError, run
+from engine.services.replay_cases import entries_of, stored_final
+
+FORMAT = "sertel-regression/1"
+# Besides the inputs, what a fixture keeps: the recorded path and how the case ended.
+KEPT_KINDS = (*INPUT_KINDS, "step_completed", "case_completed")
+
+
+def fixture_of(case_id: int) -> dict[str, Any]:
+    """A regression fixture from a finished case: its recorded inputs and, as expectation, its recorded path."""
+    case = db.session.get(ProcessInstance, case_id)
+    if case is None:
+        raise NotFound("Kasus tidak ditemukan.")
+    if case.status != "completed":
+        raise Invalid(f"Kasus #{case_id} belum selesai; uji regresi dibuat dari kasus yang sudah selesai.")
+    expected = stored_final(case)
+    return {
+        "format": FORMAT,
+        "case_id": case.id,
+        "process_key": case.sop_key,
+        "version": case.deployment.version,
+        "sha256": case.deployment.sha256,
+        "entries": [e.as_dict() for e in entries_of(case_id) if e.kind in KEPT_KINDS],
+        "expected": {k: expected[k] for k in ("completed", "outcome", "ready")},
+    }
+
+
+@dataclass(frozen=True)
+class RegressionFinding:
+    """The outcome of one fixture on the new diagram."""
+
+    case_id: int
+    difference: Difference | None
+    steps_checked: int
+
+    def __str__(self) -> str:
+        if self.difference is None:
+            return f"Kasus #{self.case_id}: jalur sama ({self.steps_checked} langkah)."
+        return f"Kasus #{self.case_id}: jalur BERUBAH. {self.difference}"
+
+
+def check(key: str, xml: str, fixtures: list[dict[str, Any]]) -> list[RegressionFinding]:
+    """Re-execute each fixture of process `key` on diagram `xml` (after every publish check)."""
+    parsed = deploy.parse_and_check(deploy.pinned(xml), key)
+    definition = runtime.spec_json(parsed)
+    findings: list[RegressionFinding] = []
+    for fixture in fixtures:
+        if fixture.get("format") != FORMAT or fixture.get("process_key") != key:
+            raise Invalid(f"Berkas uji regresi bukan untuk proses '{key}' (format {FORMAT}).")
+        entries = [Entry.from_dict(raw) for raw in fixture["entries"]]
+
+        def on_new_diagram(process: str, _version: int, _sha256: str | None) -> str:
+            if process != key:
+                raise ReplayError(f"uji regresi proses '{key}' memuat proses lain '{process}'")
+            return definition
+
+        result = run(entries, on_new_diagram, fixture["expected"], check_gaps=False, compare_data=False)
+        findings.append(RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked))
+    return findings
