@@ -23,6 +23,7 @@ from engine.models import AuditEvent, Document, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import deploy, timers
 from engine.services.errors import Invalid
+from engine.services.replay_cases import replay_case
 from tests.conftest import Api, build_app
 from tests.sops.builders import RECOMMEND, registration
 
@@ -93,6 +94,10 @@ def test_the_submit_answers_before_the_background_pdf_and_the_scheduler_makes_it
         assert "(diproses sistem)" not in case.current_steps
         assert "rekomendasi" in case.current_steps.lower()  # the next person's task, as without background
         assert case.next_timer_at is None or case.next_timer_at > utcnow()
+        # The log proves the case as it does without background steps: replay runs them where the submit
+        # left them and finds the same steps and the same state.
+        replayed = replay_case(case_id)
+        assert replayed.result.equal, replayed.summary()
 
 
 def test_a_failing_background_step_is_recorded_and_retried_later(bg_app: Flask, monkeypatch: Any) -> None:
@@ -137,6 +142,8 @@ def test_a_failing_background_step_is_recorded_and_retried_later(bg_app: Flask, 
         case = db.session.get(ProcessInstance, case_id)
         assert case is not None and case.error is None
         assert len(form_pdfs(case_id)) == 1
+        replayed = replay_case(case_id)
+        assert replayed.result.equal, replayed.summary()
 
 
 def test_the_app_server_starts_the_background_step_at_once(tmp_path: Path, psre_template: Path) -> None:
