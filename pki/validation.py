@@ -12,7 +12,7 @@ from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -73,6 +73,20 @@ def _load_roots(trust_roots_pem: PemInput) -> list[asn1_x509.Certificate]:
     texts = [trust_roots_pem] if isinstance(trust_roots_pem, str) else trust_roots_pem
     certs = [c for text in texts if text.strip() for c in x509.load_pem_x509_certificates(text.encode())]
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certs]
+
+
+class _AskedOnce:
+    """A revocation source asked once per certificate during one validation (its answers are signed fresh)."""
+
+    def __init__(self, source: RevocationSource) -> None:
+        self.source = source
+        self.answers: dict[bytes, RevocationMaterial] = {}
+
+    def revocation_material(self, certificate: x509.Certificate) -> RevocationMaterial:
+        key = certificate.fingerprint(hashes.SHA256())
+        if key not in self.answers:
+            self.answers[key] = self.source.revocation_material(certificate)
+        return self.answers[key]
 
 
 def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
@@ -259,6 +273,8 @@ def validate_pdf(
             sub_indication="SIGNED_DATA_NOT_FOUND",
             **meta,
         )
+    if revocation is not None and not isinstance(revocation, RevocationMaterial):
+        revocation = _AskedOnce(revocation)
     stamps = _document_timestamps(timestamps, tsa_roots, dss, revocation, now)
     reports = []
     for embedded in signatures:
