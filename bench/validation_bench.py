@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
+import pstats
 import statistics
 import sys
 import tempfile
@@ -23,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pki.embedded import EmbeddedPSrE
 from pki.signing import PdfSigningKey, sign_pdf
 from pki.validation import validate_pdf
-from tests.pki.pki_builders import make_csr, make_key, make_subject, one_page_pdf
+from tests.pki.pki_builders import bulk_revoke, make_csr, make_key, make_subject, one_page_pdf
 
 
 def five_lta_signatures(psre: EmbeddedPSrE, count: int) -> bytes:
@@ -101,10 +103,13 @@ def main() -> None:
     parser.add_argument("--signatures", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--rounds", type=int, default=5, help="validations per side within a run")
+    parser.add_argument("--revoked", type=int, default=0, help="certificates the PSrE has revoked before signing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         psre = EmbeddedPSrE(Path(state), [Fernet.generate_key().decode()], "http://127.0.0.1:5000/pki", scrypt_n=2**10)
         psre.initialise()
+        if args.revoked:
+            bulk_revoke(psre, args.revoked)
         documents = {
             "RA-sealed one-page PDF (B-LTA)": psre.ra_seal().seal_pdf(one_page_pdf()),
             f"{args.signatures} B-LTA signatures": five_lta_signatures(psre, args.signatures),
@@ -118,6 +123,19 @@ def main() -> None:
             cells = [_cell([1000 * v for v in found[k]], "{:.0f}") for k in ("ours", "bare")]
             ratios = [_cell(found[k], "{:.2f}×") for k in ("ratio", "app ratio")]
             print(f"| {label} | {len(pdf):,} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
+            calls = {name: python_calls(run, pdf, root_pem) for name, run in (("ours", ours), ("bare", bare))}
+            print(
+                f"{label}: Python calls per validation, ours {calls['ours']:,}, bare {calls['bare']:,}", file=sys.stderr
+            )
+
+
+def python_calls(run: object, pdf: bytes, root_pem: str) -> int:
+    """Python function calls of one validation (cProfile): a measure of work that load does not disturb."""
+    profile = cProfile.Profile()
+    profile.enable()
+    run(pdf, root_pem)  # type: ignore[operator]
+    profile.disable()
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
 
 
 def _cell(values: list[float], form: str) -> str:

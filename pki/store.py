@@ -85,6 +85,7 @@ def _to_postgres(sql: str, parameters: bool = True) -> str:
         sql = sql.replace("%", "%%").replace("?", "%s")
     sql = re.sub(r"\bINTEGER PRIMARY KEY AUTOINCREMENT\b", "BIGSERIAL PRIMARY KEY", sql)
     sql = re.sub(r"\bBLOB\b", "BYTEA", sql)
+    sql = re.sub(r"\bzeroblob\((length\(\w+\)|\d+)\)", r"decode(repeat('00', \1), 'hex')", sql)
     # SQLite's implicit rowid (insertion order) is an explicit `seq` column on PostgreSQL.
     return re.sub(r"\browid\b", "seq", sql)
 
@@ -198,10 +199,12 @@ class Store:
     @contextmanager
     def _pg_transaction(self, write: bool) -> Iterator[Connection]:
         raw = self._pg()
+        # A block nested in another of this thread (e.g. a read while writing) runs as a savepoint of it.
+        outermost = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         with raw.transaction():
             if write:
                 raw.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
-            else:
+            elif outermost:
                 # A consistent snapshot, as a read transaction under SQLite's WAL gives.
                 raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             yield PgConnection(raw)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
 import secrets
 import subprocess
 from dataclasses import replace
@@ -70,8 +72,16 @@ def make_csr(key: Any = None, common_name: str = "Whatever The Requester Typed")
 
 
 def new_psre(state_dir: Path, kek_keys: list[str], clock: FakeClock | None = None) -> EmbeddedPSrE:
-    """Construct an EmbeddedPSrE with the test base URL and a cheap passphrase KDF."""
-    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock(), scrypt_n=2**10)
+    """Construct an EmbeddedPSrE with the test base URL and a cheap passphrase KDF.
+
+    With SERTEL_TEST_PSRE_DATABASE_URL (a PostgreSQL URL) its store is there, in a schema named after
+    `state_dir` (so two PSrE objects on one state directory share it), to run the pki tests on PostgreSQL.
+    """
+    url = os.environ.get("SERTEL_TEST_PSRE_DATABASE_URL")
+    if url:
+        schema = "psre_" + hashlib.sha256(str(Path(state_dir).resolve()).encode()).hexdigest()[:16]
+        url = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock(), scrypt_n=2**10, database_url=url)
 
 
 def one_page_pdf(text: str = "Surat Keputusan uji coba") -> bytes:
