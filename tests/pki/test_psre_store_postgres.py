@@ -19,6 +19,7 @@ from cryptography.x509 import ocsp
 from pki_builders import FakeClock, make_csr, make_subject, new_psre, one_page_pdf
 
 from pki.embedded import EmbeddedPSrE
+from pki.errors import WrongPassphrase
 from pki.store import _conninfo
 from pki.validation import validate_pdf
 
@@ -74,9 +75,15 @@ def test_server_held_key_and_lock_on_postgresql(tmp_path: Path, kek: str, store_
     psre = _psre(tmp_path, kek, store_url)
     psre.initialise()
     subject_id = psre.register_subject(make_subject(), "reg-1")
-    psre.issue_with_server_key(subject_id, "rahasia-panjang-1", "esign-1")
+    issued = psre.issue_with_server_key(subject_id, "rahasia-panjang-1", "esign-1")
     signed = psre.sign_pdf(subject_id, "rahasia-panjang-1", one_page_pdf(), "Menyetujui", "Pekalongan")
     assert validate_pdf(signed, psre.root_certificate_pem(), psre).simple_verdict == "Sah"
+    with pytest.raises(WrongPassphrase):
+        psre.sign_pdf(subject_id, "salah-sekali-1", one_page_pdf(), "Menyetujui", "Pekalongan")
+    assert [c.locked for c in psre.list_certificates()] == [False]
+    psre.revoke(issued.serial_hex, "keyCompromise", "revoke-esign")
+    assert psre.certificate_status(issued.serial_hex).key_destroyed  # overwritten with zeros, then deleted
+    assert [e.event for e in psre.key_events(subject_id)] == ["destroyed"]
 
 
 def _issue_and_revoke(args: tuple[Path, str, str, int]) -> list[str]:
