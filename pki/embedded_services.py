@@ -43,6 +43,9 @@ SERVICE_SCHEMA = """CREATE TABLE IF NOT EXISTS service_certificates (
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 # A cached service identity this close to expiry is re-read from the store (the scheduler may have renewed it).
 RELOAD_MARGIN = timedelta(days=30)
+# LTV/validation OCSP answers are reused this long while no CRL was published since (no revocation).
+OCSP_REUSE = timedelta(minutes=5)
+OCSP_CACHE_SIZE = 1024
 
 
 def _revoked_entries(rows: list[Any]) -> list[status.RevokedEntry]:
@@ -463,8 +466,20 @@ class EmbeddedServices(EmbeddedCore):
     # --- revocation material for LTV and validation ------------------------------------------------
 
     def _ocsp_for(self, certificate: x509.Certificate) -> tuple[bytes | None, bool]:
-        """A fresh OCSP answer about one of our certificates (signed by the CA generation that issued it),
-        and whether it says revoked."""
+        """A recent OCSP answer about one of our certificates (signed by the CA generation that issued it),
+        and whether it says revoked.
+
+        An answer is reused for up to `OCSP_REUSE` while the stored CRL number is unchanged: every revocation
+        publishes a CRL in its own transaction, so a revocation (in any process) is answered at once.
+        """
+        now = self.clock()
+        with self.store.read() as conn:
+            epoch = get_meta(conn, "crl_number")
+        cache: dict[bytes, tuple[bytes | None, datetime, bytes, bool]] = self.__dict__.setdefault("_ocsp_answers", {})
+        key = certificate.fingerprint(hashes.SHA256())
+        hit = cache.get(key)
+        if hit is not None and hit[0] == epoch and timedelta(0) <= now - hit[1] <= OCSP_REUSE:
+            return hit[2], hit[3]
         generation = self.issuing_generation_of(certificate)
         if generation is None:
             return None, False
@@ -475,7 +490,11 @@ class EmbeddedServices(EmbeddedCore):
         answer = ocsp.load_der_ocsp_response(response)
         if answer.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
             return None, False
-        return response, answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+        revoked = answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+        if len(cache) > OCSP_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (epoch, now, response, revoked)
+        return response, revoked
 
     def revocation_material(self, certificate: x509.Certificate | None = None) -> RevocationMaterial:
         """Return compact revocation info for LTV and validation: OCSP answers and the root's CRL.

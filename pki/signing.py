@@ -6,6 +6,7 @@ import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from asn1crypto import x509 as asn1_x509
@@ -30,6 +31,7 @@ STAMP_TEXT = (
 STAMP_STYLE = TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%d-%m-%Y %H:%M:%S %Z")
 STAMP_SIZE = (260, 78)
 STAMP_MARGIN = 36
+CLOCK_SKEW = timedelta(minutes=5)
 DIGESTS: dict[str, hashes.HashAlgorithm] = {
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),
@@ -117,6 +119,9 @@ class PdfSigningKey:
             ocsps=material.ocsps,
             allow_fetching=False,
             revocation_mode="hard-fail",
+            # The PSrE's clock may run a little ahead of the signer's (another host): an OCSP answer made
+            # there is not "too recent" here. openssl allows the same 5 minutes on OCSP times.
+            time_tolerance=CLOCK_SKEW,
         )
 
 

@@ -117,6 +117,7 @@ def test_a_revoked_signer_among_many_is_caught_by_its_ocsp_answer(crowded_psre: 
     assert len(signed) < LIMIT
     good = crowded_psre.revocation_material(certificate)
     assert all(len(der) < 10_000 for der in [*good.crls, *good.ocsps])
+    assert crowded_psre.revocation_material(certificate).ocsps == good.ocsps  # reused while nothing is revoked
     assert validate_pdf(signed, crowded_psre.root_certificate_pem(), crowded_psre).simple_verdict == "Sah"
 
     clock.now += timedelta(minutes=1)
@@ -124,6 +125,7 @@ def test_a_revoked_signer_among_many_is_caught_by_its_ocsp_answer(crowded_psre: 
     # Revoked, its OCSP answer says so; the CRL comes along (only now) to show it was good before.
     material = crowded_psre.revocation_material(certificate)
     assert crowded_psre.crl_der() in material.crls
+    assert material.ocsps[0] != good.ocsps[0]  # the revocation published a CRL: no answer is reused
     # Signed before the revocation and timestamped: still valid, and the source's OCSP answer knows it is revoked.
     report = validate_pdf(signed, crowded_psre.root_certificate_pem(), crowded_psre)
     assert report.simple_verdict == "Sah"
