@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import cProfile
 import io
+import pstats
 import statistics
 import sys
 import tempfile
@@ -23,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from pki.embedded import EmbeddedPSrE
 from pki.signing import PdfSigningKey, sign_pdf
 from pki.validation import validate_pdf
-from tests.pki.pki_builders import make_csr, make_key, make_subject, one_page_pdf
+from tests.pki.pki_builders import bulk_revoke, make_csr, make_key, make_subject, one_page_pdf
 
 
 def five_lta_signatures(psre: EmbeddedPSrE, count: int) -> bytes:
@@ -62,30 +64,84 @@ def bare(pdf: bytes, root_pem: str) -> str:
     return "Sah" if ok else "Tidak sah"
 
 
+def _time(run: object, pdf: bytes, root_pem: str) -> tuple[float, str]:
+    started = time.perf_counter()
+    verdict = run(pdf, root_pem)  # type: ignore[operator]
+    return time.perf_counter() - started, verdict
+
+
+def compare(pdf: bytes, root_pem: str, runs: int, rounds: int, psre: EmbeddedPSrE) -> dict[str, list[float]]:
+    """Per run, `rounds` validations per side, the side that goes first alternating; return per-run medians.
+
+    A third side, "app", is ours as `/validasi` runs it: the PSrE as revocation source (fresh OCSP answers).
+    """
+    result: dict[str, list[float]] = {"ours": [], "bare": [], "app": [], "ratio": [], "app ratio": []}
+
+    def app(document: bytes, root: str) -> str:
+        return validate_pdf(document, root, psre).simple_verdict
+
+    sides = [("ours", ours), ("bare", bare), ("app", app)]
+    for _, validator in sides:
+        validator(pdf, root_pem)  # warm-up: imports and first-use caches on every side
+    for run in range(runs):
+        spent: dict[str, list[float]] = {"ours": [], "bare": [], "app": []}
+        for index in range(rounds):
+            for name, validator in sides if (run + index) % 2 == 0 else sides[::-1]:
+                seconds, verdict = _time(validator, pdf, root_pem)
+                assert verdict == "Sah", (name, verdict)
+                spent[name].append(seconds)
+        for name in ("ours", "bare", "app"):
+            result[name].append(statistics.median(spent[name]))
+        result["ratio"].append(result["ours"][-1] / result["bare"][-1])
+        result["app ratio"].append(result["app"][-1] / result["bare"][-1])
+    return result
+
+
 def main() -> None:
-    """Build the PDF, then time ours and bare pyHanko alternately; print ranges as a Markdown table."""
+    """Build the PDFs, then time ours and bare pyHanko interleaved; print medians and ranges as Markdown."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--signatures", type=int, default=5)
     parser.add_argument("--runs", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5, help="validations per side within a run")
+    parser.add_argument("--revoked", type=int, default=0, help="certificates the PSrE has revoked before signing")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as state:
         psre = EmbeddedPSrE(Path(state), [Fernet.generate_key().decode()], "http://127.0.0.1:5000/pki", scrypt_n=2**10)
         psre.initialise()
-        pdf = five_lta_signatures(psre, args.signatures)
+        if args.revoked:
+            bulk_revoke(psre, args.revoked)
+        documents = {
+            "RA-sealed one-page PDF (B-LTA)": psre.ra_seal().seal_pdf(one_page_pdf()),
+            f"{args.signatures} B-LTA signatures": five_lta_signatures(psre, args.signatures),
+        }
         root_pem = psre.root_certificate_pem()
-    timings: dict[str, list[float]] = {"ours": [], "bare pyHanko": []}
-    verdicts: dict[str, str] = {}
-    for _ in range(args.runs):
-        for name, run in (("ours", ours), ("bare pyHanko", bare)):
-            started = time.perf_counter()
-            verdicts[name] = run(pdf, root_pem)
-            timings[name].append(time.perf_counter() - started)
-    print(f"PDF: {len(pdf)} bytes, {args.signatures} B-LTA signatures, {args.runs} interleaved runs", file=sys.stderr)
-    print("| validator | min s | median s | max s | verdict |")
-    print("|---|---:|---:|---:|---|")
-    for name, values in timings.items():
-        low, mid, high = min(values), statistics.median(values), max(values)
-        print(f"| {name} | {low:.2f} | {mid:.2f} | {high:.2f} | {verdicts[name]} |")
+        print(f"{args.runs} runs x {args.rounds} interleaved validations per side", file=sys.stderr)
+        print("| document | bytes | ours ms | bare pyHanko ms | ours ÷ bare | app (with source) ÷ bare |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for label, pdf in documents.items():
+            found = compare(pdf, root_pem, args.runs, args.rounds, psre)
+            cells = [_cell([1000 * v for v in found[k]], "{:.0f}") for k in ("ours", "bare")]
+            ratios = [_cell(found[k], "{:.2f}×") for k in ("ratio", "app ratio")]
+            print(f"| {label} | {len(pdf):,} | {cells[0]} | {cells[1]} | {ratios[0]} | {ratios[1]} |")
+            calls = {name: python_calls(run, pdf, root_pem) for name, run in (("ours", ours), ("bare", bare))}
+            print(
+                f"{label}: Python calls per validation, ours {calls['ours']:,}, bare {calls['bare']:,}", file=sys.stderr
+            )
+
+
+def python_calls(run: object, pdf: bytes, root_pem: str) -> int:
+    """Python function calls of one validation (cProfile): a measure of work that load does not disturb."""
+    profile = cProfile.Profile()
+    profile.enable()
+    run(pdf, root_pem)  # type: ignore[operator]
+    profile.disable()
+    return int(pstats.Stats(profile).total_calls)  # type: ignore[attr-defined]
+
+
+def _cell(values: list[float], form: str) -> str:
+    """Median (min–max) of per-run values."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    return f"{form.format(mid)} ({form.format(low).rstrip('×')}–{form.format(high)})"
 
 
 if __name__ == "__main__":

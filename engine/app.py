@@ -63,6 +63,7 @@ def make_psre(settings: dict[str, Any]) -> Any:
         min_passphrase_length=int(settings["ESIGN_PASSPHRASE_MIN_LENGTH"]),
         key_backend=make_key_backend(settings, kek_keys),
         policy_oid=settings["CERT_POLICY_OID"],
+        database_url=settings["PSRE_DATABASE_URL"] or None,
     )
 
 

@@ -59,6 +59,9 @@ DEFAULTS: dict[str, Any] = {
     "ROOT_CRL_VALIDITY_DAYS": 365,
     # Which PSrE adapter the RA talks to: "embedded" or "http".
     "PSRE": "embedded",
+    # The embedded PSrE's own store: empty = the SQLite file INSTANCE_DIR/psre/psre.sqlite3; a
+    # postgresql:// URL (optionally ?schema=psre) when several app servers share one PSrE state.
+    "PSRE_DATABASE_URL": "",
     # The remote PSrE (PSRE=http): base URL, HTTP Basic credentials, per-request timeout and retries.
     "PSRE_URL": "",
     "PSRE_USERNAME": "",

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import sqlite3
 from datetime import datetime
 
 from cryptography import x509
@@ -27,7 +26,7 @@ from pki.keystore import SealedKey, check_passphrase
 from pki.keywrap import wrap_secret
 from pki.psre import IssuedCertificate, SubjectInfo, normalise_serial_hex
 from pki.signing import PdfSigningKey, sign_pdf
-from pki.store import remember, replay
+from pki.store import Connection, remember, replay
 
 __all__ = ["NIK_PATTERN", "EmbeddedCore", "EmbeddedPSrE"]
 
@@ -49,7 +48,7 @@ class EmbeddedPSrE(EmbeddedBooks):
         return key, self.keystore.seal(subject_id, key, passphrase)
 
     def _install_server_key(
-        self, conn: sqlite3.Connection, subject_id: str, sealed: SealedKey, issued: IssuedCertificate
+        self, conn: Connection, subject_id: str, sealed: SealedKey, issued: IssuedCertificate
     ) -> None:
         previous = self._server_key_serial(conn, subject_id)
         if previous not in (None, issued.serial_hex) and not key_lifecycle.key_destroyed(conn, str(previous)):
@@ -62,20 +61,20 @@ class EmbeddedPSrE(EmbeddedBooks):
             (subject_id, issued.serial_hex),
         )
 
-    def _server_key_serial(self, conn: sqlite3.Connection, subject_id: str) -> str | None:
+    def _server_key_serial(self, conn: Connection, subject_id: str) -> str | None:
         row = conn.execute(
             "SELECT serial_hex FROM server_key_certificates WHERE subject_id = ?", (subject_id,)
         ).fetchone()
         return None if row is None else str(row["serial_hex"])
 
-    def _is_usable(self, conn: sqlite3.Connection, serial: str | None) -> bool:
+    def _is_usable(self, conn: Connection, serial: str | None) -> bool:
         """Tell whether a certificate is good and not expired (so its key must not be replaced)."""
         if serial is None:
             return False
         row = conn.execute("SELECT status, not_after FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
         return row is not None and row["status"] == "good" and datetime.fromisoformat(row["not_after"]) > self.clock()
 
-    def _revoke_if_good(self, conn: sqlite3.Connection, serial: str | None, reason: str) -> None:
+    def _revoke_if_good(self, conn: Connection, serial: str | None, reason: str) -> None:
         if serial is None:
             return
         row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()

@@ -8,7 +8,6 @@ import hmac
 import json
 import re
 import secrets
-import sqlite3
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -39,7 +38,7 @@ from pki.psre import (
     SubjectStatus,
     normalise_serial_hex,
 )
-from pki.store import Store, get_meta, remember, replay, set_meta
+from pki.store import Connection, Store, get_meta, remember, replay, set_meta
 
 NIK_PATTERN = re.compile(r"^\d{16}$")
 WRAPPED_META = ("pseudonym_salt",)
@@ -78,15 +77,17 @@ class EmbeddedCore:
         min_passphrase_length: int = 8,
         key_backend: KeyBackend | None = None,
         policy_oid: str = ca.DEFAULT_POLICY_OID,
+        database_url: str | None = None,
     ) -> None:
         """Configure the PSrE; state is created by `initialise()`, not here.
 
         `key_backend` holds the CA, TSA and RA seal keys (default: software keys wrapped under the KEKs);
-        the KEKs still protect subject records and eSign keys whatever the backend.
+        the KEKs still protect subject records and eSign keys whatever the backend. `database_url`
+        (`postgresql://…[?schema=…]`) keeps the state on PostgreSQL instead of `state_dir/psre.sqlite3`.
         """
         if not kek_keys:
             raise ValueError("EmbeddedPSrE needs at least one KEK")
-        self.store = Store(state_dir)
+        self.store = Store(state_dir, database_url)
         self.kek_keys = list(kek_keys)
         self.keys: KeyBackend = key_backend or SoftwareKeys(self.kek_keys)
         self.base_url = base_url
@@ -96,7 +97,7 @@ class EmbeddedCore:
         self.clock = clock
         self.policy_oid = policy_oid
         self._issuing_ca: ca.IssuingCA | None = None
-        # Same SQLite file: issuing a certificate and storing its server key commit together.
+        # Same store: issuing a certificate and storing its server key commit together.
         self.keystore = KeyStore(
             state_dir,
             self.kek_keys,
@@ -104,6 +105,7 @@ class EmbeddedCore:
             scrypt_n=scrypt_n,
             clock=clock,
             min_passphrase_length=min_passphrase_length,
+            store=self.store,
         )
 
     # --- lifecycle ------------------------------------------------------------------------------------
@@ -150,7 +152,7 @@ class EmbeddedCore:
 
     def _ca(self) -> ca.IssuingCA:
         if self._issuing_ca is None:
-            if not self.store.path.exists():
+            if not self.store.exists():
                 raise NotInitialised("PSrE state not found; run initialise()")
             with self.store.read() as conn:
                 root, issuing = get_meta(conn, "root_pem"), get_meta(conn, "issuing_pem")
@@ -209,13 +211,13 @@ class EmbeddedCore:
             remember(conn, idempotency_key, "register_subject", digest, subject_id, now)
             return subject_id
 
-    def _load_subject(self, conn: sqlite3.Connection, subject_id: str) -> SubjectInfo:
+    def _load_subject(self, conn: Connection, subject_id: str) -> SubjectInfo:
         row = conn.execute("SELECT data_token FROM subjects WHERE subject_id = ?", (subject_id,)).fetchone()
         if row is None:
             raise UnknownSubject(f"subject {subject_id!r} is not registered")
         return SubjectInfo(**json.loads(unwrap_secret(bytes(row["data_token"]), self.kek_keys)))
 
-    def _find_subject_id(self, conn: sqlite3.Connection, subject_id_or_nik: str) -> str | None:
+    def _find_subject_id(self, conn: Connection, subject_id_or_nik: str) -> str | None:
         """Return the subject id for a subject id or a NIK, or None when not registered."""
         key = subject_id_or_nik.strip()
         if NIK_PATTERN.match(key):
@@ -261,7 +263,7 @@ class EmbeddedCore:
 
     def _issue_in(
         self,
-        conn: sqlite3.Connection,
+        conn: Connection,
         subject_id: str,
         public_key: Any,
         subject: SubjectInfo | None = None,
@@ -326,9 +328,7 @@ class EmbeddedCore:
             self._revoke_in(conn, serial, reason, invalidity_date)
             remember(conn, idempotency_key, "revoke", digest, None, self._now_iso())
 
-    def _revoke_in(
-        self, conn: sqlite3.Connection, serial: str, reason: str, invalidity_date: datetime | None = None
-    ) -> None:
+    def _revoke_in(self, conn: Connection, serial: str, reason: str, invalidity_date: datetime | None = None) -> None:
         """Mark a certificate revoked inside the caller's transaction; destroy the server-held key it certifies."""
         row = conn.execute("SELECT status FROM certificates WHERE serial_hex = ?", (serial,)).fetchone()
         if row is None:
@@ -348,7 +348,7 @@ class EmbeddedCore:
             key_lifecycle.destroy(conn, owner, serial, f"certificate revoked ({reason})", now)
         self._after_revocation(conn)
 
-    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+    def _after_revocation(self, conn: Connection) -> None:
         """Hook run in the revoking transaction (the services layer publishes a new CRL here)."""
 
     def certificate_status(self, serial_hex: str) -> CertificateStatus:

@@ -6,6 +6,7 @@ import contextlib
 import json
 import sqlite3
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature
@@ -25,7 +26,7 @@ from pki.service_certs import (
     load_service_identity,
 )
 from pki.signing import PdfSigningKey, RaSeal, RevocationMaterial
-from pki.store import get_meta, set_meta
+from pki.store import Connection, get_meta, set_meta
 from pki.tsa import PsreTimeStamper
 
 # A root CRL is signed by an operator command, so it covers a long period (CA/B BR allow 12 months).
@@ -42,9 +43,12 @@ SERVICE_SCHEMA = """CREATE TABLE IF NOT EXISTS service_certificates (
 SERVICES = {"tsa": issue_tsa_identity, "ra_seal": issue_ra_seal_identity}
 # A cached service identity this close to expiry is re-read from the store (the scheduler may have renewed it).
 RELOAD_MARGIN = timedelta(days=30)
+# LTV/validation OCSP answers are reused this long while no CRL was published since (no revocation).
+OCSP_REUSE = timedelta(minutes=5)
+OCSP_CACHE_SIZE = 1024
 
 
-def _revoked_entries(rows: list[sqlite3.Row]) -> list[status.RevokedEntry]:
+def _revoked_entries(rows: list[Any]) -> list[status.RevokedEntry]:
     """CRL entries from rows of (serial_hex, revoked_at, reason, invalidity_date)."""
     return [
         status.RevokedEntry(
@@ -57,7 +61,7 @@ def _revoked_entries(rows: list[sqlite3.Row]) -> list[status.RevokedEntry]:
     ]
 
 
-def _record_service(conn: sqlite3.Connection, name: str, certificate: x509.Certificate) -> None:
+def _record_service(conn: Connection, name: str, certificate: x509.Certificate) -> None:
     """Record a service certificate (idempotent) so OCSP and the CRL can speak about it."""
     conn.execute(SERVICE_SCHEMA)
     conn.execute(
@@ -158,7 +162,7 @@ class EmbeddedServices(EmbeddedCore):
         """The generation of the issuing CA in charge now (1 until the first `sertel pki rollover`)."""
         return self._ca().generation
 
-    def _retired(self, conn: sqlite3.Connection) -> dict[int, tuple[x509.Certificate, bytes]]:
+    def _retired(self, conn: Connection) -> dict[int, tuple[x509.Certificate, bytes]]:
         """Retired issuing CAs by generation: certificate and key reference."""
         generation = int(get_meta(conn, "issuing_generation") or b"1")
         retired = {}
@@ -174,7 +178,7 @@ class EmbeddedServices(EmbeddedCore):
             cache[generation] = self.keys.load(token)
         return cache[generation]
 
-    def _publish_retired_crls_in(self, conn: sqlite3.Connection, revoked: list[status.RevokedEntry]) -> None:
+    def _publish_retired_crls_in(self, conn: Connection, revoked: list[status.RevokedEntry]) -> None:
         """Sign and store the CRL of every retired issuing CA that has not expired (with its own key and number)."""
         now = self.clock().replace(microsecond=0)
         for n, (certificate, token) in self._retired(conn).items():
@@ -254,6 +258,8 @@ class EmbeddedServices(EmbeddedCore):
                 identity = issue(issuing, now, self.keys)
                 set_meta(conn, f"{name}_pem", identity.certificate_pem.encode())
                 set_meta(conn, f"{name}_key", identity.wrapped_key(self.kek_keys))
+                # Recorded like the first one, so OCSP answers "good" for it rather than "unknown".
+                _record_service(conn, name, identity.certificate)
                 if old_reference is not None and current is not None and old_reference.startswith(PKCS11_PREFIX):
                     # A token key outlives its reference: it is destroyed once its certificate has expired
                     # (until then another process may still sign with it, as it may with a software key).
@@ -274,7 +280,7 @@ class EmbeddedServices(EmbeddedCore):
 
     # --- publication: CRLs and OCSP ------------------------------------------------------------------------------
 
-    def _publish_crl_in(self, conn: sqlite3.Connection) -> bytes:
+    def _publish_crl_in(self, conn: Connection) -> bytes:
         """Sign the issuing CA's next CRL inside the caller's transaction and store it for serving."""
         issuing = self._ca()
         number = int(get_meta(conn, "crl_number") or b"0") + 1
@@ -296,7 +302,7 @@ class EmbeddedServices(EmbeddedCore):
         self._publish_retired_crls_in(conn, revoked)
         return der
 
-    def _after_revocation(self, conn: sqlite3.Connection) -> None:
+    def _after_revocation(self, conn: Connection) -> None:
         # Published in the revoking transaction: the revocation and the CRL listing it commit together.
         self._publish_crl_in(conn)
 
@@ -326,7 +332,7 @@ class EmbeddedServices(EmbeddedCore):
             return der
 
     def _stored(self, name: str) -> bytes:
-        if not self.store.path.exists():
+        if not self.store.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
         with self.store.read() as conn:
             der = get_meta(conn, name)
@@ -388,11 +394,12 @@ class EmbeddedServices(EmbeddedCore):
             not_after=datetime.fromisoformat(row["not_after"]),
         )
 
-    def ocsp_response_der(self, request_der: bytes) -> bytes:
+    def ocsp_response_der(self, request_der: bytes, validity: timedelta | None = None) -> bytes:
         """Answer a DER OCSP request about certificates of the issuing CA, or of a retired one still valid.
 
         The CA named by the request's CertIDs answers, signing with its own key (RFC 6960 4.2.2.2: the CA
         that issued the certificate); the first CA that is authoritative for any CertID answers the request.
+        `validity` (nextUpdate - thisUpdate) defaults to the responder's `ocsp_next_update`.
         """
         issuing = self._ca()
         now = self.clock().replace(microsecond=0)
@@ -404,7 +411,7 @@ class EmbeddedServices(EmbeddedCore):
                 key,
                 lambda serial: self.certificate_status(format(serial, "x")),
                 now,
-                self.ocsp_next_update,
+                validity or self.ocsp_next_update,
             )
 
         response = answer(issuing.certificate, issuing.private_key)
@@ -458,17 +465,64 @@ class EmbeddedServices(EmbeddedCore):
 
     # --- revocation material for LTV and validation ------------------------------------------------
 
+    def _ocsp_for(self, certificate: x509.Certificate) -> tuple[bytes | None, bool]:
+        """A recent OCSP answer about one of our certificates (signed by the CA generation that issued it),
+        and whether it says revoked.
+
+        An answer is reused for up to `OCSP_REUSE` while the stored CRL number is unchanged: every revocation
+        publishes a CRL in its own transaction, so a revocation (in any process) is answered at once.
+        """
+        now = self.clock()
+        with self.store.read() as conn:
+            epoch = get_meta(conn, "crl_number")
+        cache: dict[bytes, tuple[bytes | None, datetime, bytes, bool]] = self.__dict__.setdefault("_ocsp_answers", {})
+        key = certificate.fingerprint(hashes.SHA256())
+        hit = cache.get(key)
+        if hit is not None and hit[0] == epoch and timedelta(0) <= now - hit[1] <= OCSP_REUSE:
+            return hit[2], hit[3]
+        generation = self.issuing_generation_of(certificate)
+        if generation is None:
+            return None, False
+        issuing = self.issuing_certificate_of(generation)
+        request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuing, hashes.SHA256()).build()
+        # Embedded instead of the CRL, the answer promises what the CRL promised: its validity period.
+        response = self.ocsp_response_der(request.public_bytes(serialization.Encoding.DER), self.crl_next_update)
+        answer = ocsp.load_der_ocsp_response(response)
+        if answer.response_status != ocsp.OCSPResponseStatus.SUCCESSFUL:
+            return None, False
+        revoked = answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
+        if len(cache) > OCSP_CACHE_SIZE:
+            cache.clear()
+        cache[key] = (epoch, now, response, revoked)
+        return response, revoked
+
     def revocation_material(self, certificate: x509.Certificate | None = None) -> RevocationMaterial:
-        """Return fresh CRLs (issuing CA and root) and, for one of our leaves, its OCSP response."""
-        if not self.store.path.exists():
+        """Return compact revocation info for LTV and validation: OCSP answers and the root's CRL.
+
+        OCSP answers cover `certificate` (one of our leaves) and the PSrE's current TSA certificate (a
+        timestamp counts only when its TSA's status is known), or without a certificate (archive renewal)
+        the TSA and RA seal certificates; the root's CRL covers the issuing CAs. The issuing CA's CRL lists
+        every certificate ever revoked (530 KB at 10,000) and would be embedded in every signed PDF, so it
+        is left out, except when one of those certificates is revoked: an OCSP "revoked" answer cannot show
+        that the certificate was still good at an earlier proven signing time, a CRL can (validation in the
+        past). A revoked certificate cannot sign, so this never reaches a new signature. Nothing here signs
+        a CRL unless a stored one has run out.
+        """
+        if not self.store.exists():
             raise NotInitialised("PSrE state not found; run initialise()")
-        crls = [self._current_crl(), self._current_root_crl(), *self.retired_crls_der()]
-        ocsps: list[bytes] = []
-        generation = None if certificate is None else self.issuing_generation_of(certificate)
-        if certificate is not None and generation is not None:
-            issuing = self.issuing_certificate_of(generation)
-            request = ocsp.OCSPRequestBuilder().add_certificate(certificate, issuing, hashes.SHA256()).build()
-            response = self.ocsp_response_der(request.public_bytes(serialization.Encoding.DER))
-            if ocsp.load_der_ocsp_response(response).response_status == ocsp.OCSPResponseStatus.SUCCESSFUL:
-                ocsps.append(response)
-        return RevocationMaterial(crls=crls, ocsps=ocsps)
+        tsa = self._service("tsa").certificate
+        if certificate is None:
+            targets = [tsa, self._service("ra_seal").certificate]
+        else:
+            targets = [certificate] if certificate == tsa else [certificate, tsa]
+        answers = [self._ocsp_for(c) for c in targets]
+        ocsps = [der for der, _ in answers if der is not None]
+        if any(revoked for _, revoked in answers):
+            return RevocationMaterial(crls=self.crl_material().crls, ocsps=ocsps)
+        return RevocationMaterial(crls=[self._current_root_crl()], ocsps=ocsps)
+
+    def crl_material(self) -> RevocationMaterial:
+        """Return every CRL the PSrE publishes (issuing CA, root, retired issuing CAs), current ones."""
+        if not self.store.exists():
+            raise NotInitialised("PSrE state not found; run initialise()")
+        return RevocationMaterial(crls=[self._current_crl(), self._current_root_crl(), *self.retired_crls_der()])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
-import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+
+from pki.store import Connection
 
 SCHEMA = """
 -- Signing with a subject's server-held key is suspended while a key-compromise report is decided.
@@ -45,7 +46,7 @@ class KeyEvent:
     at: datetime
 
 
-def record(conn: sqlite3.Connection, subject_id: str, serial: str, event: str, detail: str, now: datetime) -> None:
+def record(conn: Connection, subject_id: str, serial: str, event: str, detail: str, now: datetime) -> None:
     """Append an event to the key log, inside the caller's transaction, and to the process log."""
     conn.execute(
         "INSERT INTO key_events (subject_id, serial_hex, event, detail, at) VALUES (?, ?, ?, ?, ?)",
@@ -54,13 +55,13 @@ def record(conn: sqlite3.Connection, subject_id: str, serial: str, event: str, d
     logger.info("server-held key of certificate %s (subject %s): %s (%s)", serial, subject_id, event, detail)
 
 
-def server_key_owner(conn: sqlite3.Connection, serial: str) -> str | None:
+def server_key_owner(conn: Connection, serial: str) -> str | None:
     """Return the subject whose current server-held key this certificate certifies, else None."""
     row = conn.execute("SELECT subject_id FROM server_key_certificates WHERE serial_hex = ?", (serial,)).fetchone()
     return None if row is None else str(row["subject_id"])
 
 
-def is_suspended(conn: sqlite3.Connection, subject_id: str, serial: str) -> bool:
+def is_suspended(conn: Connection, subject_id: str, serial: str) -> bool:
     """Tell whether signing with the subject's key certified by `serial` is suspended."""
     row = conn.execute(
         "SELECT 1 FROM key_suspensions WHERE subject_id = ? AND serial_hex = ?", (subject_id, serial)
@@ -68,7 +69,7 @@ def is_suspended(conn: sqlite3.Connection, subject_id: str, serial: str) -> bool
     return row is not None
 
 
-def suspend(conn: sqlite3.Connection, subject_id: str, serial: str, now: datetime) -> None:
+def suspend(conn: Connection, subject_id: str, serial: str, now: datetime) -> None:
     """Suspend signing with the key (logged once, however often it is asked)."""
     if is_suspended(conn, subject_id, serial):
         return
@@ -80,7 +81,7 @@ def suspend(conn: sqlite3.Connection, subject_id: str, serial: str, now: datetim
     record(conn, subject_id, serial, "suspended", "key compromise reported", now)
 
 
-def lift(conn: sqlite3.Connection, subject_id: str, serial: str, now: datetime) -> bool:
+def lift(conn: Connection, subject_id: str, serial: str, now: datetime) -> bool:
     """Lift a suspension; return whether there was one."""
     if not is_suspended(conn, subject_id, serial):
         return False
@@ -89,7 +90,7 @@ def lift(conn: sqlite3.Connection, subject_id: str, serial: str, now: datetime) 
     return True
 
 
-def destroy(conn: sqlite3.Connection, subject_id: str, serial: str, detail: str, now: datetime) -> None:
+def destroy(conn: Connection, subject_id: str, serial: str, detail: str, now: datetime) -> None:
     """Destroy the subject's wrapped key so no passphrase can ever unwrap it again, and log it."""
     # Overwritten before the delete: the freed page must not keep the ciphertext readable on disk.
     conn.execute(
@@ -102,13 +103,13 @@ def destroy(conn: sqlite3.Connection, subject_id: str, serial: str, detail: str,
     record(conn, subject_id, serial, "destroyed", detail, now)
 
 
-def key_destroyed(conn: sqlite3.Connection, serial: str) -> bool:
+def key_destroyed(conn: Connection, serial: str) -> bool:
     """Tell whether the server-held key certified by `serial` was destroyed."""
     row = conn.execute("SELECT 1 FROM key_events WHERE serial_hex = ? AND event = 'destroyed'", (serial,)).fetchone()
     return row is not None
 
 
-def events(conn: sqlite3.Connection, subject_id: str) -> list[KeyEvent]:
+def events(conn: Connection, subject_id: str) -> list[KeyEvent]:
     """Return the subject's key log, oldest first."""
     rows = conn.execute(
         "SELECT subject_id, serial_hex, event, detail, at FROM key_events WHERE subject_id = ? ORDER BY id",
@@ -120,7 +121,7 @@ def events(conn: sqlite3.Connection, subject_id: str) -> list[KeyEvent]:
     ]
 
 
-def set_invalidity_date(conn: sqlite3.Connection, serial: str, when: datetime) -> None:
+def set_invalidity_date(conn: Connection, serial: str, when: datetime) -> None:
     """Record the invalidity date of a revoked certificate."""
     conn.execute(
         "INSERT INTO invalidity_dates (serial_hex, invalidity_date) VALUES (?, ?)"
@@ -129,7 +130,7 @@ def set_invalidity_date(conn: sqlite3.Connection, serial: str, when: datetime) -
     )
 
 
-def invalidity_date(conn: sqlite3.Connection, serial: str) -> datetime | None:
+def invalidity_date(conn: Connection, serial: str) -> datetime | None:
     """Return the invalidity date recorded for a certificate, or None."""
     row = conn.execute("SELECT invalidity_date FROM invalidity_dates WHERE serial_hex = ?", (serial,)).fetchone()
     return None if row is None else datetime.fromisoformat(row["invalidity_date"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import sqlite3
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +28,7 @@ from pki.errors import (
     WrongPassphrase,
 )
 from pki.keywrap import CaPrivateKey, rewrap, unwrap_secret, wrap_secret
-from pki.store import Store
+from pki.store import Connection, Store
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS esign_keys (
@@ -119,9 +118,10 @@ class KeyStore:
         scrypt_n: int = DEFAULT_SCRYPT_N,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         min_passphrase_length: int = MIN_PASSPHRASE_LENGTH,
+        store: Store | None = None,
     ) -> None:
-        """Configure the store; tables are created by `initialise()`."""
-        self.store = Store(state_dir)
+        """Configure the key store (in `store`, else the SQLite file in `state_dir`); tables come from `initialise()`."""
+        self.store = store or Store(state_dir)
         self.kek_keys = list(kek_keys)
         self.min_passphrase_length = min_passphrase_length
         self.max_attempts = max_attempts
@@ -132,7 +132,7 @@ class KeyStore:
         """Create the key table if missing, and add the format 2 columns to an older one (idempotent)."""
         self.store.create_schema(SCHEMA)
         with self.store.write() as conn:
-            present = {row["name"] for row in conn.execute("PRAGMA table_info(esign_keys)").fetchall()}
+            present = self.store.columns(conn, "esign_keys")
             for name, declaration in FORMAT_2_COLUMNS:
                 if name not in present:
                     conn.execute(f"ALTER TABLE esign_keys ADD COLUMN {name} {declaration}")
@@ -171,7 +171,7 @@ class KeyStore:
         )
         return SealedKey(owner_id, salt, self.scrypt_n, _derive(passphrase, salt, self.scrypt_n), der)
 
-    def put(self, conn: sqlite3.Connection, sealed: SealedKey, serial_hex: str) -> None:
+    def put(self, conn: Connection, sealed: SealedKey, serial_hex: str) -> None:
         """Encrypt and store a key for its certificate inside the caller's transaction (they commit together)."""
         nonce = os.urandom(12)
         aad = _associated_data(CURRENT_FORMAT, sealed.owner_id, serial_hex, sealed.salt, sealed.kdf_n)

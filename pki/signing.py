@@ -6,6 +6,7 @@ import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Protocol
 
 from asn1crypto import x509 as asn1_x509
@@ -30,6 +31,7 @@ STAMP_TEXT = (
 STAMP_STYLE = TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%d-%m-%Y %H:%M:%S %Z")
 STAMP_SIZE = (260, 78)
 STAMP_MARGIN = 36
+CLOCK_SKEW = timedelta(minutes=5)
 DIGESTS: dict[str, hashes.HashAlgorithm] = {
     "sha256": hashes.SHA256(),
     "sha384": hashes.SHA384(),
@@ -117,6 +119,9 @@ class PdfSigningKey:
             ocsps=material.ocsps,
             allow_fetching=False,
             revocation_mode="hard-fail",
+            # The PSrE's clock may run a little ahead of the signer's (another host): an OCSP answer made
+            # there is not "too recent" here. openssl allows the same 5 minutes on OCSP times.
+            time_tolerance=CLOCK_SKEW,
         )
 
 
@@ -136,6 +141,28 @@ def _field_spec(writer: IncrementalPdfFileWriter, visible: bool) -> fields.SigFi
     return fields.SigFieldSpec(sig_field_name=name, on_page=-1, box=(x1, y1, x1 + width, y1 + height))
 
 
+def _material(
+    revocation: RevocationSource, certificate: x509.Certificate, writer: IncrementalPdfFileWriter
+) -> RevocationMaterial:
+    """Revocation info for the signer and, on a document that already has one, the newest document
+    timestamp's TSA (pyHanko validates that timestamp before adding a B-LTA signature; its TSA certificate
+    may be an older one, e.g. from before a renewal or an issuing-CA rollover)."""
+    material = revocation.revocation_material(certificate)
+    try:
+        stamps = list(writer.prev.embedded_timestamp_signatures)
+        newest = max(stamps, key=lambda s: s.signed_revision).signer_cert if stamps else None
+        tsa = x509.load_der_x509_certificate(newest.dump()) if newest is not None else None
+    except (PdfError, ValueError, KeyError, TypeError):
+        return material  # pyHanko itself reports an unreadable timestamp when it validates it
+    if tsa is None or tsa == certificate:
+        return material
+    more = revocation.revocation_material(tsa)
+    return RevocationMaterial(
+        crls=material.crls + [der for der in more.crls if der not in material.crls],
+        ocsps=material.ocsps + more.ocsps,
+    )
+
+
 def sign_pdf(
     pdf_bytes: bytes,
     key: PdfSigningKey,
@@ -152,9 +179,9 @@ def sign_pdf(
     B-LT/B-LTA embed the chain, CRLs and OCSP responses (DSS) from `revocation`, never from the network.
     """
     ltv = revocation is not None
-    material = revocation.revocation_material(key.certificate) if revocation is not None else None
     try:
         writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes), strict=False)
+        material = _material(revocation, key.certificate, writer) if revocation is not None else None
         spec = _field_spec(writer, visible)
         meta = signers.PdfSignatureMetadata(
             field_name=spec.sig_field_name,

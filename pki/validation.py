@@ -12,10 +12,9 @@ from typing import Any
 
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.x509 import ocsp
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 
@@ -44,6 +43,7 @@ from pki.validation_assess import (
 )
 from pki.validation_labels import FAILED, INDETERMINATE, PASSED, wib
 from pki.validation_report import RevocationState, SignatureReport, ValidationReport
+from pki.validation_status import pdf_signature_status
 
 __all__ = [
     "BROKEN",
@@ -73,6 +73,20 @@ def _load_roots(trust_roots_pem: PemInput) -> list[asn1_x509.Certificate]:
     texts = [trust_roots_pem] if isinstance(trust_roots_pem, str) else trust_roots_pem
     certs = [c for text in texts if text.strip() for c in x509.load_pem_x509_certificates(text.encode())]
     return [asn1_x509.Certificate.load(c.public_bytes(serialization.Encoding.DER)) for c in certs]
+
+
+class _AskedOnce:
+    """A revocation source asked once per certificate during one validation (its answers are signed fresh)."""
+
+    def __init__(self, source: RevocationSource) -> None:
+        self.source = source
+        self.answers: dict[bytes, RevocationMaterial] = {}
+
+    def revocation_material(self, certificate: x509.Certificate) -> RevocationMaterial:
+        key = certificate.fingerprint(hashes.SHA256())
+        if key not in self.answers:
+            self.answers[key] = self.source.revocation_material(certificate)
+        return self.answers[key]
 
 
 def _invalidity_date(material: RevocationMaterial, signer: asn1_x509.Certificate) -> datetime | None:
@@ -120,10 +134,10 @@ def _after_compromise(
     return report
 
 
-def _level(check: TimestampCheck, dss: DocumentSecurityStore | None, lta: bool) -> str:
+def _level(check: TimestampCheck, dss: validation_timestamps.DssData | None, lta: bool) -> str:
     if not check.trusted:
         return "B-B"
-    if dss is None or not (list(dss.crls) or list(dss.ocsps)):
+    if dss is None or not dss.has_revocation_data():
         return "B-T"
     return "B-LTA" if lta else "B-LT"
 
@@ -132,25 +146,29 @@ def _validate_signature(
     embedded: EmbeddedPdfSignature,
     roots: list[asn1_x509.Certificate],
     tsa_roots: list[asn1_x509.Certificate],
-    dss: DocumentSecurityStore | None,
+    dss: validation_timestamps.DssData | None,
     revocation: RevocationMaterial | RevocationSource | None,
     stamps: list[validation_timestamps.DocTimestamp],
     now: datetime,
 ) -> SignatureReport:
-    material = validation_timestamps.material_for(revocation, embedded.signer_cert)
+    # The signer's and the signature timestamps' TSA certificates: a source answers for each (OCSP).
+    tsa_certs = validation_timestamps.token_signers(embedded.signer_info) if revocation is not None else []
+    material = validation_timestamps.material_for(revocation, embedded.signer_cert, *tsa_certs)
     # Proof of existence: the trusted signature timestamp, or a later trusted document timestamp.
     covering = [s for s in stamps if s.revision > embedded.signed_revision and s.check.trusted and s.report.valid]
     poe = min((s.check.proven_time for s in covering if s.check.proven_time), default=None)
-    check = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material, poe or now)
+    check, token_status = validation_timestamps.signature_timestamp(embedded, tsa_roots, dss, material, poe or now)
     candidates = [(t, "cap waktu tanda tangan") for t in [check.proven_time] if t is not None]
     candidates += [(s.check.proven_time, "cap waktu dokumen") for s in covering if s.check.proven_time]
     proven, proven_by = min(candidates, key=lambda c: c[0]) if candidates else (None, "")
-    status = validate_pdf_signature(
+    # pyHanko's signature validation, with the token status we already have (not verified a second time).
+    status = pdf_signature_status(
         embedded,
-        signer_validation_context=validation_timestamps.validation_context(roots, dss, material, proven),
-        ts_validation_context=validation_timestamps.validation_context(
+        validation_timestamps.validation_context(roots, dss, material, proven),
+        validation_timestamps.validation_context(
             tsa_roots, dss, material, check.claimed_time, revocation_mode="soft-fail"
         ),
+        token_status,
     )
     level = _level(check, dss, bool(covering))
     scope = validation_timestamps.signature_scope(embedded)
@@ -183,7 +201,7 @@ def _validate_signature(
 def _document_timestamps(
     timestamps: list[EmbeddedPdfSignature],
     tsa_roots: list[asn1_x509.Certificate],
-    dss: DocumentSecurityStore | None,
+    dss: validation_timestamps.DssData | None,
     revocation: RevocationMaterial | RevocationSource | None,
     now: datetime,
 ) -> list[validation_timestamps.DocTimestamp]:
@@ -218,7 +236,7 @@ def _damaged(pdf_bytes: bytes) -> bool:
 
 def _read(pdf_bytes: bytes) -> tuple[PdfFileReader, list[EmbeddedPdfSignature], list[EmbeddedPdfSignature], Any]:
     reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
-    dss = DocumentSecurityStore.read_dss(reader) if "/DSS" in reader.root else None
+    dss = validation_timestamps.DssData(DocumentSecurityStore.read_dss(reader)) if "/DSS" in reader.root else None
     return reader, list(reader.embedded_regular_signatures), list(reader.embedded_timestamp_signatures), dss
 
 
@@ -255,6 +273,8 @@ def validate_pdf(
             sub_indication="SIGNED_DATA_NOT_FOUND",
             **meta,
         )
+    if revocation is not None and not isinstance(revocation, RevocationMaterial):
+        revocation = _AskedOnce(revocation)
     stamps = _document_timestamps(timestamps, tsa_roots, dss, revocation, now)
     reports = []
     for embedded in signatures:

@@ -8,11 +8,14 @@ import io
 import logging
 from collections.abc import Callable
 from datetime import datetime
+from functools import cached_property, lru_cache
 from typing import Any
 
-from asn1crypto import cms
+from asn1crypto import cms, crl, ocsp
 from asn1crypto import x509 as asn1_x509
 from cryptography import x509
+from pyhanko.pdf_utils.decode_limits import DecodePurpose
+from pyhanko.sign.general import extract_certificate_info
 from pyhanko.sign.validation import validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.generic_cms import extract_tst_data_iter, message_imprint_checker, validate_tst_signed_data
@@ -49,27 +52,93 @@ def gen_time(signed_data: cms.SignedData) -> datetime | None:
     return value if isinstance(value, datetime) else None
 
 
+class DssData:
+    """What a PDF's Document Security Store holds, parsed once per validation (not once per context).
+
+    Parsed on first use, so a damaged DSS fails where each signature or timestamp is checked (and gets
+    its verdict there), not while the file is opened.
+    """
+
+    def __init__(self, dss: DocumentSecurityStore) -> None:
+        """Keep the DSS; nothing is decoded yet."""
+        self._dss = dss
+
+    @cached_property
+    def certs(self) -> list[asn1_x509.Certificate]:
+        """The DSS's certificates."""
+        return list(self._dss.load_certs())
+
+    @cached_property
+    def crls(self) -> list[crl.CertificateList]:
+        """The DSS's CRLs."""
+        return [crl.CertificateList.load(r.get_object().read_data(DecodePurpose.CRL)) for r in self._dss.crls]
+
+    @cached_property
+    def ocsps(self) -> list[ocsp.OCSPResponse]:
+        """The DSS's OCSP responses."""
+        return [ocsp.OCSPResponse.load(r.get_object().read_data(DecodePurpose.OCSP_RESPONSE)) for r in self._dss.ocsps]
+
+    def has_revocation_data(self) -> bool:
+        """Tell whether the DSS holds any CRL or OCSP response."""
+        return bool(list(self._dss.crls) or list(self._dss.ocsps))
+
+
+@lru_cache(maxsize=16)
+def _parsed_crl(der: bytes) -> crl.CertificateList:
+    # The same CRLs come back from a revocation source for every signature and timestamp of a document.
+    return crl.CertificateList.load(der)
+
+
+@lru_cache(maxsize=64)
+def _parsed_ocsp(der: bytes) -> ocsp.OCSPResponse:
+    return ocsp.OCSPResponse.load(der)
+
+
 def material_for(
-    revocation: RevocationMaterial | RevocationSource | None, certificate: asn1_x509.Certificate
+    revocation: RevocationMaterial | RevocationSource | None, *certificates: asn1_x509.Certificate
 ) -> RevocationMaterial:
+    """The revocation material to use for these certificates: as given, or asked of the source for each."""
     if revocation is None:
         return RevocationMaterial()
     if isinstance(revocation, RevocationMaterial):
         return revocation
-    return revocation.revocation_material(x509.load_der_x509_certificate(certificate.dump()))
+    crls: list[bytes] = []
+    ocsps: list[bytes] = []
+    for certificate in certificates:
+        found = revocation.revocation_material(x509.load_der_x509_certificate(certificate.dump()))
+        crls += [der for der in found.crls if der not in crls]
+        ocsps += [der for der in found.ocsps if der not in ocsps]
+    return RevocationMaterial(crls=crls, ocsps=ocsps)
+
+
+def token_signers(signer_info: cms.SignerInfo) -> list[asn1_x509.Certificate]:
+    """The TSA certificates of a signature's RFC 3161 tokens (those that can be read)."""
+    found = []
+    for signed_data in extract_tst_data_iter(signer_info, signed=False):
+        try:
+            signer = extract_certificate_info(signed_data).signer_cert
+        except Exception:  # a malformed token is judged later, where it is verified (BLE001: logged)
+            logger.info("timestamp token has no readable signer certificate", exc_info=True)
+            continue
+        found.append(signer)
+    return found
 
 
 def validation_context(
     roots: list[asn1_x509.Certificate],
-    dss: DocumentSecurityStore | None,
+    dss: DssData | None,
     material: RevocationMaterial,
     moment: datetime | None,
     revocation_mode: str = "hard-fail",
 ) -> ValidationContext:
+    """An offline context: the anchors, the DSS's data (parsed once) and the given revocation material."""
+    crls = [_parsed_crl(der) for der in material.crls] + (dss.crls if dss is not None else [])
+    ocsps = [_parsed_ocsp(der) for der in material.ocsps] + (dss.ocsps if dss is not None else [])
     kwargs: dict[str, Any] = {
         "trust_roots": roots,
-        "crls": material.crls,
-        "ocsps": material.ocsps,
+        "other_certs": dss.certs if dss is not None else [],
+        "crls": crls,
+        "ocsps": ocsps,
         "allow_fetching": False,
         "revocation_mode": revocation_mode,
         # Judge at the proven moment, using revocation info published later, so a revocation after a
@@ -77,8 +146,6 @@ def validation_context(
         "moment": moment,
         "retroactive_revinfo": True,
     }
-    if dss is not None:
-        return dss.as_validation_context(kwargs)
     return ValidationContext(**kwargs)
 
 
@@ -145,7 +212,7 @@ def _check_token(
     dss: Any,
     material: Any,
     judged_at: datetime,
-) -> TimestampCheck:
+) -> tuple[TimestampCheck, TimestampSignatureStatus | None]:
     try:
         claimed = gen_time(signed_data)
         # The TSA certificate must have been valid (and not revoked) at the token's own time.
@@ -155,10 +222,10 @@ def _check_token(
             return TimestampSignatureStatus(**asyncio.run(validate_tst_signed_data(signed_data, context, imprint)))
 
         status, revocation_unknown = _tsa_status(validate)
-        return _outlived(_judge_token(status, claimed, revocation_unknown), status, judged_at)
+        return _outlived(_judge_token(status, claimed, revocation_unknown), status, judged_at), status
     except Exception as exc:  # a malformed token is reported, not raised (logged, so BLE001 allows it)
         logger.info("timestamp token cannot be checked", exc_info=True)
-        return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__}).")
+        return TimestampCheck(True, False, None, f"Token cap waktu rusak ({type(exc).__name__})."), None
 
 
 def signature_timestamp(
@@ -167,18 +234,24 @@ def signature_timestamp(
     dss: Any,
     material: Any,
     judged_at: datetime,
-) -> TimestampCheck:
+) -> tuple[TimestampCheck, TimestampSignatureStatus | None]:
     """Verify the signature's RFC 3161 tokens: imprint, CMS signature, TSA chain to a TSA anchor, EKU.
 
-    `judged_at` is when the tokens are proven to exist (a later document timestamp), else now.
+    `judged_at` is when the tokens are proven to exist (a later document timestamp), else now. Returns the
+    check that decides and the token's pyHanko status (None without a token or when it cannot be read).
     """
-    checks = [
-        _check_token(sd, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material, judged_at)
-        for sd in extract_tst_data_iter(embedded.signer_info, signed=False)
-    ]
+    checks = []
+    for signed_data in extract_tst_data_iter(embedded.signer_info, signed=False):
+        checks.append(
+            _check_token(
+                signed_data, message_imprint_checker(embedded.signer_info), tsa_roots, dss, material, judged_at
+            )
+        )
+        if checks[-1][0].trusted:
+            return checks[-1]
     if not checks:
-        return TimestampCheck(False, False, None, "Tidak ada cap waktu pada tanda tangan (PAdES B-B).")
-    return next((c for c in checks if c.trusted), checks[0])
+        return TimestampCheck(False, False, None, "Tidak ada cap waktu pada tanda tangan (PAdES B-B)."), None
+    return checks[0]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import io
+import os
+import secrets
 import subprocess
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -13,7 +16,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
-
 from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.writer import PageObject, PdfFileWriter
 
@@ -70,8 +72,16 @@ def make_csr(key: Any = None, common_name: str = "Whatever The Requester Typed")
 
 
 def new_psre(state_dir: Path, kek_keys: list[str], clock: FakeClock | None = None) -> EmbeddedPSrE:
-    """Construct an EmbeddedPSrE with the test base URL and a cheap passphrase KDF."""
-    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock(), scrypt_n=2**10)
+    """Construct an EmbeddedPSrE with the test base URL and a cheap passphrase KDF.
+
+    With SERTEL_TEST_PSRE_DATABASE_URL (a PostgreSQL URL) its store is there, in a schema named after
+    `state_dir` (so two PSrE objects on one state directory share it), to run the pki tests on PostgreSQL.
+    """
+    url = os.environ.get("SERTEL_TEST_PSRE_DATABASE_URL")
+    if url:
+        schema = "psre_" + hashlib.sha256(str(Path(state_dir).resolve()).encode()).hexdigest()[:16]
+        url = f"{url}{'&' if '?' in url else '?'}schema={schema}"
+    return EmbeddedPSrE(state_dir, kek_keys, BASE_URL, clock=clock or FakeClock(), scrypt_n=2**10, database_url=url)
 
 
 def one_page_pdf(text: str = "Surat Keputusan uji coba") -> bytes:
@@ -106,3 +116,28 @@ def openssl(*args: str | Path, cwd: Path) -> subprocess.CompletedProcess[str]:
         check=False,
         timeout=30,
     )
+
+
+def bulk_revoke(psre: EmbeddedPSrE, count: int, reason: str = "keyCompromise") -> None:
+    """Put `count` revoked certificates straight into the PSrE's store (one subject, random serials), then
+    publish the CRL that lists them: the state of a PSrE that has revoked that many, in well under a second.
+
+    The rows carry no certificate (`pem` is a placeholder): only CRL, OCSP and sealing read them here.
+    """
+    now = psre.clock().replace(microsecond=0).isoformat()
+    rows = [
+        (format(secrets.randbits(152) | 1 << 151, "x"), "bulk-revoked", f"bulk-{i}", "-", now, now, now, now, reason)
+        for i in range(count)
+    ]
+    with psre.store.write() as conn:
+        conn.execute(
+            "INSERT INTO subjects (subject_id, pseudonym, data_token, registered_at, updated_at)"
+            " VALUES ('bulk-revoked', 'bulk-revoked', ?, ?, ?)",
+            (b"-", now, now),
+        )
+        conn.executemany(
+            "INSERT INTO certificates (serial_hex, subject_id, spki_sha256, pem, not_before, not_after, issued_at,"
+            " status, revoked_at, reason) VALUES (?, ?, ?, ?, ?, ?, ?, 'revoked', ?, ?)",
+            rows,
+        )
+    psre.publish_crl()

@@ -57,7 +57,7 @@ def test_documents_signed_before_the_rollover_still_validate_and_the_old_ca_publ
     sealed_after = psre.ra_seal().seal_pdf(one_page_pdf())
     assert validate_pdf(sealed_after, root, psre).verdict == VALID
     psre.revoke(format(old_key.certificate.serial_number, "x"), "keyCompromise", "revoke-old")
-    crls = [x509.load_der_x509_crl(d) for d in psre.revocation_material().crls]
+    crls = [x509.load_der_x509_crl(d) for d in psre.crl_material().crls]
     old_crls = [c for c in crls if c.issuer == old_ca.subject]
     assert old_crls and old_crls[0].is_signature_valid(old_ca.public_key())
     assert old_crls[0].get_revoked_certificate_by_serial_number(old_key.certificate.serial_number) is not None

@@ -276,7 +276,7 @@ def test_a_foreign_tsa_counts_only_when_configured_as_an_anchor(psre: EmbeddedPS
     # Configured, but nothing says whether its certificate is revoked: still no proof of existence.
     unknown = validate_pdf(signed, ours, psre, tsa_roots_pem=[ours, tsa_root]).signatures[0]
     assert unknown.valid and not unknown.timestamped and "status pencabutan sertifikat TSA" in unknown.timestamp_reason
-    material = psre.revocation_material()
+    material = psre.crl_material()  # the signer's status from our CRLs, the TSA's from its own
     with_crl = RevocationMaterial(crls=[*material.crls, tsa_crl])
     with_anchor = validate_pdf(signed, ours, with_crl, tsa_roots_pem=[ours, tsa_root]).signatures[0]
     assert with_anchor.valid and with_anchor.timestamped and with_anchor.level == "B-T"
