@@ -26,6 +26,7 @@ from engine.services import (
     audit_anchor,
     audit_keys,
     deploy,
+    evidence_package,
     reconcile,
     reminders,
     setup,
@@ -33,6 +34,7 @@ from engine.services import (
 )
 from engine.services.audit_verify import verify as verify_log
 from engine.services.errors import ServiceError
+from engine.services.package_verify import verify_package
 from engine.web.labels import finding_label
 from pki.embedded import EmbeddedPSrE
 from pki.http_server import PsreWsgiApp
@@ -479,3 +481,41 @@ def pki_rollover_command() -> None:
         _fail(exc)
         return
     click.echo(f"CA penerbit baru: {subject}. Mulai ulang proses web dan penjadwal agar memakainya.")
+
+
+@audit_group.command("export")
+@click.argument("case_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The ZIP to write.")
+@click.option("--actor", default="cli", help="Who exports (recorded in the log).")
+@with_appcontext
+def audit_export(case_id: int, out: Path, actor: str) -> None:
+    """Write a case's evidence package: timeline, documents, diagram, events, anchor, manifest sealed by the RA."""
+    try:
+        content = evidence_package.build(case_id, actor)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    out.write_bytes(content)
+    click.echo(f"Paket bukti kasus {case_id} ditulis ke {out} ({len(content):,} bita).")
+
+
+@audit_group.command("verify-package", with_appcontext=False)
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ra-cert",
+    "ra_cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM of the trusted CA root (or chain); without it the package's own root is used, with a warning.",
+)
+def audit_verify_package(package: Path, ra_cert: Path | None) -> None:
+    """Verify an evidence package offline: hashes, the RA seal, the chain links and the anchor."""
+    report = verify_package(package.read_bytes(), ra_cert.read_bytes() if ra_cert else None)
+    for warning in report.warnings:
+        click.echo(f"Peringatan: {warning}", err=True)
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"GAGAL: {problem}", err=True)
+        click.echo("Paket bukti TIDAK utuh.", err=True)
+        sys.exit(1)
+    click.echo(f"Paket bukti kasus {report.case_id} utuh: {report.events} peristiwa, segel RA sah.")
