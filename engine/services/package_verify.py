@@ -19,6 +19,7 @@ import hashlib
 import io
 import json
 import zipfile
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,12 +76,14 @@ def trusted_chain(
             None,
         )
         if issuer is None:
-            raise ProofInvalid("rantai sertifikat tidak sampai ke jangkar kepercayaan")
+            break
         path.append(issuer)
         if _fingerprint(issuer) in anchor_prints:
             return path
+        if issuer.subject == issuer.issuer:  # a root that is not the trust anchor
+            break
         current = issuer
-    raise ProofInvalid("rantai sertifikat terlalu panjang")
+    raise ProofInvalid("rantai sertifikat tidak sampai ke jangkar kepercayaan")
 
 
 def _issued(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
@@ -100,7 +103,7 @@ def _load_zip(content: bytes, report: PackageReport) -> dict[str, bytes] | None:
     try:
         with zipfile.ZipFile(io.BytesIO(content)) as archive:
             return {info.filename: archive.read(info) for info in archive.infolist() if not info.is_dir()}
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError) as exc:
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, ValueError, OSError, EOFError) as exc:
         # A changed byte in a compressed member fails its CRC here: name it.
         report.problems.append(f"berkas ZIP rusak atau diubah: {exc}")
         return None
