@@ -18,13 +18,12 @@ from sqlalchemy import ColumnElement, Select, func, select, text
 from sqlalchemy.orm import defer, joinedload
 
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
-from engine.services import audit
+from engine.services.access_log import log_access
 from engine.services.errors import Invalid
 from pki.psre import normalise_serial_hex
 
 PAGE_SIZE = 50
 EXPORT_LIMIT = 100_000
-ACCESS_STREAM = "access"
 # Roles whose work needs full NIK and NIP in an export (RA staff checking identities); others see them masked.
 IDENTITY_ROLES = ("Admin", "Verifikator")
 
@@ -238,11 +237,6 @@ def mask(value: str | None) -> str:
     if not value:
         return ""
     return "*" * max(len(value) - 4, 0) + value[-4:]
-
-
-def log_access(actor: str, kind: str, payload: dict[str, Any]) -> None:
-    """Record an auditor's or staff member's look at personal data (committed by the caller)."""
-    audit.append(ACCESS_STREAM, kind, actor, payload)
 
 
 CSV_COLUMNS = (

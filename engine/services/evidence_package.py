@@ -30,7 +30,7 @@ from sqlalchemy import select
 
 from engine.models import AuditEvent, Document, ProcessInstance, db
 from engine.models.base import utcnow
-from engine.services import audit, audit_anchor, case_search, documents
+from engine.services import access_log, audit, audit_anchor, documents
 from engine.services.errors import NotFound, Unavailable
 from engine.services.runtime_context import psre
 
@@ -188,7 +188,7 @@ def build(case_id: int, actor: str) -> bytes:
     digest = hashlib.sha256(manifest_bytes).digest()
     members[MANIFEST] = manifest_bytes
     members[SIGNATURE] = base64.b64encode(adapter.seal_digest(digest))
-    case_search.log_access(
+    access_log.log_access(
         actor, "evidence_package_exported", {"case_id": case_id, "manifest_sha256": digest.hex(), "files": len(members)}
     )
     db.session.commit()

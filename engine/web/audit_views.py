@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template, request
 
 from engine.models import db
-from engine.services import audit_anchor, audit_verify, case_search, evidence_package, queries, security_log
+from engine.services import access_log, audit_anchor, audit_verify, case_search, evidence_package, queries, security_log
 from engine.services.errors import Invalid
 from engine.web.auth import login_required
 
@@ -43,7 +43,7 @@ def search() -> Any:
     before = queries.parse_cursor(request.args.get("sebelum"))
     page = case_search.search(criteria, before)
     if criteria.is_personal():
-        case_search.log_access(
+        access_log.log_access(
             g.user.username, "cases_searched", {"criteria": criteria.as_dict(), "cases": [c.id for c in page.rows]}
         )
         db.session.commit()

@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from engine.models import Agency, AuditEvent, ProcessInstance, db
-from engine.services import case_search
+from engine.services import access_log, case_search
 from engine.services.dashboard import dashboard
 from tests.sops.test_issuance_ams import recommend, start_and_register, verify
 from tests.web_login import login
@@ -35,7 +35,7 @@ def _ids(html: str) -> list[int]:
 def _access_events(app: Flask, kind: str) -> list[dict[str, Any]]:
     with app.app_context():
         rows = db.session.execute(
-            select(AuditEvent).where(AuditEvent.stream == case_search.ACCESS_STREAM, AuditEvent.kind == kind)
+            select(AuditEvent).where(AuditEvent.stream == access_log.ACCESS_STREAM, AuditEvent.kind == kind)
         ).scalars()
         return [{"actor": e.actor, **json.loads(e.payload_json)} for e in rows]
 

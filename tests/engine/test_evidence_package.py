@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from engine.cli import audit_group
 from engine.models import AuditEvent, db
-from engine.services import case_search
+from engine.services import access_log
 from engine.services.package_verify import verify_package
 from engine.services.runtime_context import psre
 from tests.sops.test_issuance_ams import recommend, start_and_register, verify
@@ -78,7 +78,7 @@ def test_a_package_holds_the_case_and_verifies_offline(app: Flask, package: tupl
     with app.app_context():
         logged = db.session.execute(
             select(AuditEvent).where(
-                AuditEvent.stream == case_search.ACCESS_STREAM, AuditEvent.kind == "evidence_package_exported"
+                AuditEvent.stream == access_log.ACCESS_STREAM, AuditEvent.kind == "evidence_package_exported"
             )
         ).scalar_one()
         assert json.loads(logged.payload_json)["case_id"] == case_id and logged.actor == "auditor"
