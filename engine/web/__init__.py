@@ -31,6 +31,7 @@ from engine.web import (
     processes_api,
     signing_views,
     tasks,
+    withdrawal_views,
 )
 
 # Ids in URLs are 32-bit: a larger number is a page that does not exist, never a database overflow.
@@ -83,6 +84,7 @@ def register_web(app: Flask) -> None:
         audit_views.bp,
         modeler.bp,
         dashboard_views.bp,
+        withdrawal_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.before_request(refuse_bad_input)
