@@ -149,7 +149,9 @@ def conditions(criteria: Criteria) -> list[ColumnElement[bool]]:
         applicants = select(User.id).join(Person, User.person_id == Person.id).where(*people)
         where.append(case.applicant_id.in_(applicants))
     if criteria.agency:
-        where.append(case.agency_id.in_(select(Agency.id).where(Agency.code == criteria.agency)))
+        # Looked up first: a literal id lets the planner walk (agency_id, id) instead of every case.
+        agency_id = db.session.execute(select(Agency.id).where(Agency.code == criteria.agency)).scalar()
+        where.append(case.agency_id == (agency_id or 0))
     if criteria.sop:
         where.append(case.sop_key == criteria.sop)
     if criteria.version is not None:
@@ -162,7 +164,8 @@ def conditions(criteria: Criteria) -> list[ColumnElement[bool]]:
     if criteria.outcome:
         where.append(case.outcome == criteria.outcome)
     if criteria.verifikator:
-        verifier = select(User.id).where(User.username == criteria.verifikator).scalar_subquery()
+        # Looked up first, for the same reason: the planner then probes ix_human_tasks_completed_by per case.
+        verifier = db.session.execute(select(User.id).where(User.username == criteria.verifikator)).scalar() or 0
         where.append(
             select(HumanTask.id)
             .where(

@@ -27,10 +27,14 @@ class Dashboard:
 
 
 def _month(column: Any) -> Any:
-    """SQL: the 'YYYY-MM' of a timestamp column (UTC)."""
+    """SQL: the month of a timestamp column (UTC): date_trunc on PostgreSQL (cheaper to group than text)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.to_char(column, "YYYY-MM")
+        return func.date_trunc("month", column)
     return func.strftime("%Y-%m", column)
+
+
+def _month_label(value: Any) -> str:
+    return value.strftime("%Y-%m") if isinstance(value, datetime) else str(value)
 
 
 def dashboard(now: datetime | None = None) -> Dashboard:
@@ -63,7 +67,7 @@ def dashboard(now: datetime | None = None) -> Dashboard:
     since = (now.replace(day=1) - timedelta(days=31 * (MONTHS - 1))).replace(day=1, hour=0, minute=0, second=0)
     month = _month(ProcessInstance.created_at)
     per_month = [
-        (str(m), int(c))
+        (_month_label(m), int(c))
         for m, c in db.session.execute(
             select(month, func.count()).where(ProcessInstance.created_at >= since).group_by(month).order_by(month)
         )

@@ -32,7 +32,7 @@ from engine.models import AuditEvent, Document, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import access_log, audit, audit_anchor, documents
 from engine.services.errors import NotFound, Unavailable
-from engine.services.runtime_context import psre
+from engine.services.runtime_context import psre, settings
 
 FORMAT = "sertel-paket-bukti/1"
 MANIFEST = "manifest.json"
@@ -182,6 +182,7 @@ def build(case_id: int, actor: str) -> bytes:
         "outcome": case.outcome,
         "created_at": utcnow().isoformat(timespec="seconds"),
         "created_by": actor,
+        "retention_years": int(settings()["DOSSIER_RETENTION_YEARS"]),
         "files": {name: hashlib.sha256(content).hexdigest() for name, content in sorted(members.items())},
     }
     manifest_bytes = json.dumps(manifest, ensure_ascii=False, indent=2, sort_keys=True).encode("utf-8")

@@ -61,6 +61,7 @@ def test_a_package_holds_the_case_and_verifies_offline(app: Flask, package: tupl
     members = _members(content)
     manifest = json.loads(members["manifest.json"])
     assert manifest["case_id"] == case_id and manifest["outcome"] == "end_rejected"
+    assert manifest["retention_years"] == 10  # SERTEL_DOSSIER_RETENTION_YEARS
     assert set(manifest["files"]) == set(members) - {"manifest.json", "manifest.sig"}
     assert {"timeline.json", "timeline.pdf", "audit/events.json", "audit/anchor.json"} <= set(members)
     assert members["timeline.pdf"].startswith(b"%PDF")
