@@ -4,6 +4,7 @@ Members:
 - timeline.json, timeline.pdf      the case's events in order, as data and printed
 - documents/<id>-<name>            every document of the case (form PDFs, uploads, dossier) as stored
 - diagram/<key>-v<version>.bpmn    the BPMN XML of the deployed version the case ran on
+- diagram/definition.json          that version's parsed definition, with the processes it calls
 - audit/events.json                the case stream's events with their chain links (seq, gseq, prev_hash,
                                    hash, key_id) and every column the MAC covers
 - audit/anchor.json                the newest anchor committing to the case stream's head (its heads,
@@ -163,6 +164,8 @@ def build(case_id: int, actor: str) -> bytes:
         "timeline.json": json.dumps(timeline, ensure_ascii=False, indent=2).encode("utf-8"),
         "timeline.pdf": timeline_pdf(case, timeline),
         f"diagram/{case.deployment.key}-v{case.deployment.version}.bpmn": case.deployment.xml.encode("utf-8"),
+        # The parsed definition the case ran on, the called processes (archive, verification…) included.
+        "diagram/definition.json": case.deployment.spec_json.encode("utf-8"),
         "audit/events.json": json.dumps([event_record(e) for e in events], ensure_ascii=False, indent=2).encode(),
     }
     if anchor is not None:

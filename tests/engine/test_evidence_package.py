@@ -66,6 +66,7 @@ def test_a_package_holds_the_case_and_verifies_offline(app: Flask, package: tupl
     assert {"timeline.json", "timeline.pdf", "audit/events.json", "audit/anchor.json"} <= set(members)
     assert members["timeline.pdf"].startswith(b"%PDF")
     assert any(name.startswith("diagram/issuance_ams-v") for name in members)
+    assert "common_archive" in json.loads(members["diagram/definition.json"])["subprocess_specs"]
     assert any(name.startswith("documents/") and name.endswith(".pdf") for name in members)
     events = json.loads(members["audit/events.json"])
     assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
