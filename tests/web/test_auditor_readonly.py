@@ -91,7 +91,8 @@ def test_the_exempt_endpoints_exist(app: Flask, endpoint: str) -> None:
 def test_an_auditors_views_of_a_case_and_its_documents_are_logged(app: Flask, client: FlaskClient, api: Any) -> None:
     _pemohon, case_id = start_and_register(api)
     login(client, "auditor")
-    assert client.get(f"/kasus/{case_id}").status_code == 200
+    page = client.get(f"/kasus/{case_id}")
+    assert page.status_code == 200 and f'href="/audit/kasus/{case_id}/paket"' in page.get_data(as_text=True)
     auditor = api("auditor")
     documents = auditor.get(f"/cases/{case_id}").get_json()["documents"]
     assert auditor.get(f"/documents/{documents[0]['id']}").status_code == 200
