@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, func, select, text
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import defer, joinedload
 
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
@@ -188,8 +188,23 @@ def conditions(criteria: Criteria) -> list[ColumnElement[bool]]:
     return where
 
 
+def order_column(criteria: Criteria) -> Any:
+    """The time a date-range search pages by (its index then serves the range and the order), else None."""
+    if criteria.started_from or criteria.started_to:
+        return ProcessInstance.created_at
+    if criteria.ended_from or criteria.ended_to:
+        return ProcessInstance.ended_at
+    return None
+
+
 def search_query(criteria: Criteria, before: int | None = None, limit: int = PAGE_SIZE) -> Select[Any]:
-    """The keyset query of one page, newest case first (`before` is the last id of the previous page)."""
+    """The keyset query of one page, newest case first (`before` is the last id of the previous page).
+
+    Pages are in id order, except a search by a date range: it pages by (that time, id), so the time's index
+    serves both the range and the order (walking ids back to an old range would read every newer case).
+    The cursor stays a case id; its time is read by the query itself.
+    """
+    column = order_column(criteria)
     query = (
         select(ProcessInstance)
         .where(*conditions(criteria))
@@ -199,11 +214,15 @@ def search_query(criteria: Criteria, before: int | None = None, limit: int = PAG
                 ProcessDeployment.id, ProcessDeployment.key, ProcessDeployment.title, ProcessDeployment.version
             ),
         )
-        .order_by(ProcessInstance.id.desc())
         .limit(limit + 1)
     )
+    if column is None:
+        query = query.order_by(ProcessInstance.id.desc())
+        return query if before is None else query.where(ProcessInstance.id < before)
+    query = query.order_by(column.desc(), ProcessInstance.id.desc())
     if before is not None:
-        query = query.where(ProcessInstance.id < before)
+        at = select(column).where(ProcessInstance.id == before).scalar_subquery()
+        query = query.where(or_(column < at, and_(column == at, ProcessInstance.id < before)))
     return query
 
 

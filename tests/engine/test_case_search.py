@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import re
+from datetime import date
 from typing import Any
 
 from flask import Flask
@@ -80,6 +81,17 @@ def test_pages_are_keyset_pages_of_the_newest_cases(app: Flask, client: FlaskCli
         assert [c.id for c in first.rows] == ids[::-1][:2] and first.next_before == ids[1]
         second = case_search.search(case_search.Criteria(), before=first.next_before, limit=2)
         assert [c.id for c in second.rows] == [ids[0]] and second.next_before is None
+        # A date-range search pages by (start time, id), with the same id cursor.
+        dated = case_search.Criteria(started_from=date(2000, 1, 1))
+        first = case_search.search(dated, limit=2)
+        assert [c.id for c in first.rows] == ids[::-1][:2] and first.next_before == ids[1]
+        second = case_search.search(dated, before=first.next_before, limit=2)
+        assert [c.id for c in second.rows] == [ids[0]] and second.next_before is None
+        ended = case_search.search(case_search.Criteria(ended_to=date(2999, 1, 1)), limit=1)
+        assert [c.id for c in ended.rows] == [ids[1]]
+        assert [c.id for c in case_search.search(case_search.Criteria(ended_to=date(2999, 1, 1)), ids[1]).rows] == [
+            ids[0]
+        ]
 
 
 def test_bad_criteria_answer_422_with_every_message(client: FlaskClient) -> None:
