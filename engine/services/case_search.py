@@ -261,6 +261,13 @@ def mask(value: str | None) -> str:
     return "*" * max(len(value) - 4, 0) + value[-4:]
 
 
+def _cell(value: Any) -> Any:
+    """A CSV cell a spreadsheet will not run as a formula (text starting with = + - @ gets a leading ')."""
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
 CSV_COLUMNS = (
     "kasus",
     "sop",
@@ -291,7 +298,8 @@ def export_csv(criteria: Criteria, user: User) -> tuple[bytes, int]:
             person = page.people.get(case.applicant_id)
             nik, nip = (person.nik, person.nip) if person else ("", "")
             writer.writerow(
-                [
+                _cell(value)
+                for value in [
                     case.id,
                     case.sop_key,
                     case.deployment.version,

@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from engine.models import Agency, AuditEvent, ProcessInstance, db
+from engine.models import Agency, AuditEvent, Person, ProcessInstance, db
 from engine.services import access_log, case_search
 from engine.services.dashboard import dashboard
 from tests.sops.test_issuance_ams import recommend, start_and_register, verify
@@ -127,6 +127,11 @@ def test_csv_export_masks_identities_for_the_auditor_and_is_logged(app: Flask, c
     login(admin, "admin")
     rows = list(csv.DictReader(io.StringIO(admin.get("/audit/kasus.csv").get_data(as_text=True))))
     assert rows[0]["nik"] == NIK
+    with app.app_context():  # a name a spreadsheet would run as a formula is exported as text
+        db.session.execute(update(Person).where(Person.nik == NIK).values(full_name="=HYPERLINK(1)"))
+        db.session.commit()
+    rows = list(csv.DictReader(io.StringIO(admin.get("/audit/kasus.csv").get_data(as_text=True))))
+    assert rows[0]["pemohon"] == "'=HYPERLINK(1)"
 
 
 def test_only_auditor_and_admin_search(client: FlaskClient) -> None:
