@@ -28,6 +28,7 @@ from engine.services import (
     audit_keys,
     deploy,
     documents,
+    evidence_package,
     reconcile,
     reminders,
     replay_cases,
@@ -37,6 +38,7 @@ from engine.services import (
 )
 from engine.services.audit_verify import verify as verify_log
 from engine.services.errors import ServiceError
+from engine.services.package_verify import verify_package
 from engine.web.labels import finding_label
 from pki.embedded import EmbeddedPSrE
 from pki.http_server import PsreWsgiApp
@@ -555,3 +557,41 @@ def process_check_regressions(key: str, diagram: Path, fixtures: tuple[Path, ...
         click.echo(f"{len(changed)} dari {len(findings)} kasus lampau menempuh jalur lain pada diagram ini.", err=True)
         sys.exit(1)
     click.echo(f"Semua {len(findings)} kasus lampau menempuh jalur yang sama.")
+
+
+@audit_group.command("export")
+@click.argument("case_id", type=int)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The ZIP to write.")
+@click.option("--actor", default="cli", help="Who exports (recorded in the log).")
+@with_appcontext
+def audit_export(case_id: int, out: Path, actor: str) -> None:
+    """Write a case's evidence package: timeline, documents, diagram, events, anchor, manifest sealed by the RA."""
+    try:
+        content = evidence_package.build(case_id, actor)
+    except ServiceError as exc:
+        _fail(exc)
+        return
+    out.write_bytes(content)
+    click.echo(f"Paket bukti kasus {case_id} ditulis ke {out} ({len(content):,} bita).")
+
+
+@audit_group.command("verify-package", with_appcontext=False)
+@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--ra-cert",
+    "ra_cert",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="PEM of the trusted CA root (or chain); without it the package's own root is used, with a warning.",
+)
+def audit_verify_package(package: Path, ra_cert: Path | None) -> None:
+    """Verify an evidence package offline: hashes, the RA seal, the chain links and the anchor."""
+    report = verify_package(package.read_bytes(), ra_cert.read_bytes() if ra_cert else None)
+    for warning in report.warnings:
+        click.echo(f"Peringatan: {warning}", err=True)
+    if not report.ok:
+        for problem in report.problems:
+            click.echo(f"GAGAL: {problem}", err=True)
+        click.echo("Paket bukti TIDAK utuh.", err=True)
+        sys.exit(1)
+    click.echo(f"Paket bukti kasus {report.case_id} utuh: {report.events} peristiwa, segel RA sah.")

@@ -134,6 +134,9 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_INTERVAL_MINUTES": 15,
     # Minutes between anchors of the event log (RFC 3161 timestamp + RA seal over the chain heads).
     "AUDIT_ANCHOR_INTERVAL_MINUTES": 60,
+    # Years a closed case's dossier and documents must be kept after the case ends: nothing deletes them
+    # before (today nothing deletes them at all; a future deletion job must honour this).
+    "DOSSIER_RETENTION_YEARS": 10,
     # Long-term validation (scheduler job, `sertel archive refresh`): a signed PDF the RA archived gets a new
     # archive timestamp when the certificates behind its newest timestamp expire within this many days.
     "ARCHIVE_REFRESH_WINDOW_DAYS": 60,

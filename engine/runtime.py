@@ -1055,3 +1055,28 @@ def migrate(
     if reasons:
         raise ProcessError("; ".join(reasons))
     return load(new_definition_json, dump_state(workflow), engine)
+
+
+# ---------------------------------------------------------------- closing a case outside its main flow
+
+
+def cancel(workflow: BpmnWorkflow) -> None:
+    """Cancel every task of a workflow that has not finished (a case withdrawn by its applicant)."""
+    workflow.cancel()
+
+
+def called_process_workflow(
+    definition_json: str, process_id: str, engine: SertelScriptEngine, data: dict[str, Any]
+) -> BpmnWorkflow:
+    """A fresh workflow of a process the deployment calls (e.g. the shared archive), seeded with `data`.
+
+    The process comes from the deployment's own definition, so it is the version the case ran on.
+    """
+    definition = json.loads(definition_json)
+    specs = {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()}
+    if process_id not in specs:
+        raise ProcessError(f"proses '{process_id}' tidak dipanggil oleh definisi ini")
+    engine.bind_properties((definition.get("sertel") or {}).get("properties") or {})
+    workflow = BpmnWorkflow(specs[process_id], specs, script_engine=engine)
+    seed(workflow, data)
+    return workflow

@@ -21,8 +21,15 @@ MIGRATION_LOCK = 7_305_210_001
 UNMANAGED_TABLES = {"scheduler_jobs"}
 
 
+# Expression indexes a revision owns outside the models (their form depends on the database: 0004's name
+# search index is a trigram GIN index where pg_trgm exists, else a prefix index).
+REVISION_OWNED_INDEXES = {"ix_persons_name_search"}
+
+
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Leave tables that are not Sertel's models out of autogenerate's comparison."""
+    """Leave tables that are not Sertel's models, and the revision-owned indexes, out of the comparison."""
+    if type_ == "index" and name in REVISION_OWNED_INDEXES:
+        return False
     return not (type_ == "table" and name in UNMANAGED_TABLES)
 
 

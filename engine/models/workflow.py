@@ -55,6 +55,16 @@ class ProcessInstance(Model):
     """A case: one application by one person under one SOP, with SpiffWorkflow's instance state."""
 
     __tablename__ = "process_instances"
+    __table_args__ = (
+        # The auditor's search pages by id (keyset) under each filter; the dashboard groups by SOP and status.
+        Index("ix_process_instances_sop_status_id", "sop_key", "status", "id"),
+        Index("ix_process_instances_agency_id_id", "agency_id", "id"),
+        Index("ix_process_instances_deployment_id_id", "deployment_id", "id"),
+        Index("ix_process_instances_outcome_id", "outcome", "id"),
+        Index("ix_process_instances_applicant_id_id", "applicant_id", "id"),
+        Index("ix_process_instances_created_at", "created_at"),
+        Index("ix_process_instances_ended_at", "ended_at"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("process_deployments.id"))
     sop_key: Mapped[str] = mapped_column(String(80), index=True)
@@ -93,6 +103,8 @@ class HumanTask(Model):
         Index("ix_human_tasks_claimed", "claimed_by_id", "status"),
         # The duty rules: what a person completed on a case (exclusive roles).
         Index("ix_human_tasks_completed_by", "completed_by_id", "instance_id"),
+        # The dashboard's overdue tasks by role.
+        Index("ix_human_tasks_status_due", "status", "due_at", "role"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instances.id"), index=True)

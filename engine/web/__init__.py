@@ -22,6 +22,7 @@ from engine.web import (
     auth,
     cases,
     certificates_views,
+    dashboard_views,
     inbox,
     labels,
     modeler,
@@ -32,6 +33,7 @@ from engine.web import (
     replay_views,
     signing_views,
     tasks,
+    withdrawal_views,
 )
 
 # Ids in URLs are 32-bit: a larger number is a page that does not exist, never a database overflow.
@@ -53,6 +55,8 @@ CONTENT_SECURITY_POLICY = (
 # Control characters refused in any submitted text; tab, newline and carriage return are ordinary text.
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER = re.compile(r"[+-]?[0-9]{1,400}")
+# Query parameters whose digits are text, not ids: the auditor's search by NIK, NIP and certificate serial.
+DIGIT_TEXT_PARAMS = frozenset({"nik", "nip", "serial"})
 # Marks of an internal error (a driver's or SQLAlchemy's message) that must never reach a response body.
 INTERNAL_DETAIL = re.compile(
     r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I
@@ -82,6 +86,8 @@ def register_web(app: Flask) -> None:
         audit_views.bp,
         modeler.bp,
         privacy_views.bp,
+        dashboard_views.bp,
+        withdrawal_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(replay_views.bp)
@@ -215,8 +221,13 @@ def refuse_bad_input() -> ResponseReturnValue | None:
         for name, value in ((str(n or ""), str(v or "")) for n, v in source.items(multi=True)):
             if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
                 return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
-            # Query parameters that are numbers are ids or versions (NIK and NIP are form text, never here).
-            if source is request.args and INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
+            # Query parameters that are numbers are ids or versions (except the search's NIK, NIP and serial).
+            if (
+                source is request.args
+                and name not in DIGIT_TEXT_PARAMS
+                and INTEGER.fullmatch(value.strip())
+                and abs(int(value)) > MAX_ID
+            ):
                 return _refuse(f"Angka pada parameter '{name[:60]}' terlalu besar.", 400, name[:60])
     if request.is_json and request.content_length:
         try:

@@ -9,7 +9,7 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import accounts, cases, catalogue, certificates, duties, personal_data, queries
+from engine.services import access_log, accounts, cases, catalogue, certificates, duties, personal_data, queries
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -114,6 +114,7 @@ def start_case() -> Any:
 def get_case(case_id: int) -> Any:
     """A case with its open tasks, documents, certificates and timeline."""
     view = queries.case_view(case_id, g.user)
+    access_log.log_view(g.user, "case_viewed", {"case_id": case_id})
     return jsonify(
         case=case_json(view.case),
         applicant=view.applicant,
@@ -211,6 +212,7 @@ def complete(task_id: int) -> Any:
 def document(document_id: int) -> Any:
     """Download a document."""
     doc, content = personal_data.open_document(document_id, g.user)
+    access_log.log_view(g.user, "document_downloaded", {"document_id": doc.id, "case_id": doc.instance_id})
     return Response(
         content,
         mimetype=doc.media_type,

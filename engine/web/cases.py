@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, g, render_template
 from markupsafe import Markup
 
-from engine.services import certificates, personal_data, queries
+from engine.services import access_log, certificates, personal_data, queries
 from engine.web import diagram_svg
 from engine.web.auth import login_required
 
@@ -19,6 +19,7 @@ bp = Blueprint("cases", __name__)
 def show(case_id: int) -> Any:
     """Show a case."""
     view = queries.case_view(case_id, g.user)
+    access_log.log_view(g.user, "case_viewed", {"case_id": case_id})
     svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
     on_behalf = queries.on_behalf_of(view.case)
     return render_template("case.html", view=view, case=view.case, diagram=Markup(svg), on_behalf=on_behalf)
@@ -29,6 +30,7 @@ def show(case_id: int) -> Any:
 def document(document_id: int) -> Any:
     """Download a document of a case the user may see."""
     doc, content = personal_data.open_document(document_id, g.user)
+    access_log.log_view(g.user, "document_downloaded", {"document_id": doc.id, "case_id": doc.instance_id})
     return Response(
         content,
         mimetype=doc.media_type,

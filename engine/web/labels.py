@@ -18,6 +18,7 @@ EVENT_LABELS = {
     "certificate_downloaded": "Sertifikat diunduh",
     "mail_sent": "Surel dikirim",
     "case_completed": "Kasus selesai",
+    "case_withdrawn": "Permohonan ditarik pemohon",
     "document_sealed": "Dokumen disegel Otoritas Pendaftaran",
     "certificate_status_changed": "Status sertifikat diubah",
     "applicant_updated": "Data pemohon diperbarui",
@@ -46,12 +47,13 @@ FINDING_LABELS = {
     "unknown_at_psre": "RA mencatat sertifikat yang tidak dikenal PSrE",
 }
 
-STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat"}
+STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat", "withdrawn": "Ditarik pemohon"}
 
 OUTCOME_LABELS = {
     "end_delivered": "sertifikat diserahkan",
     "end_rejected": "ditolak verifikator",
     "end_declined": "tidak direkomendasikan atasan",
+    "withdrawn": "ditarik pemohon",
 }
 
 
@@ -72,6 +74,7 @@ DECISION_LABELS = {
     "decline": "Tidak direkomendasikan",
     "return": "Dikembalikan untuk perbaikan",
     "reject": "Ditolak",
+    "withdraw": "Ditarik pemohon",
 }
 
 

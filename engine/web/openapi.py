@@ -177,6 +177,21 @@ def document() -> dict[str, Any]:
                 )
             },
             "/cases/{case_id}": {"get": _op("Kasus dengan linimasa", params=["case_id"])},
+            "/cases/{case_id}/withdraw": {
+                "post": _op(
+                    "Tarik permohonan sendiri (pemohon, sebelum PSrE menindaklanjuti)",
+                    {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["reason"],
+                                "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 1000}},
+                            }
+                        }
+                    },
+                    params=["case_id"],
+                )
+            },
             "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
             "/duties": {"get": _op("Aturan pemisahan tugas yang ditegakkan mesin alur kerja")},
             "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},
