@@ -151,15 +151,18 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     s.login("pemohon")
     s.open_from_inbox(case_id)
     page.check("input[name=accept_obligations]")
+    page.fill("#key-password", "Sandi-Kunci-2026")
+    page.fill("#key-password-confirm", "Sandi-Kunci-2026")
     page.click("#generate-csr")
-    page.wait_for_function("document.getElementById('csr_pem').value.includes('-----END CERTIFICATE REQUEST-----')")
-    assert page.get_attribute("#csr-status", "data-state") == "done"
+    page.wait_for_function("document.getElementById('csr-status').getAttribute('data-state') === 'done'")
     with page.expect_download() as key_download:
         page.click("#download-key")
     key_file = tmp_path / "kunci.pem"
     key_download.value.save_as(key_file)
     key_pem = key_file.read_bytes()
-    private_key = serialization.load_pem_private_key(key_pem, password=None)
+    private_key = serialization.load_pem_private_key(key_pem, password=b"Sandi-Kunci-2026")
+    page.check("#key-saved")  # the CSR enters the form once the key is confirmed saved
+    page.wait_for_function("document.getElementById('csr_pem').value.includes('-----END CERTIFICATE REQUEST-----')")
     s.shot("activation")
     s.submit()
     assert s.path().startswith("/tugas/"), page.text_content("main")  # the delivery task
