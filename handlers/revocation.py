@@ -105,7 +105,7 @@ class RaStatementSchema(StatementSchema):
     requested_by = Text(required=True, validate=one_of(list(REQUESTERS), "pemilik, atasan, atau Otoritas Pendaftaran"))
     requester_name = Text(load_default="", validate=validate.Length(max=200, error="Maksimal 200 karakter."))
     requester_nip = IdentityNumber(load_default="")
-    request_letter = DocumentId(load_default=None, allow_none=True)
+    request_letter = DocumentId(label="Surat permintaan pencabutan", load_default=None, allow_none=True)
 
     @validates_schema
     def head_is_named(self, data: dict[str, Any], **kwargs: Any) -> None:

@@ -113,10 +113,11 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     assert "Anda harus menyatakan bahwa data yang diberikan benar." in page.text_content("main")
     assert page.input_value("#phone") == "0812-3456-7890"
     s.shot("registration-errors")
-    assert page.locator("input[type=hidden][name=ktp_scan]").count() == 1
-    assert page.locator("input[type=hidden][name=asn_proof]").count() == 1
-    page.check("input[name=statement_true]")
-    s.submit()  # the files are not uploaded again: the hidden document ids carry them
+    # A refused submit stores no upload: the form asks for the files again.
+    assert page.locator("input[type=hidden][name=ktp_scan]").count() == 0
+    assert "pilih berkas ini lagi" in page.text_content("main")
+    fill_registration(page, tick_statement=True, upload=True)
+    s.submit()
     assert s.path() == f"/kasus/{case_id}", page.text_content("main")
     assert page.locator("a[href^='/dokumen/']").count() == 3  # two uploads and the sealed registration PDF
     s.logout()
