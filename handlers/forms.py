@@ -389,7 +389,7 @@ class ActivationSchema(FormSchema):
     """Activation: the owner accepts the obligations and sends the CSR of a key pair made on their device."""
 
     accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
-    csr_pem = Text(required=True, max_length=CSR_MAX_BYTES, validate=check_csr)
+    csr_pem = Text(required=True, max_length=2 * CSR_MAX_BYTES, validate=check_csr)  # check_csr counts bytes
 
 
 @form_schema("delivery")
