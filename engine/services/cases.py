@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, deploy, documents, people, transactions
+from engine.services import advance, audit, deploy, documents, people, requirements, transactions
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
@@ -56,6 +56,10 @@ def start_case(
             f"Akun '{applicant.username}' belum terhubung dengan data identitas (NIK); "
             "Admin Otoritas Pendaftaran perlu mengaturnya terlebih dahulu."
         )
+    serial = (start_data or {}).get("certificate_serial")
+    requirements.refuse_without_certificate(
+        deployment, applicant, serial if isinstance(serial, str) else "", for_self=not on_behalf
+    )
     data = _validate_start(sop_key, start_form, applicant, start_data or {})
     case = ProcessInstance(
         deployment_id=deployment.id,
