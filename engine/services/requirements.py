@@ -12,6 +12,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import Certificate, ProcessDeployment, User, db
 from engine.models.base import utcnow
+from engine.services import deploy
 from engine.services.errors import Invalid, Unavailable
 
 PROPERTY = "requires_certificate"
@@ -36,6 +37,23 @@ def requirement_of(deployment: ProcessDeployment) -> str | None:
             "(pilihan: any, ams, esign); hubungi Admin."
         )
     return value
+
+
+def certificate_processes() -> list[tuple[str, str, str]]:
+    """(key, title, requirement) of every deployed process that declares the certificate it needs."""
+    found = []
+    for deployment in deploy.latest_all():
+        requirement = requirement_of(deployment)
+        if requirement is not None:
+            found.append((deployment.key, deployment.title or deployment.key, requirement))
+    return found
+
+
+def processes_for(certificate: Certificate) -> list[tuple[str, str]]:
+    """(key, title) of the processes an owner may start for this certificate: active, unexpired, the right kind."""
+    if certificate.status != "active" or certificate.not_after <= utcnow():
+        return []
+    return [(key, title) for key, title, needs in certificate_processes() if takes(needs, certificate.kind)]
 
 
 def takes(requirement: str | None, kind: str) -> bool:
