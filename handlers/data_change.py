@@ -77,9 +77,28 @@ class ChangeFormSchema(FormSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def something_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
-        """Require at least one field ticked as changing."""
+        """Require at least one field ticked as changing, and every ticked field to differ from the current data.
+
+        The current data is the form's `current` input (the diagram passes what data_change.load_current found).
+        """
         if not any(data.get(flag) for flag, _label in CHANGEABLE.values()):
             raise ValidationError("Pilih sedikitnya satu data yang berubah.", field_name="change_full_name")
+        current = (getattr(self, "inputs", None) or {}).get("current") or {}
+        record = current.get("applicant") if isinstance(current, Mapping) else None
+        if not isinstance(record, Mapping):
+            return
+        errors: dict[str, list[str]] = {}
+        for name, (flag, label) in CHANGEABLE.items():
+            if not data.get(flag) or name not in data:
+                continue
+            before = " ".join(str(record.get(name) or "").split())
+            if before and before.lower() == " ".join(str(data[name]).split()).lower():
+                errors[name] = [
+                    f"{label} baru sama dengan data saat ini ({before}); isi data yang baru atau hapus centang "
+                    f"'{label} berubah'."
+                ]
+        if errors:
+            raise ValidationError(errors)
 
 
 @form_schema("data_change_activation")

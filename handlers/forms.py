@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -101,6 +103,50 @@ class DocumentId(fields.Integer):
         metadata = kwargs.get("metadata", {})
         kwargs["metadata"] = {**metadata, "document": True, "label": label or metadata.get("label", "Dokumen")}
         super().__init__(validate=validate.Range(min=1, error="Dokumen tidak valid."), **kwargs)
+
+
+WIB = ZoneInfo("Asia/Jakarta")
+FUTURE_DATE = "Tanggal tidak boleh melewati hari ini ({today})."
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+def today_wib() -> date:
+    """Today's date in Kota Pekalongan (WIB), whatever the server's time zone."""
+    return datetime.now(WIB).date()
+
+
+def not_in_future(value: date) -> None:
+    """Refuse a date after today (WIB) or before 2000, with the same message in every form."""
+    today = today_wib()
+    if value > today:
+        raise ValidationError(FUTURE_DATE.format(today=today.strftime("%d-%m-%Y")))
+    if value < EARLIEST_DATE:
+        raise ValidationError(f"Tanggal tidak boleh sebelum {EARLIEST_DATE.strftime('%d-%m-%Y')}.")
+
+
+class PastDate(fields.Date):
+    """A date of something that happened (an incident, a statement): YYYY-MM-DD as a browser's date input sends
+    it, today (WIB) at the latest. Every form uses this one rule; its metadata `past_only` gives the input a `max`."""
+
+    default_error_messages = {
+        "required": REQUIRED,
+        "null": REQUIRED,
+        "invalid": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "format": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "validator_failed": "Tanggal tidak valid.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "past_only": True}
+        super().__init__(format="%Y-%m-%d", validate=not_in_future, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > 10:
+                raise self.make_error("invalid")
+        result: date = super()._deserialize(value, attr, data, **kwargs)
+        return result
 
 
 class Checkbox(fields.Boolean):

@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
 from handlers.common import now_iso, param, pki_failure, submission
@@ -15,6 +15,7 @@ from handlers.forms import (
     DocumentId,
     FormSchema,
     IdentityNumber,
+    PastDate,
     SigningPassphrase,
     Text,
     check_nip,
@@ -43,24 +44,6 @@ ACTIVE = "active"
 REVOKED_STATUSES = ("revoked", "superseded")
 
 
-def not_in_future(value: date) -> None:
-    """Refuse a date after today."""
-    if value > date.today():
-        raise ValidationError("Tanggal tidak boleh melewati hari ini.")
-
-
-class IncidentDate(fields.Date):
-    """A date typed as YYYY-MM-DD (what a browser's date input sends), with Indonesian messages."""
-
-    default_error_messages = {
-        "required": "Wajib diisi.",
-        "null": "Wajib diisi.",
-        "invalid": "Tanggal tidak valid (format TTTT-BB-HH).",
-        "format": "Tanggal tidak valid (format TTTT-BB-HH).",
-        "validator_failed": "Tanggal tidak valid.",
-    }
-
-
 # ---------------------------------------------------------------- forms
 
 
@@ -85,7 +68,7 @@ class StatementSchema(FormSchema):
         required=True,
         validate=validate.Length(min=20, max=4000, error="Uraikan kronologi dalam 20–4000 karakter."),
     )
-    incident_date = IncidentDate(required=True, validate=not_in_future)
+    incident_date = PastDate(required=True)
     statement_true = Checkbox(
         must_be_true="Anda harus menyatakan bahwa keterangan ini benar dan memahami akibat pencabutan.",
         metadata={"label": "Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan"},

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import Blueprint, current_app, flash, g, redirect, render_template, request, url_for
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -15,6 +17,7 @@ from engine.web.auth import load_user, login_required
 
 bp = Blueprint("tasks", __name__)
 TOO_LARGE = "Berkas terlalu besar."
+WIB = ZoneInfo("Asia/Jakarta")
 
 
 def template_of(task: HumanTask) -> str:
@@ -43,6 +46,7 @@ def render_task(
         applicant=view.applicant,
         agencies=queries.agency_choices(),
         upload_limit=documents.limit_text(),
+        today_iso=datetime.now(WIB).date().isoformat(),  # dates of what happened are today at the latest
         upload_limit_bytes=documents.limit_bytes(),
         request_limit_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 0,
     ), status
