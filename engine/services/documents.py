@@ -212,7 +212,7 @@ def _upload_labels(form_names: tuple[str, ...]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for name in form_names:
         schema_class = registry.form_for(name)
-        for field_name, field in (schema_class().fields.items() if schema_class else ()):
+        for field_name, field in schema_class().fields.items() if schema_class else ():
             if field.metadata.get("document"):
                 labels.setdefault(field_name, str(field.metadata.get("label") or PRODUCED_KINDS["upload"]))
     return labels

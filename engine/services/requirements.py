@@ -18,7 +18,11 @@ from engine.services.errors import Invalid, Unavailable
 PROPERTY = "requires_certificate"
 # The declared requirement -> the certificate kind it takes (None: any kind).
 KINDS: dict[str, str | None] = {"any": None, "ams": "ams", "esign": "esign"}
-KIND_NAMES = {"any": "Sertifikat Elektronik", "ams": "Sertifikat Elektronik (AMS)", "esign": "Sertifikat Elektronik eSign"}
+KIND_NAMES = {
+    "any": "Sertifikat Elektronik",
+    "ams": "Sertifikat Elektronik (AMS)",
+    "esign": "Sertifikat Elektronik eSign",
+}
 HOW_TO_GET = {
     "any": "Ajukan penerbitan sertifikat terlebih dahulu (SOP 088.9 atau 088.14).",
     "ams": "Ajukan penerbitan sertifikat terlebih dahulu (SOP 088.9).",
