@@ -45,11 +45,24 @@ def render_task(
         documents=docs,
         applicant=view.applicant,
         agencies=queries.agency_choices(),
+        limits=text_limits(task),
         upload_limit=documents.limit_text(),
         today_iso=datetime.now(WIB).date().isoformat(),  # dates of what happened are today at the latest
         upload_limit_bytes=documents.limit_bytes(),
         request_limit_bytes=current_app.config.get("MAX_CONTENT_LENGTH") or 0,
     ), status
+
+
+def text_limits(task: HumanTask) -> dict[str, int]:
+    """The length limit of each text field of a task's form (metadata max_length), for the inputs' maxlength."""
+    schema_class = registry.form_for(task.form_key)
+    if schema_class is None:
+        return {}
+    return {
+        name: int(field.metadata["max_length"])
+        for name, field in schema_class().fields.items()
+        if field.metadata.get("max_length")
+    }
 
 
 @bp.get("/tugas/<int:task_id>")

@@ -87,6 +87,11 @@ def test_a_refused_activation_still_offers_the_encrypted_key(page: Any, live_ser
     page.check("input[name=accept_obligations]")
     s.submit()
     assert s.path().startswith("/tugas/"), page.text_content("main")  # the delivery task
+    # The delivery page offers the same key again, next to the certificate.
+    with page.expect_download() as kept:
+        page.click("#download-kept-key")
+    kept.value.save_as(tmp_path / "kunci-3.pem")
+    assert (tmp_path / "kunci-3.pem").read_bytes() == first
     with page.expect_download() as cert_download:
         page.click("#download-certificate")
     cert_file = tmp_path / "sertifikat.pem"

@@ -86,6 +86,8 @@ def test_the_form_states_the_upload_limit_before_upload(app: Flask) -> None:
     ktp = page.xpath("//input[@name='ktp_scan']")[0]
     assert ktp.get("data-max-bytes") == str(5 * 1024 * 1024)
     assert "maksimal 5 MB" in ktp.getparent().text_content()
+    # Text inputs carry their form field's limit.
+    assert page.xpath("//input[@name='phone']/@maxlength") == ["4000"]
 
 
 @pytest.fixture

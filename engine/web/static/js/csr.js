@@ -366,9 +366,31 @@
     }
   }
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", init);
-  } else {
+  /* After issuance (the delivery page): offer again the key kept in this tab for the case, so the certificate
+   * and its key can be installed together. <p id="kept-key" data-key-scope="case-12" hidden></p> */
+  function initKept() {
+    var holder = el("kept-key");
+    if (!holder) { return; }
+    var entry = loadKept(holder);
+    if (!entry) { return; }
+    var link = document.createElement("a");
+    link.id = "download-kept-key";
+    link.href = URL.createObjectURL(new Blob([entry.pem], { type: "application/x-pem-file" }));
+    link.setAttribute("download", entry.fileName);
+    link.textContent = MSG.downloadLabel + entry.fileName + ")";
+    holder.textContent = "Kunci privat yang Anda buat saat aktivasi masih tersedia di tab ini: ";
+    holder.appendChild(link);
+    holder.hidden = false;
+  }
+
+  function start() {
     init();
+    initKept();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", start);
+  } else {
+    start();
   }
 })();
