@@ -12,7 +12,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from engine import registry
 from engine.models import Document, HumanTask, db
 from engine.services import cases, documents, queries
-from engine.services.errors import Invalid, NotFound
+from engine.services.errors import Invalid, NotFound, ServiceError
 from engine.web.auth import load_user, login_required
 
 bp = Blueprint("tasks", __name__)
@@ -116,11 +116,15 @@ def too_large(_exc: RequestEntityTooLarge) -> Any:
         load_user()  # the size was refused before the user was loaded; nothing is changed here, only shown
     if request.method != "POST" or not isinstance(task_id, int) or g.get("user") is None:
         return render_template("error.html", message=TOO_LARGE, status=413), 413
-    task, _data = queries.task_for_form(task_id, g.user)
-    if task.status != "open":
-        return render_template("error.html", message=TOO_LARGE, status=413), 413
-    inputs, previous = cases.task_form(task)
-    values = {**queries.case_view(task.instance_id, g.user).applicant, **previous, **cases.bound_values(task, g.user)}
+    try:
+        task, _data = queries.task_for_form(task_id, g.user)
+        if task.status != "open":
+            return render_template("error.html", message=TOO_LARGE, status=413), 413
+        inputs, previous = cases.task_form(task)
+        view = queries.case_view(task.instance_id, g.user)
+    except ServiceError as exc:  # not theirs, or gone meanwhile: say so, as any other page would
+        return render_template("error.html", message=exc.message, status=exc.status), exc.status
+    values = {**view.applicant, **previous, **cases.bound_values(task, g.user)}
     message = f"Berkas yang dikirim terlalu besar (maksimal {documents.limit_text()} per berkas); isian belum disimpan, silakan isi dan unggah ulang."
     return render_task(task, inputs, values, {"_upload": [message]}, 413)
 

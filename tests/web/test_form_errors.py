@@ -128,3 +128,12 @@ def test_a_request_over_the_server_limit_comes_back_as_the_form_not_a_dead_end(s
     assert page.xpath(f"//form[@action='/tugas/{task_id}']"), "the form is shown again"
     assert "terlalu besar" in page.xpath("string(//*[@id='form-errors'])")
     assert page.xpath("//input[@name='full_name']/@value") == ["Budi Santoso"]
+
+
+def test_an_oversized_post_to_someone_elses_task_is_refused_not_shown(small_limit_app: Flask) -> None:
+    _case_id, task_id = start_case(WebUser(small_limit_app, "pemohon"))
+    other = WebUser(small_limit_app, "pemohon2")
+    huge = PNG + b"\x00" * 4000
+    response = other.post(f"/tugas/{task_id}", registration(ktp_scan=(io.BytesIO(huge), "ktp.png")), multipart=True)
+    assert response.status_code == 403
+    assert not html_of(response).xpath(f"//form[@action='/tugas/{task_id}']")
