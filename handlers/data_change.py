@@ -44,6 +44,8 @@ CHANGEABLE: dict[str, tuple[str, str]] = {
 ROSTER_CHECK_OF_FIELD = {"roster_agency": "agency_code", "roster_name": "full_name"}
 ACTIVE = "active"
 REVOKED = "revoked"
+# The change form's input holding the applicant's data before the change (the diagram's <sertel:input name>).
+DATA_BEFORE = "data_before"
 
 
 # ---------------------------------------------------------------- form rules
@@ -79,12 +81,12 @@ class ChangeFormSchema(FormSchema):
     def something_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
         """Require at least one field ticked as changing, and every ticked field to differ from the current data.
 
-        The current data is the form's `current` input (the diagram passes what data_change.load_current found).
+        The current data is the form's `data_before` input (the diagram passes the record data_change.load_current
+        found).
         """
         if not any(data.get(flag) for flag, _label in CHANGEABLE.values()):
             raise ValidationError("Pilih sedikitnya satu data yang berubah.", field_name="change_full_name")
-        current = (getattr(self, "inputs", None) or {}).get("current") or {}
-        record = current.get("applicant") if isinstance(current, Mapping) else None
+        record = (getattr(self, "inputs", None) or {}).get(DATA_BEFORE)
         if not isinstance(record, Mapping):
             return
         errors: dict[str, list[str]] = {}

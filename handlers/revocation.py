@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
@@ -20,6 +19,7 @@ from handlers.forms import (
     Text,
     check_nip,
     one_of,
+    today_wib,
 )
 from handlers.issuance_ams import Item, item
 from handlers.key_custody import destroyed_keys, invalidity_date, request_serial
@@ -197,7 +197,7 @@ def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
     prefill = {
         "certificate_serial": wanted or (serials[0] if len(serials) == 1 else ""),
         "reason": str(param(ctx, "reason") or ""),
-        "incident_date": date.today().isoformat(),
+        "incident_date": today_wib().isoformat(),
     }
     return {"initiator": initiator(ctx), "certificates": certificates, "prefill": prefill, "reasons": REASONS}
 

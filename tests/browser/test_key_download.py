@@ -57,7 +57,7 @@ def download_key(page: Any, path: Path) -> bytes:
 
 
 def test_a_refused_activation_still_offers_the_encrypted_key(page: Any, live_server: str, api: Any, tmp_path: Path) -> None:  # noqa: F811
-    case_id, task_id = case_at_activation(api)
+    _case_id, task_id = case_at_activation(api)
     s = Session(page, live_server, tmp_path)
     s.login("pemohon")
     page.goto(f"{live_server}/tugas/{task_id}")

@@ -66,7 +66,7 @@ def load_change(data: dict[str, Any]) -> dict[str, Any]:
     schema_class = registry.form_for("data_change")
     assert schema_class is not None
     schema = schema_class()
-    schema.inputs = {"current": CURRENT}  # type: ignore[attr-defined]  # as the engine gives the form's inputs
+    schema.inputs = {"data_before": CURRENT["applicant"]}  # type: ignore[attr-defined]  # as the engine gives the form's inputs
     return schema.load(data)  # type: ignore[no-any-return]
 
 
