@@ -1,5 +1,9 @@
 """Documents: checked uploads stored by content hash, and reading them back.
 
+An upload is checked on its own first (check_upload) and stored only in the step that accepts its form
+(engine/services/cases.py), so a refused submit leaves no document; it records the form field it answers, whose
+label says what the document is (kind_label).
+
 The bytes live where SERTEL_DOCUMENT_STORE says: "files" (INSTANCE_DIR/documents/<2 hex>/<sha256>, written
 before the case commits) or "database" (table document_blobs, in the case's own transaction, so a step that
 rolls back leaves nothing and every app server sees what another stored). docs/operations.md says why.
