@@ -44,6 +44,8 @@ CHANGEABLE: dict[str, tuple[str, str]] = {
 ROSTER_CHECK_OF_FIELD = {"roster_agency": "agency_code", "roster_name": "full_name"}
 ACTIVE = "active"
 REVOKED = "revoked"
+# The change form's input holding the applicant's data before the change (the diagram's <sertel:input name>).
+DATA_BEFORE = "data_before"
 
 
 # ---------------------------------------------------------------- form rules
@@ -77,9 +79,28 @@ class ChangeFormSchema(FormSchema):
 
     @validates_schema(skip_on_field_errors=False)
     def something_changes(self, data: dict[str, Any], **kwargs: Any) -> None:
-        """Require at least one field ticked as changing."""
+        """Require at least one field ticked as changing, and every ticked field to differ from the current data.
+
+        The current data is the form's `data_before` input (the diagram passes the record data_change.load_current
+        found).
+        """
         if not any(data.get(flag) for flag, _label in CHANGEABLE.values()):
             raise ValidationError("Pilih sedikitnya satu data yang berubah.", field_name="change_full_name")
+        record = (getattr(self, "inputs", None) or {}).get(DATA_BEFORE)
+        if not isinstance(record, Mapping):
+            return
+        errors: dict[str, list[str]] = {}
+        for name, (flag, label) in CHANGEABLE.items():
+            if not data.get(flag) or name not in data:
+                continue
+            before = " ".join(str(record.get(name) or "").split())
+            if before and before.lower() == " ".join(str(data[name]).split()).lower():
+                errors[name] = [
+                    f"{label} baru sama dengan data saat ini ({before}); isi data yang baru atau hapus centang "
+                    f"'{label} berubah'."
+                ]
+        if errors:
+            raise ValidationError(errors)
 
 
 @form_schema("data_change_activation")

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
@@ -25,8 +28,33 @@ PASSPHRASE_MISMATCH = "Konfirmasi passphrase tidak sama dengan passphrase."
 SIGNING_PASSPHRASE_LABEL = "Passphrase eSign (opsional, bila Anda sudah memiliki sertifikat eSign)"
 
 
+# The longest text any form field takes unless it says otherwise (a long note or chronology fits; a PDF wraps it).
+TEXT_MAX = 4000
+SECRET_MAX = 200
+# Control characters are refused in every text; tab, newline and carriage return are ordinary text.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+CONTROL_MESSAGE = "Berisi karakter kontrol yang tidak diizinkan; ketik ulang isian ini."
+
+
+def too_long(limit: int) -> str:
+    """The message for a text over its limit."""
+    return f"Maksimal {limit} karakter."
+
+
+def check_plain_text(value: str, limit: int) -> None:
+    """Refuse text over `limit` characters or holding a control character (NUL included)."""
+    if len(value) > limit:
+        raise ValidationError(too_long(limit))
+    if CONTROL_CHARACTERS.search(value):
+        raise ValidationError(CONTROL_MESSAGE)
+
+
 class Text(fields.String):
-    """A string field that trims whitespace and treats an empty required value as missing."""
+    """A string field that trims whitespace, treats an empty required value as missing, and has a length limit.
+
+    Every text field has a limit (`max_length`, default TEXT_MAX characters, kept in the field's metadata for the
+    templates and the API description) and refuses control characters with an Indonesian message.
+    """
 
     default_error_messages = {
         "required": REQUIRED,
@@ -36,8 +64,14 @@ class Text(fields.String):
         "invalid_utf8": "Teks tidak valid (bukan UTF-8).",
     }
 
+    def __init__(self, *, max_length: int = TEXT_MAX, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "max_length": max_length}
+        super().__init__(**kwargs)
+        self.max_length = max_length
+
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
         text = super()._deserialize(value, attr, data, **kwargs).strip()
+        check_plain_text(text, self.max_length)
         if self.required and not text:
             raise self.make_error("required")
         return text
@@ -51,7 +85,10 @@ class IdentityNumber(Text):
 
 
 class DocumentId(fields.Integer):
-    """The id of an uploaded document, as the upload widget puts it in the form."""
+    """The id of an uploaded document, as the upload widget puts it in the form.
+
+    `label` says what the document is (KTP, SK, selfie…): the stored document is shown under it on the case page.
+    """
 
     default_error_messages = {
         "required": "Dokumen wajib diunggah.",
@@ -61,10 +98,55 @@ class DocumentId(fields.Integer):
         "validator_failed": "Dokumen tidak valid.",
     }
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, label: str = "", **kwargs: Any) -> None:
         # metadata document=True tells the engine this field takes an upload stored as a Document.
-        kwargs["metadata"] = {**kwargs.get("metadata", {}), "document": True}
+        metadata = kwargs.get("metadata", {})
+        kwargs["metadata"] = {**metadata, "document": True, "label": label or metadata.get("label", "Dokumen")}
         super().__init__(validate=validate.Range(min=1, error="Dokumen tidak valid."), **kwargs)
+
+
+WIB = ZoneInfo("Asia/Jakarta")
+FUTURE_DATE = "Tanggal tidak boleh melewati hari ini ({today})."
+EARLIEST_DATE = date(2000, 1, 1)
+
+
+def today_wib() -> date:
+    """Today's date in Kota Pekalongan (WIB), whatever the server's time zone."""
+    return datetime.now(WIB).date()
+
+
+def not_in_future(value: date) -> None:
+    """Refuse a date after today (WIB) or before 2000, with the same message in every form."""
+    today = today_wib()
+    if value > today:
+        raise ValidationError(FUTURE_DATE.format(today=today.strftime("%d-%m-%Y")))
+    if value < EARLIEST_DATE:
+        raise ValidationError(f"Tanggal tidak boleh sebelum {EARLIEST_DATE.strftime('%d-%m-%Y')}.")
+
+
+class PastDate(fields.Date):
+    """A date of something that happened (an incident, a statement): YYYY-MM-DD as a browser's date input sends
+    it, today (WIB) at the latest. Every form uses this one rule; its metadata `past_only` gives the input a `max`."""
+
+    default_error_messages = {
+        "required": REQUIRED,
+        "null": REQUIRED,
+        "invalid": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "format": "Tanggal tidak valid (format TTTT-BB-HH).",
+        "validator_failed": "Tanggal tidak valid.",
+    }
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "past_only": True}
+        super().__init__(format="%Y-%m-%d", validate=not_in_future, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> date:
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > 10:
+                raise self.make_error("invalid")
+        result: date = super()._deserialize(value, attr, data, **kwargs)
+        return result
 
 
 class Checkbox(fields.Boolean):
@@ -104,8 +186,13 @@ class Passphrase(fields.String):
     def __init__(self, **kwargs: Any) -> None:
         # secret=True: the engine removes the value from the stored submission and the audit log and
         # hands it to the next service task only, as ctx.secrets[<field name>].
-        kwargs["metadata"] = {**kwargs.get("metadata", {}), "secret": True}
+        kwargs["metadata"] = {**kwargs.get("metadata", {}), "secret": True, "max_length": SECRET_MAX}
         super().__init__(required=True, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        check_plain_text(text, SECRET_MAX)
+        return text
 
 
 class SigningPassphrase(fields.String):
@@ -117,11 +204,20 @@ class SigningPassphrase(fields.String):
     default_error_messages = {"invalid": "Harus berupa teks.", "invalid_utf8": "Teks tidak valid (bukan UTF-8)."}
 
     def __init__(self, **kwargs: Any) -> None:
-        kwargs["metadata"] = {"label": SIGNING_PASSPHRASE_LABEL, **kwargs.get("metadata", {}), "secret": True}
+        kwargs["metadata"] = {
+            "label": SIGNING_PASSPHRASE_LABEL,
+            **kwargs.get("metadata", {}),
+            "secret": True,
+            "max_length": SECRET_MAX,
+        }
         super().__init__(allow_none=True, **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> str:
-        return "" if value is None else super()._deserialize(value, attr, data, **kwargs)
+        if value is None:
+            return ""
+        text = super()._deserialize(value, attr, data, **kwargs)
+        check_plain_text(text, SECRET_MAX)
+        return text
 
 
 def check_passphrase(value: str) -> None:
@@ -258,9 +354,9 @@ APPOINTMENT_PROOF_MISSING = (
 class RegistrationSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""
 
-    ktp_scan = DocumentId(required=True)
-    asn_proof = DocumentId(load_default=None, allow_none=True)
-    appointment_proof = DocumentId(load_default=None, allow_none=True)
+    ktp_scan = DocumentId(label="Pindaian KTP", required=True)
+    asn_proof = DocumentId(label="Bukti status ASN (SK / kartu pegawai)", load_default=None, allow_none=True)
+    appointment_proof = DocumentId(label="Dokumen penunjukan / penugasan", load_default=None, allow_none=True)
     statement_true = Checkbox(
         must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
         metadata={"label": "Saya menyatakan data yang saya berikan benar"},
@@ -339,7 +435,7 @@ class ActivationSchema(FormSchema):
     """Activation: the owner accepts the obligations and sends the CSR of a key pair made on their device."""
 
     accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
-    csr_pem = Text(required=True, validate=check_csr)
+    csr_pem = Text(required=True, max_length=2 * CSR_MAX_BYTES, validate=check_csr)  # check_csr counts bytes
 
 
 @form_schema("delivery")
@@ -366,6 +462,6 @@ class NewPassphraseSchema(FormSchema):
 class EsignActivationSchema(NewPassphraseSchema):
     """eSign activation: KTP photo and selfie for the PSrE's identity check, obligations, passphrase."""
 
-    ktp_photo = DocumentId(required=True)
-    selfie = DocumentId(required=True)
+    ktp_photo = DocumentId(label="Foto KTP", required=True)
+    selfie = DocumentId(label="Swafoto (selfie)", required=True)
     accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")

@@ -17,7 +17,15 @@ from handlers.data_change import (
     load_current,
     revoke_superseded_in_inventory,
 )
-from handlers.forms import CertificateStartSchema, Checkbox, DocumentId, FormSchema, NewPassphraseSchema, Text
+from handlers.forms import (
+    CertificateStartSchema,
+    Checkbox,
+    DocumentId,
+    FormSchema,
+    NewPassphraseSchema,
+    PastDate,
+    Text,
+)
 from handlers.issuance_ams import item, nik_items, summarize
 from handlers.key_custody import destroyed_keys
 from handlers.psre_retry import issue_once
@@ -39,9 +47,7 @@ class StatementFormSchema(FormSchema):
     """Formulir Pernyataan Lupa Passphrase."""
 
     certificate_serial = Text(required=True)
-    statement_date = Text(
-        required=True, validate=validate.Regexp(r"^\d{4}-\d{2}-\d{2}$", error="Tanggal harus berformat TTTT-BB-HH.")
-    )
+    statement_date = PastDate(required=True)
     reason = Text(load_default="", validate=validate.Length(max=1000, error="Maksimal 1000 karakter."))
     ktp_scan = DocumentId(required=True, metadata={"label": "Pindaian KTP"})
     statement_forgotten = Checkbox(

@@ -55,7 +55,7 @@ class RenewalFormSchema(PersonFieldsSchema):
 
     certificate_serial = Text(required=True, validate=validate.Length(max=64, error="Nomor seri tidak valid."))
     changes = Text(load_default="", validate=validate.Length(max=2000, error="Maksimal 2000 karakter."))
-    change_proof = DocumentId(load_default=None, allow_none=True)
+    change_proof = DocumentId(label="Bukti perubahan data", load_default=None, allow_none=True)
     statement_true = Checkbox(
         must_be_true="Anda harus menyatakan bahwa data yang diberikan benar.",
         metadata={"label": "Saya menyatakan data yang saya berikan benar"},

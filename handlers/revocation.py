@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import date
 from typing import Any
 
-from marshmallow import ValidationError, fields, validate, validates_schema
+from marshmallow import ValidationError, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
 from handlers.common import now_iso, param, pki_failure, submission
@@ -15,10 +14,12 @@ from handlers.forms import (
     DocumentId,
     FormSchema,
     IdentityNumber,
+    PastDate,
     SigningPassphrase,
     Text,
     check_nip,
     one_of,
+    today_wib,
 )
 from handlers.issuance_ams import Item, item
 from handlers.key_custody import destroyed_keys, invalidity_date, request_serial
@@ -41,24 +42,6 @@ REQUESTERS: dict[str, str] = {
 }
 ACTIVE = "active"
 REVOKED_STATUSES = ("revoked", "superseded")
-
-
-def not_in_future(value: date) -> None:
-    """Refuse a date after today."""
-    if value > date.today():
-        raise ValidationError("Tanggal tidak boleh melewati hari ini.")
-
-
-class IncidentDate(fields.Date):
-    """A date typed as YYYY-MM-DD (what a browser's date input sends), with Indonesian messages."""
-
-    default_error_messages = {
-        "required": "Wajib diisi.",
-        "null": "Wajib diisi.",
-        "invalid": "Tanggal tidak valid (format TTTT-BB-HH).",
-        "format": "Tanggal tidak valid (format TTTT-BB-HH).",
-        "validator_failed": "Tanggal tidak valid.",
-    }
 
 
 # ---------------------------------------------------------------- forms
@@ -85,7 +68,7 @@ class StatementSchema(FormSchema):
         required=True,
         validate=validate.Length(min=20, max=4000, error="Uraikan kronologi dalam 20–4000 karakter."),
     )
-    incident_date = IncidentDate(required=True, validate=not_in_future)
+    incident_date = PastDate(required=True)
     statement_true = Checkbox(
         must_be_true="Anda harus menyatakan bahwa keterangan ini benar dan memahami akibat pencabutan.",
         metadata={"label": "Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan"},
@@ -105,7 +88,7 @@ class RaStatementSchema(StatementSchema):
     requested_by = Text(required=True, validate=one_of(list(REQUESTERS), "pemilik, atasan, atau Otoritas Pendaftaran"))
     requester_name = Text(load_default="", validate=validate.Length(max=200, error="Maksimal 200 karakter."))
     requester_nip = IdentityNumber(load_default="")
-    request_letter = DocumentId(load_default=None, allow_none=True)
+    request_letter = DocumentId(label="Surat permintaan pencabutan", load_default=None, allow_none=True)
 
     @validates_schema
     def head_is_named(self, data: dict[str, Any], **kwargs: Any) -> None:
@@ -214,7 +197,7 @@ def prepare_revocation(ctx: HandlerContext) -> dict[str, Any]:
     prefill = {
         "certificate_serial": wanted or (serials[0] if len(serials) == 1 else ""),
         "reason": str(param(ctx, "reason") or ""),
-        "incident_date": date.today().isoformat(),
+        "incident_date": today_wib().isoformat(),
     }
     return {"initiator": initiator(ctx), "certificates": certificates, "prefill": prefill, "reasons": REASONS}
 

@@ -55,6 +55,8 @@ class Document(Model):
     media_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(60), default="upload")
+    # For an upload: the form field it answers (ktp_scan, selfie…); its form's label says what the document is.
+    form_field: Mapped[str | None] = mapped_column(String(60), nullable=True)
     uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A signed PDF with a renewed archive timestamp is a new row pointing at the one it extends.

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, background, deploy, documents, people, transactions
+from engine.services import advance, audit, background, deploy, documents, people, requirements, transactions
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
@@ -56,6 +56,10 @@ def start_case(
             f"Akun '{applicant.username}' belum terhubung dengan data identitas (NIK); "
             "Admin Otoritas Pendaftaran perlu mengaturnya terlebih dahulu."
         )
+    serial = (start_data or {}).get("certificate_serial")
+    requirements.refuse_without_certificate(
+        deployment, applicant, serial if isinstance(serial, str) else "", for_self=not on_behalf
+    )
     data = _validate_start(sop_key, start_form, applicant, start_data or {})
     case = ProcessInstance(
         deployment_id=deployment.id,
@@ -250,7 +254,11 @@ def _update_open_task(task: HumanTask, condition: ColumnElement[bool], **values:
 
 
 def validate_submission(
-    task: HumanTask, raw: dict[str, Any], inputs: dict[str, Any] | None = None, actor: User | None = None
+    task: HumanTask,
+    raw: dict[str, Any],
+    inputs: dict[str, Any] | None = None,
+    actor: User | None = None,
+    pending: set[str] | None = None,
 ) -> dict[str, Any]:
     """Validate a submission with the schema of the task's catalogue form; raise Invalid with field messages.
 
@@ -270,14 +278,20 @@ def validate_submission(
     if identity_errors:
         raise Invalid("Data identitas tidak dapat diubah di formulir.", identity_errors)
     data: dict[str, Any] = json.loads(json.dumps(loaded, default=str))
-    _check_documents(task, data)
+    _check_documents(task, data, pending or set())
     if "agency_code" in data and agency_by_code(str(data["agency_code"])) is None:
         raise Invalid("Periksa kembali isian formulir.", {"agency_code": ["Perangkat Daerah tidak dikenal."]})
     return data
 
 
-def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInstance:
-    """Validate and submit a task's form, then advance the case until it waits again."""
+def complete_task(
+    task_id: int, user: User, raw: dict[str, Any], uploads: dict[str, tuple[str, bytes]] | None = None
+) -> ProcessInstance:
+    """Validate and submit a task's form, then advance the case until it waits again.
+
+    `uploads` (field -> (file name, bytes)) are checked with the form and stored only once the whole form is
+    valid, in this transaction: a refused submit keeps no document, and every error shows at once.
+    """
     transactions.begin_write()
     task = _task_for(task_id, user)
     case = advance.lock_case(task.instance_id)
@@ -292,7 +306,7 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
     workflow = runtime.load(
         case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
     )
-    submission = validate_submission(task, raw, _inputs(workflow, task), user)
+    submission = _validate_with_uploads(task, raw, uploads or {}, _inputs(workflow, task), user)
     secrets.update(
         {
             name: str(submission.pop(name))
@@ -331,6 +345,41 @@ def complete_task(task_id: int, user: User, raw: dict[str, Any]) -> ProcessInsta
         raise conflict from exc
     background.kick(case)
     return case
+
+
+# Stands in for a new upload while the form is validated (a document id is a positive integer); replaced by the
+# id of the stored document once the form is valid.
+_UPLOAD_PENDING = 1
+UPLOAD_NOT_KEPT = "Berkas ini belum disimpan karena isian lain perlu diperbaiki; pilih berkas ini lagi."
+
+
+def _validate_with_uploads(
+    task: HumanTask, raw: dict[str, Any], uploads: dict[str, tuple[str, bytes]], inputs: dict[str, Any], actor: User
+) -> dict[str, Any]:
+    """Validate the form and its uploaded files together (every error at once), then store the files."""
+    document_fields = _document_fields(registry.form_for(task.form_key))
+    accepted: dict[str, documents.CheckedUpload] = {}
+    upload_errors: dict[str, list[str]] = {}
+    for name, (filename, content) in uploads.items():
+        if name not in document_fields:
+            upload_errors[name] = ["Kolom ini tidak menerima berkas."]
+            continue
+        try:
+            accepted[name] = documents.check_upload(name, filename, content)
+        except Invalid as exc:
+            upload_errors.update(exc.fields)
+    values = {**raw, **{name: _UPLOAD_PENDING for name in accepted}}
+    try:
+        submission = validate_submission(task, values, inputs, actor, pending=set(accepted))
+    except Invalid as exc:
+        not_kept = {name: [UPLOAD_NOT_KEPT] for name in accepted if name not in exc.fields}
+        raise Invalid(exc.message, {**exc.fields, **upload_errors, **not_kept}) from exc
+    if upload_errors:
+        not_kept = {name: [UPLOAD_NOT_KEPT] for name in accepted}
+        raise Invalid("Sebagian berkas ditolak.", {**upload_errors, **not_kept})
+    for name, upload in accepted.items():
+        submission[name] = documents.store_upload(upload, actor.id, task.instance_id, actor.username).id
+    return submission
 
 
 def _inputs(workflow: Any, task: HumanTask) -> dict[str, Any]:
@@ -387,30 +436,6 @@ def _flatten(messages: Any) -> dict[str, list[str]]:
     return {"_schema": [str(m) for m in messages]}
 
 
-def attach_uploads(
-    task_id: int, user: User, files: dict[str, tuple[str, bytes]]
-) -> tuple[dict[str, int], dict[str, list[str]]]:
-    """Store a form's uploaded files before validation, so none is lost; return (stored ids, errors)."""
-    transactions.begin_write()
-    task = _task_for(task_id, user)
-    schema_class = registry.form_for(task.form_key)
-    document_fields = _document_fields(schema_class)
-    stored: dict[str, int] = {}
-    errors: dict[str, list[str]] = {}
-    for name, (filename, content) in files.items():
-        if name not in document_fields:
-            errors[name] = ["Kolom ini tidak menerima berkas."]
-            continue
-        try:
-            document = documents.store_upload(name, filename, content, user.id, task.instance_id, user.username)
-        except Invalid as exc:
-            errors.update(exc.fields)
-            continue
-        stored[name] = document.id
-    db.session.commit()
-    return stored, errors
-
-
 def _document_fields(schema_class: Any) -> set[str]:
     """Fields of a form schema that hold document ids (declared with metadata document=True)."""
     if schema_class is None:
@@ -425,12 +450,12 @@ def _secret_fields(schema_class: Any) -> set[str]:
     return {name for name, f in schema_class().fields.items() if f.metadata.get("secret")}
 
 
-def _check_documents(task: HumanTask, data: dict[str, Any]) -> None:
-    """Refuse document ids that do not belong to the task's case."""
+def _check_documents(task: HumanTask, data: dict[str, Any], pending: set[str]) -> None:
+    """Refuse document ids that do not belong to the task's case (`pending`: fields whose file comes with this submit)."""
     schema_class = registry.form_for(task.form_key)
     errors: dict[str, list[str]] = {}
     for name in _document_fields(schema_class):
-        if data.get(name) in (None, ""):
+        if name in pending or data.get(name) in (None, ""):
             continue
         document = db.session.get(Document, int(data[name]))
         if document is None or document.instance_id != task.instance_id:

@@ -1,5 +1,9 @@
 """Documents: checked uploads stored by content hash, and reading them back.
 
+An upload is checked on its own first (check_upload) and stored only in the step that accepts its form
+(engine/services/cases.py), so a refused submit leaves no document; it records the form field it answers, whose
+label says what the document is (kind_label).
+
 The bytes live where SERTEL_DOCUMENT_STORE says: "files" (INSTANCE_DIR/documents/<2 hex>/<sha256>, written
 before the case commits) or "database" (table document_blobs, in the case's own transaction, so a step that
 rolls back leaves nothing and every app server sees what another stored). docs/operations.md says why.
@@ -9,13 +13,16 @@ name and the document's integrity hash are the plaintext's SHA-256.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine import registry
 from engine.models import Document, DocumentBlob, db
 from engine.services import audit, document_crypto
 from engine.services.errors import Invalid, NotFound
@@ -84,25 +91,59 @@ def _insert_blob(digest: str, content: bytes) -> None:
     db.session.execute(statement)
 
 
-def store_upload(
-    field: str, filename: str, content: bytes, user_id: int, instance_id: int | None, actor: str
-) -> Document:
-    """Check and store an uploaded file; raise Invalid with an Indonesian message on a bad file."""
-    limit = int(settings()["MAX_UPLOAD_BYTES"])
+@dataclass(frozen=True)
+class CheckedUpload:
+    """An uploaded file that passed the checks, not stored yet (it is stored with the step that accepts it)."""
+
+    field: str
+    filename: str
+    content: bytes
+    media_type: str
+
+
+def limit_bytes() -> int:
+    """The largest upload accepted, in bytes (setting MAX_UPLOAD_BYTES)."""
+    return int(settings()["MAX_UPLOAD_BYTES"])
+
+
+def limit_text() -> str:
+    """The upload limit as people read it ("5 MB")."""
+    limit = limit_bytes()
+    if limit < 1024 * 1024:
+        return f"{limit / 1024:g} KB"
+    return f"{limit / (1024 * 1024):g} MB"
+
+
+def check_upload(field: str, filename: str, content: bytes) -> CheckedUpload:
+    """Check an uploaded file without storing it; raise Invalid with an Indonesian message on a bad file."""
     if not content:
         raise Invalid("Berkas kosong.", {field: ["Berkas kosong."]})
-    if len(content) > limit:
-        message = f"Berkas melebihi batas {limit // (1024 * 1024)} MB."
+    if len(content) > limit_bytes():
+        message = f"Berkas melebihi batas {limit_text()}; perkecil atau pindai ulang dengan resolusi lebih rendah."
         raise Invalid(message, {field: [message]})
     media_type = sniff_media_type(content)
     if media_type is None:
         message = "Jenis berkas tidak diizinkan: unggah PDF, JPEG atau PNG."
         raise Invalid(message, {field: [message]})
-    return store_bytes(content, filename, media_type, "upload", user_id, instance_id, actor)
+    return CheckedUpload(field, filename, content, media_type)
+
+
+def store_upload(upload: CheckedUpload, user_id: int, instance_id: int | None, actor: str) -> Document:
+    """Store a checked upload as a document of a case, marked with the form field it answers (ktp_scan, selfie…)."""
+    return store_bytes(
+        upload.content, upload.filename, upload.media_type, "upload", user_id, instance_id, actor, upload.field
+    )
 
 
 def store_bytes(
-    content: bytes, filename: str, media_type: str, kind: str, user_id: int | None, instance_id: int | None, actor: str
+    content: bytes,
+    filename: str,
+    media_type: str,
+    kind: str,
+    user_id: int | None,
+    instance_id: int | None,
+    actor: str,
+    form_field: str | None = None,
 ) -> Document:
     """Store bytes the app produced or accepted, with a Document row and an audit event."""
     digest = write_blob(content)
@@ -114,6 +155,7 @@ def store_bytes(
         media_type=media_type,
         size=len(content),
         kind=kind,
+        form_field=form_field,
         uploaded_by_id=user_id,
     )
     db.session.add(document)
@@ -123,7 +165,13 @@ def store_bytes(
         stream,
         "document_stored",
         actor,
-        {"document_id": document.id, "sha256": digest, "filename": clean_name, "kind": kind},
+        {
+            "document_id": document.id,
+            "sha256": digest,
+            "filename": clean_name,
+            "kind": kind,
+            **({"form_field": form_field} if form_field else {}),
+        },
         instance_id,
     )
     return document
@@ -173,3 +221,35 @@ def rotate_document_keys() -> int:
     audit.append("system", "document_keys_rotated", "cli", {"documents": count})
     db.session.commit()
     return count
+
+
+# What the documents the app itself makes are; an upload's kind is its form field, labelled by the form.
+PRODUCED_KINDS = {
+    "form": "Formulir (PDF bertanda tangan)",
+    "letter": "Surat keputusan verifikasi",
+    "dossier": "Berkas arsip kasus",
+    "signed": "Dokumen bertanda tangan",
+    "upload": "Berkas unggahan",
+}
+
+
+def kind_label(document: Document) -> str:
+    """What a document is, in Indonesian: the label its form field declares (KTP, SK, selfie…) or the app's own."""
+    if document.form_field:
+        names = tuple(form.name for form in registry.forms())
+        label = _upload_labels(names).get(document.form_field)
+        if label:
+            return label
+    return PRODUCED_KINDS.get(document.kind, PRODUCED_KINDS["upload"])
+
+
+@functools.cache
+def _upload_labels(form_names: tuple[str, ...]) -> dict[str, str]:
+    """The label of every document field of the catalogue's forms (computed once per catalogue)."""
+    labels: dict[str, str] = {}
+    for name in form_names:
+        schema_class = registry.form_for(name)
+        for field_name, field in schema_class().fields.items() if schema_class else ():
+            if field.metadata.get("document"):
+                labels.setdefault(field_name, str(field.metadata.get("label") or PRODUCED_KINDS["upload"]))
+    return labels

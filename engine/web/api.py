@@ -9,7 +9,17 @@ from marshmallow import Schema, ValidationError
 
 from engine import registry
 from engine.models import Certificate, Document, HumanTask, ProcessInstance
-from engine.services import access_log, accounts, cases, catalogue, certificates, duties, personal_data, queries
+from engine.services import (
+    access_log,
+    accounts,
+    cases,
+    catalogue,
+    certificates,
+    documents,
+    duties,
+    personal_data,
+    queries,
+)
 from engine.services.errors import Invalid
 from engine.web import openapi
 from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
@@ -68,6 +78,8 @@ def document_json(doc: Document) -> dict[str, Any]:
         "size": doc.size,
         "sha256": doc.sha256,
         "kind": doc.kind,
+        "form_field": doc.form_field,
+        "label": documents.kind_label(doc),
     }
 
 
@@ -193,16 +205,12 @@ def complete(task_id: int) -> Any:
     if request.mimetype == "multipart/form-data":
         values: dict[str, Any] = dict(request.form.items())
         files = {name: (f.filename or "berkas", f.read()) for name, f in request.files.items() if f and f.filename}
-        stored, errors = cases.attach_uploads(task_id, g.user, files) if files else ({}, {})
-        if errors:
-            raise Invalid("Sebagian berkas ditolak.", errors)
-        values.update(stored)
     else:
         body = request.get_json(silent=True)
         if not isinstance(body, dict):
             raise Invalid("Badan permintaan harus objek JSON.")
-        values = body
-    case = cases.complete_task(task_id, g.user, values)
+        values, files = body, {}
+    case = cases.complete_task(task_id, g.user, values, files)
     mine = queries.my_tasks_of_case(g.user, case.id)
     return jsonify(case=case_json(case), next_tasks=[task_json(t) for t in mine])
 

@@ -10,11 +10,26 @@ from marshmallow.types import ErrorMessages
 REQUIRED: ErrorMessages = {"required": "Wajib diisi."}
 
 
+def plain_text(limit: int, least: int = 0) -> list[validate.Validator]:
+    """Validators of an API text field: at most `limit` characters (at least `least`), no control characters."""
+    return [
+        validate.Length(
+            min=least,
+            max=limit,
+            error=f"Wajib diisi; maksimal {limit} karakter." if least else f"Maksimal {limit} karakter.",
+        ),
+        validate.Regexp(
+            r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$",
+            error="Berisi karakter kontrol yang tidak diizinkan; ketik ulang isian ini.",
+        ),
+    ]
+
+
 class TokenRequestSchema(Schema):
     """Log in for a bearer token."""
 
-    username = fields.String(required=True, validate=validate.Length(min=1, max=80), error_messages=REQUIRED)
-    password = fields.String(required=True, validate=validate.Length(min=1, max=200), error_messages=REQUIRED)
+    username = fields.String(required=True, validate=plain_text(80, least=1), error_messages=REQUIRED)
+    password = fields.String(required=True, validate=plain_text(200, least=1), error_messages=REQUIRED)
 
 
 class StartCaseSchema(Schema):
@@ -22,11 +37,11 @@ class StartCaseSchema(Schema):
 
     process_key = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z][a-z0-9_]{1,79}$", error="Kunci proses tidak valid."),
+        validate=[*plain_text(80), validate.Regexp(r"^[a-z][a-z0-9_]{1,79}$", error="Kunci proses tidak valid.")],
         error_messages=REQUIRED,
     )
     data = fields.Dict(
-        keys=fields.String(),
+        keys=fields.String(validate=plain_text(80)),
         load_default=dict,
         metadata={
             "description": "data awal, divalidasi oleh formulir awal yang disebut diagram proses (<sertel:form> pada proses)"
@@ -34,12 +49,12 @@ class StartCaseSchema(Schema):
     )
     applicant = fields.String(
         load_default=None,
-        validate=validate.Length(max=80),
+        validate=plain_text(80),
         metadata={"description": "nama pengguna pemohon (hanya petugas OP)"},
     )
     on_behalf_reason = fields.String(
         load_default="",
-        validate=validate.Length(max=1000),
+        validate=plain_text(1000),
         metadata={"description": "alasan mengajukan atas nama orang lain (wajib bila `applicant` diisi)"},
     )
 

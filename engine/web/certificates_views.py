@@ -6,13 +6,14 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
-from engine.services import cases, queries
+from engine.services import cases, queries, requirements
 from engine.web.auth import login_required
 
 bp = Blueprint("certificates", __name__)
 
-# The SOPs an owner starts for one of their certificates, with what the button says.
-CERTIFICATE_ACTIONS: dict[str, str] = {
+# Short button texts of the SOPs an owner starts for a certificate. Which SOPs are offered for a certificate is
+# what each diagram declares (requires_certificate, engine/services/requirements.py), not this table.
+BUTTON_TEXT: dict[str, str] = {
     "renewal_rekey": "Perbarui (SOP 088.10)",
     "revocation": "Cabut (SOP 088.11)",
     "data_change": "Ubah data (SOP 088.12)",
@@ -23,17 +24,20 @@ CERTIFICATE_ACTIONS: dict[str, str] = {
 @bp.get("/sertifikat")
 @login_required("Pemohon")
 def mine() -> Any:
-    """List the user's certificates with the SOPs they can start for each."""
-    return render_template(
-        "certificates.html", certificates=queries.my_certificates(g.user), actions=CERTIFICATE_ACTIONS
-    )
+    """List the user's certificates with the SOPs they can start for each (e.g. 'Lupa passphrase' only for eSign)."""
+    certificates = queries.my_certificates(g.user)
+    actions = {
+        c.serial: [(key, BUTTON_TEXT.get(key, title)) for key, title in requirements.processes_for(c)]
+        for c in certificates
+    }
+    return render_template("certificates.html", certificates=certificates, actions=actions)
 
 
 @bp.post("/sertifikat/<serial>/ajukan/<process_key>")
 @login_required("Pemohon")
 def start(serial: str, process_key: str) -> Any:
-    """Start a certificate's SOP for one of the user's own certificates."""
-    if process_key not in CERTIFICATE_ACTIONS:
+    """Start a certificate's SOP for one of the user's own certificates (the engine checks it fits the SOP)."""
+    if process_key not in {key for key, _title, _needs in requirements.certificate_processes()}:
         abort(404)
     case = cases.start_case(process_key, g.user, {"certificate_serial": serial})
     flash(f"Permohonan #{case.id} dibuat.", "ok")

@@ -113,10 +113,11 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     assert "Anda harus menyatakan bahwa data yang diberikan benar." in page.text_content("main")
     assert page.input_value("#phone") == "0812-3456-7890"
     s.shot("registration-errors")
-    assert page.locator("input[type=hidden][name=ktp_scan]").count() == 1
-    assert page.locator("input[type=hidden][name=asn_proof]").count() == 1
-    page.check("input[name=statement_true]")
-    s.submit()  # the files are not uploaded again: the hidden document ids carry them
+    # A refused submit stores no upload: the form asks for the files again.
+    assert page.locator("input[type=hidden][name=ktp_scan]").count() == 0
+    assert "pilih berkas ini lagi" in page.text_content("main")
+    fill_registration(page, tick_statement=True, upload=True)
+    s.submit()
     assert s.path() == f"/kasus/{case_id}", page.text_content("main")
     assert page.locator("a[href^='/dokumen/']").count() == 3  # two uploads and the sealed registration PDF
     s.logout()
@@ -151,15 +152,18 @@ def test_issuance_in_the_browser_key_stays_local_and_certificate_matches(page: A
     s.login("pemohon")
     s.open_from_inbox(case_id)
     page.check("input[name=accept_obligations]")
+    page.fill("#key-password", "Sandi-Kunci-2026")
+    page.fill("#key-password-confirm", "Sandi-Kunci-2026")
     page.click("#generate-csr")
-    page.wait_for_function("document.getElementById('csr_pem').value.includes('-----END CERTIFICATE REQUEST-----')")
-    assert page.get_attribute("#csr-status", "data-state") == "done"
+    page.wait_for_function("document.getElementById('csr-status').getAttribute('data-state') === 'done'")
     with page.expect_download() as key_download:
         page.click("#download-key")
     key_file = tmp_path / "kunci.pem"
     key_download.value.save_as(key_file)
     key_pem = key_file.read_bytes()
-    private_key = serialization.load_pem_private_key(key_pem, password=None)
+    private_key = serialization.load_pem_private_key(key_pem, password=b"Sandi-Kunci-2026")
+    page.check("#key-saved")  # the CSR enters the form once the key is confirmed saved
+    page.wait_for_function("document.getElementById('csr_pem').value.includes('-----END CERTIFICATE REQUEST-----')")
     s.shot("activation")
     s.submit()
     assert s.path().startswith("/tugas/"), page.text_content("main")  # the delivery task

@@ -11,6 +11,8 @@ from marshmallow import ValidationError
 
 from engine import registry
 from engine.handler_api import HandlerContext, HandlerError
+from handlers.forms import today_wib
+from handlers.key_custody import invalidity_date
 from handlers.revocation import (
     REASONS,
     RaStatementSchema,
@@ -21,7 +23,6 @@ from handlers.revocation import (
     revoke_certificate,
     suspend_signing,
 )
-from handlers.key_custody import invalidity_date
 from pki.errors import AlreadyRevoked, UnknownCertificate
 from pki.psre import CertificateStatus
 from tests.handlers.diagram_params import params_for
@@ -119,7 +120,7 @@ def test_prepare_tells_the_owner_from_the_ra_and_lists_only_active_certificates(
     by_ra = prepare_revocation(make_ctx({"started_by": "verifikator", "certificate_serial": SERIAL, "reason": "cessationOfOperation"}))
     assert by_ra["initiator"] == "ra"
     assert (by_ra["prefill"]["certificate_serial"], by_ra["prefill"]["reason"]) == (SERIAL, "cessationOfOperation")
-    assert by_ra["prefill"]["incident_date"] == date.today().isoformat()
+    assert by_ra["prefill"]["incident_date"] == today_wib().isoformat()
 
 
 # --- check_certificate -------------------------------------------------------------------------
@@ -261,7 +262,7 @@ def test_revoke_refusals_are_handler_errors() -> None:
 
 
 def test_statement_form_checks_reason_chronology_and_date_in_indonesian() -> None:
-    tomorrow = (date.today() + timedelta(days=1)).isoformat()
+    tomorrow = (today_wib() + timedelta(days=1)).isoformat()  # dates are judged in WIB, whatever the server's zone
     with pytest.raises(ValidationError) as caught:
         StatementSchema().load(owner_statement(reason="lostKey", chronology="singkat", incident_date=tomorrow, statement_true=None))
     messages = caught.value.messages

@@ -188,3 +188,17 @@ def test_certificate_of_someone_else_cannot_be_named_at_start(api: Any, app: Any
     serial = issue_certificate(api)
     response = api("pemohon2").post("/cases", json={"process_key": "data_change", "data": {"certificate_serial": serial}})
     assert response.status_code == 422
+
+
+def test_a_ticked_field_with_the_current_value_is_refused_at_submit(api: Any, app: Any) -> None:
+    serial = issue_certificate(api)
+    current = "Pranata Komputer Ahli Pertama"
+    pemohon, case_id, response = submit_change(
+        api, serial, change_full_name=None, change_agency=None, full_name="Budi Santoso", agency_code="diskominfo",
+        position=current,
+    )
+    assert response.status_code == 422, response.get_json()
+    assert response.get_json()["fields"]["position"] == [
+        f"Jabatan baru sama dengan data saat ini ({current}); isi data yang baru atau hapus centang 'Jabatan berubah'."
+    ]
+    assert only_task(pemohon, case_id, "change_form")["status"] == "open"

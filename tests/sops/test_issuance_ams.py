@@ -196,8 +196,8 @@ def test_invalid_registration_answers_422_with_indonesian_field_messages(api: An
     body = response.get_json()
     assert "nik" in body["fields"] and "statement_true" in body["fields"]
     assert only_task(pemohon, case_id, "registration_form")["status"] == "open"
-    # The uploads of the failed attempt were kept: the case already holds both documents.
-    assert len(case_of(pemohon, case_id)["documents"]) == 2
+    # The uploads of the failed attempt are not kept as the case's documents.
+    assert case_of(pemohon, case_id)["documents"] == []
 
 
 def test_upload_that_is_not_pdf_or_image_is_refused(api: Any, app: Any) -> None:

@@ -128,7 +128,11 @@ def test_mismatched_passphrases_answer_422_and_keep_the_activation_open(api: Any
     pemohon, case_id = approved_case(api)
     response = activate(pemohon, case_id, activation(PASSPHRASE, "Batik-Pekalongan2024"))
     assert response.status_code == 422
-    assert response.get_json()["fields"] == {"passphrase_confirmation": ["Konfirmasi passphrase tidak sama dengan passphrase."]}
+    fields = response.get_json()["fields"]
+    assert fields.pop("passphrase_confirmation") == ["Konfirmasi passphrase tidak sama dengan passphrase."]
+    # The photos were fine but are not stored with a refused form: they are to be sent again.
+    assert fields == {name: ["Berkas ini belum disimpan karena isian lain perlu diperbaiki; pilih berkas ini lagi."]
+                      for name in ("ktp_photo", "selfie")}
     assert only_task(pemohon, case_id, "activation")["status"] == "open"
     assert case_of(pemohon, case_id)["certificates"] == []
 

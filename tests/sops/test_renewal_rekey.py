@@ -207,13 +207,16 @@ def test_returned_renewal_goes_back_to_the_prefilled_form_with_the_reasons(api: 
     assert old_serial in html and "Nomor telepon tidak dapat dihubungi." in html
 
 
-def test_renewal_without_an_active_certificate_ends_with_a_notice(api: Any, app: Flask) -> None:
+def test_renewal_without_an_active_certificate_is_refused_at_start(api: Any, app: Flask) -> None:
+    """Never a case that says 'Permohonan dibuat' and ends at once: the process declares it needs a certificate."""
     pemohon2 = api("pemohon2")
+    before = pemohon2.get("/cases").get_json()
     response = pemohon2.post("/cases", json={"process_key": "renewal_rekey"})
-    assert response.status_code == 201, response.get_json()
-    case = case_of(pemohon2, response.get_json()["case"]["id"])
-    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_no_certificate")
-    assert templates_sent(app, case["case"]["id"]) == ["renewal_no_certificate"]
+    assert response.status_code == 422, response.get_json()
+    message = response.get_json()["error"]
+    assert "hanya untuk pemilik Sertifikat Elektronik yang aktif" in message
+    assert "Ajukan penerbitan sertifikat terlebih dahulu" in message
+    assert pemohon2.get("/cases").get_json() == before  # no case was made
 
 
 def test_renewal_cannot_start_on_someone_elses_certificate(api: Any, app: Flask) -> None:

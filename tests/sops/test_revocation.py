@@ -189,14 +189,10 @@ def test_revocation_of_an_already_revoked_certificate_is_refused_up_front(api: A
     submit(api("verifikator"), first, "fast_track_decision", {"decision": "approve", "checked_identity": True})
     revoked_at = crl_entry(client, serial).revocation_date_utc  # type: ignore[union-attr]
 
-    second = start_revocation(pemohon, serial)
-    assert pemohon.get(f"/tasks/{only_task(pemohon, second, 'statement')['id']}/form").get_json()["data"]["revocation"]["certificates"] == []
-    response = submit(pemohon, second, "statement", statement(certificate_serial=serial))
-    assert response.status_code == 200, response.get_json()
-    case = case_of(pemohon, second)
-    assert (case["case"]["status"], case["case"]["outcome"]) == ("completed", "end_already_revoked")
-    assert "sudah dicabut" in case["data"]["revocation_request"]["problem"]
-    assert [t for t, _to in mails(app, second)] == ["revocation_not_possible"]
+    # A second revocation of the revoked certificate is refused at start, with the reason (no case is made).
+    response = pemohon.post("/cases", json={"process_key": "revocation", "data": {"certificate_serial": serial}})
+    assert response.status_code == 422, response.get_json()
+    assert "sudah dicabut" in response.get_json()["error"]
     assert crl_entry(client, serial).revocation_date_utc == revoked_at  # type: ignore[union-attr]
     assert api("verifikator").get("/tasks").get_json()["claimable"] == []
 

@@ -235,7 +235,7 @@ def test_issuance_through_the_html_ui_ends_with_the_certificate_downloaded(app: 
     assert pemohon.get(f"/tugas/{activation_id}").status_code == 302  # a finished task sends you to the case
 
 
-def test_failed_registration_rerenders_422_keeping_input_and_uploads(app: Flask) -> None:
+def test_failed_registration_rerenders_422_keeping_input_and_storing_no_upload(app: Flask) -> None:
     pemohon = WebUser(app, "pemohon")
     case_id, task_id = start_case(pemohon)
     response = register(pemohon, task_id, full_name="Budi Santoso Wibowo", phone="0813-2222-3333", nik="12345",
@@ -258,18 +258,17 @@ def test_failed_registration_rerenders_422_keeping_input_and_uploads(app: Flask)
     assert doc.xpath("//input[@name='nik']/@readonly") == ["readonly"]
     assert doc.xpath("//input[@type='hidden' and @name='agency_code']/@value") == ["diskominfo"]
     assert doc.xpath("//input[@name='statement_true']/@checked") == []
-    # The uploaded KTP is kept as a hidden document id; the missing proof has none.
-    kept = doc.xpath("//input[@type='hidden' and @name='ktp_scan']/@value")
-    assert len(kept) == 1 and kept[0].isdigit(), text
-    assert "Sudah diunggah: ktp.png" in text
-    assert doc.xpath("//input[@type='hidden' and @name='asn_proof']") == []
-    assert pemohon.get(f"/kasus/{case_id}").get_data(as_text=True).count('href="/dokumen/') == 1
+    # Nothing of a refused submit is stored: the good KTP upload is not kept as the case's document, and the
+    # form says to choose it again (uploads are stored only with a form that passes).
+    assert doc.xpath("//input[@type='hidden' and @name='ktp_scan']") == []
+    assert "Berkas ini belum disimpan karena isian lain perlu diperbaiki; pilih berkas ini lagi." in messages
+    assert pemohon.get(f"/kasus/{case_id}").get_data(as_text=True).count('href="/dokumen/') == 0
 
-    # Correct the form without uploading the KTP again: the hidden id carries it.
-    fixed = registration(phone="0813-2222-3333", ktp_scan=kept[0])
+    # Correct the form and upload again.
+    fixed = registration(phone="0813-2222-3333")
     assert location(pemohon.post(f"/tugas/{task_id}", fixed, multipart=True)) == f"/kasus/{case_id}"
     case_page = pemohon.get(f"/kasus/{case_id}").get_data(as_text=True)
-    # ktp.png once (not twice), sk-cpns.pdf and the sealed PDF of the registration form
+    # ktp.png once, sk-cpns.pdf and the sealed PDF of the registration form
     assert case_page.count('href="/dokumen/') == 3
 
 

@@ -1,7 +1,78 @@
 // Send each form once: while a form is being submitted its submit buttons are disabled and a second
 // submit (a double click, Enter pressed twice) is ignored, so the server receives one request.
+// Files over the upload limit are refused here, before sending, so what was typed stays on the page
+// (the server checks the same limit again).
 (function () {
   "use strict";
+
+  function sizeMessage(input) {
+    return "Berkas terlalu besar: maksimal " + (input.dataset.limitText || "") + " per berkas. Pilih berkas yang lebih kecil.";
+  }
+
+  function showFileError(input, message) {
+    var note = input.parentNode.querySelector(".field-error[data-file-check]");
+    if (!message) {
+      if (note) { note.remove(); }
+      input.removeAttribute("aria-invalid");
+      return;
+    }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "field-error";
+      note.setAttribute("role", "alert");
+      note.dataset.fileCheck = "1";
+      input.insertAdjacentElement("afterend", note);
+    }
+    note.textContent = message;
+    input.setAttribute("aria-invalid", "true");
+  }
+
+  function oversized(input) {
+    var limit = parseInt(input.dataset.maxBytes || "0", 10);
+    return limit > 0 && Array.prototype.some.call(input.files || [], function (file) { return file.size > limit; });
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!(input instanceof HTMLInputElement) || input.type !== "file" || !input.dataset.maxBytes) {
+      return;
+    }
+    if (oversized(input)) {
+      showFileError(input, sizeMessage(input));
+      input.value = "";
+    } else {
+      showFileError(input, null);
+    }
+  });
+
+  // Capture phase: runs before the submit guard below and before any other script on the form.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) {
+      return;
+    }
+    var total = 0;
+    var refused = false;
+    form.querySelectorAll("input[type=file]").forEach(function (input) {
+      Array.prototype.forEach.call(input.files || [], function (file) { total += file.size; });
+      if (oversized(input)) {
+        showFileError(input, sizeMessage(input));
+        refused = true;
+      }
+    });
+    var requestLimit = parseInt(form.dataset.maxRequestBytes || "0", 10);
+    if (!refused && requestLimit > 0 && total > requestLimit * 0.95) {
+      var first = form.querySelector("input[type=file]");
+      if (first) {
+        showFileError(first, "Jumlah ukuran berkas terlalu besar untuk sekali kirim; unggah berkas yang lebih kecil.");
+      }
+      refused = true;
+    }
+    if (refused) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }, true);
 
   document.addEventListener("submit", function (event) {
     var form = event.target;
