@@ -114,6 +114,13 @@ class ReadyTask:
 # ---------------------------------------------------------------- sandboxed scripting
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str, mode: str) -> Any:
+    """A diagram expression or script, checked and compiled once per process (code objects are immutable;
+    a refused text raises each time, as exceptions are not cached)."""
+    return sandbox.compile_checked(source, mode)
+
+
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Evaluates diagram expressions and scripts only after the sandbox check, with a step limit."""
 
@@ -124,14 +131,14 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffW
         self.max_steps = int(settings.get("SANDBOX_MAX_STEPS", 100_000))
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        code = sandbox.compile_checked(expression, "eval")
+        code = _compiled(expression, "eval")
         namespace = dict(self.globals)
         namespace.update(external_context or {})
         namespace.update(context)
         return sandbox.run(code, namespace, "eval", self.max_steps)
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        code = sandbox.compile_checked(script, "exec")
+        code = _compiled(script, "exec")
         self.check_for_overwrite(context, external_context or {})
         namespace = dict(self.globals)
         namespace.update(external_context or {})
