@@ -506,18 +506,19 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     text = json.dumps(dct, separators=(",", ":"))
     if workflow.is_completed():
         # A finished case is read (case page) but never advanced again: stored compressed, once.
-        return _COMPRESSED + base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+        return _COMPRESSED + base64.b85encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
     return text
 
 
-# The prefix of a compressed state (zlib, base64); a plain state is a JSON object and starts with "{".
+# The prefix of a compressed state (zlib, then base85: printable ASCII, no quotes or backslashes, 25 %
+# larger than the bytes where base64 is 33 %); a plain state is a JSON object and starts with "{".
 _COMPRESSED = "zlib:"
 
 
 def state_dict(state_json: str) -> dict[str, Any]:
     """The stored state of a case as a dictionary, whether it is stored plain or compressed."""
     if state_json.startswith(_COMPRESSED):
-        state_json = zlib.decompress(base64.b64decode(state_json[len(_COMPRESSED) :])).decode("utf-8")
+        state_json = zlib.decompress(base64.b85decode(state_json[len(_COMPRESSED) :])).decode("utf-8")
     found: dict[str, Any] = json.loads(state_json)
     return found
 
