@@ -152,6 +152,13 @@ def clock_now() -> datetime:
 # ---------------------------------------------------------------- sandboxed scripting
 
 
+@lru_cache(maxsize=4096)
+def _compiled(source: str, mode: str) -> Any:
+    """A diagram expression or script, checked and compiled once per process (code objects are immutable;
+    a refused text raises each time, as exceptions are not cached)."""
+    return sandbox.compile_checked(source, mode)
+
+
 class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffWorkflow is untyped
     """Evaluates diagram expressions and scripts only after the sandbox check, with a step limit."""
 
@@ -162,14 +169,14 @@ class SandboxedEnvironment(TaskDataEnvironment):  # type: ignore[misc]  # SpiffW
         self.max_steps = int(settings.get("SANDBOX_MAX_STEPS", 100_000))
 
     def evaluate(self, expression: str, context: dict[str, Any], external_context: Any = None) -> Any:
-        code = sandbox.compile_checked(expression, "eval")
+        code = _compiled(expression, "eval")
         namespace = dict(self.globals)
         namespace.update(external_context or {})
         namespace.update(context)
         return sandbox.run(code, namespace, "eval", self.max_steps)
 
     def execute(self, script: str, context: dict[str, Any], external_context: Any = None) -> bool:
-        code = sandbox.compile_checked(script, "exec")
+        code = _compiled(script, "exec")
         self.check_for_overwrite(context, external_context or {})
         namespace = dict(self.globals)
         namespace.update(external_context or {})
@@ -558,18 +565,19 @@ def dump_state(workflow: BpmnWorkflow) -> str:
     text = json.dumps(dct, separators=(",", ":"))
     if workflow.is_completed():
         # A finished case is read (case page) but never advanced again: stored compressed, once.
-        return _COMPRESSED + base64.b64encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
+        return _COMPRESSED + base64.b85encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
     return text
 
 
-# The prefix of a compressed state (zlib, base64); a plain state is a JSON object and starts with "{".
+# The prefix of a compressed state (zlib, then base85: printable ASCII, no quotes or backslashes, 25 %
+# larger than the bytes where base64 is 33 %); a plain state is a JSON object and starts with "{".
 _COMPRESSED = "zlib:"
 
 
 def state_dict(state_json: str) -> dict[str, Any]:
     """The stored state of a case as a dictionary, whether it is stored plain or compressed."""
     if state_json.startswith(_COMPRESSED):
-        state_json = zlib.decompress(base64.b64decode(state_json[len(_COMPRESSED) :])).decode("utf-8")
+        state_json = zlib.decompress(base64.b85decode(state_json[len(_COMPRESSED) :])).decode("utf-8")
     found: dict[str, Any] = json.loads(state_json)
     return found
 

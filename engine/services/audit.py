@@ -35,6 +35,8 @@ from engine.models.records import AUDIT_GSEQ
 from engine.services import audit_keys
 
 GENESIS = "0" * 64
+# How many global sequence numbers a PostgreSQL transaction takes at once (see _next_gseq).
+GSEQ_BLOCK = 8
 REGISTRY = "registry"
 ANCHORS = "anchor"
 
@@ -86,7 +88,7 @@ _TX = "sertel_audit_tx"
 
 
 def _tx() -> dict[str, Any]:
-    state: dict[str, Any] = db.session.info.setdefault(_TX, {"heads": {}, "gseq": None})
+    state: dict[str, Any] = db.session.info.setdefault(_TX, {"heads": {}, "gseq": None, "block": []})
     return state
 
 
@@ -105,6 +107,7 @@ def _locked_head(stream: str) -> AuditHead | None:
     head = db.session.get(AuditHead, stream, with_for_update=True)
     if head is not None:
         heads[stream] = head
+        _tx()["block"] = []  # numbers fetched before this lock may be lower than the stream's last
     return head
 
 
@@ -127,16 +130,26 @@ def _open_stream(stream: str, actor: str) -> AuditHead:
     head = db.session.get(AuditHead, stream, with_for_update=True, populate_existing=True)
     assert head is not None  # inserted above, by this transaction or a committed one
     _tx()["heads"][stream] = head
+    _tx()["block"] = []
     return head
 
 
 def _next_gseq() -> int:
     """The next global sequence number (see the module docstring for why this is safe on both databases)."""
-    if db.session.get_bind().dialect.name == "postgresql":
-        # No autoflush: this transaction's pending events and head change are written together, later.
-        with db.session.no_autoflush:
-            return int(db.session.execute(select(AUDIT_GSEQ.next_value())).scalar_one())
     state = _tx()
+    if db.session.get_bind().dialect.name == "postgresql":
+        if not state["block"]:
+            # A few numbers at once, fetched while this transaction holds every head it appends to: each
+            # is above any number an earlier holder of those heads used, so gseq still grows along every
+            # chain. The block is dropped when another head is locked and at the end of the transaction
+            # (unused numbers are gaps, like those of rolled-back transactions). No autoflush: pending
+            # events and the head change are written together, later.
+            with db.session.no_autoflush:
+                fetched = db.session.execute(
+                    select(AUDIT_GSEQ.next_value()).select_from(func.generate_series(1, GSEQ_BLOCK))
+                ).scalars()
+                state["block"] = sorted(int(n) for n in fetched)
+        return int(state["block"].pop(0))
     if state["gseq"] is None:
         # Write first (the head row the caller just moved): SQLite then holds its single writer lock until
         # this transaction ends, so the max read below is current, and no other transaction can take a
