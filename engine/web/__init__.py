@@ -211,8 +211,8 @@ def refuse_bad_input() -> ResponseReturnValue | None:
         for name, value in ((str(n or ""), str(v or "")) for n, v in source.items(multi=True)):
             if CONTROL_CHARACTERS.search(value) or CONTROL_CHARACTERS.search(name):
                 return _refuse(f"Kolom '{name[:60]}' berisi karakter kontrol yang tidak diizinkan.", 422, name[:60])
-            # Query parameters that are numbers are ids or versions (NIK and NIP are form text, never here).
-            if source is request.args and INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
+            # Query parameters that are numbers are ids or versions; a search box ("q") may carry a NIK or NIP.
+            if source is request.args and name != "q" and INTEGER.fullmatch(value.strip()) and abs(int(value)) > MAX_ID:
                 return _refuse(f"Angka pada parameter '{name[:60]}' terlalu besar.", 400, name[:60])
     if request.is_json and request.content_length:
         try:

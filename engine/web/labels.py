@@ -46,12 +46,6 @@ FINDING_LABELS = {
 
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat"}
 
-OUTCOME_LABELS = {
-    "end_delivered": "sertifikat diserahkan",
-    "end_rejected": "ditolak verifikator",
-    "end_declined": "tidak direkomendasikan atasan",
-}
-
 
 def finding_label(kind: str) -> str:
     """The Indonesian description of a reconciliation finding."""
@@ -78,10 +72,26 @@ def event_label(kind: str) -> str:
     return EVENT_LABELS.get(kind, kind)
 
 
-def status_label(status: str, outcome: str | None = None) -> str:
-    """The Indonesian label of a case's status, with its outcome."""
+def status_label(status: str, outcome_label: str | None = None) -> str:
+    """The Indonesian label of a case's status, with its outcome as the diagram's end event names it.
+
+    Outcomes are never looked up here by end-event id (no Python names a diagram element): the caller passes
+    the end event's name (ProcessInstance.outcome_label, or the diagram's labels for older cases).
+    """
     text = STATUS_LABELS.get(status, status)
-    return f"{text} ({OUTCOME_LABELS.get(outcome, outcome)})" if outcome else text
+    return f"{text} ({outcome_label})" if outcome_label else text
+
+
+def duration(span: timedelta) -> str:
+    """A waiting time in Indonesian words: "2 hari 3 jam", "5 jam 10 menit", "kurang dari 1 menit"."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} hari {hours} jam" if hours else f"{days} hari"
+    if hours:
+        return f"{hours} jam {mins} menit" if mins else f"{hours} jam"
+    return f"{mins} menit" if mins else "kurang dari 1 menit"
 
 
 def certificate_status_label(status: str) -> str:
