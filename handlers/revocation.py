@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, form_schema, service_task
 from handlers.common import now_iso, param, pki_failure, submission
 from handlers.forms import (
     Checkbox,
@@ -26,7 +26,7 @@ from handlers.psre_retry import revoke_once
 from pki.errors import PkiError
 
 # RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
-REASONS: dict[str, str] = {
+REASONS: dict[str, str] = {  # the same words as engine.vocabulary.REVOCATION_REASONS
     "keyCompromise": "Kunci privat bocor / dicurigai bocor",
     "affiliationChanged": "Data berubah / pindah instansi",
     "cessationOfOperation": "Tidak lagi ASN / berhenti menggunakan",
@@ -263,7 +263,7 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
             "Status di PSrE",
             at_psre.status == "good",
             "error",
-            f"PSrE mencatat sertifikat: {at_psre.status}.",
+            f"PSrE mencatat sertifikat: {code_label('psre_status', at_psre.status) or at_psre.status}.",
         ),
         item("reason", "Alasan pencabutan", True, "info", REASONS.get(reason, reason)),
         *roster_item(ctx),

@@ -93,6 +93,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.sop_number, "sop_number")
     app.add_template_filter(labels.certificate_status_label, "certificate_status_label")
     app.add_template_filter(labels.finding_label, "finding_label")
+    app.add_template_filter(labels.payload_rows, "payload_rows")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:
