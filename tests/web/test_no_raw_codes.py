@@ -7,6 +7,8 @@ the marks of a Python dict ("{'") and of times shown in UTC.
 
 from __future__ import annotations
 
+import io
+import json
 import re
 import shutil
 import subprocess
@@ -34,7 +36,7 @@ from tests.sops import (
     test_renewal_rekey,
     test_revocation,
 )
-from tests.web_login import login
+from tests.web_login import csrf_of, login
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 PDFTOTEXT = shutil.which("pdftotext")
@@ -158,6 +160,19 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
         if username in ("verifikator", "admin", "auditor"):
             reader.get("/kasus")
 
+    # The public validation page, for the RA's sealed PDFs of the run (a few: validation is slow).
+    validator = app.test_client()
+    token = csrf_of(validator.get("/validasi").get_data(as_text=True))
+    sealed = [(name, content) for name, content in pdfs if content.startswith(b"%PDF") and b"/ByteRange" in content]
+    assert sealed
+    for filename, content in sealed[:2]:
+        answer = validator.post(
+            "/validasi",
+            data={"csrf_token": token, "file": (io.BytesIO(content), filename)},
+            content_type="multipart/form-data",
+        )
+        assert answer.status_code == 200 and "WIB" in answer.get_data(as_text=True)
+
     findings = []
     for path, text in collected_pages:
         findings += [f"page {path}: {hit}" for hit in raw_codes_in(text, patterns)]
@@ -180,3 +195,19 @@ def test_the_scan_finds_a_raw_code_when_there_is_one() -> None:
     assert raw_codes_in("Status PSrE: ISSUE", patterns) and raw_codes_in("rincian {'a': 1}", patterns)
     assert raw_codes_in("Proses issuance_ams", patterns) and raw_codes_in("pukul 10:00 UTC", patterns)
     assert not raw_codes_in("Surel ke diskominfo@pekalongankota.go.id pukul 17:00 WIB", patterns)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "message"),
+    [
+        ({"process_key": "issuance_ams", "data": "x"}, "data", "Harus berupa objek JSON (pasangan nama dan nilai)."),
+        ({"process_key": 5}, "process_key", "Harus berupa teks."),
+        ({"process_key": None}, "process_key", "Tidak boleh kosong."),
+    ],
+)
+def test_api_input_errors_are_indonesian(api: Any, body: dict[str, Any], field: str, message: str) -> None:
+    response = api("pemohon").post("/cases", json=body)
+    assert response.status_code == 422
+    answer = response.get_json()
+    assert answer["fields"][field] == [message], answer
+    assert "Not a valid" not in json.dumps(answer)
