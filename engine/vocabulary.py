@@ -1,4 +1,5 @@
-"""One Indonesian label for each code the system stores: decisions, statuses, reasons, PSrE and validation codes.
+"""One Indonesian label for each code the system stores (decisions, statuses, reasons, PSrE and validation codes),
+and times as people read them (WIB).
 
 Pure tables with no Flask and no database, so the web layer (engine/web/labels.py) and the handlers (through
 engine.handler_api) read the same words. Diagram element ids are never here: an outcome is named by the
@@ -8,6 +9,7 @@ diagram's end event itself (ProcessInstance.outcome_label).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from pki.validation_labels import MAIN_LABELS, SUB_LABELS
@@ -79,3 +81,22 @@ def code_label(field_name: str, value: Any) -> str | None:
             if value in table:
                 return table[value]
     return None
+
+
+# Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
+WIB = timezone(timedelta(hours=7), "WIB")
+
+
+def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
+    """Show a stored UTC time (datetime or ISO string) in WIB; '—' when there is none."""
+    if moment is None or moment == "":
+        return "—"
+    if isinstance(moment, str):
+        try:
+            parsed = datetime.fromisoformat(moment)
+        except ValueError:
+            return moment
+        moment = parsed
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(WIB).strftime(fmt) + " WIB"

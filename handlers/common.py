@@ -308,7 +308,7 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
         ("Proses", str(manifest.get("process_title") or "-")),
         ("Pemohon", f"{applicant.get('full_name', '-')} (NIK {applicant.get('nik') or '-'})"),
         ("Perangkat Daerah", str(applicant.get("agency_name") or "-")),
-        ("Diarsipkan", _wib_text(manifest["archived_at"])),
+        ("Diarsipkan", wib_text(manifest["archived_at"])),
         ("SHA-256 manifes JSON", manifest_sha256),
         ("Keputusan", None),
     ]
@@ -326,17 +326,17 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
         (
             str(c["serial"]),
             f"{code_label('status', c.get('status')) or c.get('status') or '-'}, "
-            f"berlaku sampai {_wib_text(c.get('not_after'))}",
+            f"berlaku sampai {wib_text(c.get('not_after'))}",
         )
         for c in manifest["certificates"]
     ]
     return rows
 
 
-def _wib_text(value: Any) -> str:
-    """An ISO time (UTC when it has no zone) as people in Pekalongan read it, in WIB; '-' when there is none."""
+def wib_text(value: Any) -> str:
+    """A time (datetime or ISO text; UTC when it has no zone) as people in Pekalongan read it, in WIB."""
     try:
-        moment = datetime.fromisoformat(str(value))
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
     except ValueError:
         return str(value or "-")
     return wib(moment if moment.tzinfo else moment.replace(tzinfo=UTC)) or "-"

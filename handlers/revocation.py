@@ -9,7 +9,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, validate, validates_schema
 
 from engine.handler_api import HandlerContext, HandlerError, Param, code_label, form_schema, service_task
-from handlers.common import now_iso, param, pki_failure, submission
+from handlers.common import now_iso, param, pki_failure, submission, wib_text
 from handlers.forms import (
     Checkbox,
     DocumentId,
@@ -244,9 +244,10 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
     if owned.get("status") in REVOKED_STATUSES or at_psre.status == "revoked":
         if at_psre.status == "revoked" and owned.get("status") not in REVOKED_STATUSES:
             ctx.set_certificate_status(serial, "revoked")  # the RA's records catch up with the PSrE
-        when = at_psre.revoked_at.strftime("%d-%m-%Y %H:%M UTC") if at_psre.revoked_at else "sebelumnya"
+        when = wib_text(at_psre.revoked_at) if at_psre.revoked_at else "sebelumnya"
+        why = code_label("reason", at_psre.reason) or code_label("status", owned.get("status")) or "-"
         problem = (
-            f"Sertifikat {serial} sudah dicabut ({when}, alasan: {at_psre.reason or owned.get('status')}). "
+            f"Sertifikat {serial} sudah dicabut ({when}, alasan: {why}). "
             "Pencabutan tidak dapat diajukan dua kali; sertifikat ini sudah tidak berlaku."
         )
         return {**base, "status": "revoked", "problem": problem, "checks": {"items": [], "errors": 1}}

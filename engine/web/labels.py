@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any
 
-from engine.vocabulary import CERTIFICATE_STATUSES, DECISIONS, code_label
-
-# Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
-WIB = timezone(timedelta(hours=7), "WIB")
+from engine.vocabulary import (
+    CERTIFICATE_STATUSES,
+    DECISIONS,
+    code_label,
+)
+from engine.vocabulary import wib as wib  # the pages' `wib` filter: one formatting of times, shared with mails
 
 EVENT_LABELS = {
     "case_started": "Permohonan dibuat",
@@ -95,17 +97,6 @@ def certificate_status_label(status: str) -> str:
 def decision_label(decision: str | None) -> str:
     """The Indonesian label of a decision value."""
     return DECISION_LABELS.get(decision or "", decision or "—")
-
-
-def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
-    """Show a stored UTC time (datetime or ISO string) in WIB."""
-    if moment is None or moment == "":
-        return "—"
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(WIB).strftime(fmt) + " WIB"
 
 
 # The SOP number of each process key, as the Dinas's SOP documents number them.

@@ -62,6 +62,8 @@ def denylist() -> dict[str, re.Pattern[str]]:
     patterns = {word: re.compile(rf"(?<![\w@./-]){re.escape(word)}(?![\w@-])") for word in words if len(word) > 2}
     patterns["{'"] = re.compile(re.escape("{'"))
     patterns["UTC"] = re.compile(r"\bUTC\b")
+    # A stored ISO time shown as it is (UTC, unlabelled): people read times as "03-12-2026 10:00 WIB".
+    patterns["ISO time"] = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
     return patterns
 
 
@@ -194,6 +196,7 @@ def test_the_scan_finds_a_raw_code_when_there_is_one() -> None:
     assert raw_codes_in("Status: Selesai (end_issued)", patterns)
     assert raw_codes_in("Status PSrE: ISSUE", patterns) and raw_codes_in("rincian {'a': 1}", patterns)
     assert raw_codes_in("Proses issuance_ams", patterns) and raw_codes_in("pukul 10:00 UTC", patterns)
+    assert raw_codes_in("dicabut pada 2026-12-03T10:00:00+00:00", patterns)
     assert not raw_codes_in("Surel ke diskominfo@pekalongankota.go.id pukul 17:00 WIB", patterns)
 
 
