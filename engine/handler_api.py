@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Param, form_schema, service_task
+from engine.vocabulary import code_label
 
-__all__ = ["FormRefused", "HandlerContext", "HandlerError", "Param", "form_schema", "service_task"]
+__all__ = ["FormRefused", "HandlerContext", "HandlerError", "Param", "code_label", "form_schema", "service_task"]
 
 
 class HandlerError(RuntimeError):
@@ -43,8 +44,9 @@ class HandlerContext:
     task_name: str
     idempotency_key: str
     params: dict[str, Any] = field(default_factory=dict)
-    # The id of the process the case runs (its SOP key).
+    # The id of the process the case runs (its SOP key), and its title as people read it.
     process_key: str = ""
+    process_title: str = ""
     psre: Any = None
     settings: Mapping[str, Any] = field(default_factory=dict)
     applicant: dict[str, Any] = field(default_factory=dict)
@@ -66,6 +68,8 @@ class HandlerContext:
     seal_pdf: Callable[[bytes, str], bytes] = _unavailable
     # Write an event into the case's audit stream: (kind, payload).
     log_event: Callable[[str, dict[str, Any]], None] = _unavailable
+    # The name of an agency (Perangkat Daerah) by its code, for messages people read (None if unknown).
+    agency_name: Callable[[str], str | None] = field(default=lambda code: None)
     # Who caused this run: username, full_name, nik, roles ("penjadwal" for the scheduler).
     actor: dict[str, Any] = field(default_factory=dict)
     # The whole case record (every submission and result so far), for operators that archive the case.

@@ -44,6 +44,8 @@ SERTEL_NS = "https://sertel.id/schema/bpmn/1.0"
 _NSMAP = {"bpmn": BPMN_NS, "sertel": SERTEL_NS}
 # Where a user task's form reference is kept among its (serialized) extensions.
 FORM_EXTENSION = "sertel_form"
+# A user task's own `<sertel:properties>` (e.g. priority="urgent" for a fast track), kept with its spec.
+TASK_PROPERTIES_EXTENSION = "sertel_properties"
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
@@ -115,6 +117,8 @@ class ReadyTask:
     form_key: str = ""
     # When the earliest timer on the task (an SLA reminder or deadline) fires, UTC naive; None without one.
     due_at: datetime | None = None
+    # The task's `priority` property in the diagram ("urgent": a fast track the inbox shows first).
+    priority: str | None = None
 
 
 # ---------------------------------------------------------------- the clock timers read (replay sets it)
@@ -261,7 +265,7 @@ BACKGROUND_PROPERTY = "background"
 
 
 def properties_of(node: Any) -> dict[str, str]:
-    """The `<sertel:properties>` of a BPMN element (a process, or a service task)."""
+    """The `<sertel:properties>` of a BPMN element (a process, a user task or a service task)."""
     props = node.xpath("./bpmn:extensionElements/sertel:properties/sertel:property", namespaces=_NSMAP)
     return {str(p.get("name") or ""): str(p.get("value") or "") for p in props}
 
@@ -274,6 +278,9 @@ class SertelUserTaskParser(UserTaskParser):  # type: ignore[misc]  # SpiffWorkfl
         form = form_ref_of(self.node if node is None else node)
         if form is not None:
             extensions[FORM_EXTENSION] = form
+        properties = properties_of(self.node if node is None else node)
+        if properties:
+            extensions[TASK_PROPERTIES_EXTENSION] = properties
         return extensions
 
 
@@ -725,9 +732,16 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
             t.workflow.spec.name,
             _form_name(t.task_spec),
             _due_of(t),
+            task_properties(t.task_spec).get("priority") or None,
         )
         for t in tasks
     ]
+
+
+def task_properties(task_spec: Any) -> dict[str, str]:
+    """The `<sertel:properties>` a user task declares in its diagram (empty when none)."""
+    raw = (getattr(task_spec, "extensions", None) or {}).get(TASK_PROPERTIES_EXTENSION)
+    return {str(k): str(v) for k, v in raw.items()} if isinstance(raw, dict) else {}
 
 
 def _due_of(task: Task) -> datetime | None:

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.handler_api import HandlerContext, HandlerError, Param, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, service_task
 from handlers.form_pdf import render_form_pdf
 from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
@@ -26,6 +26,7 @@ from pki.errors import (
     WeakPassphrase,
 )
 from pki.psre import IssuedCertificate, SubjectInfo
+from pki.validation_labels import wib
 
 PKI_MESSAGES: dict[type[PkiError], str] = {
     InvalidCsr: "CSR tidak dapat dibaca atau tanda tangannya tidak valid.",
@@ -288,6 +289,7 @@ def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
         "format": "sertel-berkas-kasus/1",
         "case_id": ctx.case_id,
         "process_key": str(ctx.process_key or record.get("process_key") or ""),
+        "process_title": ctx.process_title,
         "applicant": dict(ctx.applicant),
         "started_by": record.get("started_by"),
         "documents": case_documents(ctx, record),
@@ -303,25 +305,41 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
     applicant = manifest.get("applicant") or {}
     rows: list[tuple[str, str | None]] = [
         ("Nomor kasus", str(manifest["case_id"])),
-        ("Proses", str(manifest.get("process_key") or "-")),
+        ("Proses", str(manifest.get("process_title") or "-")),
         ("Pemohon", f"{applicant.get('full_name', '-')} (NIK {applicant.get('nik') or '-'})"),
         ("Perangkat Daerah", str(applicant.get("agency_name") or "-")),
-        ("Diarsipkan", str(manifest["archived_at"])),
+        ("Diarsipkan", wib_text(manifest["archived_at"])),
         ("SHA-256 manifes JSON", manifest_sha256),
         ("Keputusan", None),
     ]
     rows += [
-        (str(d["step"]), f"{d.get('decision')}: {d.get('reasons') or d.get('notes') or '-'}")
+        (
+            str(d["step"]),
+            f"{code_label('decision', d.get('decision')) or '-'}: {d.get('reasons') or d.get('notes') or '-'}",
+        )
         for d in manifest["decisions"]
     ]
     rows.append(("Dokumen", None))
     rows += [(str(d.get("filename") or d.get("id")), str(d.get("sha256") or "-")) for d in manifest["documents"]]
     rows.append(("Sertifikat", None))
     rows += [
-        (str(c["serial"]), f"{c.get('status') or '-'}, berlaku sampai {c.get('not_after') or '-'}")
+        (
+            str(c["serial"]),
+            f"{code_label('status', c.get('status')) or c.get('status') or '-'}, "
+            f"berlaku sampai {wib_text(c.get('not_after'))}",
+        )
         for c in manifest["certificates"]
     ]
     return rows
+
+
+def wib_text(value: Any) -> str:
+    """A time (datetime or ISO text; UTC when it has no zone) as people in Pekalongan read it, in WIB."""
+    try:
+        moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    except ValueError:
+        return str(value or "-")
+    return wib(moment if moment.tzinfo else moment.replace(tzinfo=UTC)) or "-"
 
 
 def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manifest_sha256: str) -> tuple[bytes, str]:

@@ -207,6 +207,8 @@ def new_values(ctx: HandlerContext) -> dict[str, str]:
     values = {name: str(current.get(name) or "") for name in CHANGEABLE}
     for name in changed_fields(form):
         values[name] = str(form.get(name) or "").strip()
+    # The agency as people read it (the mail and the verifikator's summary show the name, not the code).
+    values["agency_name"] = ctx.agency_name(values["agency_code"]) or values["agency_code"]
     return values
 
 
@@ -224,7 +226,14 @@ def change_items(ctx: HandlerContext, current: Mapping[str, Any], new: Mapping[s
         label = CHANGEABLE[name][1]
         before, after = str(current.get(name) or ""), new[name]
         same = before.strip().lower() == after.strip().lower()
-        message = f"{label} tidak berubah ({before or '-'})." if same else f"{label}: {before or '-'} → {after}."
+        shown_before, shown_after = before, after
+        if name == "agency_code":  # people read agency names, not codes
+            shown_before, shown_after = ctx.agency_name(before) or before, ctx.agency_name(after) or after
+        message = (
+            f"{label} tidak berubah ({shown_before or '-'})."
+            if same
+            else f"{label}: {shown_before or '-'} → {shown_after}."
+        )
         items.append(item(f"change_{name}", f"Perubahan {label.lower()}", not same, "error", message))
     if "full_name" in changed_fields(form) and not names_match_loosely(
         str(current.get("full_name") or ""), new["full_name"]

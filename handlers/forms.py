@@ -238,7 +238,7 @@ def check_nik(value: str) -> None:
 
 
 def check_nip(value: str) -> None:
-    """Block a NIP that is not 18 digits; a non-PNS pattern passes as PPPK."""
+    """Block a NIP that fits neither the PNS nor the PPPK structure (handlers.identity)."""
     problems = validate_nip(value).problems
     if problems:
         raise ValidationError(problems)

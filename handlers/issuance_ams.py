@@ -130,8 +130,8 @@ def roster_items(ctx: HandlerContext, nip: str, nik: str, full_name: str, agency
             "error",
             f"Terdaftar pada {agency_name}."
             if same_agency
-            else f"Data ASN mencatat {agency_name} ({roster_agency or '-'}), "
-            f"bukan perangkat daerah yang dipilih ({agency_code or '-'}).",
+            else f"Data ASN mencatat {agency_name}, bukan perangkat daerah pemohon "
+            f"({ctx.agency_name(agency_code) or agency_code or '-'}).",
         )
     )
     roster_name = str(row.get("full_name") or "")

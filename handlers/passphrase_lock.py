@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import validate
 
-from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, form_schema, service_task
 from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
 from handlers.data_change import (
     certificate_items,
@@ -92,7 +92,9 @@ def subject_items(ctx: HandlerContext, nik: str) -> list[dict[str, Any]]:
     except PkiError as err:
         return [item("psre_status", label, False, "error", str(pki_failure(err)))]
     ok = status == SubjectStatus.ISSUE
-    return [item("psre_status", label, ok, "error", f"Status di PSrE: {status}.")]
+    return [
+        item("psre_status", label, ok, "error", f"Status di PSrE: {code_label('psre_status', str(status)) or status}.")
+    ]
 
 
 def lock_items(ctx: HandlerContext, serial: str) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, form_schema, service_task
 from handlers.common import CERTIFICATE_RESULTS, certificate_summary, now_iso, pki_failure
 from handlers.forms import Checkbox, DocumentId, FormSchema, PersonFieldsSchema, Text
 from handlers.issuance_ams import (
@@ -117,7 +117,11 @@ def certificate_items(ctx: HandlerContext, serial: str) -> list[Item]:
     except PkiError as err:
         raise pki_failure(err) from err
     good = status.status == "good"
-    message = "PSrE mencatat sertifikat dalam status baik." if good else f"PSrE mencatat sertifikat: {status.status}."
+    message = (
+        "PSrE mencatat sertifikat dalam status baik."
+        if good
+        else f"PSrE mencatat sertifikat: {code_label('psre_status', status.status) or status.status}."
+    )
     items.append(item("certificate_psre_status", "Status di PSrE", good, "error", message))
     items.append(_expiry_item(owned))
     return items

@@ -7,8 +7,8 @@ from typing import Any
 
 from marshmallow import ValidationError, validate, validates_schema
 
-from engine.handler_api import HandlerContext, HandlerError, Param, form_schema, service_task
-from handlers.common import now_iso, param, pki_failure, submission
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, form_schema, service_task
+from handlers.common import now_iso, param, pki_failure, submission, wib_text
 from handlers.forms import (
     Checkbox,
     DocumentId,
@@ -27,7 +27,7 @@ from handlers.psre_retry import revoke_once
 from pki.errors import PkiError
 
 # RFC 5280 reason names an owner or the RA may give, with the labels of the revocation statement.
-REASONS: dict[str, str] = {
+REASONS: dict[str, str] = {  # the same words as engine.vocabulary.REVOCATION_REASONS
     "keyCompromise": "Kunci privat bocor / dicurigai bocor",
     "affiliationChanged": "Data berubah / pindah instansi",
     "cessationOfOperation": "Tidak lagi ASN / berhenti menggunakan",
@@ -227,9 +227,10 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
     if owned.get("status") in REVOKED_STATUSES or at_psre.status == "revoked":
         if at_psre.status == "revoked" and owned.get("status") not in REVOKED_STATUSES:
             ctx.set_certificate_status(serial, "revoked")  # the RA's records catch up with the PSrE
-        when = at_psre.revoked_at.strftime("%d-%m-%Y %H:%M UTC") if at_psre.revoked_at else "sebelumnya"
+        when = wib_text(at_psre.revoked_at) if at_psre.revoked_at else "sebelumnya"
+        why = code_label("reason", at_psre.reason) or code_label("status", owned.get("status")) or "-"
         problem = (
-            f"Sertifikat {serial} sudah dicabut ({when}, alasan: {at_psre.reason or owned.get('status')}). "
+            f"Sertifikat {serial} sudah dicabut ({when}, alasan: {why}). "
             "Pencabutan tidak dapat diajukan dua kali; sertifikat ini sudah tidak berlaku."
         )
         return {**base, "status": "revoked", "problem": problem, "checks": {"items": [], "errors": 1}}
@@ -246,7 +247,7 @@ def check_certificate(ctx: HandlerContext) -> dict[str, Any]:
             "Status di PSrE",
             at_psre.status == "good",
             "error",
-            f"PSrE mencatat sertifikat: {at_psre.status}.",
+            f"PSrE mencatat sertifikat: {code_label('psre_status', at_psre.status) or at_psre.status}.",
         ),
         item("reason", "Alasan pencabutan", True, "info", REASONS.get(reason, reason)),
         *roster_item(ctx),

@@ -6,7 +6,7 @@ import io
 import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from asn1crypto import x509 as asn1_x509
@@ -24,9 +24,10 @@ from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from pki.errors import PkiError
 from pki.keywrap import CaPrivateKey
+from pki.validation_labels import wib
 
 STAMP_TEXT = (
-    "Ditandatangani secara elektronik oleh\n%(signer)s\nWaktu: %(ts)s\nAlasan: %(reason)s\nLokasi: %(location)s"
+    "Ditandatangani secara elektronik oleh\n%(signer)s\nWaktu: %(waktu)s\nAlasan: %(reason)s\nLokasi: %(location)s"
 )
 STAMP_STYLE = TextStampStyle(stamp_text=STAMP_TEXT, timestamp_format="%d-%m-%Y %H:%M:%S %Z")
 STAMP_SIZE = (260, 78)
@@ -201,7 +202,9 @@ def sign_pdf(
             stamp_style=STAMP_STYLE if visible else None,
             new_field_spec=spec,
         )
-        params = {"reason": reason, "location": location, "signer": key.signer_name}
+        # The stamp's time in WIB, as people in Pekalongan read it: pyHanko fills its own `ts` in UTC, so the
+        # text names `waktu`, taken as the signing starts (the signature's own time is within the same second).
+        params = {"reason": reason, "location": location, "signer": key.signer_name, "waktu": wib(datetime.now(UTC))}
         output = pdf_signer.sign_pdf(writer, appearance_text_params=params)
     except (PdfError, SigningError, ValueError) as exc:
         raise SigningFailed(f"PDF tidak dapat ditandatangani: {exc}") from exc

@@ -80,6 +80,11 @@ class ProcessInstance(Model):
     # The applicant's data as last submitted in a form of this case (name, NIK, NIP, agency…).
     applicant_json: Mapped[str] = mapped_column(Text, default="{}")
     error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Totals of the latest automated checks (a step output with "items", "errors" and "warnings"), for the inbox.
+    check_errors: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    check_warnings: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # The name the diagram gives the end event the case finished on (what people read instead of its id).
+    outcome_label: Mapped[str | None] = mapped_column(String(200), nullable=True)
     # When the earliest waiting timer of the case falls due; the scheduler polls on this column.
     next_timer_at: Mapped[datetime | None] = mapped_column(nullable=True, index=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -121,6 +126,8 @@ class HumanTask(Model):
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="open")
     due_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # The task's `priority` property in the diagram ("urgent" for fast tracks such as a key compromise).
+    priority: Mapped[str | None] = mapped_column(String(20), nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[datetime | None] = mapped_column(nullable=True)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)

@@ -50,11 +50,23 @@ def step_recorder(case: ProcessInstance, actor: str) -> Any:
     def on_completed(task: Any) -> None:
         if runtime.is_significant(task) and not runtime.is_user_task_record(task):
             record = {**runtime.describe_completed(task), "triggered_by": actor}
+            note_check_totals(case, record.get("output"))
             audit.append(
                 audit.case_stream(case.id), "step_completed", SYSTEM_ACTOR, record, case.id, record["task_name"]
             )
 
     return on_completed
+
+
+def note_check_totals(case: ProcessInstance, output: Any) -> None:
+    """Keep the totals of a step's automated checks on the case (the inbox flags them without loading state).
+
+    A check result is any step output shaped like the verifikator's check list: items, errors, warnings.
+    """
+    for value in (output or {}).values() if isinstance(output, dict) else ():
+        if isinstance(value, dict) and {"items", "errors", "warnings"} <= set(value):
+            case.check_errors = int(value["errors"] or 0)
+            case.check_warnings = int(value["warnings"] or 0)
 
 
 def run_step(step: Any) -> None:
@@ -81,6 +93,7 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
     if completed:
         case.status = "completed"
         case.outcome = runtime.end_event(workflow)
+        case.outcome_label = runtime.element_labels(case.deployment.xml).get(case.outcome or "")
         case.ended_at = utcnow()
     open_rows = {
         row.task_uuid: row
@@ -108,6 +121,7 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
                 form_key=item.form_key,
                 label=item.label,
                 due_at=item.due_at,
+                priority=item.priority,
                 lane=item.lane,
                 role=role,
                 owner_user_id=case.applicant_id if role == "Pemohon" else None,
@@ -116,7 +130,13 @@ def save_case(case: ProcessInstance, workflow: Any) -> None:
             )
         )
     if completed:
-        audit.append(audit.case_stream(case.id), "case_completed", "sistem", {"outcome": case.outcome}, case.id)
+        audit.append(
+            audit.case_stream(case.id),
+            "case_completed",
+            "sistem",
+            {"outcome": case.outcome, "outcome_label": case.outcome_label},
+            case.id,
+        )
     db.session.flush()
 
 

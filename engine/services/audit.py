@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import event as orm_event
@@ -210,5 +210,8 @@ def events_of_case(instance_id: int) -> list[AuditEvent]:
 
 
 def describe_time(moment: datetime | None) -> str:
-    """A UTC time as verify reports show it."""
-    return f"{moment:%Y-%m-%d %H:%M:%S} UTC" if moment else "waktu tidak diketahui"
+    """A stored (UTC) time as verify reports show it: in WIB, as people in Pekalongan read times."""
+    if moment is None:
+        return "waktu tidak diketahui"
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(timezone(timedelta(hours=7))).strftime("%Y-%m-%d %H:%M:%S WIB")

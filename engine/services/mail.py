@@ -14,6 +14,7 @@ from engine.models import OutboxMail, db
 from engine.models.base import utcnow
 from engine.services.errors import ServiceError
 from engine.services.runtime_context import settings
+from engine.vocabulary import wib
 
 log = logging.getLogger(__name__)
 _templates = Environment(
@@ -22,6 +23,8 @@ _templates = Environment(
     autoescape=False,
     keep_trailing_newline=True,
 )
+# Times in mails are read in WIB, like every time a person reads.
+_templates.filters["wib"] = wib
 
 
 def render(template: str, context: dict[str, Any]) -> tuple[str, str]:

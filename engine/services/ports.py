@@ -214,6 +214,12 @@ class CasePorts:
         self._log("applicant_updated", {"fields": sorted(changed)})
 
 
+def agency_name(code: str) -> str | None:
+    """The name of the agency with this code (None when there is none)."""
+    found: str | None = db.session.execute(select(Agency.name).where(Agency.code == code)).scalar_one_or_none()
+    return found
+
+
 def handler_context(
     case: ProcessInstance,
     task: Any,
@@ -231,6 +237,8 @@ def handler_context(
         idempotency_key=f"case-{case.id}/{ports.task_name}/{runtime.iteration(task)}",
         params=params,
         process_key=case.sop_key,
+        process_title=case.deployment.title,
+        agency_name=agency_name,
         psre=psre(),
         settings={name.lower(): config[name] for name in HANDLER_SETTINGS},
         applicant=applicant_of(case),

@@ -369,7 +369,8 @@ def case_view(case_id: int, user: User) -> CaseView:
         active_elements=runtime.active_elements(workflow),
         labels=_labels(case),
         data=runtime.current_data(workflow),
-        actionable={t.id for t in open_tasks if may_act_on(user, t)},
+        # Another person's claimed task is theirs to work: no "Kerjakan" for it.
+        actionable={t.id for t in open_tasks if may_act_on(user, t) and t.claimed_by_id in (None, user.id)},
     )
 
 

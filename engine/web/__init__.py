@@ -56,7 +56,7 @@ CONTENT_SECURITY_POLICY = (
 CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 INTEGER = re.compile(r"[+-]?[0-9]{1,400}")
 # Query parameters whose digits are text, not ids: the auditor's search by NIK, NIP and certificate serial.
-DIGIT_TEXT_PARAMS = frozenset({"nik", "nip", "serial"})
+DIGIT_TEXT_PARAMS = frozenset({"nik", "nip", "serial", "q"})
 # Marks of an internal error (a driver's or SQLAlchemy's message) that must never reach a response body.
 INTERNAL_DETAIL = re.compile(
     r"\[SQL:|\[parameters:|sqlalche\.me|Background on this error|Traceback|psycopg|sqlite3\.", re.I
@@ -103,6 +103,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.sop_number, "sop_number")
     app.add_template_filter(labels.certificate_status_label, "certificate_status_label")
     app.add_template_filter(labels.finding_label, "finding_label")
+    app.add_template_filter(labels.payload_rows, "payload_rows")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:

@@ -9,6 +9,15 @@ from marshmallow.types import ErrorMessages
 
 REQUIRED: ErrorMessages = {"required": "Wajib diisi."}
 
+# marshmallow's own type messages ("Not a valid mapping type.") in Indonesian, by field class (most specific first).
+_TYPE_MESSAGES: tuple[tuple[type[fields.Field[Any]], str], ...] = (
+    (fields.Dict, "Harus berupa objek JSON (pasangan nama dan nilai)."),
+    (fields.List, "Harus berupa daftar."),
+    (fields.Boolean, "Harus berupa true atau false."),
+    (fields.Integer, "Harus berupa bilangan bulat."),
+    (fields.String, "Harus berupa teks."),
+)
+
 
 def plain_text(limit: int, least: int = 0) -> list[validate.Validator]:
     """Validators of an API text field: at most `limit` characters (at least `least`), no control characters."""
@@ -25,14 +34,31 @@ def plain_text(limit: int, least: int = 0) -> list[validate.Validator]:
     ]
 
 
-class TokenRequestSchema(Schema):
+class ApiSchema(Schema):
+    """Base of the API's own input schemas: every message a caller can get is Indonesian."""
+
+    error_messages = {"type": "Isi permintaan harus berupa objek JSON.", "unknown": "Kolom tidak dikenal."}
+
+    def on_bind_field(self, field_name: str, field_obj: fields.Field[Any]) -> None:
+        """Give the field Indonesian messages for wrong types, null and unreadable text."""
+        messages = {
+            "null": "Tidak boleh kosong.",
+            "invalid_utf8": "Teks tidak valid (bukan UTF-8).",
+            "too_large": "Angka terlalu besar.",
+            "validator_failed": "Nilai tidak valid.",
+        }
+        invalid = next((text for cls, text in _TYPE_MESSAGES if isinstance(field_obj, cls)), "Jenis data tidak valid.")
+        field_obj.error_messages = {**field_obj.error_messages, **messages, "invalid": invalid}
+
+
+class TokenRequestSchema(ApiSchema):
     """Log in for a bearer token."""
 
     username = fields.String(required=True, validate=plain_text(80, least=1), error_messages=REQUIRED)
     password = fields.String(required=True, validate=plain_text(200, least=1), error_messages=REQUIRED)
 
 
-class StartCaseSchema(Schema):
+class StartCaseSchema(ApiSchema):
     """Start a case of a deployed process."""
 
     process_key = fields.String(

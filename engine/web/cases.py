@@ -22,7 +22,14 @@ def show(case_id: int) -> Any:
     access_log.log_view(g.user, "case_viewed", {"case_id": case_id})
     svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
     on_behalf = queries.on_behalf_of(view.case)
-    return render_template("case.html", view=view, case=view.case, diagram=Markup(svg), on_behalf=on_behalf)
+    return render_template(
+        "case.html",
+        view=view,
+        case=view.case,
+        diagram=Markup(svg),
+        on_behalf=on_behalf,
+        agency_names=dict(queries.agency_choices()),
+    )
 
 
 @bp.get("/dokumen/<int:document_id>")

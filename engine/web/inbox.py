@@ -1,39 +1,63 @@
-"""The task inbox: my tasks, tasks I may claim, starting a new application."""
+"""The task inbox (filtered, searchable, fast tracks first), the RA's case list, starting a new application."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.services import cases, queries
+from engine.services import cases, queries, worklist
 from engine.web import labels
 from engine.web.auth import login_required
 
 bp = Blueprint("inbox", __name__)
+
+# Roles that work other people's cases and get the filter bar and the case list.
+STAFF_ROLES = ("Verifikator", "Admin", "Auditor")
+
+
+@bp.app_template_filter("waited")
+def waited(span: timedelta) -> str:
+    """How long something has waited, in Indonesian ("2 hari 3 jam", "45 menit")."""
+    return labels.duration(span)
 
 
 @bp.get("/")
 @login_required()
 def index() -> Any:
     """Show the user's inbox, their cases and the processes they may start."""
-    view = queries.inbox_view(
+    filters = worklist.parse_filters(request.args)
+    board = worklist.inbox_board(
         g.user,
-        mine_after=queries.parse_cursor(request.args.get("tugas_setelah")),
-        claimable_after=queries.parse_cursor(request.args.get("klaim_setelah")),
+        filters,
+        mine_after=worklist.parse_page_cursor(request.args.get("tugas_setelah")),
+        claimable_after=worklist.parse_page_cursor(request.args.get("klaim_setelah")),
     )
+    staff = any(g.user.has_role(r) for r in (*STAFF_ROLES, "Atasan"))
+    sops, agencies = worklist.filter_choices() if staff else ([], [])
     return render_template(
         "inbox.html",
-        mine=view.mine.rows,
-        mine_next=view.mine.next_after,
-        claimable=view.claimable.rows,
-        claimable_next=view.claimable.next_after,
-        notices=view.notices,
+        board=board,
+        filters=filters,
+        show_filters=staff,
+        sops=sops,
+        agencies=agencies,
         cases_page=queries.my_cases(g.user, before=queries.parse_cursor(request.args.get("kasus_sebelum"))),
         processes=sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
         if g.user.has_role("Pemohon")
         else [],
     )
+
+
+@bp.get("/kasus")
+@login_required(*STAFF_ROLES)
+def case_list() -> Any:
+    """Every case for RA staff: filtered, searchable, newest first, the applicant shown."""
+    filters = worklist.parse_filters(request.args)
+    page = worklist.case_list(filters, before=queries.parse_cursor(request.args.get("sebelum")))
+    sops, agencies = worklist.filter_choices()
+    return render_template("case_list.html", page=page, filters=filters, sops=sops, agencies=agencies)
 
 
 @bp.post("/proses/<key>/mulai")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta, timezone
+from collections.abc import Iterator, Mapping
+from datetime import datetime, timedelta
+from typing import Any
 
-# Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
-WIB = timezone(timedelta(hours=7), "WIB")
+from engine.vocabulary import (
+    CERTIFICATE_STATUSES,
+    DECISIONS,
+    code_label,
+)
+from engine.vocabulary import wib as wib  # the pages' `wib` filter: one formatting of times, shared with mails
 
 EVENT_LABELS = {
     "case_started": "Permohonan dibuat",
@@ -49,33 +55,14 @@ FINDING_LABELS = {
 
 STATUS_LABELS = {"running": "Berjalan", "completed": "Selesai", "error": "Galat", "withdrawn": "Ditarik pemohon"}
 
-OUTCOME_LABELS = {
-    "end_delivered": "sertifikat diserahkan",
-    "end_rejected": "ditolak verifikator",
-    "end_declined": "tidak direkomendasikan atasan",
-    "withdrawn": "ditarik pemohon",
-}
-
 
 def finding_label(kind: str) -> str:
     """The Indonesian description of a reconciliation finding."""
     return FINDING_LABELS.get(kind, kind)
 
 
-CERTIFICATE_STATUS_LABELS = {
-    "active": "Aktif",
-    "revoked": "Dicabut",
-    "superseded": "Digantikan",
-    "expired": "Kedaluwarsa",
-}
-
-DECISION_LABELS = {
-    "approve": "Disetujui",
-    "decline": "Tidak direkomendasikan",
-    "return": "Dikembalikan untuk perbaikan",
-    "reject": "Ditolak",
-    "withdraw": "Ditarik pemohon",
-}
+CERTIFICATE_STATUS_LABELS = CERTIFICATE_STATUSES
+DECISION_LABELS = DECISIONS
 
 
 def event_label(kind: str) -> str:
@@ -83,10 +70,26 @@ def event_label(kind: str) -> str:
     return EVENT_LABELS.get(kind, kind)
 
 
-def status_label(status: str, outcome: str | None = None) -> str:
-    """The Indonesian label of a case's status, with its outcome."""
+def status_label(status: str, outcome_label: str | None = None) -> str:
+    """The Indonesian label of a case's status, with its outcome as the diagram's end event names it.
+
+    Outcomes are never looked up here by end-event id (no Python names a diagram element): the caller passes
+    the end event's name (ProcessInstance.outcome_label, or the diagram's labels for older cases).
+    """
     text = STATUS_LABELS.get(status, status)
-    return f"{text} ({OUTCOME_LABELS.get(outcome, outcome)})" if outcome else text
+    return f"{text} ({outcome_label})" if outcome_label else text
+
+
+def duration(span: timedelta) -> str:
+    """A waiting time in Indonesian words: "2 hari 3 jam", "5 jam 10 menit", "kurang dari 1 menit"."""
+    minutes = max(int(span.total_seconds() // 60), 0)
+    days, rest = divmod(minutes, 24 * 60)
+    hours, mins = divmod(rest, 60)
+    if days:
+        return f"{days} hari {hours} jam" if hours else f"{days} hari"
+    if hours:
+        return f"{hours} jam {mins} menit" if mins else f"{hours} jam"
+    return f"{mins} menit" if mins else "kurang dari 1 menit"
 
 
 def certificate_status_label(status: str) -> str:
@@ -97,17 +100,6 @@ def certificate_status_label(status: str) -> str:
 def decision_label(decision: str | None) -> str:
     """The Indonesian label of a decision value."""
     return DECISION_LABELS.get(decision or "", decision or "—")
-
-
-def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
-    """Show a stored UTC time (datetime or ISO string) in WIB."""
-    if moment is None or moment == "":
-        return "—"
-    if isinstance(moment, str):
-        moment = datetime.fromisoformat(moment)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return moment.astimezone(WIB).strftime(fmt) + " WIB"
 
 
 # The SOP number of each process key, as the Dinas's SOP documents number them.
@@ -130,3 +122,151 @@ def sop_order(key: str) -> tuple[int, str]:
     """Sort key: SOP 088.9 first, then by number; other processes last."""
     number = SOP_NUMBERS.get(key)
     return (int(number.split(".")[1]), key) if number else (999, key)
+
+
+# Field names of form submissions and step results, as the timeline labels them.
+FIELD_LABELS = {
+    "full_name": "Nama lengkap",
+    "nik": "NIK",
+    "nip": "NIP",
+    "agency_code": "Perangkat daerah",
+    "agency_name": "Perangkat daerah",
+    "position": "Jabatan",
+    "email": "E-mail",
+    "phone": "Telepon",
+    "category": "Kategori pemilik",
+    "ktp_scan": "Pindaian KTP",
+    "ktp_photo": "Foto KTP",
+    "selfie": "Swafoto",
+    "asn_proof": "Bukti status ASN",
+    "appointment_proof": "SK pelantikan",
+    "other_proof": "Bukti lain",
+    "change_proof": "Bukti perubahan",
+    "request_letter": "Surat permintaan",
+    "statement_true": "Menyatakan data benar",
+    "statement_forgotten": "Menyatakan lupa passphrase",
+    "accept_obligations": "Menyetujui kewajiban pemilik",
+    "received": "Sertifikat diterima",
+    "decision": "Keputusan",
+    "notes": "Catatan",
+    "note": "Catatan",
+    "reasons": "Alasan",
+    "reason": "Alasan",
+    "chronology": "Kronologi",
+    "incident_date": "Tanggal kejadian",
+    "statement_date": "Tanggal pernyataan",
+    "certificate_serial": "Nomor seri sertifikat",
+    "serial": "Nomor seri",
+    "old_serial": "Nomor seri lama",
+    "head_name": "Nama atasan",
+    "head_nip": "NIP atasan",
+    "head_position": "Jabatan atasan",
+    "checked_identity": "Identitas diperiksa",
+    "checked_asn": "Status ASN diperiksa",
+    "checked_recommendation": "Rekomendasi diperiksa",
+    "requested_by": "Diminta oleh",
+    "requester_name": "Nama peminta",
+    "requester_nip": "NIP peminta",
+    "csr_pem": "Permintaan sertifikat (CSR)",
+    "status": "Status",
+    "psre_status": "Status di PSrE",
+    "not_after": "Berlaku sampai",
+    "invalid_from": "Tidak berlaku sejak",
+    "errors": "Galat",
+    "warnings": "Peringatan",
+    "all_ok": "Semua sesuai",
+    "ok": "Berhasil",
+    "problem": "Masalah",
+    "message": "Pesan",
+    "subject": "Subjek",
+    "kind": "Jenis",
+    "fast_track": "Jalur cepat",
+    "started_by": "Diajukan oleh",
+    "document_id": "Dokumen",
+    "filename": "Nama berkas",
+    "sent": "Terkirim",
+    "template": "Templat surel",
+    "recipient": "Penerima",
+    "locked": "Terkunci",
+    "revoked": "Dicabut",
+    "outcome_label": "Hasil",
+}
+# Values that are too long or too technical to show in a timeline line (a CSR, a PEM, a hash list).
+_HIDDEN_VALUES = ("-----BEGIN",)
+_MAX_TEXT = 160
+
+
+def field_label(name: str) -> str:
+    """The Indonesian label of a submitted or produced field (its name with spaces when it has none)."""
+    return FIELD_LABELS.get(name, name.replace("_", " ").strip().capitalize())
+
+
+def value_text(name: str, value: Any, names: Mapping[str, str] | None = None) -> str:
+    """One stored value as a person reads it: codes labelled, yes/no, times in WIB, dicts and lists spelled out."""
+    if value is None or value == "":
+        return "—"
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    label = code_label(name, value)
+    if label is not None:
+        return label
+    if name in ("agency_code",) and names and isinstance(value, str):
+        return names.get(value, value)
+    if isinstance(value, Mapping):
+        return "; ".join(f"{field_label(str(k))}: {value_text(str(k), v, names)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(value_text(name, item, names) for item in value) or "—"
+    text = str(value)
+    if text.startswith(_HIDDEN_VALUES):
+        return "(terlampir)"
+    if _looks_like_time(text):
+        return wib(text)
+    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
+
+
+def _looks_like_time(text: str) -> bool:
+    if len(text) < 16 or text[4:5] != "-" or "T" not in text[8:12]:
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_check_list(value: Any) -> bool:
+    items = value.get("items") if isinstance(value, Mapping) else None
+    return isinstance(items, list) and all(isinstance(i, Mapping) and "label" in i for i in items)
+
+
+def payload_rows(payload: Any, names: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
+    """(label, text) lines of a step's submission or result, for the timeline; never a Python dict.
+
+    A check list (items with label, ok, message) becomes one line per check; a nested record one line per field.
+    """
+    if not isinstance(payload, Mapping):
+        if payload not in (None, ""):
+            yield ("Hasil", value_text("", payload, names))
+        return
+    for key, value in payload.items():
+        name = str(key)
+        if _is_check_list(value):
+            for item in value["items"]:
+                mark = (
+                    "sesuai"
+                    if item.get("ok")
+                    else ("peringatan" if item.get("severity") == "warning" else "tidak sesuai")
+                )
+                yield (
+                    str(item.get("label") or field_label(str(item.get("code") or ""))),
+                    f"{mark}: {item.get('message') or '—'}",
+                )
+            continue
+        if isinstance(value, Mapping) and value:
+            for sub_key, sub_value in value.items():
+                if _is_check_list(sub_value):
+                    yield from payload_rows({sub_key: sub_value}, names)
+                else:
+                    yield (field_label(str(sub_key)), value_text(str(sub_key), sub_value, names))
+            continue
+        yield (field_label(name), value_text(name, value, names))

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import secrets
+from datetime import timedelta
 from typing import Any, Callable
 
 import pytest
@@ -211,7 +212,8 @@ def test_cli_verify_exits_1_and_names_the_event(app: Flask, api: Any) -> None:
     result = app.test_cli_runner().invoke(verify_command)
     assert result.exit_code == 1
     expected = (
-        f"{event.stream} #{event.seq} ({event.at:%Y-%m-%d %H:%M:%S} UTC, {event.kind}): isi peristiwa telah diubah"
+        f"{event.stream} #{event.seq} ({event.at + timedelta(hours=7):%Y-%m-%d %H:%M:%S} WIB, {event.kind}): "
+        "isi peristiwa telah diubah"
     )
     assert expected in result.stderr
     assert "Log peristiwa utuh" not in result.output

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask
@@ -71,7 +72,7 @@ def test_truncated_tail_with_a_rewritten_head_is_found_by_the_anchor(app: Flask,
         found = only(audit_verify.verify())
     assert (found.stream, found.seq, found.kind) == (stream, cut.seq, "(hilang)")
     assert found.why == (
-        f"peristiwa ini dijangkarkan pada {anchor_at:%Y-%m-%d %H:%M:%S} UTC (jangkar #{anchor_seq}) "
+        f"peristiwa ini dijangkarkan pada {anchor_at + timedelta(hours=7):%Y-%m-%d %H:%M:%S} WIB (jangkar #{anchor_seq}) "
         "tetapi hilang: ekor terpotong atau aliran dihapus"
     )
 

@@ -214,3 +214,15 @@ def test_a_background_step_after_a_typed_passphrase_runs_in_the_request(tmp_path
         with app.app_context():
             db.session.remove()
             db.engine.dispose()
+
+
+def test_a_user_tasks_priority_is_checked_at_publish(app: Flask) -> None:
+    xml = (deploy.PROCESSES_DIR / "revocation.bpmn").read_text(encoding="utf-8")
+    assert 'name="priority" value="urgent"' in xml
+    with app.app_context():
+        try:
+            deploy.parse_and_check(xml.replace('value="urgent"', 'value="segera"'), "revocation")
+        except Invalid as exc:
+            assert "harus 'urgent' atau 'normal', bukan 'segera'" in str(exc.fields)
+        else:
+            raise AssertionError("a misspelt priority was published")

@@ -143,7 +143,7 @@ def test_current_data_takes_the_position_from_the_roster_and_lists_active_certif
 def test_new_values_replace_only_the_ticked_fields() -> None:
     values = new_values(make_ctx(data={"current": current(), "change_form": change_form(full_name="Ignored Name")}))
     assert values == {"full_name": "Budi Santoso", "position": "Analis Keuangan Ahli Muda", "agency_code": "bpkad",
-                      "email": "pemohon@pekalongankota.go.id"}
+                      "email": "pemohon@pekalongankota.go.id", "agency_name": "bpkad"}  # no agency names in this context
 
 
 def test_change_of_agency_passes_with_the_roster_mismatch_as_a_warning() -> None:

@@ -112,7 +112,7 @@ def test_blank_text_counts_as_missing() -> None:
 def test_malformed_nik_and_nip_block_submission() -> None:
     errors = errors_of(RegistrationSchema(), registration_post(nik="3375013102900001", nip="12345"))
     assert errors["nik"][0].startswith("Tanggal lahir pada NIK (310290) tidak valid")
-    assert errors["nip"] == ["NIP harus terdiri dari 18 angka (tertulis 5 karakter)."]
+    assert errors["nip"] == ["NIP harus 18 digit; yang tertulis 5 karakter."]
 
 
 def test_bad_email_phone_and_documents_are_refused() -> None:

@@ -43,9 +43,9 @@ def test_nik_must_have_sixteen_digits(nik: str) -> None:
     assert "NIK" in problems[0]
 
 
-@pytest.mark.parametrize("nik", ["1075010101900001", "9575010101900001", "0075010101900001"])
+@pytest.mark.parametrize("nik", ["1075010101900001", "9775010101900001", "0075010101900001"])
 def test_nik_with_unknown_province_is_rejected(nik: str) -> None:
-    assert validate_nik(nik) == [f"Kode provinsi pada NIK ({nik[:2]}) tidak dikenal."]
+    assert validate_nik(nik) == [f"Kode provinsi pada NIK ({nik[:2]}, digit ke-1–2) tidak dikenal."]
 
 
 @pytest.mark.parametrize("birth", ["310290", "320190", "011390", "000190", "720190", "400190"])
@@ -72,23 +72,23 @@ def test_nik_birth_date_raises_on_invalid_nik() -> None:
 
 def test_pns_nip_is_recognised() -> None:
     result = validate_nip(PNS_NIP, today=TODAY)
-    assert result.ok and result.kind == "PNS" and result.notes == []
+    assert result.ok and result.kind == "PNS" and result.notes == ["NIP PNS: TMT CPNS Maret 2015."]
 
 
 def test_nip_written_in_groups_is_accepted() -> None:
     assert validate_nip("19900101 201503 1 001").kind == "PNS"
 
 
-@pytest.mark.parametrize("nip", [PPPK_NIP, "199001012015033001", "199013012015031001", "199001012015031000"])
-def test_eighteen_digits_that_are_not_pns_are_accepted_as_pppk_with_a_note(nip: str) -> None:
+def test_pppk_number_is_recognised_by_its_marker() -> None:
+    result = validate_nip(PPPK_NIP, today=TODAY)
+    assert (result.ok, result.kind) == (True, "PPPK")
+    assert result.notes == ["Nomor Induk PPPK: diangkat pertama sebagai PPPK pada tahun 2023."]
+
+
+@pytest.mark.parametrize("nip", ["199001012015033001", "199013012015031001", "199001012015031000", "199001012000031001"])
+def test_eighteen_digits_that_fit_neither_shape_are_refused_not_accepted_as_pppk(nip: str) -> None:
     result = validate_nip(nip, today=TODAY)
-    assert result.ok
-    assert result.kind == "PPPK"
-    assert "diterima sebagai nomor PPPK" in result.notes[0]
-
-
-def test_appointment_before_working_age_is_not_pns() -> None:
-    assert validate_nip("199001012000031001", today=TODAY).kind == "PPPK"
+    assert not result.ok and result.kind is None and result.notes == []
 
 
 @pytest.mark.parametrize("nip", ["19900101201503100", "1990010120150310011", "19900101201503100A", ""])
@@ -125,9 +125,10 @@ def test_gender_mismatch_is_a_warning() -> None:
     ]
 
 
-def test_agreement_is_silent_when_a_number_cannot_be_read() -> None:
-    assert nik_nip_agreement("123", PNS_NIP) == []
-    assert nik_nip_agreement(MAN_NIK, "abc") == []
+def test_agreement_says_it_cannot_compare_when_a_number_cannot_be_read() -> None:
+    cannot = ["Tidak dapat dibandingkan: NIK atau NIP tidak valid (lihat pemeriksaan strukturnya)."]
+    assert nik_nip_agreement("123", PNS_NIP) == cannot
+    assert nik_nip_agreement(MAN_NIK, "abc") == cannot
 
 
 @pytest.mark.parametrize(

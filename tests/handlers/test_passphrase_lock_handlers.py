@@ -112,7 +112,7 @@ def test_statement_requires_the_id_upload_and_both_statements() -> None:
 def test_checks_pass_for_the_owners_active_certificate() -> None:
     result = automated_checks(make_ctx())
     assert result["errors"] == 0, result
-    assert by_code(result)["psre_status"]["message"] == "Status di PSrE: ISSUE."
+    assert by_code(result)["psre_status"]["message"] == "Status di PSrE: Sertifikat aktif di PSrE."
 
 
 def test_checks_flag_an_unregistered_owner_and_a_foreign_certificate() -> None:

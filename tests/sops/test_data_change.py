@@ -88,7 +88,8 @@ def test_happy_path_reissues_with_the_new_subject_revokes_the_old_and_updates_re
     assert response.status_code == 200, response.get_json()
     checks = case_of(api("verifikator"), case_id)["data"]["checks"]
     assert checks["errors"] == 0, checks
-    assert checks["new"] == {"full_name": NEW_NAME, "position": NEW_POSITION, "agency_code": "bpkad", "email": "pemohon@pekalongankota.go.id"}
+    assert checks["new"] == {"full_name": NEW_NAME, "position": NEW_POSITION, "agency_code": "bpkad", "email": "pemohon@pekalongankota.go.id",
+                             "agency_name": "Badan Pengelolaan Keuangan dan Aset Daerah"}
     verifikator_page = WebUser(app, "verifikator").get(f"/tugas/{only_task(api('verifikator'), case_id, 'verification')['id']}")
     assert verifikator_page.status_code == 200
     summary = html_of(verifikator_page).xpath("//section[@id='data-change-summary']")

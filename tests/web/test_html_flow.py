@@ -86,7 +86,7 @@ class WebUser:
             claim = tr.xpath(".//form[contains(@action, '/klaim')]/@action")
             opened = tr.xpath(".//a[contains(@class, 'button')]/@href")
             if claim or opened:
-                rows.append({"label": tr.xpath("string(td[2])").strip(), "claim": claim[0] if claim else None,
+                rows.append({"label": tr.xpath("string(td[@data-label='Langkah'])").strip(), "claim": claim[0] if claim else None,
                              "open": opened[0] if opened else None})
         return rows
 
