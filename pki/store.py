@@ -7,6 +7,7 @@ import os
 import re
 import sqlite3
 import threading
+import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -130,6 +131,8 @@ class Store:
         if self.database_url and not self.is_postgres:
             raise ValueError("the PSrE store URL must be a postgresql:// URL (or empty for the SQLite file)")
         self._conninfo, self._schema = _conninfo(self.database_url) if self.is_postgres else ("", "")
+        # One lock per PSrE state: stores in other schemas of the same database do not wait for each other.
+        self._lock_key = PG_WRITE_LOCK + zlib.crc32(self._schema.encode())
         self._local = threading.local()
         self._created = False
 
@@ -203,7 +206,7 @@ class Store:
         outermost = raw.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
         with raw.transaction():
             if write:
-                raw.execute("SELECT pg_advisory_xact_lock(%s)", (PG_WRITE_LOCK,))
+                raw.execute("SELECT pg_advisory_xact_lock(%s)", (self._lock_key,))
             elif outermost:
                 # A consistent snapshot, as a read transaction under SQLite's WAL gives.
                 raw.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")

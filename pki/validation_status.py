@@ -44,21 +44,27 @@ async def _validate(
     _check_subfilter(embedded)
     embedded.compute_integrity_info()  # type: ignore[no-untyped-call]
     kwargs = embedded.summarise_integrity_info()
-    reported = extract_self_reported_ts(embedded.signer_info)
-    if reported is not None:
-        kwargs["signer_reported_dt"] = reported
-    if timestamp is not None:
-        kwargs["timestamp_validity"] = timestamp
-    # Content timestamps (signed attribute) are rare; they are verified here as pyHanko does.
-    for content_tst in extract_tst_data_iter(embedded.signer_info, signed=True):
-        status = TimestampSignatureStatus(
-            **await generic_cms.validate_tst_signed_data(
-                content_tst, ts_context, expected_tst_imprint=embedded.compute_digest
-            )
+    if timestamp is None:
+        # No token, or one our check could not read: pyHanko's own timing checks, as before (an unreadable
+        # token raises there, and the signature gets its FORMAT_FAILURE verdict).
+        kwargs.update(
+            await generic_cms.collect_timing_info(embedded.signer_info, ts_context, raw_digest=embedded.compute_digest)
         )
-        kwargs["content_timestamp_validity"] = status
-        if status.trusted:
-            break
+    else:
+        reported = extract_self_reported_ts(embedded.signer_info)
+        if reported is not None:
+            kwargs["signer_reported_dt"] = reported
+        kwargs["timestamp_validity"] = timestamp
+        # Content timestamps (signed attribute) are rare; they are verified here as pyHanko does.
+        for content_tst in extract_tst_data_iter(embedded.signer_info, signed=True):
+            status = TimestampSignatureStatus(
+                **await generic_cms.validate_tst_signed_data(
+                    content_tst, ts_context, expected_tst_imprint=embedded.compute_digest
+                )
+            )
+            kwargs["content_timestamp_validity"] = status
+            if status.trusted:
+                break
     if "signer_reported_dt" not in kwargs and embedded.self_reported_timestamp is not None:
         kwargs["signer_reported_dt"] = embedded.self_reported_timestamp
     kwargs = await generic_cms.cms_basic_validation(
@@ -89,7 +95,7 @@ def pdf_signature_status(
 ) -> PdfSignatureStatus:
     """Validate a PDF signature like pyHanko's `validate_pdf_signature`, with its signature timestamp given.
 
-    `timestamp` is the status of the signature's RFC 3161 token as the validator already checked it (None
-    when the signature has none).
+    `timestamp` is the status of the signature's RFC 3161 token as the validator already checked it; None
+    (no token, or none that could be read) lets pyHanko do its own timing checks.
     """
     return asyncio.run(_validate(embedded, signer_context, ts_context, timestamp))
