@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
 from html import escape
 
 from lxml import etree
@@ -20,6 +21,20 @@ def _kind(element: etree._Element | None) -> str:
 
 def render(xml: str, done: set[str], active: set[str]) -> str:
     """Return an inline SVG of the diagram; `done` elements are green, `active` ones orange."""
+    shapes, rest = _layout(xml)
+    marked = (
+        head + ("active" if ref in active else "done" if ref in done else "") + tail for ref, head, tail in shapes
+    )
+    return rest[0] + "".join(marked) + rest[1]
+
+
+# A shape of the drawing: its element id and its SVG around the place where its state class goes.
+_Shape = tuple[str, str, str]
+
+
+@lru_cache(maxsize=64)
+def _layout(xml: str) -> tuple[tuple[_Shape, ...], tuple[str, str]]:
+    """The drawing of a diagram without states, computed once per diagram: (shapes, (SVG head, edges + tail))."""
     root = etree.fromstring(xml.encode("utf-8"))
     elements = {el.get("id"): el for el in root.iter() if el.get("id")}
     shapes: list[str] = []
@@ -35,8 +50,7 @@ def render(xml: str, done: set[str], active: set[str]) -> str:
         element = elements.get(ref)
         kind = _kind(element)
         label = escape(element.get("name", "") if element is not None else "")
-        state = "active" if ref in active else "done" if ref in done else ""
-        css = f'class="bpmn-{kind} {state}" data-element-id="{escape(ref)}"'
+        css = f'class="bpmn-{kind} {_STATE}" data-element-id="{escape(ref)}"'
         if kind in ("participant", "lane"):
             shapes.insert(
                 0,
@@ -75,8 +89,20 @@ def render(xml: str, done: set[str], active: set[str]) -> str:
         edges.append(
             f'<g class="bpmn-flow" data-element-id="{escape(ref)}"><polyline points="{points}" marker-end="url(#arrow)"/>{text}</g>'
         )
-    return (
+    head = (
         f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" viewBox="0 0 {max_x + 20} {max_y + 30}" role="img" aria-label="Diagram proses">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
-        '<path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>' + "".join(shapes) + "".join(edges) + "</svg>"
+        '<path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
     )
+    refs = [_ref_of(shape) for shape in shapes]
+    split = tuple((ref, *shape.split(_STATE, 1)) for ref, shape in zip(refs, shapes, strict=True))
+    return tuple((ref, before, after) for ref, before, after in split), (head, "".join(edges) + "</svg>")
+
+
+# Where a shape's state class goes (a marker no escaped label can contain).
+_STATE = "\x00state\x00"
+
+
+def _ref_of(shape: str) -> str:
+    start = shape.index('data-element-id="') + len('data-element-id="')
+    return shape[start : shape.index('"', start)]
