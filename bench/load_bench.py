@@ -9,7 +9,8 @@ applicants of the data set, each with its own session), then every user requests
 second, median and p95 latency of each page and the number of non-200 answers. With --think S each user
 pauses a random time (exponential, mean S seconds) between two pages, as a person reading the page does;
 --think 0 is a closed loop (every user clicks again the moment a page arrives). Client and server share
-the machine: on 2 cores the client's threads take part of the CPU the server would have.
+the machine: on 2 cores the client's threads take part of the CPU the server would have. Every user
+requests both pages once before the clock starts (each worker builds its app and caches on first use).
 """
 
 from __future__ import annotations
@@ -129,6 +130,10 @@ def start_server(url: str, workers: int, threads: int, port: int, instance: Path
 
 def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, think: float) -> dict[str, Any]:
     sessions = [(login(base, name), cases) for name, cases in users]
+    # Warm-up, untimed: every worker process builds its app, pools and caches on its first requests.
+    for session, cases in sessions:
+        session.get(f"{base}/", timeout=60)
+        session.get(f"{base}/kasus/{cases[0]}", timeout=60)
     latencies: dict[str, list[float]] = {"inbox": [], "case": []}
     failures: list[int] = []
     lock = threading.Lock()
