@@ -109,8 +109,8 @@ def applicant(number: int) -> User:
         f"bench{number}@pekalongankota.go.id",
         ["Pemohon"],
         "diskominfo",
-        nip=f"1985010120100{number:05d}",
-        nik=f"33750150018{number:05d}",
+        nip=f"198501012010011{number:03d}",
+        nik=f"337501010185{number:04d}",
         actor="bench",
         position="Pranata Komputer",
     )
@@ -125,11 +125,8 @@ def case_at_recommendation() -> int:
     pemohon = applicant(NEXT[0])
     case = cases.start_case(SOP, pemohon)
     task_id = open_task(case.id, "registration_form")
-    stored, errors = cases.attach_uploads(
-        task_id, pemohon, {"ktp_scan": ("ktp.png", PNG), "asn_proof": ("sk-cpns.pdf", PDF)}
-    )
-    assert not errors, errors
-    cases.complete_task(task_id, pemohon, {**REGISTRATION, **stored})
+    uploads = {"ktp_scan": ("ktp.png", PNG), "asn_proof": ("sk-cpns.pdf", PDF)}
+    cases.complete_task(task_id, pemohon, dict(REGISTRATION), uploads)
     return case.id
 
 
