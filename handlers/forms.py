@@ -98,10 +98,16 @@ class DocumentId(fields.Integer):
         "validator_failed": "Dokumen tidak valid.",
     }
 
-    def __init__(self, label: str = "", **kwargs: Any) -> None:
-        # metadata document=True tells the engine this field takes an upload stored as a Document.
+    def __init__(self, label: str = "", identity: bool = False, **kwargs: Any) -> None:
+        # metadata document=True tells the engine this field takes an upload stored as a Document; identity=True
+        # marks an identity document (KTP, selfie): only its owner and RA staff may open it (docs/privacy.md).
         metadata = kwargs.get("metadata", {})
-        kwargs["metadata"] = {**metadata, "document": True, "label": label or metadata.get("label", "Dokumen")}
+        kwargs["metadata"] = {
+            **metadata,
+            "document": True,
+            "identity": identity,
+            "label": label or metadata.get("label", "Dokumen"),
+        }
         super().__init__(validate=validate.Range(min=1, error="Dokumen tidak valid."), **kwargs)
 
 
@@ -354,7 +360,7 @@ APPOINTMENT_PROOF_MISSING = (
 class RegistrationSchema(PersonFieldsSchema):
     """Formulir Pendaftaran Sertifikat Elektronik untuk Individu."""
 
-    ktp_scan = DocumentId(label="Pindaian KTP", required=True)
+    ktp_scan = DocumentId(label="Pindaian KTP", identity=True, required=True)
     asn_proof = DocumentId(label="Bukti status ASN (SK / kartu pegawai)", load_default=None, allow_none=True)
     appointment_proof = DocumentId(label="Dokumen penunjukan / penugasan", load_default=None, allow_none=True)
     statement_true = Checkbox(
@@ -462,6 +468,6 @@ class NewPassphraseSchema(FormSchema):
 class EsignActivationSchema(NewPassphraseSchema):
     """eSign activation: KTP photo and selfie for the PSrE's identity check, obligations, passphrase."""
 
-    ktp_photo = DocumentId(label="Foto KTP", required=True)
-    selfie = DocumentId(label="Swafoto (selfie)", required=True)
+    ktp_photo = DocumentId(label="Foto KTP", identity=True, required=True)
+    selfie = DocumentId(label="Swafoto (selfie)", identity=True, required=True)
     accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")

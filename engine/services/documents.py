@@ -253,3 +253,22 @@ def _upload_labels(form_names: tuple[str, ...]) -> dict[str, str]:
             if field.metadata.get("document"):
                 labels.setdefault(field_name, str(field.metadata.get("label") or PRODUCED_KINDS["upload"]))
     return labels
+
+
+def is_identity_document(document: Document) -> bool:
+    """Whether a document answers a form field marked identity=True (KTP scan or photo, selfie)."""
+    if not document.form_field:
+        return False
+    return document.form_field in _identity_fields(tuple(form.name for form in registry.forms()))
+
+
+@functools.cache
+def _identity_fields(form_names: tuple[str, ...]) -> frozenset[str]:
+    """The document fields of the catalogue's forms that take identity documents (computed once per catalogue)."""
+    found: set[str] = set()
+    for name in form_names:
+        schema_class = registry.form_for(name)
+        for field_name, field in schema_class().fields.items() if schema_class else ():
+            if field.metadata.get("document") and field.metadata.get("identity"):
+                found.add(field_name)
+    return frozenset(found)

@@ -23,8 +23,8 @@ from engine.models import (
     User,
     db,
 )
-from engine.services import audit, deploy
-from engine.services.access import may_act_on, may_view_case, task_refusal
+from engine.services import audit, deploy, documents
+from engine.services.access import STAFF_ROLES, may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
 from engine.services.ports import applicant_of
@@ -386,6 +386,15 @@ def document_for(document_id: int, user: User) -> Document:
     case = db.session.get(ProcessInstance, document.instance_id)
     if case is None or not may_view_case(user, case):
         raise Forbidden("Anda tidak berwenang atas dokumen ini.")
+    if (
+        documents.is_identity_document(document)
+        and case.applicant_id != user.id
+        and not any(user.has_role(role) for role in STAFF_ROLES)
+    ):
+        # Need-to-know (UU 27/2022): an agency head recommends from the registration, not from the KTP or selfie.
+        raise Forbidden(
+            "Dokumen identitas (KTP, swafoto) hanya dapat dibuka pemiliknya dan petugas Otoritas Pendaftaran."
+        )
     return document
 
 
