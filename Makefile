@@ -24,12 +24,16 @@ setup: $(STAMP) frontend
 run: setup
 	bash scripts/run-demo.sh
 
+# Two processes by default (the machine CI runs on has two cores); TEST_WORKERS=0 runs in one.
+TEST_WORKERS ?= 2
+XDIST := -n $(TEST_WORKERS) --dist loadfile
+
 test: setup system
-	$(PY) -m pytest
+	$(PY) -m pytest $(XDIST)
 
 # The same suite against PostgreSQL; point it elsewhere with PG_URL=postgresql+psycopg://user@host:port/db
 test-pg: setup system
-	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest
+	SERTEL_DATABASE_URL=$(PG_URL) $(PY) -m pytest $(XDIST)
 
 # The long race (and crash) runs of tests/heavy, on SQLite and then on PostgreSQL (PG_URL as for test-pg).
 test-heavy: setup system

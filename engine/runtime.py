@@ -556,6 +556,12 @@ def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkfl
     return workflow
 
 
+def use_engine(workflow: BpmnWorkflow, engine: SertelScriptEngine) -> None:
+    """Let a loaded workflow run its next steps with another engine (another actor), without loading it again."""
+    engine.bind_properties(workflow.script_engine.environment.properties)
+    workflow.script_engine = engine
+
+
 def seed(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
     """Give a fresh workflow its start data (before the first advance)."""
     for task in workflow.get_tasks(state=TaskState.READY):

@@ -20,7 +20,33 @@ from engine.models import db
 from engine.services import setup
 from engine.services.deploy import PROCESSES_DIR, deploy_files
 
-DATABASE_URL = os.environ.get("SERTEL_DATABASE_URL", "")
+
+
+def _worker_database_url(url: str) -> str:
+    """Under pytest-xdist each worker gets its own PostgreSQL database (`<db>_gw0`, ...), made on first use.
+
+    The suite resets the public schema per test, so two workers on one database would wipe each other's data.
+    The environment variable is rewritten too: tests that read it (or pass it to subprocesses) see the same.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not (worker and url.startswith("postgresql")):
+        return url
+    from sqlalchemy import create_engine
+    from sqlalchemy.engine import make_url
+
+    base = make_url(url)
+    name = f"{base.database}_{worker}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        if conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": name}).scalar() is None:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    worker_url = base.set(database=name).render_as_string(hide_password=False)
+    os.environ["SERTEL_DATABASE_URL"] = worker_url
+    return worker_url
+
+
+DATABASE_URL = _worker_database_url(os.environ.get("SERTEL_DATABASE_URL", ""))
 # Cheap argon2 for tests only: the production cost is ~0.5 s a hash on this machine.
 FAST_HASHING = {"ARGON2_TIME_COST": 1, "ARGON2_MEMORY_KIB": 1024}
 

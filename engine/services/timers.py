@@ -45,7 +45,7 @@ def fire_case_timers(case_id: int) -> bool:
             # Background steps act for the person whose action reached them (a form PDF names its submitter);
             # they are no input of the case: replay runs them where that action left them.
             actor = background.triggering_actor(case.id) or actor
-            workflow = runtime.load(case.deployment.spec_json, case.state_json, advance.engine_for(case, actor))
+            runtime.use_engine(workflow, advance.engine_for(case, actor))
         else:
             # The firing is an input of the case like a form: its moment is what replay needs to fire it again.
             audit.append(

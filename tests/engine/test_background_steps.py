@@ -8,6 +8,7 @@ failing step is recorded and retried later, and nothing of the diagram's order c
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -94,6 +95,16 @@ def test_the_submit_answers_before_the_background_pdf_and_the_scheduler_makes_it
         assert "(diproses sistem)" not in case.current_steps
         assert "rekomendasi" in case.current_steps.lower()  # the next person's task, as without background
         assert case.next_timer_at is None or case.next_timer_at > utcnow()
+        # The PDF step ran for the person who submitted, not for the scheduler that picked it up.
+        steps = db.session.execute(
+            select(AuditEvent.payload_json).where(AuditEvent.instance_id == case_id, AuditEvent.kind == "step_completed")
+        ).scalars()
+        triggered = {json.loads(p).get("triggered_by") for p in steps}
+        assert "pemohon" in triggered and "penjadwal" not in triggered
+        stored_by = db.session.execute(
+            select(AuditEvent.actor).where(AuditEvent.instance_id == case_id, AuditEvent.kind == "document_stored")
+        ).scalars()
+        assert set(stored_by) == {"pemohon"}
         # The log proves the case as it does without background steps: replay runs them where the submit
         # left them and finds the same steps and the same state.
         replayed = replay_case(case_id)
