@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal_column, or_, select
 
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
@@ -161,7 +161,11 @@ class RowPage:
 
 
 def _rank() -> ColumnElement[int]:
-    return case((HumanTask.priority == URGENT, literal(0)), else_=literal(1))
+    # Literal SQL, the very expression of the index ix_human_tasks_queue, so the planner reads the queue in
+    # index order (bound parameters would not match the index expression in a generic plan).
+    return case(
+        (HumanTask.priority == literal_column(f"'{URGENT}'"), literal_column("0")), else_=literal_column("1")
+    )
 
 
 def _due_sort() -> ColumnElement[datetime]:
