@@ -10,28 +10,29 @@ from sqlalchemy import select
 from engine import runtime
 from engine.models import HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit
+from engine.services import audit, held
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, Unavailable
-from engine.services.ports import actor_of, handler_context
+from engine.services.ports import actor_of, actor_record, handler_context
 from engine.services.runtime_context import settings
 
 
 def engine_for(
-    case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None
+    case: ProcessInstance, actor: str, secrets: Mapping[str, str] | None = None, actor_user: User | None = None
 ) -> runtime.SertelScriptEngine:
     """A script engine whose service tasks get handler contexts bound to this case (and this run's secrets).
 
-    Who acts is read once per engine (one run), not once per service task.
+    Who acts is read once per engine (one run), not once per service task; `actor_user`, the account the
+    use case already holds, saves reading it again.
     """
     known: dict[str, Any] = {}
 
     def context(task: Any, params: dict[str, Any]) -> Any:
         if "actor" not in known:
-            known["actor"] = actor_of(actor)
+            known["actor"] = actor_record(actor_user) if actor_user is not None else actor_of(actor)
             # Held for the run: the session's identity map is weak, and each service task reads the applicant.
-            known["applicant"] = db.session.get(User, case.applicant_id)
+            known["applicant"] = held.user(case.applicant_id)
         return handler_context(case, task, params, actor, secrets, actor_record=known["actor"])
 
     return runtime.SertelScriptEngine(settings(), context)

@@ -11,7 +11,7 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, background, deploy, documents, people, requirements, transactions
+from engine.services import advance, audit, background, deploy, documents, held, people, requirements, transactions
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
@@ -87,7 +87,7 @@ def start_case(
         },
         case.id,
     )
-    workflow = runtime.new_workflow(deployment.spec_json, advance.engine_for(case, user.username))
+    workflow = runtime.new_workflow(deployment.spec_json, advance.engine_for(case, user.username, actor_user=user))
     runtime.seed(workflow, {"started_by": user.username, **data})
     advance.run_step(lambda: runtime.advance(workflow, advance.step_recorder(case, user.username)))
     advance.save_case(case, workflow)
@@ -218,7 +218,7 @@ def release_task(task_id: int, user: User) -> HumanTask:
 
 def identity_sources(task: HumanTask, actor: User | None) -> dict[str, dict[str, Any]]:
     """The person records a task's bound fields are filled from: the case's applicant and the acting user."""
-    applicant = db.session.get(User, task.instance.applicant_id)
+    applicant = held.user(task.instance.applicant_id)
     return {"applicant": people.person_record(applicant), "actor": people.person_record(actor)}
 
 
@@ -304,7 +304,7 @@ def complete_task(
         raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
     workflow = runtime.load(
-        case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets)
+        case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets, actor_user=user)
     )
     submission = _validate_with_uploads(task, raw, uploads or {}, _inputs(workflow, task), user)
     secrets.update(

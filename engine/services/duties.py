@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from engine.models import Agency, Certificate, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
+from engine.services import held
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ def is_subject(user: User, case: ProcessInstance) -> bool:
         return True
     if not user.nik:
         return False
-    applicant = db.session.get(User, case.applicant_id)
+    applicant = held.user(case.applicant_id)
     declared = json.loads(case.applicant_json or "{}").get("nik")
     return user.nik in {applicant.nik if applicant else None, declared}
 
@@ -150,7 +151,7 @@ def duty_refusal(user: User, task: HumanTask) -> str | None:
 
 def recommending_agency_id(case: ProcessInstance) -> int | None:
     """The agency whose head gets the case's Atasan tasks: the case's own, or the heads' superior for a head."""
-    applicant = db.session.get(User, case.applicant_id)
+    applicant = held.user(case.applicant_id)
     applicant_is_head = applicant is not None and applicant.has_role("Atasan") and applicant.agency_id == case.agency_id
     if not applicant_is_head:
         return case.agency_id

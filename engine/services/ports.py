@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import runtime
 from engine.handler_api import HandlerContext, HandlerError
 from engine.models import Agency, Certificate, Document, ProcessInstance, RosterEntry, User, db
-from engine.services import audit, documents, mail, people
+from engine.services import audit, documents, held, mail, people
 from engine.services.runtime_context import psre, settings
 from pki.errors import PkiError
 
@@ -33,7 +33,7 @@ def applicant_of(case: ProcessInstance) -> dict[str, Any]:
     Identity (name, NIK, NIP, category, agency, e-mail) comes from the person record last, so nothing
     submitted in a form can override it.
     """
-    user = db.session.get(User, case.applicant_id)
+    user = held.user(case.applicant_id)
     assert user is not None
     record: dict[str, Any] = {
         "user_id": user.id,
@@ -200,7 +200,7 @@ class CasePorts:
 
     def update_applicant(self, fields: dict[str, Any]) -> None:
         """Apply verified changes (088.12) to the applicant's person record and account; never to the roster."""
-        user = db.session.get(User, self.case.applicant_id)
+        user = held.user(self.case.applicant_id)
         assert user is not None
         changed = {k: v for k, v in fields.items() if v not in (None, "")}
         if changed.get("agency_code") and agency_by_code(str(changed["agency_code"])) is None:
@@ -264,6 +264,11 @@ def actor_of(username: str) -> dict[str, Any]:
     user = db.session.execute(select(User).where(User.username == username)).scalar_one_or_none()
     if user is None:
         return {"username": username, "full_name": username, "nik": "", "nip": "", "roles": []}
+    return actor_record(user)
+
+
+def actor_record(user: User) -> dict[str, Any]:
+    """An account as handlers see the person who caused a run."""
     return {
         "username": user.username,
         "full_name": user.full_name,

@@ -163,9 +163,7 @@ class RowPage:
 def _rank() -> ColumnElement[int]:
     # Literal SQL, the very expression of the index ix_human_tasks_queue, so the planner reads the queue in
     # index order (bound parameters would not match the index expression in a generic plan).
-    return case(
-        (HumanTask.priority == literal_column(f"'{URGENT}'"), literal_column("0")), else_=literal_column("1")
-    )
+    return case((HumanTask.priority == literal_column(f"'{URGENT}'"), literal_column("0")), else_=literal_column("1"))
 
 
 def _due_sort() -> ColumnElement[datetime]:
