@@ -105,3 +105,31 @@ def test_a_definition_is_deserialised_once_and_shared_by_the_cases_loaded_from_i
         assert first.spec is second.spec
         assert first is not second and first.get_tasks() != second.get_tasks()
         assert [t.task_spec.name for t in first.get_tasks()] == [t.task_spec.name for t in second.get_tasks()]
+
+
+def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
+    """The acting user is not read again for the handlers, nor the applicant by each check and service task."""
+    from engine.models import HumanTask, User
+    from engine.services import cases
+    from tests.sops.builders import RECOMMEND
+
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        task = db.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
+        ).scalar_one()
+        atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(statement)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            cases.complete_task(task.id, atasan, dict(RECOMMEND))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        account_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
+        # The acting user once (begin_write expires what the request read before its lock), the applicant once.
+        assert len(account_reads) == 2, account_reads
+        assert db.session.get(ProcessInstance, case_id).status == "running"
