@@ -55,6 +55,9 @@ DEFAULTS: dict[str, Any] = {
     "CRL_PUBLISH_INTERVAL_MINUTES": 60,
     # How often the scheduler deletes expired sessions and tokens and old login failures.
     "SECURITY_PRUNE_INTERVAL_MINUTES": 60,
+    # Minutes between two computations of the dashboard's case counts by the scheduler (the page reads the
+    # newest one, so it never counts 100,000 cases per view; an Admin can recompute at once).
+    "DASHBOARD_REFRESH_MINUTES": 5,
     # Days a root CRL made by `sertel pki root-crl` stays current (the root key is needed only then).
     "ROOT_CRL_VALIDITY_DAYS": 365,
     # Which PSrE adapter the RA talks to: "embedded" or "http".

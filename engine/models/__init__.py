@@ -4,6 +4,7 @@ from engine.models.base import db
 from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, DocumentBlob, OutboxMail
+from engine.models.reports import DashboardSnapshot
 from engine.models.security import ApiToken, AuditKeyArchive, LoginAttempt, SecurityEvent, WebSession
 from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
 
@@ -14,6 +15,7 @@ __all__ = [
     "AuditHead",
     "AuditKeyArchive",
     "Certificate",
+    "DashboardSnapshot",
     "Document",
     "DocumentBlob",
     "HumanTask",

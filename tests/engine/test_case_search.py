@@ -11,9 +11,9 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import event, func, select, update
 
-from engine.models import Agency, AuditEvent, Person, ProcessInstance, db
+from engine.models import Agency, AuditEvent, DashboardSnapshot, Person, ProcessInstance, db
 from engine.services import access_log, case_search
 from engine.services.dashboard import dashboard
 from tests.sops.test_issuance_ams import recommend, start_and_register, verify
@@ -156,3 +156,48 @@ def test_dashboard_counts_cases_and_tasks_by_group(app: Flask, client: FlaskClie
     pemohon = app.test_client()
     login(pemohon, "pemohon")
     assert pemohon.get("/admin/dasbor").status_code == 403
+
+
+def test_dashboard_case_counts_come_from_the_newest_snapshot_and_an_admin_recomputes_them(
+    app: Flask, client: FlaskClient, api: Any
+) -> None:
+    _rejected_case(api)
+    login(client, "admin")
+    assert client.get("/admin/dasbor").status_code == 200  # the first view computes a snapshot
+    start_and_register(api)
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        html = client.get("/admin/dasbor").get_data(as_text=True)
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_cursor_execute", record)
+    # The page counted no case: the snapshot (one case, completed) is shown with its time; open tasks are live.
+    assert not [s for s in seen if "FROM process_instances" in s and "GROUP BY" in s], seen
+    assert "<td>issuance_ams 088.9</td><td>1</td></tr>" in html and "Angka kasus dihitung pada" in html
+    with app.app_context():
+        assert dashboard().open_by_role == {"Atasan": 1}
+    page = client.get("/admin/dasbor").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token
+    response = client.post("/admin/dasbor/hitung", data={"csrf_token": token.group(1)})
+    assert response.status_code == 302
+    assert "<td>issuance_ams 088.9</td><td>1</td><td>1</td>" in client.get("/admin/dasbor").get_data(as_text=True)
+    with app.app_context():
+        logged = db.session.execute(select(AuditEvent).where(AuditEvent.kind == "dashboard_refreshed")).scalars()
+        assert [e.actor for e in logged] == ["admin"]
+        assert db.session.scalar(select(func.count()).select_from(DashboardSnapshot)) == 1
+    verifikator = app.test_client()
+    login(verifikator, "verifikator")
+    assert verifikator.post("/admin/dasbor/hitung", data={"csrf_token": token.group(1)}).status_code in (400, 403)
+
+
+def test_the_scheduler_refreshes_the_dashboard() -> None:
+    from engine.jobs import PERIODIC_JOBS
+
+    assert ("refresh_dashboard", "minutes", "DASHBOARD_REFRESH_MINUTES") in PERIODIC_JOBS
