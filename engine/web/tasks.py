@@ -32,7 +32,7 @@ def render_task(
     task: HumanTask, inputs: dict[str, Any], values: dict[str, Any], errors: dict[str, list[str]], status: int = 200
 ) -> Any:
     """Render a task's webform; the template sees the case only through the form's declared `inputs`."""
-    view = queries.case_view(task.instance_id, g.user)
+    view = queries.case_view(task.instance_id, g.user, work_screen=True)
     docs = {d.id: d for d in view.documents}
     return render_template(
         template_of(task),
@@ -75,7 +75,7 @@ def show(task_id: int) -> Any:
         return redirect(url_for("cases.show", case_id=task.instance_id))
     inputs, previous = cases.task_form(task)
     values = {
-        **queries.case_view(task.instance_id, g.user).applicant,
+        **queries.case_view(task.instance_id, g.user, work_screen=True).applicant,
         **previous,
         **cases.bound_values(task, g.user),
     }
@@ -121,7 +121,7 @@ def too_large(_exc: RequestEntityTooLarge) -> Any:
         if task.status != "open":
             return render_template("error.html", message=TOO_LARGE, status=413), 413
         inputs, previous = cases.task_form(task)
-        view = queries.case_view(task.instance_id, g.user)
+        view = queries.case_view(task.instance_id, g.user, work_screen=True)
     except ServiceError as exc:  # not theirs, or gone meanwhile: say so, as any other page would
         return render_template("error.html", message=exc.message, status=exc.status), exc.status
     values = {**view.applicant, **previous, **cases.bound_values(task, g.user)}
