@@ -180,4 +180,3 @@ def _unshared(digests: set[str]) -> set[str]:
         select(Document.sha256).where(Document.sha256.in_(digests), Document.erased_at.is_(None))
     ).scalars()
     return digests - set(still_kept)
-

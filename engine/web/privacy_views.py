@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, render_template
 
-from engine.services import need_to_know, personal_data
+from engine.services import need_to_know, personal_data, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("privacy", __name__)
@@ -37,10 +37,13 @@ def my_data_package() -> Any:
 @bp.get("/privasi")
 @login_required()
 def need_to_know_table() -> Any:
-    """The need-to-know table the document access check applies (need_to_know.TABLE), read-only."""
+    """The need-to-know table the document access check applies (need_to_know.TABLE) and the retention
+    periods the erasure job applies, read-only."""
     return render_template(
         "privacy_table.html",
         rows=need_to_know.rows(),
         kinds=need_to_know.KINDS,
         states=need_to_know.STATES,
+        outcomes=retention.OUTCOMES,
+        periods=retention.periods(),
     )

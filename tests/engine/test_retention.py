@@ -4,7 +4,9 @@ still verifies."""
 
 from __future__ import annotations
 
+import io
 import json
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -19,8 +21,10 @@ from engine.models import AuditEvent, Document, ProcessInstance, db
 from engine.services import documents, need_to_know, retention
 from engine.services.audit_verify import verify as verify_log
 from engine.services.errors import NotFound
+from engine.services.package_verify import verify_package
 from tests.sops.builders import registration
 from tests.sops.test_issuance_ams import approve_and_deliver, only_task, recommend, start_and_register, verify
+from tests.web_login import login
 
 
 def _years(moment: datetime, years: int) -> datetime:
@@ -50,8 +54,12 @@ def _register_siti(api: Any) -> int:
     case_id = int(siti.post("/cases", json={"process_key": "issuance_ams"}).get_json()["case"]["id"])
     task = only_task(siti, case_id, "registration_form")
     form = registration(
-        full_name="Siti Aminah", nik="3375026203920002", nip="199203222017012002", agency_code="dinkes",
-        email="pemohon2@pekalongankota.go.id", position="Analis Kesehatan",
+        full_name="Siti Aminah",
+        nik="3375026203920002",
+        nip="199203222017012002",
+        agency_code="dinkes",
+        email="pemohon2@pekalongankota.go.id",
+        position="Analis Kesehatan",
     )
     answer = siti.post(f"/tasks/{task['id']}/complete", data=form, content_type="multipart/form-data")
     assert answer.status_code == 200, answer.get_json()
@@ -131,6 +139,14 @@ def test_time_moved_erases_exactly_what_is_past_its_period_and_the_log_still_ver
     assert answer.status_code == 404 and "masa retensi" in answer.get_json()["error"]
     assert api("pemohon").get(f"/cases/{granted}").status_code == 200
     assert app.test_cli_runner().invoke(audit_verify).exit_code == 0
+    # The auditor's evidence package of the case still verifies: erased documents are their hash and tombstone.
+    auditor = app.test_client()
+    login(auditor, "auditor")
+    package = auditor.get(f"/audit/kasus/{rejected}/paket")
+    assert package.status_code == 200
+    assert verify_package(package.data).ok
+    with zipfile.ZipFile(io.BytesIO(package.data)) as archive:
+        assert not [n for n in archive.namelist() if n.startswith("documents/")]
 
 
 def test_the_cli_and_the_scheduler_job_run_it_once_and_report(app: Flask, api: Any) -> None:

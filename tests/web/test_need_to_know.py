@@ -98,6 +98,7 @@ def test_the_table_is_shown_in_the_app_and_copied_in_the_docs(client: Any) -> No
     html = page.get_data(as_text=True)
     for label in [*need_to_know.KINDS.values(), *(label for label, _ in need_to_know.VIEWERS.values())]:
         assert label in html
+    assert "Masa retensi dokumen" in html and "1 tahun" in html  # the retention periods in force
     assert "/privasi" in client.get("/data-saya").get_data(as_text=True)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert need_to_know.markdown() in docs
