@@ -12,6 +12,10 @@ import re
 from typing import Any
 
 BULLET = "•"
+# Roles whose task forms are work screens that need the full values: the verifikator checks them against the
+# KTP (the verification screen), the RA's admin records requests on an owner's behalf. The owner's own forms
+# show them too; every other task form (the agency head's recommendation) shows them masked.
+FULL_VALUE_TASK_ROLES = frozenset({"Verifikator", "Admin"})
 # Keys of submitted data and events that hold a NIK or NIP (nik, nip, head_nip, requester_nip…).
 _IDENTIFIER_KEY = re.compile(r"(^|_)(nik|nip)$")
 # A NIK or NIP inside free text: 16 or 18 digits not part of a longer number.

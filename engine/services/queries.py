@@ -28,7 +28,7 @@ from engine.services import audit, deploy, need_to_know
 from engine.services.access import may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
-from engine.services.masking import mask_personal, own_identifiers
+from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_personal, own_identifiers
 from engine.services.ports import applicant_of
 
 
@@ -380,6 +380,20 @@ def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseVie
         # Another person's claimed task is theirs to work: no "Kerjakan" for it.
         actionable={t.id for t in open_tasks if may_act_on(user, t) and t.claimed_by_id in (None, user.id)},
     )
+
+
+def is_work_screen(task: HumanTask, user: User) -> bool:
+    """Whether a task's form shows NIK and NIP in full (masking.FULL_VALUE_TASK_ROLES, or the owner's own form)."""
+    if task.role in FULL_VALUE_TASK_ROLES:
+        return True
+    case = db.session.get(ProcessInstance, task.instance_id)
+    return case is not None and case.applicant_id == user.id
+
+
+def masked_for(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """Data with every NIK and NIP masked but the user's own."""
+    own = own_identifiers(user.person.nik, user.person.nip) if user.person else frozenset()
+    return dict(mask_personal(data, own))
 
 
 def document_for(document_id: int, user: User) -> Document:

@@ -86,6 +86,14 @@ def test_a_full_088_9_run_shows_nik_and_nip_masked_except_to_the_owner_and_the_v
 ) -> None:
     pemohon, case_id = start_and_register(api)
     assert _scan(app, api, case_id) == {}
+    # The agency head's recommendation form (web and API) shows the applicant's NIK and NIP masked.
+    head = app.test_client()
+    login(head, "atasan")
+    task = only_task(api("atasan"), case_id, "recommendation")
+    form_page = head.get(f"/tugas/{task['id']}").get_data(as_text=True)
+    assert "Budi Santoso" in form_page and mask_identifier(NIP) in form_page
+    assert not _leaks(form_page, "atasan")
+    assert not _leaks(api("atasan").get(f"/tasks/{task['id']}/form").get_data(as_text=True), "atasan")
     assert recommend(api, case_id).status_code == 200
     assert _scan(app, api, case_id) == {}
 
