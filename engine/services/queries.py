@@ -335,8 +335,8 @@ def people_for_on_behalf() -> list[User]:
 def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseView:
     """A case with its tasks, documents, certificates and timeline, if the user may see it.
 
-    NIK and NIP are masked (`masking`) unless the user owns the case or this is a task form (`work_screen`:
-    the verification screen, the owner's own forms); docs/privacy.md has the table.
+    NIK and NIP are masked (`masking`) but the user's own, unless this is a work screen (`is_work_screen`: the
+    verifikator's and the admin's task forms, the owner's own forms); docs/privacy.md says where.
     """
     case = db.session.get(ProcessInstance, case_id)
     if case is None:
