@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from engine.services import (
     reminders,
     replay_cases,
     replay_regression,
+    retention,
     setup,
     timers,
 )
@@ -471,6 +472,30 @@ def archive_refresh_command() -> None:
         click.echo(f"  GAGAL dokumen {document_id}: {reason}", err=True)
     if report.failed:
         sys.exit(1)
+
+
+@main.group("retention")
+def retention_group() -> None:
+    """Retention of case documents (docs/privacy.md)."""
+
+
+@retention_group.command("run")
+@click.option("--as-of", "as_of", default=None, help="Run as of this UTC moment (ISO 8601), e.g. to rehearse.")
+@with_appcontext
+def retention_run(as_of: str | None) -> None:
+    """Erase the content of every document past its retention period, once; list what was erased."""
+    try:
+        moment = datetime.fromisoformat(as_of).replace(tzinfo=None) if as_of else None
+    except ValueError:
+        click.echo(f"--as-of bukan waktu ISO 8601: {as_of}", err=True)
+        sys.exit(2)
+    report = retention.erase_expired(moment, "cli")
+    for erased in report.erased:
+        click.echo(
+            f"  dokumen {erased.document_id} (kasus {erased.case_id}, {erased.kind}, {erased.filename}, "
+            f"sha256 {erased.sha256}) disimpan sampai {erased.kept_until:%Y-%m-%d}"
+        )
+    click.echo(f"Isi dokumen dihapus: {len(report.erased)}")
 
 
 @pki_group.command("rollover")

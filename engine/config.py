@@ -137,9 +137,17 @@ DEFAULTS: dict[str, Any] = {
     "RECONCILE_INTERVAL_MINUTES": 15,
     # Minutes between anchors of the event log (RFC 3161 timestamp + RA seal over the chain heads).
     "AUDIT_ANCHOR_INTERVAL_MINUTES": 60,
-    # Years a closed case's dossier and documents must be kept after the case ends: nothing deletes them
-    # before (today nothing deletes them at all; a future deletion job must honour this).
+    # Years a closed case's dossier is kept after the case ends, and every other document of it unless
+    # RETENTION_YEARS gives a shorter period (engine/services/retention.py; the job `erase_expired_documents`
+    # and `sertel retention run` erase what is past it; docs/privacy.md).
     "DOSSIER_RETENTION_YEARS": 10,
+    # Years after a case ends, per document kind (need_to_know.KINDS) and outcome ("dikabulkan": the request
+    # was granted; "tidak_dikabulkan": rejected, declined, withdrawn or expired), before the content is erased;
+    # kinds and outcomes not listed keep DOSSIER_RETENTION_YEARS. Identity scans go first, sooner when the
+    # request was not granted. From the environment as JSON.
+    "RETENTION_YEARS": {"identitas": {"dikabulkan": 5, "tidak_dikabulkan": 1}, "unggahan": {"tidak_dikabulkan": 2}},
+    # Hours between two runs of the retention job (scheduler).
+    "RETENTION_INTERVAL_HOURS": 24,
     # Long-term validation (scheduler job, `sertel archive refresh`): a signed PDF the RA archived gets a new
     # archive timestamp when the certificates behind its newest timestamp expire within this many days.
     "ARCHIVE_REFRESH_WINDOW_DAYS": 60,

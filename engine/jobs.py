@@ -13,7 +13,16 @@ from flask import Flask
 from sqlalchemy import inspect
 from sqlalchemy.exc import DBAPIError
 
-from engine.services import accounts, archive_refresh, audit_anchor, dashboard, reconcile, reminders, timers
+from engine.services import (
+    accounts,
+    archive_refresh,
+    audit_anchor,
+    dashboard,
+    reconcile,
+    reminders,
+    retention,
+    timers,
+)
 
 log = logging.getLogger(__name__)
 _app: Flask | None = None
@@ -90,6 +99,13 @@ def refresh_dashboard() -> int:
     return 0
 
 
+def erase_expired_documents() -> dict[str, object]:
+    """Erase the content of documents past their retention period; return (and log) what was erased."""
+    assert _app is not None
+    with _app.app_context():
+        return retention.erase_expired().as_dict()
+
+
 # Periodic jobs whose interval is a setting: (job function and id, interval unit, setting name).
 PERIODIC_JOBS = (
     ("reconcile_psre", "minutes", "RECONCILE_INTERVAL_MINUTES"),
@@ -98,6 +114,7 @@ PERIODIC_JOBS = (
     ("publish_crl", "minutes", "CRL_PUBLISH_INTERVAL_MINUTES"),
     ("prune_security_rows", "minutes", "SECURITY_PRUNE_INTERVAL_MINUTES"),
     ("refresh_dashboard", "minutes", "DASHBOARD_REFRESH_MINUTES"),
+    ("erase_expired_documents", "hours", "RETENTION_INTERVAL_HOURS"),
 )
 
 

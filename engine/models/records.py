@@ -61,6 +61,8 @@ class Document(Model):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     # A signed PDF with a renewed archive timestamp is a new row pointing at the one it extends.
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
+    # When the retention job erased the content (engine/services/retention.py); the row and its sha256 stay.
+    erased_at: Mapped[datetime | None] = mapped_column(nullable=True)
 
 
 class DocumentBlob(Model):

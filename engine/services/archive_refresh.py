@@ -69,7 +69,12 @@ def _current_archive() -> list[Document]:
     superseded = select(Document.supersedes_id).where(Document.supersedes_id.is_not(None))
     query = (
         select(Document)
-        .where(Document.media_type == PDF, Document.kind.not_in(SKIPPED_KINDS), Document.id.not_in(superseded))
+        .where(
+            Document.media_type == PDF,
+            Document.kind.not_in(SKIPPED_KINDS),
+            Document.id.not_in(superseded),
+            Document.erased_at.is_(None),
+        )
         .order_by(Document.id)
     )
     return list(db.session.scalars(query))

@@ -20,6 +20,7 @@ from sqlalchemy.orm import defer, joinedload
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.services.access_log import log_access
 from engine.services.errors import Invalid
+from engine.services.masking import mask_identifier
 from pki.psre import normalise_serial_hex
 
 PAGE_SIZE = 50
@@ -255,10 +256,8 @@ def _people_of(rows: list[ProcessInstance]) -> dict[int, Person]:
 
 
 def mask(value: str | None) -> str:
-    """A NIK or NIP with only its last four digits shown."""
-    if not value:
-        return ""
-    return "*" * max(len(value) - 4, 0) + value[-4:]
+    """A NIK or NIP masked as everywhere else (`masking.mask_identifier`)."""
+    return mask_identifier(value) if value else ""
 
 
 def _cell(value: Any) -> Any:

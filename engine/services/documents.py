@@ -182,6 +182,8 @@ def read(document: Document) -> bytes:
 
     With the database store a document stored as a file before the switch is still read from its file.
     """
+    if document.erased_at is not None:
+        raise NotFound("Isi dokumen ini telah dihapus karena masa retensinya berakhir; hash-nya tetap tercatat.")
     stored: bytes | None = None
     if _store() == "database":
         stored = db.session.execute(
@@ -199,6 +201,11 @@ def read(document: Document) -> bytes:
     if hashlib.sha256(content).hexdigest() != document.sha256:
         raise NotFound("Berkas rusak: hash tidak cocok.")
     return content
+
+
+def delete_file(sha256: str) -> None:
+    """Delete the stored file of a content (retention erasure); a missing file is already gone."""
+    _path_for(sha256).unlink(missing_ok=True)
 
 
 def rotate_document_keys() -> int:

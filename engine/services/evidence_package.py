@@ -173,7 +173,8 @@ def build(case_id: int, actor: str) -> bytes:
         members["audit/anchor.json"] = json.dumps(record, ensure_ascii=False, indent=2).encode("utf-8")
     docs = db.session.execute(select(Document).where(Document.instance_id == case_id).order_by(Document.id)).scalars()
     for doc in docs:
-        members[f"documents/{doc.id}-{_safe_name(doc.filename)}"] = documents.read(doc)
+        if doc.erased_at is None:  # an erased document (retention) is only its hash and its tombstone event
+            members[f"documents/{doc.id}-{_safe_name(doc.filename)}"] = documents.read(doc)
     members["certs/ra_seal.pem"] = adapter.ra_seal_certificate_pem().encode("ascii")
     members["certs/ca_chain.pem"] = adapter.ca_chain_pem().encode("ascii")
     manifest = {

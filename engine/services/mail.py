@@ -13,6 +13,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, TemplateNotFo
 from engine.models import OutboxMail, db
 from engine.models.base import utcnow
 from engine.services.errors import ServiceError
+from engine.services.masking import mask_text
 from engine.services.runtime_context import settings
 from engine.vocabulary import wib
 
@@ -33,7 +34,8 @@ def render(template: str, context: dict[str, Any]) -> tuple[str, str]:
         text = _templates.get_template(f"{template}.txt").render(**context)
     except TemplateNotFound:
         raise ServiceError(f"templat surel '{template}' tidak ada") from None
-    first, _, body = text.partition("\n")
+    # A mail leaves the RA's systems: a NIK or NIP in it is always masked (docs/privacy.md).
+    first, _, body = mask_text(text).partition("\n")
     return first.removeprefix("Subjek:").strip(), body.lstrip("\n")
 
 

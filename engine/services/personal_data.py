@@ -18,21 +18,13 @@ from sqlalchemy import select
 
 from engine.models import AuditEvent, Certificate, Document, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit, documents, queries, transactions
-
-# Staff roles in the order a download is attributed to (the first the person holds explains the access).
-_PURPOSES = (
-    ("Verifikator", "verifikasi"),
-    ("Auditor", "audit"),
-    ("Admin", "administrasi"),
-    ("Atasan", "rekomendasi atasan"),
-)
+from engine.services import audit, documents, need_to_know, queries, transactions
 
 
-def _purpose(user: User, case: ProcessInstance | None) -> str:
-    if case is not None and case.applicant_id == user.id:
-        return "pemilik data"
-    return next((why for role, why in _PURPOSES if user.has_role(role)), "lainnya")
+def _purpose(user: User, case: ProcessInstance | None, document: Document) -> str:
+    if case is None:
+        return "pemilik data" if document.uploaded_by_id == user.id else "lainnya"
+    return need_to_know.grant(user, case, document) or "lainnya"
 
 
 def open_document(document_id: int, user: User) -> tuple[Document, bytes]:
@@ -49,7 +41,7 @@ def open_document(document_id: int, user: User) -> tuple[Document, bytes]:
             "document_id": document.id,
             "kind": document.kind,
             "filename": document.filename,
-            "why": _purpose(user, case),
+            "why": _purpose(user, case, document),
         },
         case.id if case else None,
     )
@@ -162,7 +154,14 @@ def my_data_package(user: User) -> bytes:
             for c in held.cases
         ],
         "dokumen": [
-            {"id": d.id, "kasus": d.instance_id, "berkas": d.filename, "jenis": d.kind, "sha256": d.sha256}
+            {
+                "id": d.id,
+                "kasus": d.instance_id,
+                "berkas": d.filename,
+                "jenis": d.kind,
+                "sha256": d.sha256,
+                "dihapus": d.erased_at.isoformat(timespec="seconds") if d.erased_at else None,
+            }
             for d in held.documents
         ],
         "sertifikat": [
@@ -190,7 +189,7 @@ def my_data_package(user: User) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         archive.writestr("data.json", json.dumps(summary, ensure_ascii=False, indent=2))
-        for document in held.documents:
+        for document in (d for d in held.documents if d.erased_at is None):
             archive.writestr(f"dokumen/{document.id}-{document.filename}", documents.read(document))
     transactions.begin_write()
     audit.append("system", "personal_data_exported", user.username, {"documents": len(held.documents)})

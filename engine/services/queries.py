@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,10 +24,11 @@ from engine.models import (
     User,
     db,
 )
-from engine.services import audit, deploy, documents
-from engine.services.access import STAFF_ROLES, may_act_on, may_view_case, task_refusal
+from engine.services import audit, deploy, need_to_know
+from engine.services.access import may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
+from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_personal, own_identifiers
 from engine.services.ports import applicant_of
 
 
@@ -330,13 +332,19 @@ def people_for_on_behalf() -> list[User]:
     )
 
 
-def case_view(case_id: int, user: User) -> CaseView:
-    """A case with its tasks, documents, certificates and timeline, if the user may see it."""
+def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseView:
+    """A case with its tasks, documents, certificates and timeline, if the user may see it.
+
+    NIK and NIP are masked (`masking`) but the user's own, unless this is a work screen (`is_work_screen`: the
+    verifikator's and the admin's task forms, the owner's own forms); docs/privacy.md says where.
+    """
     case = db.session.get(ProcessInstance, case_id)
     if case is None:
         raise NotFound("Kasus tidak ditemukan.")
     if not may_view_case(user, case):
         raise Forbidden("Anda tidak berwenang melihat kasus ini.")
+    own = own_identifiers(user.person.nik, user.person.nip) if user.person else frozenset()
+    shown: Callable[[Any], Any] = (lambda v: v) if work_screen else (lambda v: mask_personal(v, own))
     open_tasks = list(
         db.session.execute(
             select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
@@ -353,14 +361,14 @@ def case_view(case_id: int, user: User) -> CaseView:
             "actor": e.actor,
             "kind": e.kind,
             "task_name": e.task_name,
-            "payload": json.loads(e.payload_json),
+            "payload": shown(json.loads(e.payload_json)),
         }
         for e in audit.events_of_case(case.id)
     ]
     workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
     return CaseView(
         case=case,
-        applicant=applicant_of(case),
+        applicant=shown(applicant_of(case)),
         open_tasks=open_tasks,
         documents=docs,
         certificates=certs,
@@ -368,10 +376,24 @@ def case_view(case_id: int, user: User) -> CaseView:
         completed_elements=runtime.completed_path(workflow),
         active_elements=runtime.active_elements(workflow),
         labels=_labels(case),
-        data=runtime.current_data(workflow),
+        data=shown(runtime.current_data(workflow)),
         # Another person's claimed task is theirs to work: no "Kerjakan" for it.
         actionable={t.id for t in open_tasks if may_act_on(user, t) and t.claimed_by_id in (None, user.id)},
     )
+
+
+def is_work_screen(task: HumanTask, user: User) -> bool:
+    """Whether a task's form shows NIK and NIP in full (masking.FULL_VALUE_TASK_ROLES, or the owner's own form)."""
+    if task.role in FULL_VALUE_TASK_ROLES:
+        return True
+    case = db.session.get(ProcessInstance, task.instance_id)
+    return case is not None and case.applicant_id == user.id
+
+
+def masked_for(user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """Data with every NIK and NIP masked but the user's own."""
+    own = own_identifiers(user.person.nik, user.person.nip) if user.person else frozenset()
+    return dict(mask_personal(data, own))
 
 
 def document_for(document_id: int, user: User) -> Document:
@@ -386,15 +408,9 @@ def document_for(document_id: int, user: User) -> Document:
     case = db.session.get(ProcessInstance, document.instance_id)
     if case is None or not may_view_case(user, case):
         raise Forbidden("Anda tidak berwenang atas dokumen ini.")
-    if (
-        documents.is_identity_document(document)
-        and case.applicant_id != user.id
-        and not any(user.has_role(role) for role in STAFF_ROLES)
-    ):
-        # Need-to-know (UU 27/2022): an agency head recommends from the registration, not from the KTP or selfie.
-        raise Forbidden(
-            "Dokumen identitas (KTP, swafoto) hanya dapat dibuka pemiliknya dan petugas Otoritas Pendaftaran."
-        )
+    if need_to_know.grant(user, case, document) is None:
+        # Need-to-know (UU 27/2022): the table in need_to_know.py, shown at /privasi, is the rule.
+        raise Forbidden(need_to_know.refusal(document))
     return document
 
 

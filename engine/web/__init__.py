@@ -13,7 +13,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
 from engine.config import ROOT
-from engine.services import transactions
+from engine.services import masking, transactions
 from engine.services.errors import ServiceError
 from engine.web import (
     admin,
@@ -104,6 +104,7 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.certificate_status_label, "certificate_status_label")
     app.add_template_filter(labels.finding_label, "finding_label")
     app.add_template_filter(labels.payload_rows, "payload_rows")
+    app.add_template_filter(masking.mask_identifier, "mask_id")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:

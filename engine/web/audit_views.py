@@ -53,7 +53,6 @@ def search() -> Any:
         errors={},
         page=page,
         args=request.args,
-        mask=case_search.mask,
         show_identity=any(g.user.has_role(r) for r in case_search.IDENTITY_ROLES),
     )
 

@@ -20,6 +20,8 @@ EVENT_LABELS = {
     "task_completed": "Formulir dikirim",
     "step_completed": "Langkah otomatis selesai",
     "document_stored": "Dokumen disimpan",
+    "document_viewed": "Dokumen dibuka",
+    "document_erased": "Isi dokumen dihapus (masa retensi berakhir)",
     "certificate_recorded": "Sertifikat dicatat",
     "certificate_downloaded": "Sertifikat diunduh",
     "mail_sent": "Surel dikirim",

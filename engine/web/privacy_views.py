@@ -1,4 +1,5 @@
-"""Data Saya: what Sertel holds about the logged-in person, who else opened it, and their own copy."""
+"""Data Saya (what Sertel holds about the logged-in person, who else opened it, their own copy) and the
+need-to-know table, read-only."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, render_template
 
-from engine.services import personal_data
+from engine.services import need_to_know, personal_data, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("privacy", __name__)
@@ -30,4 +31,19 @@ def my_data_package() -> Any:
             "Content-Disposition": f'attachment; filename="data-saya-{g.user.username}.zip"',
             "Cache-Control": "no-store",
         },
+    )
+
+
+@bp.get("/privasi")
+@login_required()
+def need_to_know_table() -> Any:
+    """The need-to-know table the document access check applies (need_to_know.TABLE) and the retention
+    periods the erasure job applies, read-only."""
+    return render_template(
+        "privacy_table.html",
+        rows=need_to_know.rows(),
+        kinds=need_to_know.KINDS,
+        states=need_to_know.STATES,
+        outcomes=retention.OUTCOMES,
+        periods=retention.periods(),
     )

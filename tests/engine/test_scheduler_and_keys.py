@@ -33,6 +33,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
     try:
         assert stored_job_ids(app) == [
             "anchor_audit_log",
+            "erase_expired_documents",
             "expiry_reminders",
             "poll_timers",
             "prune_security_rows",

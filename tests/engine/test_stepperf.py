@@ -92,7 +92,8 @@ def test_a_finished_case_is_stored_compressed_and_still_shows_its_path_data_and_
         assert "verification" in runtime.completed_path(workflow)
     shown = case_of(api("verifikator"), case_id)
     assert shown["case"]["outcome"] == "end_delivered"
-    assert shown["data"]["registration_form"]["nik"] == "3375011507900001"
+    assert shown["data"]["registration_form"]["nik"] == "3375 •••• •••• 0001"  # masked outside verification
+    assert case_of(api("pemohon"), case_id)["data"]["registration_form"]["nik"] == "3375011507900001"
 
 
 def test_a_definition_is_deserialised_once_and_shared_by_the_cases_loaded_from_it(api: Any, app: Flask) -> None:

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from engine.models import AuditEvent, Document, db
 from tests.conftest import Api
 from tests.sops.builders import registration
+from tests.sops.test_issuance_ams import recommend
 from tests.web_login import login
 
 
@@ -40,6 +41,7 @@ def ktp_of(app: Flask, case_id: int) -> int:
 def test_a_download_is_logged_and_the_owner_sees_who_opened_what(app: Flask, client: Any) -> None:
     case_id = register(client, "pemohon")
     ktp = ktp_of(app, case_id)
+    assert recommend(lambda username: Api(client, username), case_id).status_code == 200  # now in verification
     assert Api(client, "verifikator").get(f"/documents/{ktp}").status_code == 200
     assert Api(client, "pemohon").get(f"/documents/{ktp}").status_code == 200
     with app.app_context():
