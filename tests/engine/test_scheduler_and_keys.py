@@ -39,6 +39,7 @@ def test_two_schedulers_share_one_job_list_in_the_database(app: Flask) -> None:
             "prune_security_rows",
             "publish_crl",
             "reconcile_psre",
+            "refresh_dashboard",
             "renew_long_term_evidence",
         ]
     finally:
