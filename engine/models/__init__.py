@@ -5,7 +5,7 @@ from engine.models.people import Agency, Person, Role, RosterEntry, User
 from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, DocumentBlob, OutboxMail
 from engine.models.security import ApiToken, AuditKeyArchive, LoginAttempt, SecurityEvent, WebSession
-from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
+from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance, RegressionFixture
 
 __all__ = [
     "Agency",
@@ -23,6 +23,7 @@ __all__ = [
     "ProcessDeployment",
     "ProcessInstance",
     "ReconciliationFinding",
+    "RegressionFixture",
     "Role",
     "RosterEntry",
     "SecurityEvent",

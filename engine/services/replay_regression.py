@@ -10,9 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from engine import runtime
 from engine.models import ProcessInstance, db
-from engine.services import deploy
 from engine.services.errors import Invalid, NotFound
 from engine.services.replay import INPUT_KINDS, Difference, Entry, ReplayError, run
 from engine.services.replay_cases import entries_of, stored_final
@@ -48,6 +46,18 @@ class RegressionFinding:
     case_id: int
     difference: Difference | None
     steps_checked: int
+    # The recorded event where the path first departs: its element and label (None: the end state).
+    element_id: str | None = None
+    step_label: str | None = None
+
+    @property
+    def step(self) -> str:
+        """The first differing step, in Indonesian ("langkah 'Label' (element)" or "status akhir")."""
+        if self.element_id is None:
+            seq = self.difference.seq if self.difference is not None else None
+            return f"peristiwa #{seq}" if seq is not None else "status akhir"
+        label = f"'{self.step_label}' " if self.step_label and self.step_label != self.element_id else ""
+        return f"langkah {label}({self.element_id})"
 
     def __str__(self) -> str:
         if self.difference is None:
@@ -55,10 +65,11 @@ class RegressionFinding:
         return f"Kasus #{self.case_id}: jalur BERUBAH. {self.difference}"
 
 
-def check(key: str, xml: str, fixtures: list[dict[str, Any]]) -> list[RegressionFinding]:
-    """Re-execute each fixture of process `key` on diagram `xml` (after every publish check)."""
-    parsed = deploy.parse_and_check(deploy.pinned(xml), key)
-    definition = runtime.spec_json(parsed)
+def check(key: str, definition: str, fixtures: list[dict[str, Any]]) -> list[RegressionFinding]:
+    """Re-execute each fixture of process `key` on a checked definition (spec JSON of the new diagram).
+
+    No handler runs and the PSrE is never called: every service task gets the output the case recorded.
+    """
     findings: list[RegressionFinding] = []
     for fixture in fixtures:
         if fixture.get("format") != FORMAT or fixture.get("process_key") != key:
@@ -71,5 +82,20 @@ def check(key: str, xml: str, fixtures: list[dict[str, Any]]) -> list[Regression
             return definition
 
         result = run(entries, on_new_diagram, fixture["expected"], check_gaps=False, compare_data=False)
-        findings.append(RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked))
+        element, label = _where(entries, result.difference)
+        findings.append(
+            RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked, element, label)
+        )
     return findings
+
+
+def _where(entries: list[Entry], difference: Difference | None) -> tuple[str | None, str | None]:
+    """The element and label of the recorded event a difference names."""
+    if difference is None or difference.seq is None:
+        return None, None
+    for entry in entries:
+        if entry.seq == difference.seq:
+            element = entry.payload.get("task_name") or entry.task_name
+            label = entry.payload.get("label")
+            return (str(element) if element else None), (str(label) if label else None)
+    return None, None
