@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from engine import runtime
 from engine.models import ProcessInstance, db
 from engine.services.errors import Invalid, NotFound
 from engine.services.replay import INPUT_KINDS, Difference, Entry, ReplayError, run
@@ -28,13 +29,18 @@ def fixture_of(case_id: int) -> dict[str, Any]:
     if case.status != "completed":
         raise Invalid(f"Kasus #{case_id} belum selesai; uji regresi dibuat dari kasus yang sudah selesai.")
     expected = stored_final(case)
+    entries = [e.as_dict() for e in entries_of(case_id) if e.kind in KEPT_KINDS]
+    names = {e["task_name"] for e in entries} | {str(e["payload"].get("task_name")) for e in entries}
+    # The recorded steps' labels in the version the case ran on: a refusal names the step as the owner knows it.
+    labels = {k: v for k, v in runtime.element_labels(case.deployment.xml).items() if k in names}
     return {
         "format": FORMAT,
         "case_id": case.id,
         "process_key": case.sop_key,
         "version": case.deployment.version,
         "sha256": case.deployment.sha256,
-        "entries": [e.as_dict() for e in entries_of(case_id) if e.kind in KEPT_KINDS],
+        "entries": entries,
+        "labels": labels,
         "expected": {k: expected[k] for k in ("completed", "outcome", "ready")},
     }
 
@@ -82,20 +88,22 @@ def check(key: str, definition: str, fixtures: list[dict[str, Any]]) -> list[Reg
             return definition
 
         result = run(entries, on_new_diagram, fixture["expected"], check_gaps=False, compare_data=False)
-        element, label = _where(entries, result.difference)
+        element, label = _where(entries, result.difference, dict(fixture.get("labels") or {}))
         findings.append(
             RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked, element, label)
         )
     return findings
 
 
-def _where(entries: list[Entry], difference: Difference | None) -> tuple[str | None, str | None]:
+def _where(
+    entries: list[Entry], difference: Difference | None, labels: dict[str, str]
+) -> tuple[str | None, str | None]:
     """The element and label of the recorded event a difference names."""
     if difference is None or difference.seq is None:
         return None, None
     for entry in entries:
         if entry.seq == difference.seq:
             element = entry.payload.get("task_name") or entry.task_name
-            label = entry.payload.get("label")
+            label = entry.payload.get("label") or labels.get(str(element))
             return (str(element) if element else None), (str(label) if label else None)
     return None, None
