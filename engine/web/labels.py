@@ -42,6 +42,7 @@ EVENT_LABELS = {
     "regression_fixture_saved": "Uji regresi proses disimpan dari kasus selesai",
     "regression_fixture_deleted": "Uji regresi proses dihapus",
     "timer_fired": "Pewaktu berbunyi",
+    "message_received": "Pesan diterima",
     "case_replayed": "Kasus dijalankan ulang dan diperiksa",
 }
 
