@@ -28,9 +28,7 @@ def deliver(case_id: int, name: str, payload: dict[str, Any], actor: str) -> Pro
     if name not in waiting:
         shown = ", ".join(f"'{m}'" for m in waiting) or "tidak ada"
         raise Conflict(f"Kasus #{case_id} tidak sedang menunggu pesan '{name}' (yang ditunggu: {shown}).")
-    audit.append(
-        audit.case_stream(case.id), "message_received", actor, {"message": name, "payload": payload}, case.id
-    )
+    audit.append(audit.case_stream(case.id), "message_received", actor, {"message": name, "payload": payload}, case.id)
     recorder = advance.step_recorder(case, actor)
     advance.run_step(lambda: runtime.deliver_message(workflow, name, payload, recorder))
     case.error = None

@@ -13,7 +13,6 @@ from typing import Any
 from flask import Blueprint, abort, flash, g, redirect, render_template, url_for
 
 from engine.services import regression_fixtures
-
 from engine.web.auth import login_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/admin/proses")

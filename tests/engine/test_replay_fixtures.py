@@ -41,9 +41,7 @@ def path_changing() -> str:
 
 def path_keeping() -> str:
     """Only a step's label changes: every past path stays the same."""
-    changed = original().replace(
-        'name="Beri rekomendasi permohonan"', 'name="Beri rekomendasi atas permohonan"'
-    )
+    changed = original().replace('name="Beri rekomendasi permohonan"', 'name="Beri rekomendasi atas permohonan"')
     assert changed != original()
     return changed
 
@@ -52,7 +50,9 @@ def versions_of(app: Flask) -> list[int]:
     with app.app_context():
         return list(
             db.session.execute(
-                select(ProcessDeployment.version).where(ProcessDeployment.key == KEY).order_by(ProcessDeployment.version)
+                select(ProcessDeployment.version)
+                .where(ProcessDeployment.key == KEY)
+                .order_by(ProcessDeployment.version)
             ).scalars()
         )
 
@@ -69,9 +69,7 @@ def html_client(app: Flask, username: str) -> Any:
     return client
 
 
-def test_a_saved_case_refuses_a_publish_that_changes_its_path_and_lets_one_that_keeps_it(
-    app: Flask, api: Any
-) -> None:
+def test_a_saved_case_refuses_a_publish_that_changes_its_path_and_lets_one_that_keeps_it(app: Flask, api: Any) -> None:
     case_id = returned_then_delivered(api)
     admin = api("admin")
 
@@ -81,8 +79,14 @@ def test_a_saved_case_refuses_a_publish_that_changes_its_path_and_lets_one_that_
     assert [(f["name"], f["case_id"], f["saved_by"]) for f in listed] == [(NAME, case_id, "admin")]
     assert listed[0]["steps"] > 10 and listed[0]["outcome"]
     assert kinds(app, "regression_fixture_saved") == [
-        {"actor": "admin", "key": KEY, "name": NAME, "fixture_id": saved.get_json()["id"], "case_id": case_id,
-         "version": saved.get_json()["version"]}
+        {
+            "actor": "admin",
+            "key": KEY,
+            "name": NAME,
+            "fixture_id": saved.get_json()["id"],
+            "case_id": case_id,
+            "version": saved.get_json()["version"],
+        }
     ]
     # The same name twice is refused.
     assert admin.post(f"/processes/{KEY}/regressions", json={"case_id": case_id, "name": NAME}).status_code == 409

@@ -33,7 +33,11 @@ def with_message(xml: str, label: str = "Tunggu tanda terima arsip") -> str:
     etree.SubElement(event, f"{{{BPMN}}}outgoing").text = "flow_ack_to_end"
     etree.SubElement(event, f"{{{BPMN}}}messageEventDefinition", id="ack_definition", messageRef="msg_archive_ack")
     etree.SubElement(
-        process, f"{{{BPMN}}}sequenceFlow", id="flow_ack_to_end", sourceRef="wait_archive_ack", targetRef="end_delivered"
+        process,
+        f"{{{BPMN}}}sequenceFlow",
+        id="flow_ack_to_end",
+        sourceRef="wait_archive_ack",
+        targetRef="end_delivered",
     )
     for incoming in root.xpath("//*[@id='end_delivered']")[0].iter(f"{{{BPMN}}}incoming"):
         if incoming.text == "flow_to_end_delivered":
