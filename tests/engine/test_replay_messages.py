@@ -20,6 +20,7 @@ from tests.engine.test_replay import returned_then_delivered
 from tests.engine.test_replay_fixtures import KEY, original, versions_of
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 MESSAGE = "arsip_diterima"
 
 
@@ -31,7 +32,12 @@ def with_message(xml: str, label: str = "Tunggu tanda terima arsip") -> str:
     event = etree.SubElement(process, f"{{{BPMN}}}intermediateCatchEvent", id="wait_archive_ack", name=label)
     etree.SubElement(event, f"{{{BPMN}}}incoming").text = "flow_to_end_delivered"
     etree.SubElement(event, f"{{{BPMN}}}outgoing").text = "flow_ack_to_end"
-    etree.SubElement(event, f"{{{BPMN}}}messageEventDefinition", id="ack_definition", messageRef="msg_archive_ack")
+    definition = etree.SubElement(
+        event, f"{{{BPMN}}}messageEventDefinition", id="ack_definition", messageRef="msg_archive_ack"
+    )
+    # The payload lands in the case data as `tanda_terima`.
+    extensions = etree.SubElement(definition, f"{{{BPMN}}}extensionElements")
+    etree.SubElement(extensions, f"{{{SPIFF}}}messageVariable").text = "tanda_terima"
     etree.SubElement(
         process,
         f"{{{BPMN}}}sequenceFlow",
@@ -78,10 +84,11 @@ def test_a_delivered_message_is_logged_replayed_and_kept_in_a_fixture(app: Flask
         ).scalar_one()
         assert json.loads(step.payload_json)["triggered_by"] == "admin" and step.seq > event.seq
 
-    # Replay delivers the message again at its recorded place: equal to the record.
+    # Replay delivers the message again at its recorded place: equal to the record, payload included.
     with app.app_context():
         result = replay_case(case_id).result
         assert result.difference is None, result.difference
+        assert result.final["data"]["tanda_terima"] == {"nomor_arsip": "A-7"}
 
     # In a fixture, the message is one of the inputs; a diagram that no longer waits for it is refused.
     saved = admin.post(f"/processes/{KEY}/regressions", json={"case_id": case_id, "name": "dengan-pesan"})
@@ -97,13 +104,24 @@ def test_a_delivered_message_is_logged_replayed_and_kept_in_a_fixture(app: Flask
     assert versions_of(app) == before
 
 
-def test_replay_reports_a_message_the_diagram_does_not_wait_for(app: Flask, api: Any) -> None:
+def test_replay_reports_a_changed_message_where_it_was_recorded(app: Flask, api: Any) -> None:
     with app.app_context():
         deploy.deploy(with_message(original()), KEY, "pemilik")
     case_id = returned_then_delivered(api)
-    assert api("admin").post(f"/cases/{case_id}/messages", json={"name": MESSAGE}).status_code == 200
+    answer = api("admin").post(f"/cases/{case_id}/messages", json={"name": MESSAGE, "payload": {"nomor_arsip": "A-7"}})
+    assert answer.status_code == 200
     with app.app_context():
         event = db.session.execute(select(AuditEvent).where(AuditEvent.kind == "message_received")).scalar_one()
+        # Another payload: the stored data no longer follows from the record, named at the message.
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.id == event.id)
+            .values(payload_json=json.dumps({"message": MESSAGE, "payload": {"nomor_arsip": "B-1"}}))
+        )
+        db.session.commit()
+        result = replay_case(case_id).result
+        assert result.difference is not None and "tanda_terima" in result.difference.message, result.difference
+        # Another message name: the re-executed case does not wait for it.
         db.session.execute(
             update(AuditEvent)
             .where(AuditEvent.id == event.id)
