@@ -75,7 +75,6 @@ def process_owner_paths(_op: Callable[..., dict[str, Any]]) -> dict[str, Any]:
     )
     save_fixture["responses"]["201"] = _json("Uji regresi tersimpan", {"type": "object"})
     delete_fixture = _op("Hapus uji regresi", params=["key", "fixture_id"])
-    delete_fixture["parameters"][1]["schema"] = {"type": "integer"}
     return {
         "/processes": {"get": _op("Daftar proses, versi aktif dan draf")},
         "/processes/{key}": {"get": _op("Proses: versi aktif dan draf", params=key)},
