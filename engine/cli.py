@@ -569,7 +569,7 @@ def process_check_regressions(key: str, diagram: Path, fixtures: tuple[Path, ...
     try:
         findings = replay_regression.check(
             key,
-            diagram.read_text(encoding="utf-8"),
+            deploy.fixture_definition(diagram.read_text(encoding="utf-8"), key),
             [json.loads(path.read_text(encoding="utf-8")) for path in fixtures],
         )
     except ServiceError as exc:

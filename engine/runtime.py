@@ -24,12 +24,14 @@ from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.end_event import EndEvent
+from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import UserTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.spiff.specs.event_definitions import MessageEventDefinition
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.spiff.specs.mixins.user_task import UserTask
 from SpiffWorkflow.task import Task
@@ -878,6 +880,25 @@ def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
         if moment is not None:
             due.append(moment)
     return min(due) if due else None
+
+
+def waiting_messages(workflow: BpmnWorkflow) -> list[str]:
+    """The names of the BPMN messages the workflow waits for (message catch events, receive tasks)."""
+    return sorted({e.name for e in workflow.waiting_events() if e.event_type == MessageEventDefinition.__name__})
+
+
+def deliver_message(
+    workflow: BpmnWorkflow, name: str, payload: dict[str, Any], on_completed: Callable[[Task], None] | None = None
+) -> None:
+    """Deliver a message the workflow waits for (its payload goes to the catch event's messageVariable), then advance."""
+    if name not in waiting_messages(workflow):
+        waiting = ", ".join(f"'{m}'" for m in waiting_messages(workflow)) or "tidak ada"
+        raise EngineError(f"Kasus tidak sedang menunggu pesan '{name}' (yang ditunggu: {waiting}).")
+    try:
+        workflow.send_event(BpmnEvent(MessageEventDefinition(name), payload=payload))
+    except SpiffWorkflowException as exc:
+        raise _engine_error(exc) from exc
+    advance(workflow, on_completed)
 
 
 def is_completed(workflow: BpmnWorkflow) -> bool:

@@ -6,7 +6,7 @@ from engine.models.reconciliation import ReconciliationFinding
 from engine.models.records import AuditEvent, AuditHead, Certificate, Document, DocumentBlob, OutboxMail
 from engine.models.reports import DashboardSnapshot
 from engine.models.security import ApiToken, AuditKeyArchive, LoginAttempt, SecurityEvent, WebSession
-from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance
+from engine.models.workflow import HumanTask, ProcessDeployment, ProcessInstance, RegressionFixture
 
 __all__ = [
     "Agency",
@@ -25,6 +25,7 @@ __all__ = [
     "ProcessDeployment",
     "ProcessInstance",
     "ReconciliationFinding",
+    "RegressionFixture",
     "Role",
     "RosterEntry",
     "SecurityEvent",

@@ -51,6 +51,26 @@ class ProcessDraft(Model):
     base_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
+class RegressionFixture(Model):
+    """A regression test of a process: a finished case's recorded inputs and path, saved by a process owner.
+
+    `fixture_json` is the fixture `replay_regression.fixture_of` builds (format sertel-regression/1); every
+    publish of a new version of `key` re-executes it and is refused when the path or the end differs.
+    """
+
+    __tablename__ = "regression_fixtures"
+    __table_args__ = (UniqueConstraint("key", "name"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    case_id: Mapped[int] = mapped_column(Integer)
+    # The version the case ran on (for the list; the fixture holds the inputs, not the diagram).
+    version: Mapped[int] = mapped_column(Integer)
+    fixture_json: Mapped[str] = mapped_column(Text)
+    saved_by: Mapped[str] = mapped_column(String(80))
+    saved_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class ProcessInstance(Model):
     """A case: one application by one person under one SOP, with SpiffWorkflow's instance state."""
 

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from engine import diagram_checks, registry, runtime
 from engine.config import ROOT
 from engine.models import ProcessDeployment, db
-from engine.services import audit, runtime_context
+from engine.services import audit, regression_fixtures, runtime_context
 from engine.services.access import LANE_ROLES
 from engine.services.errors import Invalid
 
@@ -31,11 +31,41 @@ def common_processes() -> dict[str, str]:
 
 def check_problems(xml: str, key: str) -> list[runtime.Problem]:
     """Every publish check of a diagram, as problems per element (empty: it may be published)."""
+    return check_report(xml, key)[0]
+
+
+def check_report(xml: str, key: str) -> tuple[list[runtime.Problem], list[regression_fixtures.FixtureResult]]:
+    """Every publish check of a diagram: its problems, and each stored regression fixture re-executed on it.
+
+    The fixtures run only on a diagram that passes the other checks; a fixture whose path changes is a
+    problem too (on the element where the path departs).
+    """
     try:
-        parse_and_check(xml, key)
+        parsed = parse_and_check(xml, key)
     except Invalid as exc:
-        return problems_of(exc, key)
-    return []
+        return problems_of(exc, key), []
+    results = regression_results(xml, key, parsed)
+    return regression_fixtures.problems(key, results), results
+
+
+def regression_results(
+    xml: str, key: str, parsed: runtime.ParsedProcess | None = None
+) -> list[regression_fixtures.FixtureResult]:
+    """Re-execute the stored regression fixtures of `key` on a diagram that passed parse_and_check.
+
+    The definition is the one publishing would store (operators pinned); no handler runs, no PSrE call.
+    """
+    if not regression_fixtures.has_fixtures(key):
+        return []
+    xml_pinned = pinned(xml)
+    if parsed is None or xml_pinned != xml:
+        parsed = runtime.parse(xml_pinned, key, common_processes())
+    return regression_fixtures.run_stored(key, runtime.spec_json(parsed))
+
+
+def fixture_definition(xml: str, key: str) -> str:
+    """The definition a regression fixture file re-executes on (`sertel process check-regressions`)."""
+    return runtime.spec_json(parse_and_check(pinned(xml), key))
 
 
 def problems_of(exc: Invalid, key: str) -> list[runtime.Problem]:
@@ -124,9 +154,13 @@ def publish_checked(
         return current, False
     if current is not None and not republish and _published_before(key, digest):
         return current, False
-    deployment = add_version(
-        key, xml_pinned, digest, parsed.title, runtime.spec_json(parsed), actor, rolled_back_from=None
-    )
+    spec_json = runtime.spec_json(parsed)
+    # A new version: every stored regression fixture of the process must still take its recorded path.
+    if regression_fixtures.has_fixtures(key):
+        refused = regression_fixtures.refusal(key, regression_fixtures.run_stored(key, spec_json))
+        if refused is not None:
+            raise refused
+    deployment = add_version(key, xml_pinned, digest, parsed.title, spec_json, actor, rolled_back_from=None)
     if commit:
         db.session.commit()
     return deployment, True

@@ -1,7 +1,8 @@
 """Re-executing a case from its recorded inputs only, step by step against its log (no handler, no PSrE).
 
 The log of a case holds everything that moved it: the start data (`case_started`), each form
-(`task_completed`), each timer the scheduler fired (`timer_fired`), each move to another version
+(`task_completed`), each timer the scheduler fired (`timer_fired`), each BPMN message delivered
+(`message_received`), each move to another version
 (`case_migrated`), and each engine step with what it produced (`step_completed`; a service task's output
 is what the handler returned). Replay builds the workflow from the deployed definition the case ran on,
 feeds it those inputs at their recorded moments (timers read the recorded clock), answers every service
@@ -27,7 +28,7 @@ from engine import runtime
 from engine.services.runtime_context import settings
 
 # Events that move a case: replay feeds them to the engine in log order.
-INPUT_KINDS = ("case_started", "task_completed", "timer_fired", "case_migrated")
+INPUT_KINDS = ("case_started", "task_completed", "timer_fired", "message_received", "case_migrated")
 # What must be equal between a logged step and the re-executed one (the label may be reworded freely).
 COMPARED_FIELDS = ("task_name", "type", "operator", "output")
 FIELD_LABELS = {"task_name": "elemen", "type": "jenis", "operator": "operator", "output": "keluaran"}
@@ -416,6 +417,18 @@ def _feed(state: _Run, entry: Entry) -> None:
     elif entry.kind == "timer_fired":
         with _at(state, entry):
             runtime.advance(state.workflow, state.recorder(str(payload.get("triggered_by") or SCHEDULER)))
+    elif entry.kind == "message_received":
+        name = str(payload.get("message") or "")
+        if name not in runtime.waiting_messages(state.workflow):
+            waiting = ", ".join(f"'{m}'" for m in runtime.waiting_messages(state.workflow)) or "tidak ada"
+            raise ReplayError(
+                f"pesan '{name}' tercatat diterima, tetapi saat dijalankan ulang kasus tidak menunggunya "
+                f"(yang ditunggu: {waiting})"
+            )
+        with _at(state, entry):
+            runtime.deliver_message(
+                state.workflow, name, dict(payload.get("payload") or {}), state.recorder(entry.actor)
+            )
     elif entry.kind == "case_migrated":
         definition = state.definitions(str(payload.get("key") or state.key), int(payload["to_version"]), None)
         with _at(state, entry):

@@ -133,6 +133,7 @@ def replay_view(case_id: int, user: User) -> dict[str, Any]:
         "steps": steps,
         "labels": labels,
         "replay_stopped": str(result.difference) if result.difference else None,
+        "finished": case.status == "completed",
         "called_diagrams": sorted(called_diagrams(case)),
     }
 

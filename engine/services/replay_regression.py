@@ -12,7 +12,6 @@ from typing import Any
 
 from engine import runtime
 from engine.models import ProcessInstance, db
-from engine.services import deploy
 from engine.services.errors import Invalid, NotFound
 from engine.services.replay import INPUT_KINDS, Difference, Entry, ReplayError, run
 from engine.services.replay_cases import entries_of, stored_final
@@ -30,13 +29,18 @@ def fixture_of(case_id: int) -> dict[str, Any]:
     if case.status != "completed":
         raise Invalid(f"Kasus #{case_id} belum selesai; uji regresi dibuat dari kasus yang sudah selesai.")
     expected = stored_final(case)
+    entries = [e.as_dict() for e in entries_of(case_id) if e.kind in KEPT_KINDS]
+    names = {e["task_name"] for e in entries} | {str(e["payload"].get("task_name")) for e in entries}
+    # The recorded steps' labels in the version the case ran on: a refusal names the step as the owner knows it.
+    labels = {k: v for k, v in runtime.element_labels(case.deployment.xml).items() if k in names}
     return {
         "format": FORMAT,
         "case_id": case.id,
         "process_key": case.sop_key,
         "version": case.deployment.version,
         "sha256": case.deployment.sha256,
-        "entries": [e.as_dict() for e in entries_of(case_id) if e.kind in KEPT_KINDS],
+        "entries": entries,
+        "labels": labels,
         "expected": {k: expected[k] for k in ("completed", "outcome", "ready")},
     }
 
@@ -48,6 +52,18 @@ class RegressionFinding:
     case_id: int
     difference: Difference | None
     steps_checked: int
+    # The recorded event where the path first departs: its element and label (None: the end state).
+    element_id: str | None = None
+    step_label: str | None = None
+
+    @property
+    def step(self) -> str:
+        """The first differing step, in Indonesian ("langkah 'Label' (element)" or "status akhir")."""
+        if self.element_id is None:
+            seq = self.difference.seq if self.difference is not None else None
+            return f"peristiwa #{seq}" if seq is not None else "status akhir"
+        label = f"'{self.step_label}' " if self.step_label and self.step_label != self.element_id else ""
+        return f"langkah {label}({self.element_id})"
 
     def __str__(self) -> str:
         if self.difference is None:
@@ -55,10 +71,11 @@ class RegressionFinding:
         return f"Kasus #{self.case_id}: jalur BERUBAH. {self.difference}"
 
 
-def check(key: str, xml: str, fixtures: list[dict[str, Any]]) -> list[RegressionFinding]:
-    """Re-execute each fixture of process `key` on diagram `xml` (after every publish check)."""
-    parsed = deploy.parse_and_check(deploy.pinned(xml), key)
-    definition = runtime.spec_json(parsed)
+def check(key: str, definition: str, fixtures: list[dict[str, Any]]) -> list[RegressionFinding]:
+    """Re-execute each fixture of process `key` on a checked definition (spec JSON of the new diagram).
+
+    No handler runs and the PSrE is never called: every service task gets the output the case recorded.
+    """
     findings: list[RegressionFinding] = []
     for fixture in fixtures:
         if fixture.get("format") != FORMAT or fixture.get("process_key") != key:
@@ -71,5 +88,22 @@ def check(key: str, xml: str, fixtures: list[dict[str, Any]]) -> list[Regression
             return definition
 
         result = run(entries, on_new_diagram, fixture["expected"], check_gaps=False, compare_data=False)
-        findings.append(RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked))
+        element, label = _where(entries, result.difference, dict(fixture.get("labels") or {}))
+        findings.append(
+            RegressionFinding(int(fixture["case_id"]), result.difference, result.steps_checked, element, label)
+        )
     return findings
+
+
+def _where(
+    entries: list[Entry], difference: Difference | None, labels: dict[str, str]
+) -> tuple[str | None, str | None]:
+    """The element and label of the recorded event a difference names."""
+    if difference is None or difference.seq is None:
+        return None, None
+    for entry in entries:
+        if entry.seq == difference.seq:
+            element = entry.payload.get("task_name") or entry.task_name
+            label = entry.payload.get("label") or labels.get(str(element))
+            return (str(element) if element else None), (str(label) if label else None)
+    return None, None

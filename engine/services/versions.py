@@ -142,6 +142,12 @@ def check(key: str, xml: str) -> list[runtime.Problem]:
     return deploy.check_problems(xml, key)
 
 
+def check_report(key: str, xml: str) -> tuple[list[runtime.Problem], list[dict[str, Any]]]:
+    """Every publish check of a diagram and each stored regression fixture re-executed on it; nothing is saved."""
+    found, results = deploy.check_report(xml, key)
+    return found, [r.as_dict() for r in results]
+
+
 def save_draft(key: str, xml: str, actor: str) -> tuple[ProcessDraft, list[runtime.Problem]]:
     """Save the draft of a process (well-formed XML only); return it and what publishing would refuse."""
     _valid_key(key)

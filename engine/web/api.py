@@ -17,6 +17,7 @@ from engine.services import (
     certificates,
     documents,
     duties,
+    messages,
     personal_data,
     queries,
 )
@@ -136,6 +137,20 @@ def get_case(case_id: int) -> Any:
         timeline=view.timeline,
         data=view.data,
     )
+
+
+@bp.post("/cases/<int:case_id>/messages")
+@login_required("Admin")
+def deliver_message(case_id: int) -> Any:
+    """Deliver a BPMN message the case waits for: {"name": "...", "payload": {...}} (logged, replayable)."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict) or not isinstance(body.get("name"), str):
+        raise Invalid("Badan permintaan harus objek JSON dengan 'name'.", {"name": ["Wajib diisi."]})
+    payload = body.get("payload") or {}
+    if not isinstance(payload, dict):
+        raise Invalid("'payload' harus objek JSON.", {"payload": ["Harus objek."]})
+    case = messages.deliver(case_id, body["name"], payload, g.user.username)
+    return jsonify(case=case_json(case))
 
 
 @bp.get("/tasks")

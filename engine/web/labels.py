@@ -41,7 +41,10 @@ EVENT_LABELS = {
     "process_deployed": "Versi proses diterbitkan",
     "process_draft_saved": "Draf proses disimpan",
     "process_publish_unchanged": "Penerbitan proses tanpa perubahan",
+    "regression_fixture_saved": "Uji regresi proses disimpan dari kasus selesai",
+    "regression_fixture_deleted": "Uji regresi proses dihapus",
     "timer_fired": "Pewaktu berbunyi",
+    "message_received": "Pesan diterima",
     "case_replayed": "Kasus dijalankan ulang dan diperiksa",
 }
 

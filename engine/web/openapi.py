@@ -192,6 +192,24 @@ def document() -> dict[str, Any]:
                     params=["case_id"],
                 )
             },
+            "/cases/{case_id}/messages": {
+                "post": _op(
+                    "Kirim pesan BPMN yang ditunggu kasus (dicatat dan dapat diputar ulang)",
+                    {
+                        "application/json": {
+                            "schema": {
+                                "type": "object",
+                                "required": ["name"],
+                                "properties": {
+                                    "name": {"type": "string", "minLength": 1, "maxLength": 200},
+                                    "payload": {"type": "object"},
+                                },
+                            }
+                        }
+                    },
+                    params=["case_id"],
+                )
+            },
             "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
             "/duties": {"get": _op("Aturan pemisahan tugas yang ditegakkan mesin alur kerja")},
             "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},

@@ -11,7 +11,7 @@ from typing import Any
 from flask import Blueprint, Response, g, jsonify, request
 
 from engine import runtime
-from engine.services import deploy, migration, queries, transactions, versions
+from engine.services import deploy, migration, queries, regression_fixtures, transactions, versions
 from engine.services.errors import Invalid
 from engine.web.auth import login_required
 
@@ -99,8 +99,9 @@ def save_draft(key: str) -> Any:
 @bp.post("/<key>/check")
 @login_required("Admin")
 def check(key: str) -> Any:
-    """Run every publish check on a diagram; nothing is saved."""
-    return jsonify(problems=_problems(versions.check(key, _xml(_body()) or "")))
+    """Run every publish check on a diagram (stored regression fixtures re-executed on it); nothing is saved."""
+    found, regressions = versions.check_report(key, _xml(_body()) or "")
+    return jsonify(problems=_problems(found), regressions=regressions)
 
 
 @bp.post("/<key>/publish")
@@ -149,3 +150,31 @@ def migrate(key: str) -> Any:
         raise Invalid("'case_ids' harus daftar nomor kasus.", {"case_ids": ["Harus daftar."]})
     case_ids = [_int(c, "case_ids") for c in raw_ids] if raw_ids is not None else None
     return jsonify(migration.migrate(key, source, target, case_ids, g.user.username))
+
+
+@bp.get("/<key>/regressions")
+@login_required(*READERS)
+def regression_list(key: str) -> Any:
+    """The stored regression fixtures of a process (re-executed before every publish)."""
+    return jsonify(regression_fixtures.listing(key))
+
+
+@bp.post("/<key>/regressions")
+@login_required("Admin")
+def regression_save(key: str) -> Any:
+    """Save a finished case of the process as a named regression fixture."""
+    body = _body()
+    case_id = _int(body.get("case_id"), "case_id")
+    name = body.get("name")
+    if name is not None and not isinstance(name, str):
+        raise Invalid("'name' harus teks.", {"name": ["Harus teks."]})
+    row = regression_fixtures.save(case_id, name, g.user.username, key=key)
+    return jsonify(id=row.id, name=row.name, key=row.key, case_id=row.case_id, version=row.version), 201
+
+
+@bp.delete("/<key>/regressions/<int:fixture_id>")
+@login_required("Admin")
+def regression_delete(key: str, fixture_id: int) -> Any:
+    """Delete a stored regression fixture."""
+    regression_fixtures.delete(key, fixture_id, g.user.username)
+    return jsonify(deleted=fixture_id)

@@ -65,6 +65,16 @@ def process_owner_paths(_op: Callable[..., dict[str, Any]]) -> dict[str, Any]:
         ok={"description": "BPMN", "content": {"application/xml": {"schema": {"type": "string"}}}},
     )
     version_xml["parameters"][1]["schema"] = {"type": "integer"}
+    fixture_body = {
+        "type": "object",
+        "required": ["case_id"],
+        "properties": {"case_id": {"type": "integer"}, "name": {"type": "string", "maxLength": 120}},
+    }
+    save_fixture = _op(
+        "Simpan kasus selesai sebagai uji regresi proses", {"application/json": {"schema": fixture_body}}, params=key
+    )
+    save_fixture["responses"]["201"] = _json("Uji regresi tersimpan", {"type": "object"})
+    delete_fixture = _op("Hapus uji regresi", params=["key", "fixture_id"])
     return {
         "/processes": {"get": _op("Daftar proses, versi aktif dan draf")},
         "/processes/{key}": {"get": _op("Proses: versi aktif dan draf", params=key)},
@@ -76,10 +86,18 @@ def process_owner_paths(_op: Callable[..., dict[str, Any]]) -> dict[str, Any]:
                 "Periksa diagram tanpa menyimpan",
                 XML_BODY,
                 params=key,
-                ok=_json("Masalah", {"type": "object", "properties": {"problems": PROBLEMS}}),
+                ok=_json(
+                    "Masalah dan hasil uji regresi",
+                    {"type": "object", "properties": {"problems": PROBLEMS, "regressions": {"type": "array"}}},
+                ),
             )
         },
         "/processes/{key}/publish": {"post": publish},
+        "/processes/{key}/regressions": {
+            "get": _op("Uji regresi tersimpan (dijalankan ulang sebelum setiap penerbitan)", params=key),
+            "post": save_fixture,
+        },
+        "/processes/{key}/regressions/{fixture_id}": {"delete": delete_fixture},
         "/processes/{key}/rollback": {"post": rollback},
         "/processes/{key}/migrations/preview": {"get": preview},
         "/processes/{key}/migrations": {

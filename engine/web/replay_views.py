@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, render_template
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 
-from engine.services import replay_page
+from engine.services import regression_fixtures, replay_page
 from engine.web import labels
 from engine.web.auth import login_required
 
@@ -55,3 +55,16 @@ def check(case_id: int) -> Any:
         steps_checked=outcome.result.steps_checked,
         seq=difference.seq if difference else None,
     )
+
+
+@bp.post("/kasus/<int:case_id>/putar-ulang/uji-regresi")
+@login_required("Admin")
+def save_regression(case_id: int) -> Any:
+    """The process owner saves the finished case as a named regression fixture of its process."""
+    row = regression_fixtures.save(case_id, request.form.get("name"), g.user.username)
+    flash(
+        f"Kasus #{case_id} disimpan sebagai uji regresi '{row.name}' proses {row.key}; setiap penerbitan versi "
+        "baru proses ini menjalankannya ulang.",
+        "ok",
+    )
+    return redirect(url_for("modeler.edit", key=row.key) + "#uji-regresi")

@@ -22,11 +22,15 @@ import threading
 import urllib.parse
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pytest
 from werkzeug.serving import make_server
+
+from tests.engine.test_replay import returned_then_delivered
+from tests.engine.test_replay_fixtures import path_changing
 
 KEY = "issuance_ams"
 TASK_NAME = "Rekomendasi kedua"
@@ -402,7 +406,9 @@ def test_version_page_previews_and_moves_running_cases(page: Any, live_server: s
     row.wait_for()
     assert row.locator("td").nth(1).text_content().strip() == "ya"
     page.click("#migration-run")
-    page.wait_for_function("document.getElementById('versions-status').textContent.includes('kasus dipindah ke versi 2')")
+    page.wait_for_function(
+        "document.getElementById('versions-status').textContent.includes('kasus dipindah ke versi 2')"
+    )
     case = budi.get(f"/cases/{case_id}").get_json()
     assert case["case"]["process_version"] == 2
     assert not errors, errors
@@ -482,3 +488,37 @@ def test_panel_edits_conditions_lanes_timers_without_xml(page: Any, live_server:
     timer.select_option("sla_verification_reminder")
     assert "setting('sla_verification_reminder')" in saved_xml(page)
     assert "setting('sla_activation')" not in saved_xml(page)
+
+
+def test_the_check_panel_shows_stored_regression_tests_and_publishing_names_the_broken_one(
+    page: Any, live_server: str, api: Any
+) -> None:
+    """A finished 088.9 case saved as a regression test: the modeler's check lists it, marks where a draft
+    departs from its path, and the refused publish names it."""
+    # In another thread: Playwright's event loop runs in this one, and the form PDFs' signing uses asyncio.run.
+    with ThreadPoolExecutor(1) as worker:
+        case_id = worker.submit(returned_then_delivered, api).result()
+    admin = api("admin")
+    saved = admin.post(f"/processes/{KEY}/regressions", json={"case_id": case_id, "name": "kembali-lalu-terbit"})
+    assert saved.status_code == 201, saved.get_json()
+    draft = admin.client.put(f"/api/v1/processes/{KEY}/draft", json={"xml": path_changing()}, headers=admin.headers)
+    assert draft.status_code == 200, draft.get_json()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    page.on("dialog", lambda dialog: dialog.accept())
+    page.set_viewport_size({"width": 1600, "height": 1000})
+    login(page, live_server, "admin")
+    page.goto(f"{live_server}/admin/proses/{KEY}")
+    assert "kembali-lalu-terbit" in page.text_content("#uji-regresi")
+    page.wait_for_function(
+        "window.sertelModeler && window.sertelModeler.ready && window.sertelModeler.regressions.length"
+    )
+    failed = page.locator("#modeler-regressions li.regression.failed")
+    assert failed.count() == 1 and "kembali-lalu-terbit" in failed.text_content()
+    assert "1 berubah" in page.text_content("#modeler-regressions-summary")
+    page.wait_for_selector(".sertel-problem-badge[data-element='notify_returned']")
+
+    page.click("#modeler-publish")
+    page.wait_for_function("/Tidak diterbitkan/.test(document.getElementById('modeler-status').textContent)")
+    assert "uji regresi 'kembali-lalu-terbit'" in page.text_content("#modeler-status")
+    assert not errors, errors

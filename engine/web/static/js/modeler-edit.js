@@ -11,6 +11,8 @@
   const summary = document.getElementById('modeler-problems-summary');
   const serverList = document.getElementById('modeler-server-problems');
   const lintList = document.getElementById('modeler-lint-problems');
+  const regressionList = document.getElementById('modeler-regressions');
+  const regressionSummary = document.getElementById('modeler-regressions-summary');
   const CHECK_DELAY_MS = 1500;
 
   const state = {
@@ -20,6 +22,7 @@
     catalogue: null,
     lintIssues: {},
     serverProblems: [],
+    regressions: [],
     checks: 0,
     published: null
   };
@@ -101,6 +104,22 @@
     updateSummary();
   }
 
+  // Each stored regression fixture re-executed on the diagram by the server check (passed or where it departs).
+  function showRegressions(results) {
+    state.regressions = results;
+    regressionList.replaceChildren();
+    for (const result of results) {
+      const item = problemItem(result.passed ? null : result.element_id, result.message,
+        result.passed ? 'regression passed' : 'regression failed');
+      item.dataset.fixture = String(result.id);
+      regressionList.appendChild(item);
+    }
+    const failed = results.filter((r) => !r.passed).length;
+    regressionSummary.textContent = results.length
+      ? `Uji regresi: ${results.length - failed} dari ${results.length} menempuh jalur yang sama${failed ? `; ${failed} berubah (diagram ini tidak dapat diterbitkan)` : ''}.`
+      : 'Belum ada uji regresi.';
+  }
+
   function showLintIssues(issues) {
     state.lintIssues = issues || {};
     lintList.replaceChildren();
@@ -150,6 +169,9 @@
     }
     state.checks++;
     showServerProblems(result.body.problems);
+    if (Array.isArray(result.body.regressions)) {
+      showRegressions(result.body.regressions);
+    }
     if (explicit) {
       status(result.body.problems.length ? `Pemeriksaan: ${result.body.problems.length} masalah.` : 'Pemeriksaan: tidak ada masalah.');
     }

@@ -113,6 +113,7 @@
       if (p.on_behalf) facts.push(['Atas nama', `${p.on_behalf.by}: ${p.on_behalf.reason}`]);
     }
     if (step.kind === 'timer_fired') facts.push(['Pewaktu jatuh tempo', wib(p.due_at)]);
+    if (step.kind === 'message_received') facts.push(['Pesan', p.message]);
     if (p.operator) facts.push(['Operator layanan', p.operator]);
     if (p.type) facts.push(['Jenis elemen', p.type]);
     detail.appendChild(grid('Peristiwa', facts));
@@ -120,6 +121,9 @@
       const sub = p.submission || {};
       const entries = Object.keys(sub).map((k) => [k, k === 'decision' ? (view.decision_labels[sub[k]] || sub[k]) : sub[k]]);
       detail.appendChild(grid(`Formulir yang dikirim oleh ${who(step)}`, entries));
+    }
+    if (step.kind === 'message_received' && p.payload && Object.keys(p.payload).length) {
+      detail.appendChild(grid(`Isi pesan '${p.message}'`, Object.entries(p.payload)));
     }
     if (step.kind === 'case_started' && p.start_data) {
       detail.appendChild(grid('Data awal permohonan', Object.entries(p.start_data)));
