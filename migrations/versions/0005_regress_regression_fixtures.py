@@ -1,7 +1,7 @@
 """Stored regression fixtures (issue 11): regression_fixtures, a finished case's inputs and path per process.
 
 Revision ID: 0005_regress
-Revises: 0004_daily
+Revises: 0005_privacy
 Create Date: 2026-12-04 15:00:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0005_regress"
-down_revision = "0004_daily"
+down_revision = "0005_privacy"
 branch_labels = None
 depends_on = None
 
