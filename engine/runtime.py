@@ -46,6 +46,10 @@ _NSMAP = {"bpmn": BPMN_NS, "sertel": SERTEL_NS}
 FORM_EXTENSION = "sertel_form"
 # A user task's own `<sertel:properties>` (e.g. priority="urgent" for a fast track), kept with its spec.
 TASK_PROPERTIES_EXTENSION = "sertel_properties"
+# A user task of a shared (called) process whose `label` property is "caller" is named, where people read it,
+# by the call activity that runs it: the SOP's own diagram names the step (e.g. what its verification covers).
+LABEL_PROPERTY = "label"
+LABEL_FROM_CALLER = "caller"
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
@@ -733,7 +737,7 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
         ReadyTask(
             str(t.id),
             t.task_spec.name,
-            t.task_spec.bpmn_name or t.task_spec.name,
+            task_label(t),
             t.task_spec.lane or "",
             t.workflow.spec.name,
             _form_name(t.task_spec),
@@ -922,8 +926,21 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 
 def task_label(task: Task) -> str:
-    """The human label of a task."""
+    """The human label of a task: its name in the diagram, or its caller's for a `label="caller"` user task."""
+    if task_properties(task.task_spec).get(LABEL_PROPERTY) == LABEL_FROM_CALLER:
+        caller = _calling_task(task)
+        if caller is not None and caller.task_spec.bpmn_name:
+            return str(caller.task_spec.bpmn_name)
     return str(task.task_spec.bpmn_name or task.task_spec.name)
+
+
+def _calling_task(task: Task) -> Task | None:
+    """The call activity (or subprocess) task running the workflow that holds `task`; None at the top."""
+    parent_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_id is None:
+        return None
+    found: Task | None = task.workflow.top_workflow.get_task_from_id(parent_id)
+    return found
 
 
 def describe_completed(task: Task) -> dict[str, Any]:
