@@ -92,7 +92,9 @@ def test_happy_path_issues_a_server_held_key_the_owner_signs_with(api: Any, app:
     case = case_of(pemohon, case_id)
     assert case["case"]["status"] == "completed" and case["case"]["outcome"] == "end_issued"
     assert case["data"]["activation"]["accept_obligations"] is True
-    assert set(case["data"]["activation"]) == {"ktp_photo", "selfie", "accept_obligations"}
+    assert set(case["data"]["activation"]) == {
+        "ktp_photo", "selfie", "accept_obligations", "accepted_terms_version", "accepted_terms_sha256"
+    }
     serial = case["certificates"][0]["serial"]
     assert case["data"]["certificate"]["serial_hex"] == serial
     assert case["data"]["certificate"]["key_held_by"] == "psre"
