@@ -24,6 +24,7 @@ from engine.web import (
     cases,
     certificates_views,
     dashboard_views,
+    help_views,
     inbox,
     labels,
     modeler,
@@ -89,6 +90,7 @@ def register_web(app: Flask) -> None:
         privacy_views.bp,
         dashboard_views.bp,
         withdrawal_views.bp,
+        help_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(replay_views.bp)
