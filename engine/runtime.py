@@ -370,6 +370,34 @@ def _element_labels(xml: str) -> dict[str, str]:
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
 
+def caller_labels(xml: str, called: Mapping[str, str]) -> dict[str, str]:
+    """Labels of the shared user tasks marked `label="caller"`, as the SOP diagram `xml` names them.
+
+    `called` holds the shared processes' diagrams (any keys). A task is relabelled only when its process is
+    called from one call activity of `xml` (two calls with different names leave its own name).
+    """
+    return dict(_caller_labels(xml, tuple(called.values())))
+
+
+@lru_cache(maxsize=128)
+def _caller_labels(xml: str, called: tuple[str, ...]) -> dict[str, str]:
+    root = etree.fromstring(xml.encode("utf-8"))
+    names: dict[str, set[str]] = {}
+    for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        names.setdefault(call.get("calledElement", ""), set()).add(call.get("name", ""))
+    found: dict[str, str] = {}
+    for other in called:
+        other_root = etree.fromstring(other.encode("utf-8"))
+        for process in other_root.iter(f"{{{BPMN_NS}}}process"):
+            callers = names.get(process.get("id", ""), set())
+            if len(callers) != 1 or not next(iter(callers)):
+                continue
+            for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+                if properties_of(task).get(LABEL_PROPERTY) == LABEL_FROM_CALLER and task.get("id"):
+                    found[str(task.get("id"))] = next(iter(callers))
+    return found
+
+
 def process_ids(xml: str) -> list[str]:
     """The ids of the processes declared in a BPMN document; ProcessError if it is not XML."""
     try:

@@ -144,3 +144,12 @@ def test_the_shared_verification_step_is_named_by_each_sop() -> None:
     assert set(labels) == set(SOPS)
     for key, label in labels.items():
         assert label and (RECOMMENDATION.search(label) is not None) is SOPS[key].recommendation, (key, label)
+
+
+@pytest.mark.parametrize("path", MAIN_FILES, ids=lambda p: p.stem)
+def test_timeline_labels_of_shared_steps_are_the_sops_own(path: Path) -> None:
+    """The case page and replay read a shared `label="caller"` task under the SOP's call activity name."""
+    called = {p.name: p.read_text(encoding="utf-8") for p in COMMON.values()}
+    labels = runtime.caller_labels(path.read_text(encoding="utf-8"), called)
+    verify = next(c for c in root_of(path).iter(f"{{{BPMN}}}callActivity") if c.get("calledElement") == "common_verification")
+    assert labels["verification"] == verify.get("name")
