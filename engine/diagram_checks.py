@@ -588,7 +588,9 @@ class _Scope:
         for prop in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}properties/{{{SERTEL}}}property"):
             name, value = prop.get("name", ""), prop.get("value", "")
             if name not in {"priority", runtime.LABEL_PROPERTY}:
-                self.add(node, f"properti tugas '{name}' tidak dikenal (yang ada: 'priority', '{runtime.LABEL_PROPERTY}')")
+                self.add(
+                    node, f"properti tugas '{name}' tidak dikenal (yang ada: 'priority', '{runtime.LABEL_PROPERTY}')"
+                )
             elif name == "priority" and value not in {"urgent", "normal"}:
                 self.add(node, f"properti 'priority' harus 'urgent' atau 'normal', bukan '{value}'")
             elif name == runtime.LABEL_PROPERTY and value != runtime.LABEL_FROM_CALLER:

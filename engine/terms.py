@@ -73,8 +73,12 @@ class LegalBasis:
 
 # Every legal basis the seed names, in its order (the SOPs are listed in the help section, one each).
 LEGAL_BASES: tuple[LegalBasis, ...] = (
-    LegalBasis("PP 71/2019", "Peraturan Pemerintah Nomor 71 Tahun 2019 tentang Penyelenggaraan Sistem dan Transaksi Elektronik"),
-    LegalBasis("Perpres 95/2018", "Peraturan Presiden Nomor 95 Tahun 2018 tentang Sistem Pemerintahan Berbasis Elektronik"),
+    LegalBasis(
+        "PP 71/2019", "Peraturan Pemerintah Nomor 71 Tahun 2019 tentang Penyelenggaraan Sistem dan Transaksi Elektronik"
+    ),
+    LegalBasis(
+        "Perpres 95/2018", "Peraturan Presiden Nomor 95 Tahun 2018 tentang Sistem Pemerintahan Berbasis Elektronik"
+    ),
     LegalBasis(
         "Perda Kota Pekalongan 4/2021",
         "Peraturan Daerah Kota Pekalongan Nomor 4 Tahun 2021 tentang Sistem Pemerintahan Berbasis Elektronik",

@@ -290,7 +290,5 @@ def render_form_pdf(
     _title(pdf, latin1(title), latin1(subtitle or f"Nomor kasus: {case_id}"))
     _table(pdf, fields)
     _statement(pdf, statement)
-    _signature_block(
-        pdf, latin1(place_date or place_date_line()), signer_role, signer_name, signer_id, signature_mark
-    )
+    _signature_block(pdf, latin1(place_date or place_date_line()), signer_role, signer_name, signer_id, signature_mark)
     return bytes(pdf.output())

@@ -7,6 +7,7 @@ forms catalogue, so the help never disagrees with the procedure that runs.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -134,7 +135,7 @@ def _form_uploads(form_name: str) -> tuple[str, ...]:
         return ()
     found: list[str] = []
     for form_field in schema().fields.values():
-        metadata: dict[str, Any] = form_field.metadata or {}
+        metadata: Mapping[str, Any] = form_field.metadata or {}
         if metadata.get("document"):
             label = str(metadata.get("label") or "Dokumen")
             found.append(label if form_field.required else f"{label} (bila ada)")
