@@ -246,8 +246,9 @@ def case_decisions(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-# Fields by which a person declared or accepted something (statement of truth, owner obligations, receipt).
-DECLARATION_PREFIXES = ("accept_", "statement_", "received")
+# Fields by which a person declared or accepted something (statement of truth, owner obligations, receipt),
+# and the version of the accepted obligations-and-prohibitions text (engine/terms.py).
+DECLARATION_PREFIXES = ("accept_", "accepted_terms_", "statement_", "received")
 
 
 def case_declarations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
