@@ -153,3 +153,30 @@ def test_timeline_labels_of_shared_steps_are_the_sops_own(path: Path) -> None:
     labels = runtime.caller_labels(path.read_text(encoding="utf-8"), called)
     verify = next(c for c in root_of(path).iter(f"{{{BPMN}}}callActivity") if c.get("calledElement") == "common_verification")
     assert labels["verification"] == verify.get("name")
+
+
+SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+MAIL_TEMPLATES = ROOT / "engine" / "templates" / "mail"
+
+
+def mail_templates_of(path: Path) -> set[str]:
+    """The mail templates a SOP's diagram (and the shared processes it calls) sends."""
+    roots = [root_of(path)]
+    roots += [root_of(COMMON[c.get("calledElement", "")]) for c in roots[0].iter(f"{{{BPMN}}}callActivity")]
+    return {
+        p.get("value", "").strip("'\"")
+        for root in roots
+        for p in root.iter(f"{{{SPIFF}}}parameter")
+        if p.get("id") == "template"
+    }
+
+
+@pytest.mark.parametrize("path", MAIN_FILES, ids=lambda p: p.stem)
+def test_mails_mention_a_recommendation_only_where_the_sop_has_one(path: Path) -> None:
+    sop = SOPS[path.stem]
+    templates = mail_templates_of(path)
+    assert templates, path.stem
+    for name in templates:
+        text = (MAIL_TEMPLATES / f"{name}.txt").read_text(encoding="utf-8")
+        if not sop.recommendation:
+            assert not RECOMMENDATION.search(text), f"SOP {sop.number} sends '{name}', which mentions a recommendation"
