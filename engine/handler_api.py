@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Param, form_schema, service_task
+from engine.terms import owner_terms
 from engine.vocabulary import code_label
 
-__all__ = ["FormRefused", "HandlerContext", "HandlerError", "Param", "code_label", "form_schema", "service_task"]
+__all__ = [
+    "FormRefused",
+    "HandlerContext",
+    "HandlerError",
+    "Param",
+    "code_label",
+    "form_schema",
+    "owner_terms",
+    "service_task",
+]
 
 
 class HandlerError(RuntimeError):

@@ -482,7 +482,9 @@ def outbox(before: int | None = None, per_page: int = PAGE_SIZE) -> Page:
 def _labels(case: ProcessInstance) -> dict[str, str]:
     """Element id -> label of the case's diagram and the shared call activities it may use."""
     found: dict[str, str] = {}
-    for xml in deploy.common_processes().values():
+    common = deploy.common_processes()
+    for xml in common.values():
         found.update(runtime.element_labels(xml))
     found.update(runtime.element_labels(case.deployment.xml))
+    found.update(runtime.caller_labels(case.deployment.xml, common))  # shared steps named by this SOP
     return found
