@@ -35,6 +35,13 @@ def fits(page: Any, what: str) -> None:
     scroll_width = page.evaluate("document.documentElement.scrollWidth")
     assert scroll_width <= width, (what, scroll_width, page.evaluate(WIDER_THAN_SCREEN))
     on_screen(page, page.locator("header form button", has_text="Keluar"), what)
+    # Rows shown as cards fit their box (a box that scrolls would hide their right edge).
+    cut = page.evaluate(
+        "() => [...document.querySelectorAll('table.worklist tbody tr')]"
+        ".filter(r => r.getBoundingClientRect().right > r.closest('table').parentElement.getBoundingClientRect().right + 1)"
+        ".length"
+    )
+    assert cut == 0, (what, cut)
 
 
 def on_screen(page: Any, locator: Any, what: str) -> None:

@@ -53,4 +53,3 @@ def test_case_page_diagram_sits_in_a_zoomable_box(api: Any, client: Any) -> None
     assert doc.xpath("//div[@id='case-diagram' and contains(@class, 'diagram-viewport')]/*[local-name()='svg']")
     assert doc.xpath("//script[@src='/static/js/diagram.js']")
     assert (STATIC / "js" / "diagram.js").is_file()
-
