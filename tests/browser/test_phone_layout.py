@@ -126,3 +126,24 @@ def diagram_zooms_and_pans(page: Any, width: int) -> None:
     page.click("button[aria-label='Sesuaikan diagram dengan lebar layar']")
     assert box.get_attribute("data-zoom") == str(fitted)
     assert "selebar layar" in page.inner_text(".diagram-tools [role=status]")
+
+
+def test_the_diagram_zooms_under_the_apps_real_csp(app: Flask, api: Any, browser: Any, live_server: str) -> None:  # noqa: F811
+    issued, _task = in_own_thread(lambda: prepare(app, api))
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # the policy the app sends is enforced
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        page.on("pageerror", lambda exc: violations.append(str(exc)))
+        s = Session(page, live_server, ARTIFACTS)
+        s.login("verifikator")
+        page.goto(f"{live_server}/kasus/{issued}")
+        page.wait_for_selector("#case-diagram[data-zoom]")
+        page.click("button[aria-label='Tampilkan diagram pada ukuran asli (label terbaca)']")
+        assert page.get_attribute("#case-diagram", "data-zoom") == "100"
+        assert page.locator("#case-diagram").evaluate("b => b.scrollWidth > b.clientWidth")
+        assert not violations, violations
+    finally:
+        context.close()
