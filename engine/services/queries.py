@@ -197,27 +197,6 @@ def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) ->
     return Page(rows)
 
 
-@dataclass
-class InboxView:
-    """One page of the inbox: my tasks, tasks I may claim, and why whole roles are withheld from me."""
-
-    mine: Page
-    claimable: Page
-    notices: list[str]
-
-
-def inbox_view(
-    user: User,
-    mine_after: int | None = None,
-    claimable_after: int | None = None,
-    limit: int = PAGE_SIZE,
-) -> InboxView:
-    """The inbox page (see inbox_pages) with its notices, checking the certificate rule once."""
-    withheld = _withheld_roles(user)
-    mine, claimable = inbox_pages(user, mine_after, claimable_after, limit, withheld)
-    return InboxView(mine, claimable, list(withheld.values()))
-
-
 def inbox_pages(
     user: User,
     mine_after: int | None = None,

@@ -148,7 +148,7 @@ def test_a_pemohon_inbox_is_scoped_in_sql(app: Flask, client: FlaskClient, api: 
     finally:
         event.remove(HumanTask, "load", on_load)
     assert [t["case_id"] for t in body["mine"]] == [template]
-    assert len(built) == 1  # the 40 tasks of another applicant are never loaded
+    assert len(built) <= 1  # the 40 tasks of another applicant are never loaded (the API reads columns only)
 
 
 def test_the_sql_inbox_agrees_with_the_duty_rules(app: Flask, api: Any) -> None:

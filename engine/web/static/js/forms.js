@@ -1,5 +1,6 @@
 // Send each form once: while a form is being submitted its submit buttons are disabled and a second
-// submit (a double click, Enter pressed twice) is ignored, so the server receives one request.
+// submit (a double click, Enter pressed twice) is ignored, so the server receives one request. The button
+// that sent the form says "Sedang diproses…" (a spinner drawn by CSS, class "busy") until the answer comes.
 // Files over the upload limit are refused here, before sending, so what was typed stays on the page
 // (the server checks the same limit again).
 (function () {
@@ -86,6 +87,7 @@
     }
     form.dataset.submitting = "1";
     form.setAttribute("aria-busy", "true");
+    var sender = event.submitter || form.querySelector("button[type=submit], button:not([type]), input[type=submit]");
     // Disable after this event: a button disabled now would drop its name=value from the submitted data.
     window.setTimeout(function () {
       form.querySelectorAll("button[type=submit], button:not([type]), input[type=submit]").forEach(function (button) {
@@ -94,8 +96,28 @@
           button.dataset.disabledWhileSubmitting = "1";
         }
       });
+      showBusy(sender);
     }, 0);
   });
+
+  // Only the text a person reads changes: a <button>'s value (what the form sends) is its value attribute.
+  function showBusy(button) {
+    if (!(button instanceof HTMLButtonElement) || button.dataset.idleLabel !== undefined) {
+      return;
+    }
+    button.dataset.idleLabel = button.innerHTML;
+    button.classList.add("busy");
+    button.textContent = "Sedang diproses…";
+  }
+
+  function clearBusy(button) {
+    if (button.dataset.idleLabel === undefined) {
+      return;
+    }
+    button.innerHTML = button.dataset.idleLabel;
+    delete button.dataset.idleLabel;
+    button.classList.remove("busy");
+  }
 
   // A page restored with the Back button must be usable again.
   window.addEventListener("pageshow", function (event) {
@@ -108,6 +130,7 @@
       form.querySelectorAll("[data-disabled-while-submitting]").forEach(function (button) {
         button.disabled = false;
         delete button.dataset.disabledWhileSubmitting;
+        clearBusy(button);
       });
     });
   });
