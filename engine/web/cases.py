@@ -20,13 +20,16 @@ def show(case_id: int) -> Any:
     """Show a case."""
     view = queries.case_view(case_id, g.user)
     access_log.log_view(g.user, "case_viewed", {"case_id": case_id})
-    svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
+    done, active = set(view.completed_elements), set(view.active_elements)
+    svg = diagram_svg.render(view.case.deployment.xml, done, active)
+    steps = diagram_svg.steps(view.case.deployment.xml, done, active)
     on_behalf = queries.on_behalf_of(view.case)
     return render_template(
         "case.html",
         view=view,
         case=view.case,
         diagram=Markup(svg),
+        diagram_steps=steps,
         on_behalf=on_behalf,
         agency_names=dict(queries.agency_choices()),
     )

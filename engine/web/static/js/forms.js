@@ -1,7 +1,8 @@
 // Send each form once: while a form is being submitted its submit buttons are disabled and a second
 // submit (a double click, Enter pressed twice) is ignored, so the server receives one request.
 // Files over the upload limit are refused here, before sending, so what was typed stays on the page
-// (the server checks the same limit again).
+// (the server checks the same limit again). After a failed submit the error summary is focused, and its links
+// move the focus to their fields.
 (function () {
   "use strict";
 
@@ -95,6 +96,35 @@
         }
       });
     }, 0);
+  });
+
+  // After a failed submit the error summary takes the focus (a screen reader reads it; Tab goes on to its links).
+  function focusErrorSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary && (document.activeElement === document.body || document.activeElement === null)) {
+      summary.focus();
+    }
+  }
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusErrorSummary);
+  } else {
+    focusErrorSummary();
+  }
+
+  // A link of the summary moves the focus to its control, scrolled so that its label shows too.
+  document.addEventListener("click", function (event) {
+    var link = event.target instanceof Element ? event.target.closest("[data-error-summary] a[href^='#']") : null;
+    if (!link) {
+      return;
+    }
+    var control = document.getElementById(link.getAttribute("href").slice(1));
+    if (!control) {
+      return;
+    }
+    event.preventDefault();
+    var label = control.closest("label, fieldset");
+    (label || control).scrollIntoView({block: "start"});
+    control.focus({preventScroll: true});
   });
 
   // A page restored with the Back button must be usable again.
