@@ -149,3 +149,143 @@ def test_every_page_of_an_issuance_passes_axe_for_each_role(page: Any, live_serv
     assert not audit.found, f"{len(audit.found)} of {len(audit.checked)} pages fail axe:\n{audit.report()}"
     assert len(audit.checked) >= 35
     assert s.errors == []
+
+
+# --- Keyboard only ----------------------------------------------------------------------------------------
+
+FOCUSED = "() => { const e = document.activeElement; return e ? (e.id || e.getAttribute('name') || e.tagName) : null; }"
+
+
+def tab_to(page: Any, selector: str, limit: int = 60) -> None:
+    """Press Tab until the focus is on `selector` (fails when it is not among the next `limit` tab stops)."""
+    for _ in range(limit):
+        if page.evaluate("(sel) => document.activeElement && document.activeElement.matches(sel)", selector):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{selector} not reached with Tab; focus on {page.evaluate(FOCUSED)}")
+
+
+def choose_file_with_keyboard(page: Any, selector: str, file: dict[str, Any]) -> None:
+    """Tab to a file field and open it with Space; the chooser (the system's dialog) gets the file."""
+    tab_to(page, selector)
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files(file)
+
+
+def test_registration_form_with_the_keyboard_only_lands_on_the_error_summary(page: Any, live_server: str) -> None:  # noqa: F811
+    page.goto(live_server + "/masuk")
+    tab_to(page, "input[name=username]")
+    page.keyboard.type("pemohon")
+    page.keyboard.press("Tab")
+    page.keyboard.type("demo-sertel-2026")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    # The first tab stop of every page is the skip link, visible while focused; it moves the focus to <main>.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.className") == "skip-link"
+    assert page.locator("a.skip-link").bounding_box()["y"] >= 0
+    page.keyboard.press("Enter")
+    assert page.evaluate("() => document.activeElement.id") == "main"
+    tab_to(page, PROCESS_START)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert "/tugas/" in page.url
+
+    # Skip the header, then the fields in order: phone, the two uploads (Space opens the chooser), no statement.
+    page.keyboard.press("Tab")
+    page.keyboard.press("Enter")
+    tab_to(page, "#phone", limit=12)  # the read-only identity fields are passed on the way
+    page.keyboard.type("0812-3456-7890")
+    choose_file_with_keyboard(page, "#ktp_scan", {"name": "ktp.png", "mimeType": "image/png", "buffer": PNG})
+    choose_file_with_keyboard(page, "#asn_proof", {"name": "sk.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    tab_to(page, "#submit", limit=6)  # past the statement, left unticked
+    with page.expect_navigation() as nav:
+        page.keyboard.press("Enter")
+    assert nav.value.status == 422
+
+    # Focus on the error summary, which names the problem and links to the field; the title says so too.
+    page.wait_for_function("() => document.activeElement && document.activeElement.id === 'form-errors'")
+    assert page.title().startswith("Ada kesalahan: ")
+    assert "Anda harus menyatakan bahwa data yang diberikan benar." in page.inner_text("#form-errors")
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#ktp_scan"  # uploads: choose again
+    for _ in range(2):
+        page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.getAttribute('href')") == "#statement_true"
+    page.keyboard.press("Enter")
+    assert page.evaluate(FOCUSED) == "statement_true"
+    page.keyboard.press("Space")
+    assert page.is_checked("#statement_true")
+    # The files again (a refused form stores none), then Enter on the submit button: the case page.
+    page.keyboard.press("Shift+Tab")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files({"name": "sk.pdf", "mimeType": "application/pdf", "buffer": PDF})
+    page.keyboard.press("Shift+Tab")
+    with page.expect_file_chooser() as chooser:
+        page.keyboard.press("Space")
+    chooser.value.set_files({"name": "ktp.png", "mimeType": "image/png", "buffer": PNG})
+    tab_to(page, "#submit", limit=8)
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    assert urllib.parse.urlsplit(page.url).path.startswith("/kasus/"), page.inner_text("main")[:500]
+
+
+# --- Zoom: 200% and 400% (WCAG 1.4.10 reflow) -------------------------------------------------------------
+
+# Elements sticking out to the right of the screen, outside a box that scrolls them (the diagram's).
+WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
+  .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1 && !e.closest('.diagram-scroll, .table-scroll'))
+  .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
+
+
+def zoomed(browser: Any, live_server: str, username: str, zoom: int) -> tuple[Any, Any]:
+    """A context as a 1280 px wide screen at `zoom` percent: 1280*100/zoom CSS px wide, drawn at zoom/100 scale."""
+    context = browser.new_context(viewport={"width": 1280 * 100 // zoom, "height": 800 * 100 // zoom},
+                                  device_scale_factor=zoom / 100, bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(30_000)
+    Session(page, live_server, ARTIFACTS).login(username)
+    return context, page
+
+
+def assert_reflows(page: Any, what: str) -> None:
+    width = page.evaluate("window.innerWidth")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, (what, page.evaluate(WIDER_THAN_SCREEN))
+
+
+def test_certificates_case_and_outbox_reflow_at_200_and_400_percent(
+    app: Any, api: Any, browser: Any, live_server: str  # noqa: F811
+) -> None:
+    from tests.browser.test_inbox_ui import in_own_thread
+    from tests.sops.test_renewal_rekey import issued_certificate
+
+    serial, _key, case_id = in_own_thread(lambda: issued_certificate(api))
+    ARTIFACTS.mkdir(exist_ok=True)
+    for zoom in (200, 400):
+        context, page = zoomed(browser, live_server, "pemohon", zoom)
+        try:
+            page.goto(f"{live_server}/sertifikat")
+            assert_reflows(page, f"Sertifikat Saya at {zoom}%")
+            serial_box = page.locator("#my-certificates code.serial").bounding_box()
+            assert serial_box["x"] + serial_box["width"] <= page.evaluate("window.innerWidth")
+            for button in page.locator("#my-certificates button").all():  # renewal, revocation: reachable
+                box = button.bounding_box()
+                assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= page.evaluate("window.innerWidth")
+            assert serial in page.inner_text("#my-certificates")
+            page.screenshot(path=str(ARTIFACTS / f"sertifikat-saya-{zoom}.png"), full_page=True)
+            page.goto(f"{live_server}/kasus/{case_id}")
+            assert_reflows(page, f"case page at {zoom}%")
+            page.screenshot(path=str(ARTIFACTS / f"kasus-{zoom}.png"), full_page=True)
+        finally:
+            context.close()
+        context, page = zoomed(browser, live_server, "admin", zoom)
+        try:
+            page.goto(f"{live_server}/admin/surel")
+            assert page.locator("#outbox tbody tr").count() >= 1
+            assert_reflows(page, f"outbox at {zoom}%")
+        finally:
+            context.close()
+    for name in ("sertifikat-saya-200", "kasus-200"):
+        assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
