@@ -9,6 +9,7 @@ from markupsafe import Markup
 
 from engine.services import access_log, certificates, personal_data, queries
 from engine.web import diagram_svg
+from engine.web.replay_views import REPLAY_ROLES
 from engine.web.auth import login_required
 
 bp = Blueprint("cases", __name__)
@@ -30,6 +31,8 @@ def show(case_id: int) -> Any:
         case=view.case,
         diagram=Markup(svg),
         diagram_steps=steps,
+        # the replay link only for those who may open it (no dead link to a 403 page)
+        can_replay=any(g.user.has_role(role) for role in REPLAY_ROLES),
         on_behalf=on_behalf,
         agency_names=dict(queries.agency_choices()),
     )

@@ -134,6 +134,7 @@ def test_every_page_of_an_issuance_passes_axe_for_each_role(page: Any, live_serv
     assert s.path() == f"/kasus/{case_id}"
     assert "Selesai" in page.text_content("#case-status")
     audit("pemohon: case page (done)")
+    assert page.locator("#replay-link").count() == 0  # the replay is for RA staff: no link to a refusal
     for path in HEADER_PAGES["pemohon"]:
         audit.visit(s, path, f"pemohon: {path}")
     s.logout()
@@ -144,6 +145,12 @@ def test_every_page_of_an_issuance_passes_axe_for_each_role(page: Any, live_serv
     audit.visit(s, f"/kasus/{case_id}", "admin: case page")
     for path in HEADER_PAGES["admin"]:
         audit.visit(s, path, f"admin: {path}")
+    audit.visit(s, "/admin/proses/issuance_ams", "admin: modeler")
+    page.locator(".djs-container").first.wait_for()
+    audit("admin: modeler (drawn)")
+    audit.visit(s, f"/kasus/{case_id}/putar-ulang", "admin: replay")
+    page.locator("#replay-app[data-ready='1']").wait_for()
+    audit("admin: replay (drawn)")
     s.logout()
 
     assert not audit.found, f"{len(audit.found)} of {len(audit.checked)} pages fail axe:\n{audit.report()}"
