@@ -117,3 +117,19 @@ def test_diagram_steps_are_listed_by_lane_in_drawing_order_with_their_state() ->
     svg = diagram_svg.render(xml, {"start"}, {"recommendation"})
     assert svg.count('class="mark-done"') >= len([s for lane in lanes for s in lane[1]])
     assert 'width="' in svg.split(">", 1)[0]  # drawn at its own size, not squeezed (readable labels)
+
+
+def test_staff_forms_have_the_same_error_summary(app: Flask) -> None:
+    verifikator = WebUser(app, "verifikator")
+    response = verifikator.post("/atas-nama", {"username": "", "process_key": "issuance_ams", "on_behalf_reason": ""})
+    assert response.status_code == 422
+    doc = html_of(response)
+    assert doc.xpath("string(//title)").startswith("Ada kesalahan: ")
+    [link] = doc.xpath("//*[@id='form-errors']//a[@href='#username']")
+    assert link.text_content() == "Orang yang diajukan: Pilih orang yang diajukan."
+    [select] = doc.xpath("//select[@id='username']")
+    assert select.get("aria-invalid") == "true"
+    assert described_by(doc, select) == ["Pilih orang yang diajukan."]
+    admin = WebUser(app, "admin")
+    doc = html_of(admin.post("/admin/orang/pemohon", {"nik": "", "full_name": "Budi Santoso", "category": "asn"}))
+    assert doc.xpath("//*[@id='form-errors']//a[@href='#nik']")
