@@ -311,3 +311,32 @@ def test_certificates_case_and_outbox_reflow_at_200_and_400_percent(
     assert not problems, "\n".join(problems)
     for name in ("sertifikat-saya-200", "kasus-200"):
         assert (ARTIFACTS / f"{name}.png").stat().st_size > 10_000
+
+
+def test_the_forms_of_the_certificate_sops_pass_axe_blank_and_refused(
+    app: Any, api: Any, page: Any, live_server: str  # noqa: F811
+) -> None:
+    """From Sertifikat Saya each SOP an owner starts for a certificate (renew, revoke, change data): its first form,
+    as opened and after an empty submit (focus on the error summary); the expiry reminder's renewal page."""
+    from tests.browser.test_inbox_ui import in_own_thread
+    from tests.sops.test_renewal_rekey import issued_certificate
+
+    serial, _key, _case_id = in_own_thread(lambda: issued_certificate(api))
+    s = Session(page, live_server, ARTIFACTS)
+    audit = Audit(page)
+    s.login("pemohon")
+    audit.visit(s, f"/sertifikat/{serial}/perbarui", "renewal confirmation")
+    page.goto(f"{live_server}/sertifikat")
+    labels = [b.inner_text().strip() for b in page.locator("#my-certificates button").all()]
+    assert len(labels) >= 3, labels
+    for index, label in enumerate(labels):
+        page.goto(f"{live_server}/sertifikat")
+        s.submit(f"#my-certificates form >> nth={index}")
+        assert s.path().startswith("/tugas/"), (label, s.path())
+        audit(f"{label}: form")
+        assert s.submit().status == 422, label  # nothing filled in
+        page.wait_for_function("() => document.activeElement && document.activeElement.id === 'form-errors'")
+        audit(f"{label}: form with errors")
+    assert not audit.found, f"{len(audit.found)} of {len(audit.checked)} pages fail axe:\n{audit.report()}"
+    assert len(audit.checked) == 1 + 2 * len(labels)
+    assert s.errors == []
