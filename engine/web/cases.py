@@ -9,8 +9,8 @@ from markupsafe import Markup
 
 from engine.services import access_log, certificates, personal_data, queries
 from engine.web import diagram_svg
-from engine.web.replay_views import REPLAY_ROLES
 from engine.web.auth import login_required
+from engine.web.replay_views import REPLAY_ROLES
 
 bp = Blueprint("cases", __name__)
 

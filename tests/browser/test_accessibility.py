@@ -239,6 +239,23 @@ def test_registration_form_with_the_keyboard_only_lands_on_the_error_summary(pag
     assert urllib.parse.urlsplit(page.url).path.startswith("/kasus/"), page.inner_text("main")[:500]
 
 
+def test_a_file_over_the_limit_is_refused_in_the_page_with_its_message_tied_to_the_field(
+    page: Any, live_server: str  # noqa: F811
+) -> None:
+    s = Session(page, live_server, ARTIFACTS)
+    s.login("pemohon")
+    s.submit(PROCESS_START)
+    limit = int(page.get_attribute("#ktp_scan", "data-max-bytes"))
+    page.set_input_files("#ktp_scan", {"name": "besar.png", "mimeType": "image/png", "buffer": b"\0" * (limit + 1)})
+    assert page.get_attribute("#ktp_scan", "aria-invalid") == "true"
+    assert page.get_attribute("#ktp_scan", "aria-describedby") == "ktp_scan-size-error"
+    assert "Berkas terlalu besar" in page.inner_text("#ktp_scan-size-error")
+    page.set_input_files("#ktp_scan", {"name": "ktp.png", "mimeType": "image/png", "buffer": PNG})
+    assert page.locator("#ktp_scan-size-error").count() == 0
+    assert page.get_attribute("#ktp_scan", "aria-invalid") is None
+    assert page.get_attribute("#ktp_scan", "aria-describedby") is None
+
+
 # --- Zoom: 200% and 400% (WCAG 1.4.10 reflow) -------------------------------------------------------------
 
 # Elements sticking out to the right of the screen, outside a box that scrolls them (the diagram's).
@@ -247,13 +264,13 @@ WIDER_THAN_SCREEN = """() => [...document.querySelectorAll('body *')]
   .slice(0, 8).map(e => e.tagName + '.' + e.className + ' ' + Math.round(e.getBoundingClientRect().right))"""
 
 
-def zoomed(browser: Any, live_server: str, username: str, zoom: int) -> tuple[Any, Any]:
+def zoomed(browser: Any, base: str, username: str, zoom: int) -> tuple[Any, Any]:
     """A context as a 1280 px wide screen at `zoom` percent: 1280*100/zoom CSS px wide, drawn at zoom/100 scale."""
     context = browser.new_context(viewport={"width": 1280 * 100 // zoom, "height": 800 * 100 // zoom},
                                   device_scale_factor=zoom / 100, bypass_csp=True)
     page = context.new_page()
     page.set_default_timeout(30_000)
-    Session(page, live_server, ARTIFACTS).login(username)
+    Session(page, base, ARTIFACTS).login(username)
     return context, page
 
 

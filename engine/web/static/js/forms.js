@@ -10,21 +10,34 @@
     return "Berkas terlalu besar: maksimal " + (input.dataset.limitText || "") + " per berkas. Pilih berkas yang lebih kecil.";
   }
 
+  // The note is tied to its field (aria-describedby) like the server's messages, and announced (role=alert).
+  function describedBy(input, id, add) {
+    var ids = (input.getAttribute("aria-describedby") || "").split(/\s+/).filter(function (x) { return x && x !== id; });
+    if (add) { ids.push(id); }
+    if (ids.length) { input.setAttribute("aria-describedby", ids.join(" ")); } else { input.removeAttribute("aria-describedby"); }
+  }
+
   function showFileError(input, message) {
     var note = input.parentNode.querySelector(".field-error[data-file-check]");
+    var id = (input.id || input.name) + "-size-error";
     if (!message) {
       if (note) { note.remove(); }
-      input.removeAttribute("aria-invalid");
+      describedBy(input, id, false);
+      if (!document.getElementById(input.id + "-error-1")) {  // no message of the server's left on the field
+        input.removeAttribute("aria-invalid");
+      }
       return;
     }
     if (!note) {
       note = document.createElement("p");
       note.className = "field-error";
+      note.id = id;
       note.setAttribute("role", "alert");
       note.dataset.fileCheck = "1";
       input.insertAdjacentElement("afterend", note);
     }
     note.textContent = message;
+    describedBy(input, id, true);
     input.setAttribute("aria-invalid", "true");
   }
 
