@@ -302,6 +302,7 @@ def test_certificates_case_and_outbox_reflow_at_200_and_400_percent(
             page.goto(f"{live_server}/kasus/{case_id}")
             assert_reflows(page, f"case page at {zoom}%")
             page.screenshot(path=str(ARTIFACTS / f"kasus-{zoom}.png"), full_page=True)
+            page.locator(".diagram-scroll").screenshot(path=str(ARTIFACTS / f"kasus-diagram-{zoom}.png"))
         finally:
             context.close()
         context, page = zoomed(browser, live_server, "admin", zoom)
