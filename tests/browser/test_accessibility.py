@@ -15,6 +15,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.browser import axe
 from tests.browser.test_issuance_ui import PROCESS_START, Session, fill_registration, live_server  # noqa: F401
 from tests.sops.builders import PDF, PNG
@@ -358,3 +360,77 @@ def test_the_forms_of_the_certificate_sops_pass_axe_blank_and_refused(
     assert not audit.found, f"{len(audit.found)} of {len(audit.checked)} pages fail axe:\n{audit.report()}"
     assert len(audit.checked) == 1 + 2 * len(labels)
     assert s.errors == []
+
+
+# --- Every task form of every SOP -------------------------------------------------------------------------
+
+
+def flat_errors(errors: Any) -> dict[str, list[str]]:
+    """marshmallow's errors of a form as the templates take them: field -> messages (nested ones flattened)."""
+    flat: dict[str, list[str]] = {}
+    for name, value in (errors or {}).items():
+        if isinstance(value, list):
+            flat[str(name)] = [str(m) for m in value if isinstance(m, str)] or ["Wajib diisi."]
+        elif isinstance(value, dict):
+            flat[str(name)] = [m for ms in flat_errors(value).values() for m in ms]
+    return flat
+
+
+@pytest.fixture
+def task_forms(app: Any) -> list[tuple[str, str]]:
+    """Whenever a task is completed over the API during a test, its webform as its person would see it, blank and
+    with the messages of an empty submit: [(name, HTML)]. (The SOP tests drive the API; the forms are the same.)"""
+    from flask import g, request
+
+    from engine import registry
+    from engine.services import cases, queries
+    from engine.services.errors import ServiceError
+    from engine.web import tasks
+
+    forms: list[tuple[str, str]] = []
+
+    def render_form() -> None:
+        if request.method != "POST" or request.endpoint != "api.complete" or g.get("user") is None:
+            return
+        task_id = int((request.view_args or {})["task_id"])
+        try:
+            task, _data = queries.task_for_form(task_id, g.user)
+            inputs, previous = cases.task_form(task)
+            values = {**queries.case_view(task.instance_id, g.user).applicant, **previous,
+                      **cases.bound_values(task, g.user)}
+            schema = registry.form_for(task.form_key)
+            errors = flat_errors(schema().validate({})) if schema else {}
+            blank = tasks.render_task(task, inputs, values, {})[0]
+            refused = tasks.render_task(task, inputs, values, errors, 422)[0]
+        except ServiceError:
+            return
+        name = f"{task.form_key} #{task_id} ({g.user.username})"
+        forms.append((name, blank))
+        if errors:
+            forms.append((f"{name} with errors", refused))
+
+    app.before_request_funcs.setdefault(None, []).append(render_form)
+    return forms
+
+
+# 088.9 is walked in the browser above; these are the other SOPs (their runs include an 088.9 or 088.14 first).
+SOP_RUNS = ("issuance_esign", "renewal_rekey", "revocation", "data_change", "passphrase_lock")
+
+
+@pytest.mark.parametrize("sop", SOP_RUNS)
+def test_every_task_form_of_each_sop_passes_axe(
+    sop: str, app: Any, api: Any, page: Any, static_server: Any, task_forms: list[tuple[str, str]]
+) -> None:
+    from tests.browser.test_inbox_ui import in_own_thread
+    from tests.web.test_no_raw_codes import RUNS, _run
+
+    in_own_thread(lambda: _run(RUNS[sop], api, app, app.test_client()))
+    assert task_forms, f"{sop}: no task was completed over the API"
+    audit = Audit(page)
+    for index, (name, html) in enumerate(task_forms):
+        page.goto(static_server.add_page(f"/form-{index}", html))
+        if "with errors" in name:
+            page.wait_for_function("() => document.activeElement && document.activeElement.id === 'form-errors'")
+        audit(name)
+    assert not audit.found, f"{len(audit.found)} of {len(audit.checked)} forms fail axe:\n{audit.report()}"
+    assert any(name.endswith("with errors") for name in audit.checked)
