@@ -1,4 +1,9 @@
-"""Render a BPMN diagram to SVG from its diagram interchange, highlighting done and current steps."""
+"""Render a BPMN diagram to SVG from its diagram interchange, highlighting done and current steps.
+
+Besides the drawing, `steps` gives its text version (WCAG 1.1.1): the named steps of each lane in order, with
+their state, for the list beside the SVG. The drawing shows a state by shape as well as by colour (a done
+step gets a check mark, the current one a thick dashed border; see sertel.css).
+"""
 
 from __future__ import annotations
 
@@ -20,6 +25,12 @@ def _kind(element: etree._Element | None) -> str:
     return etree.QName(element).localname if element is not None else ""
 
 
+# The state words of the text version.
+STATE_LABELS = {"done": "selesai", "active": "sedang berjalan", "": "belum"}
+# Kinds of element listed as steps (gateways and flows are the drawing's wiring, not steps).
+_STEP_KINDS = ("Task", "Event", "subProcess", "callActivity")
+
+
 def render(xml: str, done: set[str], active: set[str]) -> str:
     """Return an inline SVG of the diagram; `done` elements are green, `active` ones orange."""
     shapes, rest = _layout(xml)
@@ -27,6 +38,55 @@ def render(xml: str, done: set[str], active: set[str]) -> str:
         head + ("active" if ref in active else "done" if ref in done else "") + tail for ref, head, tail in shapes
     )
     return rest[0] + "".join(marked) + rest[1]
+
+
+def steps(xml: str, done: set[str], active: set[str]) -> list[tuple[str, list[tuple[str, str, str]]]]:
+    """The diagram as text: [(lane name, [(step name, state, state label), ...]), ...].
+
+    Lanes top to bottom, steps left to right (the drawing's reading order); state is 'done', 'active' or ''.
+    """
+    return [
+        (lane, [(name, state := _state(ref, done, active), STATE_LABELS[state]) for ref, name in items])
+        for lane, items in _steps_layout(xml)
+    ]
+
+
+def _state(ref: str, done: set[str], active: set[str]) -> str:
+    return "active" if ref in active else "done" if ref in done else ""
+
+
+@lru_cache(maxsize=64)
+def _steps_layout(xml: str) -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    """The named steps of each lane in order, computed once per diagram: ((lane, ((id, name), ...)), ...)."""
+    root = etree.fromstring(xml.encode("utf-8"))
+    bounds: dict[str, tuple[float, float]] = {}
+    for shape in root.iterfind(".//bpmndi:BPMNShape", NS):
+        box = shape.find("dc:Bounds", NS)
+        if box is not None:
+            bounds[shape.get("bpmnElement", "")] = (float(box.get("x", 0)), float(box.get("y", 0)))
+    lanes: list[tuple[float, str, list[str]]] = []
+    in_lane: set[str] = set()
+    for lane in root.iterfind(".//bpmn:lane", NS):
+        refs = [(ref.text or "").strip() for ref in lane.iterfind("bpmn:flowNodeRef", NS)]
+        in_lane.update(refs)
+        lanes.append((bounds.get(lane.get("id", ""), (0.0, 0.0))[1], lane.get("name") or "Tanpa nama", refs))
+    lanes.sort(key=lambda lane: lane[0])
+    steps_of: dict[str, str] = {}
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.get("id") not in bounds or not element.get("name"):
+            continue
+        kind = _kind(element)
+        if kind.endswith(_STEP_KINDS) and kind not in ("lane", "participant"):
+            steps_of[element.get("id", "")] = " ".join(element.get("name", "").split())
+    rest = [ref for ref in steps_of if ref not in in_lane]
+    if rest:
+        lanes.append((float("inf"), "Proses" if not lanes else "Lainnya", rest))
+
+    def ordered(refs: list[str]) -> tuple[tuple[str, str], ...]:
+        named = [ref for ref in refs if ref in steps_of]
+        return tuple((ref, steps_of[ref]) for ref in sorted(named, key=lambda ref: bounds[ref]))
+
+    return tuple((name, ordered(refs)) for _y, name, refs in lanes if ordered(refs))
 
 
 # A shape of the drawing: its element id and its SVG around the place where its state class goes.
@@ -68,16 +128,23 @@ def _layout(xml: str) -> tuple[tuple[_Shape, ...], tuple[str, str]]:
             text = _outside_label(shape, label) or (
                 f'<text x="{x + r}" y="{y + h + 14}" text-anchor="middle" font-size="10">{label}</text>'
             )
-            shapes.append(f'<g {css}><circle cx="{x + r}" cy="{y + r}" r="{r}" stroke-width="{width}"/>{text}</g>')
+            shapes.append(
+                f'<g {css}><circle cx="{x + r}" cy="{y + r}" r="{r}" stroke-width="{width}"/>'
+                f'<path class="mark-done" d="M {x + r - 6} {y + r} l 4 4 l 8 -8"/>{text}</g>'
+            )
         elif kind.endswith("Gateway"):
             cx, cy = x + w / 2, y + h / 2
             text = _outside_label(shape, label) or (
                 f'<text x="{cx}" y="{y - 6}" text-anchor="middle" font-size="10">{label}</text>'
             )
-            shapes.append(f'<g {css}><polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>{text}</g>')
+            shapes.append(
+                f'<g {css}><polygon points="{cx},{y} {x + w},{cy} {cx},{y + h} {x},{cy}"/>'
+                f'<path class="mark-done" d="M {cx - 6} {cy} l 4 4 l 8 -8"/>{text}</g>'
+            )
         else:
             shapes.append(
                 f'<g {css}><rect x="{x}" y="{y}" width="{w}" height="{h}" rx="10"/>'
+                f'<path class="mark-done" d="M {x + w - 20} {y + 9} l 4 4 l 8 -8"/>'
                 f'<foreignObject x="{x + 4}" y="{y + 4}" width="{w - 8}" height="{h - 8}"><div xmlns="http://www.w3.org/1999/xhtml" class="bpmn-label">{label}</div></foreignObject></g>'
             )
     for edge in root.iterfind(".//bpmndi:BPMNEdge", NS):
@@ -91,7 +158,8 @@ def _layout(xml: str) -> tuple[tuple[_Shape, ...], tuple[str, str]]:
             f'<g class="bpmn-flow" data-element-id="{escape(ref)}"><polyline points="{points}" marker-end="url(#arrow)"/>{text}</g>'
         )
     head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" viewBox="0 0 {max_x + 20} {max_y + 30}" role="img" aria-label="Diagram proses">'
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="bpmn-diagram" viewBox="0 0 {max_x + 20} {max_y + 30}" width="{max_x + 20}" height="{max_y + 30}" '
+        'role="img" aria-label="Diagram proses; versi teks: daftar langkah per pelaksana di bawah diagram">'
         '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" markerHeight="7" orient="auto-start-reverse">'
         '<path d="M 0 0 L 10 5 L 0 10 z"/></marker></defs>'
     )

@@ -2,7 +2,7 @@
 
 Nothing scrolls the page sideways at 390 px (document.documentElement.scrollWidth <= innerWidth) on the inbox,
 a case page, Sertifikat Saya and a task form; "Keluar" and each page's actions stay on the screen; the case
-diagram fits its box and zooms and pans. Screenshots of the inbox and a case page at both widths are kept in
+diagram starts at its drawn size, fits its box on request, and zooms and pans. Screenshots of the inbox and a case page at both widths are kept in
 tests/artifacts/ (git-ignored).
 """
 
@@ -100,7 +100,11 @@ def test_every_day_pages_fit_1280_and_390_and_the_case_diagram_zooms(
 def diagram_zooms_and_pans(page: Any, width: int) -> None:
     box = page.locator("#case-diagram")
     page.wait_for_selector("#case-diagram[data-zoom]")  # diagram.js has run
-    # It first fits the width: the whole diagram in the box, no scrolling inside it either.
+    # It starts at the drawn size, labels readable (or fitted, if the box is wider than the drawing).
+    assert box.get_attribute("data-zoom") == "100" or box.evaluate("b => b.scrollWidth <= b.clientWidth + 1")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    # Fitted to the width: the whole diagram in the box, no scrolling inside it either.
+    page.click("button[aria-label='Sesuaikan diagram dengan lebar layar']")
     assert box.evaluate("b => b.scrollWidth <= b.clientWidth + 1")
     fitted = int(box.get_attribute("data-zoom"))
     page.click("button[aria-label='Perbesar diagram']")

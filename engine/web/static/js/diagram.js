@@ -1,4 +1,5 @@
-// The case diagram (a server-drawn SVG in .diagram-viewport): it first fits the box's width; the buttons
+// The case diagram (a server-drawn SVG in .diagram-viewport): it starts at its drawn size, so labels are
+// readable (WCAG 1.4.4), or fits the box's width when that is larger; the box scrolls to pan; the buttons
 // zoom in and out around the middle of what is shown, "Ukuran asli" shows labels at their drawn size, and
 // the box scrolls to pan (drag with the mouse, swipe on a phone). The zoom in percent of the drawn size is
 // kept in the box's data-zoom attribute (read by the browser tests).
@@ -93,7 +94,7 @@
         apply(null);
       }
     });
-    apply(null);
+    apply(1);
   }
 
   document.querySelectorAll(".diagram-viewport").forEach(setUp);
