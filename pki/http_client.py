@@ -419,10 +419,10 @@ class HttpPSrE:
             ocsps += [answer] if answer is not None else []
         return RevocationMaterial(crls=crls, ocsps=ocsps)
 
-    def _crl_of(self, certificate: x509.Certificate) -> list[bytes]:
-        """The CRL(s) of a certificate's distribution points, or else the PSrE's current CRL."""
+    def _crl_of(self, certificate: x509.Certificate, current_issuer: x509.Certificate) -> list[bytes]:
+        """The CRL(s) of a certificate's distribution points, or else the PSrE's current CRL if it covers it."""
         crls = [der for der in (self._fetch_crl(u) for u in _urls(certificate, x509.CRLDistributionPoints)) if der]
-        if crls:
+        if crls or certificate.issuer != current_issuer.subject:
             return crls
         try:
             return [self.crl_der()]
@@ -442,6 +442,7 @@ class HttpPSrE:
         whole CRL is therefore embedded only on a fallback or a revocation, not in every renewed PDF.
         """
         issuers = x509.load_pem_x509_certificates(self.ca_chain_pem().encode())
+        current = issuers[0]  # the issuing CA whose CRL /api/ra/crl serves
         crls: list[bytes] = []
         ocsps: list[bytes] = []
 
@@ -465,9 +466,9 @@ class HttpPSrE:
             if state in (ocsp.OCSPCertStatus.GOOD, ocsp.OCSPCertStatus.REVOKED):
                 if state == ocsp.OCSPCertStatus.REVOKED:
                     logger.info("%s is revoked: its CRL is embedded too", certificate.subject.rfc4514_string())
-                    add_crls(self._crl_of(certificate))
+                    add_crls(self._crl_of(certificate, current))
             else:
-                fallback = self._crl_of(certificate)
+                fallback = self._crl_of(certificate, current)
                 logger.warning(
                     "no OCSP answer for %s (serial %x): falling back to its CRL (%d bytes)",
                     certificate.subject.rfc4514_string(),
@@ -481,7 +482,9 @@ class HttpPSrE:
         for ca in cas:  # issuing CAs: their issuer's (the root's) CRL, short; OCSP where they name a responder
             parent = issuer_of(ca)
             answer = (
-                self._fetch_ocsp(ca, parent) if parent is not None and _urls(ca, x509.AuthorityInformationAccess) else None
+                self._fetch_ocsp(ca, parent)
+                if parent is not None and _urls(ca, x509.AuthorityInformationAccess)
+                else None
             )
             if answer is not None:
                 ocsps.append(answer)

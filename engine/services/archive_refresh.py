@@ -87,9 +87,11 @@ def _material(adapter: Any, content: bytes, tsa_certificate: Callable[[], x509.C
     Embedded: the PSrE's own OCSP answers (TSA, RA seal) and the root's CRL. Remote (HttpPSrE): OCSP answers
     from its responder for every signer and TSA in the PDF and the TSA stamping now, a CRL only as fallback.
     """
+    material: RevocationMaterial
     if hasattr(adapter, "archive_revocation_material"):
-        return adapter.archive_revocation_material([*archive.evidence_certificates(content), tsa_certificate()])
-    material: RevocationMaterial = adapter.revocation_material()
+        material = adapter.archive_revocation_material([*archive.evidence_certificates(content), tsa_certificate()])
+    else:
+        material = adapter.revocation_material()
     return material
 
 
@@ -111,7 +113,9 @@ def _refresh_one(
         log.warning("document %s is due but the TSA certificate is not newer; renew service certificates", document.id)
         return None
     root = x509.load_pem_x509_certificate(adapter.root_certificate_pem().encode())
-    renewed = archive.add_archive_timestamp(content, adapter.timestamper(), [root], _material(adapter, content, tsa_certificate))
+    renewed = archive.add_archive_timestamp(
+        content, adapter.timestamper(), [root], _material(adapter, content, tsa_certificate)
+    )
     newer = documents.store_bytes(renewed, document.filename, PDF, document.kind, None, document.instance_id, actor)
     newer.supersedes_id = document.id
     stream = audit.case_stream(document.instance_id) if document.instance_id else "system"

@@ -20,12 +20,12 @@ from wsgiref.simple_server import WSGIRequestHandler, make_server
 
 import pytest
 from asn1crypto import crl as asn1_crl
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.fernet import Fernet
 from cryptography.hazmat.primitives.serialization import Encoding
 from flask import Flask
 from pyhanko.pdf_utils.reader import PdfFileReader
-from asn1crypto import x509 as asn1_x509
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
