@@ -437,8 +437,8 @@ class HttpPSrE:
         from its responder (AIA) or the PSrE's relay; for each CA certificate between them and the root the
         CRL of its distribution point (the root's CRL, which lists CAs only), or its OCSP answer if it names a
         responder. A certificate falls back to its CRL when no usable OCSP answer can be had (logged), and a
-        revoked one brings its CRL along as well: an OCSP "revoked" answer cannot show that it was still good
-        at an earlier proven time, a CRL can (as EmbeddedPSrE.revocation_material does). The issuing CA's
+        revoked one is covered by its CRL instead of the OCSP answer: pyHanko's LTA validation cannot show from
+        an OCSP "revoked" answer that it was still good at an earlier proven time, from the CRL it can. The issuing CA's
         whole CRL is therefore embedded only on a fallback or a revocation, not in every renewed PDF.
         """
         issuers = x509.load_pem_x509_certificates(self.ca_chain_pem().encode())
@@ -461,12 +461,17 @@ class HttpPSrE:
             issuer = issuer_of(certificate)
             answer = self._fetch_ocsp(certificate, issuer) if issuer is not None else None
             state = ocsp.load_der_ocsp_response(answer).certificate_status if answer is not None else None
-            if answer is not None and state != ocsp.OCSPCertStatus.UNKNOWN:
+            if answer is not None and state == ocsp.OCSPCertStatus.GOOD:
                 ocsps.append(answer)
-            if state in (ocsp.OCSPCertStatus.GOOD, ocsp.OCSPCertStatus.REVOKED):
-                if state == ocsp.OCSPCertStatus.REVOKED:
-                    logger.info("%s is revoked: its CRL is embedded too", certificate.subject.rfc4514_string())
-                    add_crls(self._crl_of(certificate, current))
+            elif answer is not None and state == ocsp.OCSPCertStatus.REVOKED:
+                # The CRL instead: pyHanko's PAdES LTA validation takes an OCSP "revoked" answer as final
+                # (REVOKED_NO_POE) even beside a CRL, and the CRL alone shows the same revocation and its time.
+                revoked = self._crl_of(certificate, current)
+                logger.info("%s is revoked: its CRL is embedded instead of the OCSP answer", certificate.subject)
+                if revoked:
+                    add_crls(revoked)
+                else:
+                    ocsps.append(answer)
             else:
                 fallback = self._crl_of(certificate, current)
                 logger.warning(

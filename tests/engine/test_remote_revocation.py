@@ -261,3 +261,29 @@ def test_archive_renewal_falls_back_to_the_crl_and_says_so_when_ocsp_is_unreacha
     issuing = x509.load_pem_x509_certificates(remote.psre.ca_chain_pem().encode())[0]
     assert any(c["tbs_cert_list"]["issuer"].dump() == issuing.subject.public_bytes() for c in crls)
     _offline_valid(renewed, remote.psre)
+
+
+def test_archive_renewal_of_a_since_revoked_signer_embeds_the_crl_to_show_it_was_good_before(
+    tmp_path: Path, psre_template: Path, remote: Remote, caplog: pytest.LogCaptureFixture
+) -> None:
+    ra = _ra(tmp_path, psre_template, remote, ARCHIVE_REFRESH_WINDOW_DAYS=100_000)
+    key = owner_key(remote.psre, "revoked-later")
+    stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
+    remote.psre.renew_service_certificates(timedelta.max)
+    time.sleep(1.1)  # revocation times have one-second precision: revoke clearly after the token's time
+    remote.psre.revoke(format(key.certificate.serial_number, "x"), "keyCompromise", "remote/revoke-later")
+
+    with caplog.at_level(logging.INFO, logger="pki.http_client"):
+        renewed = _renew(ra, stamped)
+
+    assert any("is revoked: its CRL is embedded instead" in r.getMessage() for r in caplog.records)
+    crls, ocsps = _dss(renewed)
+    assert ocsps >= 2  # both TSAs' answers; the signer is covered by the CRL
+    issuing = x509.load_pem_x509_certificates(remote.psre.ca_chain_pem().encode())[0]
+    assert any(c["tbs_cert_list"]["issuer"].dump() == issuing.subject.public_bytes() for c in crls)
+    # Signed and proven before the revocation: still valid offline (our validator and pyHanko's PAdES LTA).
+    offline = validate_pdf(renewed, remote.psre.root_certificate_pem())
+    assert offline.simple_verdict == "Sah", offline.to_dict()
+    assert adesverify(renewed, remote.psre.root_certificate_pem(), RevocationMaterial()) == [
+        ("TOTAL_PASSED", "OK", True)
+    ]
