@@ -57,6 +57,10 @@ def test_auditor_slides_through_a_returned_case_and_sees_the_path_and_waiting_ta
         page.locator(".djs-element[data-element-id='registration_form']").wait_for()
         assert page.locator("#replay-steps li").count() == len(kinds)
         assert page.locator("#replay-slider").get_attribute("max") == str(len(kinds) - 1)
+        # A step of the list is chosen with the keyboard too (a button in each item).
+        page.locator("#replay-steps li[data-index='2'] button").focus()
+        page.keyboard.press("Enter")
+        page.locator("#replay-steps li.selected[data-index='2'] button[aria-current='step']").wait_for()
 
         # First step: the case is started, nothing is done yet.
         slide_to(page, 0)

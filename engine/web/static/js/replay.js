@@ -91,12 +91,16 @@
 
   function renderList() {
     steps.forEach((step, i) => {
-      const item = el('li', `#${step.seq} · ${wib(step.at)} · ${stepTitle(step)}` +
-        (step.in_called_process ? ` — ${step.process_title}` : ''));
+      // A button in each item: a step is chosen with the keyboard (Tab, Enter) as with the mouse.
+      const item = el('li');
+      const choose = el('button', `#${step.seq} · ${wib(step.at)} · ${stepTitle(step)}` +
+        (step.in_called_process ? ` — ${step.process_title}` : ''), 'step-link');
+      choose.type = 'button';
+      choose.addEventListener('click', () => select(i));
+      item.appendChild(choose);
       item.dataset.index = String(i);
       item.dataset.seq = String(step.seq);
       if (step.in_called_process) item.classList.add('called');
-      item.addEventListener('click', () => select(i));
       list.appendChild(item);
     });
   }
@@ -219,6 +223,9 @@
       const i = Number(li.dataset.index);
       li.classList.toggle('selected', i === state.index);
       li.classList.toggle('future', i > state.index);
+      const choose = li.querySelector('button');
+      if (i === state.index) choose.setAttribute('aria-current', 'step');
+      else choose.removeAttribute('aria-current');
     });
     const current = list.querySelector('li.selected');
     if (current && current.scrollIntoView) current.scrollIntoView({ block: 'nearest' });
