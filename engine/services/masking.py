@@ -16,6 +16,26 @@ BULLET = "•"
 # KTP (the verification screen), the RA's admin records requests on an owner's behalf. The owner's own forms
 # show them too; every other task form (the agency head's recommendation) shows them masked.
 FULL_VALUE_TASK_ROLES = frozenset({"Verifikator", "Admin"})
+# Where a NIK or NIP is read, and by whom in full ("lengkap") or masked ("tersamar"); "—" where that viewer has
+# no such screen. The page /privasi shows it; the task-screen row follows FULL_VALUE_TASK_ROLES.
+VIEWERS = ("Pemilik data", "Verifikator", "Admin", "Auditor", "Atasan")
+
+
+def identifier_views() -> list[tuple[str, dict[str, str]]]:
+    """The NIK/NIP part of the need-to-know table: place -> viewer -> lengkap / tersamar / —."""
+    masked = {viewer: "tersamar" for viewer in VIEWERS} | {"Pemilik data": "lengkap"}
+    task_screen = {
+        viewer: "lengkap" if viewer in FULL_VALUE_TASK_ROLES or viewer == "Pemilik data" else "tersamar"
+        for viewer in VIEWERS
+    } | {"Auditor": "—"}
+    return [
+        ("Layar kerja tugas (antara lain layar verifikasi)", task_screen),
+        ("Kotak masuk, daftar kasus, pencarian", masked),
+        ("Halaman kasus dan linimasa", masked),
+        ("Surel", masked),
+    ]
+
+
 # Keys of submitted data and events that hold a NIK or NIP (nik, nip, head_nip, requester_nip…).
 _IDENTIFIER_KEY = re.compile(r"(^|_)(nik|nip)$")
 # A NIK or NIP inside free text: 16 or 18 digits not part of a longer number.

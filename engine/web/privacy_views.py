@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, render_template
 
-from engine.services import need_to_know, personal_data, retention
+from engine.services import masking, need_to_know, personal_data, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("privacy", __name__)
@@ -46,4 +46,6 @@ def need_to_know_table() -> Any:
         states=need_to_know.STATES,
         outcomes=retention.OUTCOMES,
         periods=retention.periods(),
+        identifier_views=masking.identifier_views(),
+        identifier_viewers=masking.VIEWERS,
     )

@@ -102,3 +102,20 @@ def test_the_table_is_shown_in_the_app_and_copied_in_the_docs(client: Any) -> No
     assert "/privasi" in client.get("/data-saya").get_data(as_text=True)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert need_to_know.markdown() in docs
+
+
+def test_the_nik_nip_part_of_the_table_follows_the_masking_rule(client: Any) -> None:
+    from engine.services import masking
+
+    views = dict(masking.identifier_views())
+    task_screen = views["Layar kerja tugas (antara lain layar verifikasi)"]
+    # The roles whose task forms show full values are exactly those the masking rule lets see them.
+    assert {v for v, seen in task_screen.items() if seen == "lengkap"} == {"Pemilik data"} | set(
+        masking.FULL_VALUE_TASK_ROLES
+    )
+    assert task_screen["Atasan"] == "tersamar"
+    for place, seen in views.items():
+        assert seen["Pemilik data"] == "lengkap", place
+    login(client, "auditor")
+    html = client.get("/privasi").get_data(as_text=True)
+    assert '<th scope="row">Surel</th><td>lengkap</td><td>tersamar</td>' in html
