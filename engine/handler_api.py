@@ -7,9 +7,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Param, form_schema, service_task
-from engine.vocabulary import code_label
+from engine.vocabulary import code_label, field_label
 
-__all__ = ["FormRefused", "HandlerContext", "HandlerError", "Param", "code_label", "form_schema", "service_task"]
+__all__ = [
+    "FormRefused",
+    "HandlerContext",
+    "HandlerError",
+    "Param",
+    "code_label",
+    "field_label",
+    "form_schema",
+    "service_task",
+]
 
 
 class HandlerError(RuntimeError):
@@ -74,5 +83,8 @@ class HandlerContext:
     actor: dict[str, Any] = field(default_factory=dict)
     # The whole case record (every submission and result so far), for operators that archive the case.
     case_record: Callable[[], Mapping[str, Any]] = _unavailable
+    # How people read the case record's steps: data name -> {"title": the task's name in the diagram,
+    # "fields": {field name: the form's label}}, for every user task of the case's diagrams.
+    step_labels: Callable[[], Mapping[str, Mapping[str, Any]]] = field(default=lambda: {})
     # Secrets typed in the form that started this run (passphrases): never stored, never logged.
     secrets: Mapping[str, str] = field(default_factory=dict)

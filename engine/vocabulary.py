@@ -84,6 +84,81 @@ def code_label(field_name: str, value: Any) -> str | None:
     return None
 
 
+# Field names of form submissions and step results, as the timeline and the dossier label them (a form field's own
+# metadata label comes first where the form has one).
+FIELD_LABELS = {
+    "full_name": "Nama lengkap",
+    "nik": "NIK",
+    "nip": "NIP",
+    "agency_code": "Perangkat daerah",
+    "agency_name": "Perangkat daerah",
+    "position": "Jabatan",
+    "email": "E-mail",
+    "phone": "Telepon",
+    "category": "Kategori pemilik",
+    "ktp_scan": "Pindaian KTP",
+    "ktp_photo": "Foto KTP",
+    "selfie": "Swafoto",
+    "asn_proof": "Bukti status ASN",
+    "appointment_proof": "SK pelantikan",
+    "other_proof": "Bukti lain",
+    "change_proof": "Bukti perubahan",
+    "request_letter": "Surat permintaan",
+    "statement_true": "Menyatakan data benar",
+    "statement_forgotten": "Menyatakan lupa passphrase",
+    "accept_obligations": "Menyetujui kewajiban pemilik",
+    "received": "Sertifikat diterima",
+    "decision": "Keputusan",
+    "notes": "Catatan",
+    "note": "Catatan",
+    "reasons": "Alasan",
+    "reason": "Alasan",
+    "chronology": "Kronologi",
+    "incident_date": "Tanggal kejadian",
+    "statement_date": "Tanggal pernyataan",
+    "certificate_serial": "Nomor seri sertifikat",
+    "serial": "Nomor seri",
+    "old_serial": "Nomor seri lama",
+    "head_name": "Nama atasan",
+    "head_nip": "NIP atasan",
+    "head_position": "Jabatan atasan",
+    "checked_identity": "Identitas diperiksa",
+    "checked_asn": "Status ASN diperiksa",
+    "checked_recommendation": "Rekomendasi diperiksa",
+    "requested_by": "Diminta oleh",
+    "requester_name": "Nama peminta",
+    "requester_nip": "NIP peminta",
+    "csr_pem": "Permintaan sertifikat (CSR)",
+    "status": "Status",
+    "psre_status": "Status di PSrE",
+    "not_after": "Berlaku sampai",
+    "invalid_from": "Tidak berlaku sejak",
+    "errors": "Galat",
+    "warnings": "Peringatan",
+    "all_ok": "Semua sesuai",
+    "ok": "Berhasil",
+    "problem": "Masalah",
+    "message": "Pesan",
+    "subject": "Subjek",
+    "kind": "Jenis",
+    "fast_track": "Jalur cepat",
+    "started_by": "Diajukan oleh",
+    "document_id": "Dokumen",
+    "filename": "Nama berkas",
+    "sent": "Terkirim",
+    "template": "Templat surel",
+    "recipient": "Penerima",
+    "locked": "Terkunci",
+    "revoked": "Dicabut",
+    "outcome_label": "Hasil",
+}
+
+
+def field_label(name: str) -> str:
+    """The Indonesian label of a submitted or produced field (its name with spaces when it has none)."""
+    return FIELD_LABELS.get(name, name.replace("_", " ").strip().capitalize())
+
+
 # Kota Pekalongan keeps Western Indonesian Time (UTC+7, no daylight saving); times are stored in UTC.
 WIB = timezone(timedelta(hours=7), "WIB")
 

@@ -5,6 +5,7 @@ certificate and its chain come from the app, and the .p12 is protected by a new 
 The test opens the .p12 with `cryptography` and checks the key belongs to the certificate; neither the key
 nor either password ever reaches the server.
 """
+
 from __future__ import annotations
 
 import urllib.parse
@@ -42,12 +43,16 @@ def fill_p12_form(page: Any, key_file: Path, key_password: str, password: str = 
     page.fill("#p12-password", password)
     page.fill("#p12-password-confirm", password)
     page.click("#make-p12")
-    page.wait_for_function("['done', 'error'].includes(document.getElementById('p12-status').getAttribute('data-state'))",
-                           timeout=60_000)
+    page.wait_for_function(
+        "['done', 'error'].includes(document.getElementById('p12-status').getAttribute('data-state'))", timeout=60_000
+    )
 
 
 def test_the_owner_builds_a_p12_from_the_saved_key_and_the_issued_certificate(
-    page: Any, live_server: str, api: Any, tmp_path: Path  # noqa: F811
+    page: Any,
+    live_server: str,  # noqa: F811
+    api: Any,
+    tmp_path: Path,
 ) -> None:
     s, key_file = issued_with_saved_key(page, live_server, api, tmp_path)
     page.goto(f"{live_server}/sertifikat")
