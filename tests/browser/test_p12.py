@@ -43,9 +43,8 @@ def fill_p12_form(page: Any, key_file: Path, key_password: str, password: str = 
     page.fill("#p12-password", password)
     page.fill("#p12-password-confirm", password)
     page.click("#make-p12")
-    page.wait_for_function(
-        "['done', 'error'].includes(document.getElementById('p12-status').getAttribute('data-state'))", timeout=60_000
-    )
+    # A selector wait, not a script: the page runs under the app's real CSP (no eval).
+    page.wait_for_selector("#p12-status[data-state='done'], #p12-status[data-state='error']", timeout=60_000)
 
 
 def test_the_owner_builds_a_p12_from_the_saved_key_and_the_issued_certificate(
@@ -54,7 +53,24 @@ def test_the_owner_builds_a_p12_from_the_saved_key_and_the_issued_certificate(
     api: Any,
     tmp_path: Path,
 ) -> None:
-    s, key_file = issued_with_saved_key(page, live_server, api, tmp_path)
+    activation, key_file = issued_with_saved_key(page, live_server, api, tmp_path)
+    # The .p12 is built under the Content-Security-Policy the app sends (the fixture's context bypasses it).
+    context = page.context.browser.new_context(accept_downloads=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(30_000)
+        violations: list[str] = []
+        page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+        s = Session(page, live_server, tmp_path)
+        s.login("pemohon")
+        build_and_check_p12(page, s, live_server, key_file, tmp_path)
+        assert not violations, violations
+    finally:
+        context.close()
+    assert not [m for m, _u, body in activation.sent if P12_PASSWORD.encode() in body]
+
+
+def build_and_check_p12(page: Any, s: Session, live_server: str, key_file: Path, tmp_path: Path) -> None:  # noqa: F811
     page.goto(f"{live_server}/sertifikat")
     assert page.locator("#p12").is_visible()
 
