@@ -131,6 +131,8 @@ def sop_order(key: str) -> tuple[int, str]:
     return (int(number.split(".")[1]), key) if number else (999, key)
 
 
+# Fields whose value is a list of field names.
+FIELD_NAME_LISTS = ("changed", "fields")
 # Values that are too long or too technical to show in a timeline line (a CSR, a PEM, a hash list).
 _HIDDEN_VALUES = ("-----BEGIN",)
 _MAX_TEXT = 160
@@ -150,6 +152,8 @@ def value_text(name: str, value: Any, names: Mapping[str, str] | None = None) ->
     if isinstance(value, Mapping):
         return "; ".join(f"{field_label(str(k))}: {value_text(str(k), v, names)}" for k, v in value.items())
     if isinstance(value, list | tuple):
+        if name in FIELD_NAME_LISTS:  # a list of field names ("changed": ["full_name", ...]) reads as labels
+            return ", ".join(field_label(str(item)) for item in value) or "—"
         return ", ".join(value_text(name, item, names) for item in value) or "—"
     text = str(value)
     if text.startswith(_HIDDEN_VALUES):

@@ -27,6 +27,7 @@ from engine.models import Document, OutboxMail, ProcessInstance, User, db
 from engine.services import documents
 from engine.services.deploy import PROCESSES_DIR
 from engine.services.setup import AGENCIES
+from engine.web.labels import EVENT_LABELS
 from pki.psre import SubjectStatus
 from pki.validation_labels import SUB_LABELS
 from tests.sops import (
@@ -249,6 +250,9 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
         assert answer.status_code == 200 and "WIB" in answer.get_data(as_text=True)
 
     findings = []
+    # Beyond the code tables: the names data is stored under, event kinds, and Python's own words.
+    patterns |= data_name_patterns() | {k: re.compile(rf"(?<![\w@./-]){k}(?![\w@-])") for k in EVENT_LABELS}
+    patterns |= {w: re.compile(rf"\b{w}\b") for w in ("None", "True", "False", "Not a valid")}
     for path, text in collected_pages:
         findings += [f"page {path}: {hit}" for hit in raw_codes_in(text, patterns)]
     for subject, body in mails:
@@ -292,3 +296,11 @@ def test_api_input_errors_are_indonesian(api: Any, body: dict[str, Any], field: 
     answer = response.get_json()
     assert answer["fields"][field] == [message], answer
     assert "Not a valid" not in json.dumps(answer)
+
+
+def test_the_dossier_check_finds_a_data_name_printed_for_its_label(app: Flask) -> None:
+    names = data_name_patterns()
+    assert {"checked_identity", "fast_track_decision", "accept_obligations"} <= set(names)
+    assert dossier_problems("Keputusan fast_track_decision Disetujui checked_identity Ya", names)
+    assert dossier_problems("Dokumen ktp.pdf", names) == ["no 'Keputusan' section"]
+    assert not dossier_problems("Keputusan Putuskan pencabutan jalur cepat Disetujui Identitas diperiksa Ya", names)
