@@ -138,6 +138,15 @@ def main() -> None:
             lambda: admin_html.get(f"/admin/surel?sebelum={outbox_middle}"),
             run_floor("SELECT * FROM outbox WHERE id < %s ORDER BY id DESC LIMIT 50", outbox_middle),
         ),
+        (
+            "admin dashboard `/admin/dasbor`",
+            lambda: admin_html.get("/admin/dasbor"),
+            run_floor(
+                "SELECT * FROM dashboard_snapshots ORDER BY id DESC LIMIT 1;"
+                "SELECT role, count(*) FROM human_tasks WHERE status = 'open' GROUP BY role;"
+                "SELECT role, count(*) FROM human_tasks WHERE status = 'open' AND due_at < now() GROUP BY role"
+            ),
+        ),
     ]
 
     statements: list[tuple[str, Any]] = []

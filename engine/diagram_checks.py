@@ -587,10 +587,14 @@ class _Scope:
     def _check_user_task(self, node: etree._Element, available: set[str] | None) -> None:
         for prop in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}properties/{{{SERTEL}}}property"):
             name, value = prop.get("name", ""), prop.get("value", "")
-            if name != "priority":
-                self.add(node, f"properti tugas '{name}' tidak dikenal (yang ada: 'priority')")
-            elif value not in {"urgent", "normal"}:
+            if name not in {"priority", runtime.LABEL_PROPERTY}:
+                self.add(
+                    node, f"properti tugas '{name}' tidak dikenal (yang ada: 'priority', '{runtime.LABEL_PROPERTY}')"
+                )
+            elif name == "priority" and value not in {"urgent", "normal"}:
                 self.add(node, f"properti 'priority' harus 'urgent' atau 'normal', bukan '{value}'")
+            elif name == runtime.LABEL_PROPERTY and value != runtime.LABEL_FROM_CALLER:
+                self.add(node, f"properti '{name}' harus '{runtime.LABEL_FROM_CALLER}', bukan '{value}'")
         catalogue = self.checker.catalogue
         form = node.find(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}form")
         if form is not None:

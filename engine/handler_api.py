@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Param, form_schema, service_task
+from engine.terms import owner_terms
 from engine.vocabulary import code_label, field_label
 
 __all__ = [
@@ -17,6 +18,7 @@ __all__ = [
     "code_label",
     "field_label",
     "form_schema",
+    "owner_terms",
     "service_task",
 ]
 

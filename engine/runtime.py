@@ -48,6 +48,10 @@ _NSMAP = {"bpmn": BPMN_NS, "sertel": SERTEL_NS}
 FORM_EXTENSION = "sertel_form"
 # A user task's own `<sertel:properties>` (e.g. priority="urgent" for a fast track), kept with its spec.
 TASK_PROPERTIES_EXTENSION = "sertel_properties"
+# A user task of a shared (called) process whose `label` property is "caller" is named, where people read it,
+# by the call activity that runs it: the SOP's own diagram names the step (e.g. what its verification covers).
+LABEL_PROPERTY = "label"
+LABEL_FROM_CALLER = "caller"
 _serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SPIFF_CONFIG))
 
 
@@ -366,6 +370,34 @@ def element_labels(xml: str) -> dict[str, str]:
 def _element_labels(xml: str) -> dict[str, str]:
     root = etree.fromstring(xml.encode("utf-8"))
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
+
+
+def caller_labels(xml: str, called: Mapping[str, str]) -> dict[str, str]:
+    """Labels of the shared user tasks marked `label="caller"`, as the SOP diagram `xml` names them.
+
+    `called` holds the shared processes' diagrams (any keys). A task is relabelled only when its process is
+    called from one call activity of `xml` (two calls with different names leave its own name).
+    """
+    return dict(_caller_labels(xml, tuple(called.values())))
+
+
+@lru_cache(maxsize=128)
+def _caller_labels(xml: str, called: tuple[str, ...]) -> dict[str, str]:
+    root = etree.fromstring(xml.encode("utf-8"))
+    names: dict[str, set[str]] = {}
+    for call in root.iter(f"{{{BPMN_NS}}}callActivity"):
+        names.setdefault(call.get("calledElement", ""), set()).add(call.get("name", ""))
+    found: dict[str, str] = {}
+    for other in called:
+        other_root = etree.fromstring(other.encode("utf-8"))
+        for process in other_root.iter(f"{{{BPMN_NS}}}process"):
+            callers = names.get(process.get("id", ""), set())
+            if len(callers) != 1 or not next(iter(callers)):
+                continue
+            for task in process.iter(f"{{{BPMN_NS}}}userTask"):
+                if properties_of(task).get(LABEL_PROPERTY) == LABEL_FROM_CALLER and task.get("id"):
+                    found[str(task.get("id"))] = next(iter(callers))
+    return found
 
 
 def process_ids(xml: str) -> list[str]:
@@ -735,7 +767,7 @@ def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
         ReadyTask(
             str(t.id),
             t.task_spec.name,
-            t.task_spec.bpmn_name or t.task_spec.name,
+            task_label(t),
             t.task_spec.lane or "",
             t.workflow.spec.name,
             _form_name(t.task_spec),
@@ -943,8 +975,21 @@ def current_data(workflow: BpmnWorkflow) -> dict[str, Any]:
 
 
 def task_label(task: Task) -> str:
-    """The human label of a task."""
+    """The human label of a task: its name in the diagram, or its caller's for a `label="caller"` user task."""
+    if task_properties(task.task_spec).get(LABEL_PROPERTY) == LABEL_FROM_CALLER:
+        caller = _calling_task(task)
+        if caller is not None and caller.task_spec.bpmn_name:
+            return str(caller.task_spec.bpmn_name)
     return str(task.task_spec.bpmn_name or task.task_spec.name)
+
+
+def _calling_task(task: Task) -> Task | None:
+    """The call activity (or subprocess) task running the workflow that holds `task`; None at the top."""
+    parent_id = getattr(task.workflow, "parent_task_id", None)
+    if parent_id is None:
+        return None
+    found: Task | None = task.workflow.top_workflow.get_task_from_id(parent_id)
+    return found
 
 
 def describe_completed(task: Task) -> dict[str, Any]:

@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from engine.handler_api import HandlerContext, HandlerError, Param, code_label, field_label, service_task
-from handlers.form_pdf import render_form_pdf
+from handlers.form_pdf import RA_SEALED_MARK, render_form_pdf
 from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
 from pki.errors import (
@@ -246,8 +246,9 @@ def case_decisions(data: Mapping[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-# Fields by which a person declared or accepted something (statement of truth, owner obligations, receipt).
-DECLARATION_PREFIXES = ("accept_", "statement_", "received")
+# Fields by which a person declared or accepted something (statement of truth, owner obligations, receipt),
+# and the version of the accepted obligations-and-prohibitions text (engine/terms.py).
+DECLARATION_PREFIXES = ("accept_", "accepted_terms_", "statement_", "received")
 
 
 def case_declarations(data: Mapping[str, Any]) -> list[dict[str, Any]]:
@@ -395,6 +396,7 @@ def sealed_dossier_cover(ctx: HandlerContext, manifest: Mapping[str, Any], manif
         signer_name="Otoritas Pendaftaran Diskominfo",
         signer_role="Verifikator",
         case_id=ctx.case_id,
+        signature_mark=RA_SEALED_MARK,
     )
     return seal_by_ra(ctx, pdf, f"Arsip berkas kasus {ctx.case_id}")
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from engine.handler_api import FormRefused, HandlerContext, HandlerError, Param, service_task
 from handlers.common import REGISTRATION_PARAM, now_iso, param, submission
-from handlers.form_pdf import FORM_TITLES, indonesian_date, render_form_pdf
+from handlers.form_pdf import FORM_TITLES, SEALED_MARK, SIGNED_MARK, UNSIGNED_MARK, indonesian_date, render_form_pdf
 from handlers.revocation import REASONS, REQUESTERS
 from handlers.sealing import seal_by_ra
 from pki.errors import LOCKED_MESSAGE, KeyLocked, KeySuspended, NoServerKey, PkiError, UnknownSubject, WrongPassphrase
@@ -34,6 +34,8 @@ SIGNING_PASSPHRASE = "signing_passphrase"
 MEDIA_TYPE = "application/pdf"
 DOCUMENT_KIND = "form"
 SIGNING_LOCATION = "Kota Pekalongan"
+# Who may file a form for someone else (the diagram's `filed_by`): the owner's agency head.
+FILERS = ("owner", "agency_head")
 SOP_REFERENCES = {
     "issuance_ams": "SOP 088.9",
     "renewal_rekey": "SOP 088.10",
@@ -189,6 +191,8 @@ def revocation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormCont
         ("Tanggal kejadian", date_label(form.get("incident_date"))),
         ("Kronologi", _text(form.get("chronology"))),
     ]
+    if param(ctx, "filed_by") == "agency_head":
+        return head_revocation_content(ctx, rows)
     by_staff = "requested_by" in form
     if not by_staff:
         statement = (
@@ -215,6 +219,28 @@ def revocation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormCont
         "Petugas menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan."
     )
     return FormContent(rows, statement, _text(ctx.actor.get("full_name")), "Petugas Otoritas Pendaftaran")
+
+
+def head_revocation_content(ctx: HandlerContext, rows: list[tuple[str, str | None]]) -> FormContent:
+    """The revocation statement as the owner's agency head files it: the head is the filer and the signer."""
+    head = _text(ctx.actor.get("full_name")) or _text(ctx.actor.get("username"))
+    owner = person(ctx, "full_name")
+    agency = agency_label(ctx)
+    rows = [
+        *rows,
+        ("Pengaju pernyataan", None),
+        ("Diajukan oleh", "Kepala Perangkat Daerah"),
+        ("Nama", head),
+        ("NIP", _text(ctx.actor.get("nip"))),
+        ("Atas nama pemilik", owner),
+    ]
+    statement = (
+        f"Saya yang bertanda tangan di bawah ini, selaku Kepala Perangkat Daerah {agency}, mengajukan pencabutan "
+        f"Sertifikat Elektronik milik {owner}, pegawai pada Perangkat Daerah yang saya pimpin, atas nama yang "
+        "bersangkutan. Saya menyatakan keterangan ini benar dan memahami bahwa pencabutan tidak dapat dibatalkan "
+        "dan sertifikat yang dicabut tidak dapat digunakan lagi."
+    )
+    return FormContent(rows, statement, head, "Kepala Perangkat Daerah", nip_line(_text(ctx.actor.get("nip"))))
 
 
 def forgotten_passphrase_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormContent:
@@ -284,6 +310,12 @@ def sign_as_submitter(ctx: HandlerContext, pdf: bytes, passphrase: str, title: s
         "form": Param("str", doc="The official form to render.", choices=tuple(BUILDERS)),
         "submission": Param("dict", doc="The submission to render (e.g. registration_form)."),
         "registration": REGISTRATION_PARAM,
+        "filed_by": Param(
+            "str",
+            required=False,
+            doc="Who files the form when it is not the person it concerns (agency_head: the owner's agency head).",
+            choices=FILERS,
+        ),
     },
     results=("document_id", "signed_by", "form", "filename", "sha256", "created_at"),
 )
@@ -306,24 +338,31 @@ def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
         raise HandlerError(f"Isian formulir '{form}' tidak ditemukan pada data kasus (parameter 'submission').")
     content = BUILDERS[form](ctx, submitted)
     title = FORM_TITLES[form]
-    pdf = render_form_pdf(
-        form,
-        content.rows,
-        statement=content.statement,
-        signer_name=content.signer_name,
-        signer_role=content.signer_role,
-        signer_id=content.signer_id,
-        case_id=ctx.case_id,
-        reference=SOP_REFERENCES.get(ctx.process_key, ""),
-    )
+
+    def render(mark: str) -> bytes:
+        return render_form_pdf(
+            form,
+            content.rows,
+            statement=content.statement,
+            signer_name=content.signer_name,
+            signer_role=content.signer_role,
+            signer_id=content.signer_id,
+            case_id=ctx.case_id,
+            reference=SOP_REFERENCES.get(ctx.process_key, ""),
+            signature_mark=mark,
+        )
+
     passphrase = ctx.secrets.get(SIGNING_PASSPHRASE) or ""
     if passphrase:
-        signed, signed_by = sign_as_submitter(ctx, pdf, passphrase, title), "owner"
+        # The signer named on the form is the submitter, who signs it here with their own key.
+        signed, signed_by = sign_as_submitter(ctx, render(SIGNED_MARK), passphrase, title), "owner"
     else:
         submitter = _text(ctx.actor.get("full_name")) or _text(ctx.actor.get("username")) or "pengguna"
         signed, signed_by = seal_by_ra(
-            ctx, pdf, f"Disegel Otoritas Pendaftaran atas formulir yang dikirim oleh {submitter}"
+            ctx, render(SEALED_MARK), f"Disegel Otoritas Pendaftaran atas formulir yang dikirim oleh {submitter}"
         )
+        if signed_by == "unsigned":
+            signed = render(UNSIGNED_MARK)
     filename = f"{form}-kasus-{ctx.case_id}.pdf"
     document_id = ctx.store_document(filename, MEDIA_TYPE, signed, DOCUMENT_KIND)
     return {

@@ -212,7 +212,16 @@ def _statement(pdf: FPDF, statement: str) -> None:
     pdf.ln(6)
 
 
-def _signature_block(pdf: FPDF, place_date: str, signer_role: str, signer_name: str, signer_id: str) -> None:
+# What the line under the signer's role says: true only of the signature actually applied to the PDF.
+SIGNED_MARK = "(ditandatangani secara elektronik)"
+SEALED_MARK = "(tidak ditandatangani sendiri; disegel secara elektronik oleh Otoritas Pendaftaran)"
+RA_SEALED_MARK = "(disegel secara elektronik)"
+UNSIGNED_MARK = "(tidak ditandatangani secara elektronik)"
+
+
+def _signature_block(
+    pdf: FPDF, place_date: str, signer_role: str, signer_name: str, signer_id: str, mark: str = SIGNED_MARK
+) -> None:
     block_height = 5.5 * 3 + 22 + 5.5 * 2
     if pdf.get_y() + block_height > pdf.page_break_trigger:
         pdf.add_page()
@@ -224,7 +233,7 @@ def _signature_block(pdf: FPDF, place_date: str, signer_role: str, signer_name: 
         pdf.multi_cell(width, 5.5, latin1(text), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.set_font("helvetica", "I", 8)
     pdf.set_x(x)
-    pdf.multi_cell(width, 4.5, "(ditandatangani secara elektronik)", align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+    pdf.multi_cell(width, 4.5, latin1(mark), align="L", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     pdf.ln(14)
     pdf.set_font("helvetica", "BU", 10)
     pdf.set_x(x)
@@ -248,6 +257,7 @@ def render_form_pdf(
     subtitle: str = "",
     signer_id: str = "",
     reference: str = "",
+    signature_mark: str = SIGNED_MARK,
 ) -> bytes:
     """Render one of the four forms as an unsigned A4 PDF and return its bytes.
 
@@ -256,7 +266,9 @@ def render_form_pdf(
     a row whose value is None is a section heading. `statement`: the declaration printed under the
     table. `place_date` defaults to 'Pekalongan, <today in WIB>'. `signer_id` is printed under the
     signer's name (e.g. 'NIP 1990…'); `reference` (e.g. 'SOP 088.9') goes into the footer with the
-    case number. Every text is made latin-1 safe, so no name makes rendering fail.
+    case number. `signature_mark` is the line under the signer's role: SIGNED_MARK only when the signer
+    signs the PDF with their own key, SEALED_MARK (or RA_SEALED_MARK for the RA itself) when the RA seals it,
+    UNSIGNED_MARK otherwise. Every text is made latin-1 safe, so no name makes rendering fail.
     """
     if title is None:
         if kind not in FORM_TITLES:
@@ -278,5 +290,5 @@ def render_form_pdf(
     _title(pdf, latin1(title), latin1(subtitle or f"Nomor kasus: {case_id}"))
     _table(pdf, fields)
     _statement(pdf, statement)
-    _signature_block(pdf, latin1(place_date or place_date_line()), signer_role, signer_name, signer_id)
+    _signature_block(pdf, latin1(place_date or place_date_line()), signer_role, signer_name, signer_id, signature_mark)
     return bytes(pdf.output())

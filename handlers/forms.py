@@ -10,9 +10,9 @@ from zoneinfo import ZoneInfo
 
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import rsa
-from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, post_load, validate, validates_schema
 
-from engine.handler_api import form_schema
+from engine.handler_api import form_schema, owner_terms
 from handlers.identity import normalize_number, validate_nik, validate_nip
 from pki.errors import WeakPassphrase
 from pki.keystore import check_passphrase as psre_passphrase_rules
@@ -436,11 +436,31 @@ class VerificationSchema(FormSchema):
             raise ValidationError(errors)
 
 
+OBLIGATIONS_REQUIRED = "Anda harus menyetujui kewajiban pemilik sertifikat."
+
+
+class AcceptsOwnerTerms(FormSchema):
+    """A form where the owner accepts the obligations and prohibitions (webforms/_obligations.html).
+
+    The submission records which text was accepted (`accepted_terms_version`, `accepted_terms_sha256`:
+    engine/terms.py), not only the ticked box; `terms_kind` says which wording the form shows.
+    """
+
+    terms_kind = "ams"
+    accept_obligations = Checkbox(must_be_true=OBLIGATIONS_REQUIRED)
+
+    @post_load
+    def record_accepted_terms(self, data: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
+        """Name the version of the text the person accepted next to their tick."""
+        if data.get("accept_obligations") is True:
+            data.update(owner_terms(self.terms_kind).record())
+        return data
+
+
 @form_schema("activation")
-class ActivationSchema(FormSchema):
+class ActivationSchema(AcceptsOwnerTerms):
     """Activation: the owner accepts the obligations and sends the CSR of a key pair made on their device."""
 
-    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
     csr_pem = Text(required=True, max_length=2 * CSR_MAX_BYTES, validate=check_csr)  # check_csr counts bytes
 
 
@@ -465,9 +485,9 @@ class NewPassphraseSchema(FormSchema):
 
 
 @form_schema("esign_activation")
-class EsignActivationSchema(NewPassphraseSchema):
+class EsignActivationSchema(NewPassphraseSchema, AcceptsOwnerTerms):
     """eSign activation: KTP photo and selfie for the PSrE's identity check, obligations, passphrase."""
 
+    terms_kind = "esign"
     ktp_photo = DocumentId(label="Foto KTP", identity=True, required=True)
     selfie = DocumentId(label="Swafoto (selfie)", identity=True, required=True)
-    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")

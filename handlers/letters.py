@@ -8,7 +8,7 @@ from typing import Any
 from engine.handler_api import HandlerContext, HandlerError, Param, service_task
 from handlers.common import now_iso, param
 from handlers.form_documents import SIGNING_PASSPHRASE, SOP_REFERENCES, applicant_rows, nip_line, sign_as_submitter
-from handlers.form_pdf import render_form_pdf
+from handlers.form_pdf import RA_SEALED_MARK, SIGNED_MARK, UNSIGNED_MARK, render_form_pdf
 from handlers.sealing import seal_by_ra
 
 TITLE = "SURAT KEPUTUSAN VERIFIKASI PERMOHONAN SERTIFIKAT ELEKTRONIK"
@@ -26,9 +26,23 @@ SIGNED_BY_TEXT = {
 }
 
 SIGNER_ROLES = {"verifikator": "Verifikator", "ra_seal": "Disegel", "unsigned": "Tidak ditandatangani"}
+SIGNATURE_MARKS = {"verifikator": SIGNED_MARK, "ra_seal": RA_SEALED_MARK, "unsigned": UNSIGNED_MARK}
 
 
-def render_letter(ctx: HandlerContext, verdict: Mapping[str, Any], verifikator: str, signed_by: str) -> bytes:
+def basis_statement(has_recommendation: bool) -> str:
+    """What the decision rests on: the agency head's recommendation only in SOPs that have one (088.9, 088.14)."""
+    checked = "identitas dan berkas permohonan"
+    if has_recommendation:
+        checked = "identitas, keanggotaan ASN dan rekomendasi atasan"
+    return (
+        f"Keputusan ini diambil berdasarkan verifikasi {checked} sesuai kewenangan Otoritas Pendaftaran "
+        "Kota Pekalongan."
+    )
+
+
+def render_letter(
+    ctx: HandlerContext, verdict: Mapping[str, Any], verifikator: str, signed_by: str, has_recommendation: bool = False
+) -> bytes:
     """The decision letter as an unsigned PDF that names truthfully who signs it (`signed_by`)."""
     rows: list[tuple[str, str | None]] = [
         *applicant_rows(ctx, "Pemohon"),
@@ -47,15 +61,22 @@ def render_letter(ctx: HandlerContext, verdict: Mapping[str, Any], verifikator: 
         signer_name=verifikator if by_verifikator else RA_NAME,
         signer_role=SIGNER_ROLES[signed_by],
         signer_id=nip_line(str(ctx.actor.get("nip") or "")) if by_verifikator else "",
-        statement="Keputusan ini diambil berdasarkan verifikasi identitas, keanggotaan ASN dan rekomendasi atasan "
-        "sesuai kewenangan Otoritas Pendaftaran Kota Pekalongan.",
+        statement=basis_statement(has_recommendation),
+        signature_mark=SIGNATURE_MARKS[signed_by],
         reference=SOP_REFERENCES.get(ctx.process_key, ""),
     )
 
 
 @service_task(
     "common.decision_letter",
-    params={"verdict": Param("dict", doc="The verifikator's decision: decision (approve | return | reject), reasons.")},
+    params={
+        "verdict": Param("dict", doc="The verifikator's decision: decision (approve | return | reject), reasons."),
+        "has_recommendation": Param(
+            "bool",
+            required=False,
+            doc="Whether the SOP has the agency head's recommendation (the letter cites it only then).",
+        ),
+    },
     results=("document_id", "filename", "sealed_by", "signed_by", "outcome", "at"),
 )
 def decision_letter(ctx: HandlerContext) -> dict[str, Any]:
@@ -68,15 +89,16 @@ def decision_letter(ctx: HandlerContext) -> dict[str, Any]:
     if not isinstance(verdict, Mapping) or verdict.get("decision") not in DECISIONS:
         raise HandlerError("Keputusan verifikasi tidak ditemukan pada data kasus.")
     verifikator = str(ctx.actor.get("full_name") or ctx.actor.get("username") or "Verifikator")
+    cites = param(ctx, "has_recommendation") is True
     passphrase = ctx.secrets.get(SIGNING_PASSPHRASE) or ""
     if passphrase:
-        pdf = render_letter(ctx, verdict, verifikator, "verifikator")
+        pdf = render_letter(ctx, verdict, verifikator, "verifikator", cites)
         signed, signed_by = sign_as_submitter(ctx, pdf, passphrase, "surat keputusan verifikasi"), "verifikator"
     else:
-        pdf = render_letter(ctx, verdict, verifikator, "ra_seal")
+        pdf = render_letter(ctx, verdict, verifikator, "ra_seal", cites)
         signed, signed_by = seal_by_ra(ctx, pdf, f"Keputusan verifikasi kasus {ctx.case_id} oleh {verifikator}")
         if signed_by == "unsigned":
-            signed = render_letter(ctx, verdict, verifikator, "unsigned")
+            signed = render_letter(ctx, verdict, verifikator, "unsigned", cites)
     round_number = ctx.idempotency_key.rsplit("/", 1)[-1]
     filename = f"keputusan-verifikasi-kasus-{ctx.case_id}-{round_number}.pdf"
     document_id = ctx.store_document(filename, "application/pdf", signed, "letter")

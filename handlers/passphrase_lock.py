@@ -18,6 +18,7 @@ from handlers.data_change import (
     revoke_superseded_in_inventory,
 )
 from handlers.forms import (
+    AcceptsOwnerTerms,
     CertificateStartSchema,
     Checkbox,
     DocumentId,
@@ -61,10 +62,10 @@ class StatementFormSchema(FormSchema):
 
 
 @form_schema("set_new_passphrase")
-class SetNewPassphraseSchema(NewPassphraseSchema):
+class SetNewPassphraseSchema(NewPassphraseSchema, AcceptsOwnerTerms):
     """The one-time step where the owner sets the new passphrase (secrets: never stored or logged)."""
 
-    accept_obligations = Checkbox(must_be_true="Anda harus menyetujui kewajiban pemilik sertifikat.")
+    terms_kind = "esign"
 
 
 def subject_id_of(ctx: HandlerContext, nik: str) -> str:

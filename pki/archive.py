@@ -12,7 +12,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.general import SigningError
+from pyhanko.sign.general import SigningError, extract_certificate_info
 from pyhanko.sign.signers.pdf_signer import PdfTimeStamper
 from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import ValidationContext
@@ -70,6 +70,34 @@ def evidence_expires(pdf_bytes: bytes) -> datetime | None:
     if not tokens:
         return None
     return min(_chain_expiry(token) for token in tokens)
+
+
+def _x509(cert: asn1_x509.Certificate) -> x509.Certificate:
+    return x509.load_der_x509_certificate(cert.dump())
+
+
+def evidence_certificates(pdf_bytes: bytes) -> list[x509.Certificate]:
+    """Return the end-entity certificates whose status a renewal's revocation data must show, oldest first.
+
+    Every signer, the TSA of every signature timestamp and the TSA of every document timestamp: with OCSP
+    answers for these (and the CAs' own CRLs) an offline validator can judge each signature and timestamp
+    at its proven time, without the issuing CA's whole CRL.
+    """
+    reader = PdfFileReader(io.BytesIO(pdf_bytes), strict=False)
+    found: list[x509.Certificate] = []
+
+    def add(cert: asn1_x509.Certificate) -> None:
+        certificate = _x509(cert)
+        if certificate not in found:
+            found.append(certificate)
+
+    for signature in reader.embedded_signatures:
+        add(signature.signer_cert)
+        for attribute in signature.signer_info["unsigned_attrs"] or []:
+            if attribute["type"].native == "signature_time_stamp_token":
+                for token in attribute["values"]:
+                    add(extract_certificate_info(token["content"]).signer_cert)
+    return found
 
 
 def refresh_due(pdf_bytes: bytes, now: datetime, window_days: int) -> bool:

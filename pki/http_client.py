@@ -419,6 +419,84 @@ class HttpPSrE:
             ocsps += [answer] if answer is not None else []
         return RevocationMaterial(crls=crls, ocsps=ocsps)
 
+    def _crl_of(self, certificate: x509.Certificate, current_issuer: x509.Certificate) -> list[bytes]:
+        """The CRL(s) of a certificate's distribution points, or else the PSrE's current CRL if it covers it."""
+        crls = [der for der in (self._fetch_crl(u) for u in _urls(certificate, x509.CRLDistributionPoints)) if der]
+        if crls or certificate.issuer != current_issuer.subject:
+            return crls
+        try:
+            return [self.crl_der()]
+        except PkiError:
+            logger.warning("the PSrE's CRL cannot be fetched", exc_info=True)
+            return []
+
+    def archive_revocation_material(self, certificates: list[x509.Certificate]) -> RevocationMaterial:
+        """Return compact revocation data for an archive renewal: OCSP answers, CRLs only where needed.
+
+        For each end-entity certificate (the PDF's signers and TSAs and the TSA stamping now) an OCSP answer
+        from its responder (AIA) or the PSrE's relay; for each CA certificate between them and the root the
+        CRL of its distribution point (the root's CRL, which lists CAs only), or its OCSP answer if it names a
+        responder. A certificate falls back to its CRL when no usable OCSP answer can be had (logged), and a
+        revoked one is covered by its CRL instead of the OCSP answer: pyHanko's LTA validation cannot show from
+        an OCSP "revoked" answer that it was still good at an earlier proven time, from the CRL it can. The issuing CA's
+        whole CRL is therefore embedded only on a fallback or a revocation, not in every renewed PDF.
+        """
+        issuers = x509.load_pem_x509_certificates(self.ca_chain_pem().encode())
+        current = issuers[0]  # the issuing CA whose CRL /api/ra/crl serves
+        crls: list[bytes] = []
+        ocsps: list[bytes] = []
+
+        def issuer_of(certificate: x509.Certificate) -> x509.Certificate | None:
+            found = next((c for c in issuers if c.subject == certificate.issuer), None)
+            if found is None:
+                issuers.extend(c for c in self._ca_issuers(certificate) if c not in issuers)
+                found = next((c for c in issuers if c.subject == certificate.issuer), None)
+            return found
+
+        def add_crls(ders: list[bytes]) -> None:
+            crls.extend(der for der in ders if der not in crls)
+
+        cas: list[x509.Certificate] = []
+        for certificate in dict.fromkeys(certificates):
+            issuer = issuer_of(certificate)
+            answer = self._fetch_ocsp(certificate, issuer) if issuer is not None else None
+            state = ocsp.load_der_ocsp_response(answer).certificate_status if answer is not None else None
+            if answer is not None and state == ocsp.OCSPCertStatus.GOOD:
+                ocsps.append(answer)
+            elif answer is not None and state == ocsp.OCSPCertStatus.REVOKED:
+                # The CRL instead: pyHanko's PAdES LTA validation takes an OCSP "revoked" answer as final
+                # (REVOKED_NO_POE) even beside a CRL, and the CRL alone shows the same revocation and its time.
+                revoked = self._crl_of(certificate, current)
+                logger.info("%s is revoked: its CRL is embedded instead of the OCSP answer", certificate.subject)
+                if revoked:
+                    add_crls(revoked)
+                else:
+                    ocsps.append(answer)
+            else:
+                fallback = self._crl_of(certificate, current)
+                logger.warning(
+                    "no OCSP answer for %s (serial %x): falling back to its CRL (%d bytes)",
+                    certificate.subject.rfc4514_string(),
+                    certificate.serial_number,
+                    sum(map(len, fallback)),
+                )
+                add_crls(fallback)
+            while issuer is not None and issuer.subject != issuer.issuer and issuer not in cas:
+                cas.append(issuer)
+                issuer = issuer_of(issuer)
+        for ca in cas:  # issuing CAs: their issuer's (the root's) CRL, short; OCSP where they name a responder
+            parent = issuer_of(ca)
+            answer = (
+                self._fetch_ocsp(ca, parent)
+                if parent is not None and _urls(ca, x509.AuthorityInformationAccess)
+                else None
+            )
+            if answer is not None:
+                ocsps.append(answer)
+            else:
+                add_crls([der for der in (self._fetch_crl(u) for u in _urls(ca, x509.CRLDistributionPoints)) if der])
+        return RevocationMaterial(crls=crls, ocsps=ocsps)
+
     def _ca_issuers(self, certificate: x509.Certificate) -> list[x509.Certificate]:
         """The issuer of a certificate from its AIA caIssuers URL (a retired issuing CA is not in the chain)."""
         try:

@@ -8,6 +8,8 @@
 #   engine/web/static/vendor/modeler.js (+ modeler.css, font files) - the process owner's BPMN modeler
 #       (bpmn-js, properties panel with the Sertel groups, bpmnlint + Sertel plugin, token simulation,
 #       differ), bundled by esbuild from frontend/src/modeler.js; exposes global `SertelBpmn`.
+# Also installs (not copied: never served) axe-core, read by the browser tests from
+# frontend/node_modules/axe-core/axe.min.js (tests/browser/axe.py).
 #
 # Idempotent: does nothing when every vendor file is newer than package-lock.json and frontend/src.
 # Set FORCE=1 to rebuild anyway.
@@ -29,6 +31,7 @@ BUNDLES=(modeler.js modeler.css)
 up_to_date() {
     [ -f "$LOCK" ] || return 1
     [ -d "$FRONTEND/node_modules/bpmn-js" ] || return 1
+    [ -f "$FRONTEND/node_modules/axe-core/axe.min.js" ] || return 1
     local f
     for f in "${!FILES[@]}" "${BUNDLES[@]}"; do
         [ "$VENDOR/$f" -nt "$LOCK" ] || return 1
@@ -46,7 +49,8 @@ fi
 command -v npm >/dev/null 2>&1 || { echo "build-frontend: npm not found" >&2; exit 1; }
 
 cd "$FRONTEND"
-if [ -f "$LOCK" ] && [ "${FORCE:-0}" != "1" ] && [ -d node_modules/bpmn-js ] && [ node_modules/.package-lock.json -nt "$LOCK" ]; then
+if [ -f "$LOCK" ] && [ "${FORCE:-0}" != "1" ] && [ -d node_modules/bpmn-js ] && [ -f node_modules/axe-core/axe.min.js ] \
+    && [ node_modules/.package-lock.json -nt "$LOCK" ]; then
     :  # installed tree already matches the lockfile
 elif [ -f "$LOCK" ]; then
     npm ci --no-audit --no-fund --loglevel=error >/dev/null

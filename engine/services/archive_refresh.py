@@ -18,6 +18,7 @@ from engine.services.errors import Invalid, NotFound
 from engine.services.runtime_context import psre, settings
 from pki import archive
 from pki.errors import PkiError
+from pki.signing import RevocationMaterial
 
 log = logging.getLogger(__name__)
 PDF = "application/pdf"
@@ -80,10 +81,24 @@ def _current_archive() -> list[Document]:
     return list(db.session.scalars(query))
 
 
+def _material(adapter: Any, content: bytes, tsa_certificate: Callable[[], x509.Certificate]) -> RevocationMaterial:
+    """Revocation data for the renewal: OCSP answers and short CRLs, not the issuing CA's whole CRL.
+
+    Embedded: the PSrE's own OCSP answers (TSA, RA seal) and the root's CRL. Remote (HttpPSrE): OCSP answers
+    from its responder for every signer and TSA in the PDF and the TSA stamping now, a CRL only as fallback.
+    """
+    material: RevocationMaterial
+    if hasattr(adapter, "archive_revocation_material"):
+        material = adapter.archive_revocation_material([*archive.evidence_certificates(content), tsa_certificate()])
+    else:
+        material = adapter.revocation_material()
+    return material
+
+
 def _refresh_one(
     document: Document,
     adapter: Any,
-    tsa_expires: Callable[[], datetime],
+    tsa_certificate: Callable[[], x509.Certificate],
     now: datetime,
     window_days: int,
     actor: str,
@@ -92,14 +107,15 @@ def _refresh_one(
     if not archive.is_signed_pdf(content) or not archive.refresh_due(content, now, window_days):
         return None
     expires = archive.evidence_expires(content)
-    if expires is not None and tsa_expires() <= expires:
+    if expires is not None and tsa_certificate().not_valid_after_utc <= expires:
         # A new stamp from a TSA certificate that expires no later would prove nothing longer: wait for the
         # service certificate renewal instead of stamping again on every run.
         log.warning("document %s is due but the TSA certificate is not newer; renew service certificates", document.id)
         return None
     root = x509.load_pem_x509_certificate(adapter.root_certificate_pem().encode())
-    # Embedded: the PSrE's own CRLs. Remote: fetched from its CRL distribution points and OCSP (HttpPSrE).
-    renewed = archive.add_archive_timestamp(content, adapter.timestamper(), [root], adapter.revocation_material())
+    renewed = archive.add_archive_timestamp(
+        content, adapter.timestamper(), [root], _material(adapter, content, tsa_certificate)
+    )
     newer = documents.store_bytes(renewed, document.filename, PDF, document.kind, None, document.instance_id, actor)
     newer.supersedes_id = document.id
     stream = audit.case_stream(document.instance_id) if document.instance_id else "system"
@@ -129,13 +145,13 @@ def refresh_archive(actor: str = "penjadwal") -> RefreshReport:
     candidates = _current_archive()
 
     @functools.cache
-    def tsa_expires() -> datetime:
+    def tsa_certificate() -> x509.Certificate:
         # The embedded PSrE's TSA, or the remote one's (read from a token it issues): asked once per run, when due.
-        return x509.load_pem_x509_certificate(adapter.tsa_certificate_pem().encode()).not_valid_after_utc
+        return x509.load_pem_x509_certificate(adapter.tsa_certificate_pem().encode())
 
     for document in candidates:
         try:
-            newer = _refresh_one(document, adapter, tsa_expires, now, window_days, actor)
+            newer = _refresh_one(document, adapter, tsa_certificate, now, window_days, actor)
         except (PkiError, NotFound) as exc:
             db.session.rollback()
             log.warning("archive refresh of document %s failed: %s", document.id, exc)

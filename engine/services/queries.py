@@ -197,27 +197,6 @@ def _task_rows(condition: ColumnElement[bool], after: int | None, limit: int) ->
     return Page(rows)
 
 
-@dataclass
-class InboxView:
-    """One page of the inbox: my tasks, tasks I may claim, and why whole roles are withheld from me."""
-
-    mine: Page
-    claimable: Page
-    notices: list[str]
-
-
-def inbox_view(
-    user: User,
-    mine_after: int | None = None,
-    claimable_after: int | None = None,
-    limit: int = PAGE_SIZE,
-) -> InboxView:
-    """The inbox page (see inbox_pages) with its notices, checking the certificate rule once."""
-    withheld = _withheld_roles(user)
-    mine, claimable = inbox_pages(user, mine_after, claimable_after, limit, withheld)
-    return InboxView(mine, claimable, list(withheld.values()))
-
-
 def inbox_pages(
     user: User,
     mine_after: int | None = None,
@@ -482,7 +461,9 @@ def outbox(before: int | None = None, per_page: int = PAGE_SIZE) -> Page:
 def _labels(case: ProcessInstance) -> dict[str, str]:
     """Element id -> label of the case's diagram and the shared call activities it may use."""
     found: dict[str, str] = {}
-    for xml in deploy.common_processes().values():
+    common = deploy.common_processes()
+    for xml in common.values():
         found.update(runtime.element_labels(xml))
     found.update(runtime.element_labels(case.deployment.xml))
+    found.update(runtime.caller_labels(case.deployment.xml, common))  # shared steps named by this SOP
     return found

@@ -60,9 +60,11 @@ def called_diagram_xml(case_id: int, user: User, process_id: str) -> str:
 def labels_of(case: ProcessInstance) -> dict[str, str]:
     """Element id -> label: the case's diagram and the shared call activities it may use."""
     found: dict[str, str] = {}
-    for xml in deploy.common_processes().values():
+    common = deploy.common_processes()
+    for xml in common.values():
         found.update(runtime.element_labels(xml))
     found.update(runtime.element_labels(case.deployment.xml))
+    found.update(runtime.caller_labels(case.deployment.xml, common))  # shared steps named by this SOP
     return found
 
 

@@ -16,6 +16,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal
 
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
+from engine.services.errors import Invalid
 from engine.services.queries import PAGE_SIZE, _claimable, _mine, _role_conditions, _withheld_roles
 
 # A task whose SLA falls due within this window counts as "due soon" (and sorts with the others by due time).
@@ -118,7 +119,10 @@ class TaskRow:
 
     id: int
     instance_id: int
+    task_name: str
+    form_key: str
     label: str
+    lane: str
     role: str
     claimed_by_id: int | None
     created_at: datetime
@@ -220,7 +224,10 @@ def _task_query(condition: ColumnElement[bool], filters: Filters, now: datetime)
         select(
             HumanTask.id,
             HumanTask.instance_id,
+            HumanTask.task_name,
+            HumanTask.form_key,
             HumanTask.label,
+            HumanTask.lane,
             HumanTask.role,
             HumanTask.claimed_by_id,
             HumanTask.created_at,
@@ -396,3 +403,17 @@ def filter_choices() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     ).all()
     agencies = db.session.execute(select(Agency.code, Agency.name).order_by(Agency.name)).all()
     return [(k, t) for k, t in processes], [(c, n) for c, n in agencies]
+
+
+def require_known_choices(filters: Filters) -> None:
+    """Refuse a SOP or agency filter that names no deployed process or agency (the API says so; a page ignores it)."""
+    if not (filters.sop or filters.agency):
+        return
+    sops, agencies = filter_choices()
+    problems: dict[str, list[str]] = {}
+    if filters.sop and filters.sop not in {key for key, _ in sops}:
+        problems["sop"] = ["SOP tidak dikenal; isi kunci proses, mis. issuance_ams."]
+    if filters.agency and filters.agency not in {code for code, _ in agencies}:
+        problems["agency"] = ["Perangkat daerah tidak dikenal; isi kode perangkat daerah, mis. diskominfo."]
+    if problems:
+        raise Invalid("Saringan tidak valid.", problems)

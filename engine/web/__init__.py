@@ -12,6 +12,7 @@ from markupsafe import escape
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
+from engine import terms
 from engine.config import ROOT
 from engine.services import masking, queries, transactions
 from engine.services.errors import ServiceError
@@ -23,6 +24,7 @@ from engine.web import (
     cases,
     certificates_views,
     dashboard_views,
+    help_views,
     inbox,
     labels,
     modeler,
@@ -88,6 +90,7 @@ def register_web(app: Flask) -> None:
         privacy_views.bp,
         dashboard_views.bp,
         withdrawal_views.bp,
+        help_views.bp,
     ):
         app.register_blueprint(blueprint)
     app.register_blueprint(replay_views.bp)
@@ -96,6 +99,7 @@ def register_web(app: Flask) -> None:
     app.before_request(auth.check_csrf)
     app.after_request(security_headers)
     app.context_processor(auth.template_globals)
+    app.jinja_env.globals.update(owner_terms=terms.owner_terms, legal_bases=terms.LEGAL_BASES)
     app.add_template_filter(labels.event_label, "event_label")
     app.add_template_filter(labels.status_label, "status_label")
     app.add_template_filter(labels.decision_label, "decision_label")

@@ -20,18 +20,22 @@ from engine.services import (
     messages,
     personal_data,
     queries,
+    worklist,
 )
 from engine.services.errors import Invalid
-from engine.web import openapi
-from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
+from engine.web import labels, openapi
+from engine.web.api_schemas import StartCaseSchema, TaskFiltersSchema, TokenRequestSchema, describe
 from engine.web.auth import login_required
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def _load(schema: Schema) -> dict[str, Any]:
+def _load(schema: Schema, source: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Load the JSON body (or `source`, e.g. the query string) with `schema`; Indonesian 422 on a bad value."""
+    if source is None:
+        source = request.get_json(silent=True) or {}
     try:
-        data: dict[str, Any] = schema.load(request.get_json(silent=True) or {})
+        data: dict[str, Any] = schema.load(source)
     except ValidationError as exc:
         # A Schema (not a single field) raised it, so its messages are always keyed by field.
         raise Invalid(
@@ -153,26 +157,87 @@ def deliver_message(case_id: int) -> Any:
     return jsonify(case=case_json(case))
 
 
+# The API's filter values and the inbox page's (worklist.Filters speaks the page's query string).
+_SLA = {"overdue": "terlambat", "due_soon": "segera"}
+_CLAIM = {"mine": "saya", "unclaimed": "belum"}
+_SORT = {"oldest": "lama", "newest": "baru", "due": "tenggat"}
+_SLA_STATE = {v: k for k, v in _SLA.items()}
+
+
+def _task_filters() -> tuple[worklist.Filters, dict[str, Any]]:
+    """The filters and paging of GET /tasks from the query string; a bad value is a 422 naming the parameter."""
+    given = {k: v for k, v in request.args.items() if v.strip()}
+    args = _load(TaskFiltersSchema(), given)
+    filters = worklist.Filters(
+        sop=args.get("sop", ""),
+        agency=args.get("agency", ""),
+        sla=_SLA.get(args.get("sla", ""), ""),
+        claim=_CLAIM.get(args.get("claim", ""), ""),
+        q=args.get("q", "").strip(),
+        sort=_SORT.get(args.get("sort", ""), "lama"),
+    )
+    worklist.require_known_choices(filters)
+    cursors: dict[str, Any] = {}
+    for name in ("mine_after", "claimable_after"):
+        raw = args.get(name)
+        cursors[name] = worklist.parse_page_cursor(raw)
+        if raw and cursors[name] is None:
+            raise Invalid(
+                "Input tidak valid.", {name: ["Kursor halaman tidak valid; pakai nilai `next` jawaban sebelumnya."]}
+            )
+    cursors["limit"] = args.get("limit", queries.PAGE_SIZE)
+    return filters, cursors
+
+
+def task_row_json(row: worklist.TaskRow) -> dict[str, Any]:
+    """An inbox row with its case, applicant and SLA state as JSON (the fields of task_json and more)."""
+    return {
+        "id": row.id,
+        "case_id": row.instance_id,
+        "task_name": row.task_name,
+        "label": row.label,
+        "lane": row.lane,
+        "role": row.role,
+        "status": "open",
+        "claimed_by": row.claimed_by_id,
+        "form_key": row.form_key,
+        "created_at": row.created_at.isoformat(timespec="seconds"),
+        "process_key": row.sop_key,
+        "process_title": row.title,
+        "sop_number": labels.sop_number(row.sop_key) or None,
+        "applicant_name": row.applicant_name,
+        "agency_name": row.agency_name,
+        "due_at": row.due_at.isoformat(timespec="seconds") if row.due_at else None,
+        "sla": _SLA_STATE.get(row.sla),
+        "waited_seconds": int(row.waited.total_seconds()),
+        "fast_track": row.urgent,
+        "check_errors": row.check_errors,
+        "check_warnings": row.check_warnings,
+    }
+
+
 @bp.get("/tasks")
 @login_required()
 def list_tasks() -> Any:
     """My tasks, the tasks I may claim, and why tasks of my roles are withheld from me (if they are).
 
-    Keyset pages of 50 (at most `limit`): `mine_after` / `claimable_after` take the `next` cursors of the
-    previous answer, which are null on the last page.
+    Filtered like the inbox page (SOP, agency, SLA state, claim, search), fast tracks first; keyset pages of
+    50 (at most `limit`): `mine_after` / `claimable_after` take the `next` cursors of the previous answer,
+    which are null on the last page.
     """
-    limit = min(queries.parse_cursor(request.args.get("limit")) or queries.PAGE_SIZE, 200)
-    view = queries.inbox_view(
+    filters, paging = _task_filters()
+    board = worklist.inbox_board(
         g.user,
-        mine_after=queries.parse_cursor(request.args.get("mine_after")),
-        claimable_after=queries.parse_cursor(request.args.get("claimable_after")),
-        limit=limit,
+        filters,
+        mine_after=paging["mine_after"],
+        claimable_after=paging["claimable_after"],
+        limit=paging["limit"],
     )
     return jsonify(
-        mine=[task_json(t) for t in view.mine.rows],
-        claimable=[task_json(t) for t in view.claimable.rows],
-        next={"mine_after": view.mine.next_after, "claimable_after": view.claimable.next_after},
-        notices=view.notices,
+        mine=[task_row_json(t) for t in board.mine.rows],
+        claimable=[task_row_json(t) for t in board.claimable.rows],
+        next={"mine_after": board.mine.next_after, "claimable_after": board.claimable.next_after},
+        notices=board.notices,
     )
 
 

@@ -85,6 +85,51 @@ class StartCaseSchema(ApiSchema):
     )
 
 
+def _choice(values: tuple[str, ...]) -> validate.OneOf:
+    return validate.OneOf(values, error="Nilai tidak dikenal; pilih salah satu: " + ", ".join(values) + ".")
+
+
+class TaskFiltersSchema(ApiSchema):
+    """The query string of GET /tasks: the inbox page's filters, paging and limit, every value checked."""
+
+    error_messages = {"unknown": "Parameter tidak dikenal."}
+
+    sop = fields.String(
+        validate=[*plain_text(80), validate.Regexp(r"^[a-z][a-z0-9_]{1,79}$", error="Kunci proses tidak valid.")],
+        metadata={"description": "kunci proses (SOP), mis. issuance_ams"},
+    )
+    agency = fields.String(validate=plain_text(80), metadata={"description": "kode perangkat daerah pemohon"})
+    sla = fields.String(
+        validate=_choice(("overdue", "due_soon")),
+        metadata={"description": "overdue: lewat tenggat SLA; due_soon: jatuh tempo dalam 24 jam"},
+    )
+    claim = fields.String(
+        validate=_choice(("mine", "unclaimed")),
+        metadata={"description": "mine: diklaim saya (tanpa daftar klaim); unclaimed: belum diklaim"},
+    )
+    q = fields.String(
+        validate=plain_text(100),
+        metadata={"description": "cari nama, NIK, NIP, nomor kasus atau nomor seri sertifikat"},
+    )
+    sort = fields.String(
+        validate=_choice(("oldest", "newest", "due")),
+        metadata={
+            "description": "jalur cepat selalu di depan; lalu oldest (bawaan), newest, atau due (tenggat terdekat)"
+        },
+    )
+    limit = fields.Integer(
+        validate=validate.Range(min=1, max=200, error="Harus antara 1 dan 200."),
+        strict=False,
+        metadata={"description": "baris per halaman (bawaan 50, maksimal 200)"},
+    )
+    mine_after = fields.String(
+        validate=plain_text(60), metadata={"description": "kursor `next.mine_after` dari jawaban sebelumnya"}
+    )
+    claimable_after = fields.String(
+        validate=plain_text(60), metadata={"description": "kursor `next.claimable_after` dari jawaban sebelumnya"}
+    )
+
+
 _TYPES: dict[type, str] = {
     fields.Boolean: "boolean",
     fields.Integer: "integer",
@@ -119,9 +164,34 @@ def describe(schema_class: type[Schema]) -> dict[str, Any]:
                     prop["minLength"] = validator.min
                 if validator.max is not None:
                     prop["maxLength"] = validator.max
+            if isinstance(validator, validate.Range):
+                if validator.min is not None:
+                    prop["minimum"] = validator.min
+                if validator.max is not None:
+                    prop["maximum"] = validator.max
+        if field.metadata.get("description"):
+            prop["description"] = field.metadata["description"]
         if isinstance(field, fields.Email):
             prop["format"] = "email"
         properties[name] = prop
         if field.required:
             required.append(name)
     return {"type": "object", "properties": properties, "required": required}
+
+
+def query_parameters(schema_class: type[Schema]) -> list[dict[str, Any]]:
+    """OpenAPI query parameters from a schema of a query string (none required)."""
+    described = describe(schema_class)["properties"]
+    parameters = []
+    for name, prop in described.items():
+        schema = {k: v for k, v in prop.items() if k != "description"}
+        parameters.append(
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": prop.get("description", ""),
+                "schema": schema,
+            }
+        )
+    return parameters

@@ -10,6 +10,7 @@ from markupsafe import Markup
 from engine.services import access_log, certificates, personal_data, queries
 from engine.web import diagram_svg
 from engine.web.auth import login_required
+from engine.web.replay_views import REPLAY_ROLES
 
 bp = Blueprint("cases", __name__)
 
@@ -20,13 +21,18 @@ def show(case_id: int) -> Any:
     """Show a case."""
     view = queries.case_view(case_id, g.user)
     access_log.log_view(g.user, "case_viewed", {"case_id": case_id})
-    svg = diagram_svg.render(view.case.deployment.xml, set(view.completed_elements), set(view.active_elements))
+    done, active = set(view.completed_elements), set(view.active_elements)
+    svg = diagram_svg.render(view.case.deployment.xml, done, active)
+    steps = diagram_svg.steps(view.case.deployment.xml, done, active)
     on_behalf = queries.on_behalf_of(view.case)
     return render_template(
         "case.html",
         view=view,
         case=view.case,
         diagram=Markup(svg),
+        diagram_steps=steps,
+        # the replay link only for those who may open it (no dead link to a 403 page)
+        can_replay=any(g.user.has_role(role) for role in REPLAY_ROLES),
         on_behalf=on_behalf,
         agency_names=dict(queries.agency_choices()),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.web.api_schemas import StartCaseSchema, TokenRequestSchema, describe
+from engine.web.api_schemas import StartCaseSchema, TaskFiltersSchema, TokenRequestSchema, describe, query_parameters
 from engine.web.processes_openapi import process_owner_paths
 
 ERROR = {
@@ -124,6 +124,61 @@ CATALOGUE = {
 }
 
 
+def _tasks_op() -> dict[str, Any]:
+    operation = _op(
+        "Tugas saya dan tugas yang dapat diklaim, disaring seperti kotak masuk (jalur cepat di depan)", ok=TASKS
+    )
+    operation["description"] = (
+        "Saringan sama dengan halaman kotak masuk. Nilai yang tidak dikenal dijawab 422 dengan pesan per parameter. "
+        "Halaman berikutnya: kirim kursor `next` jawaban sebelumnya dengan saringan yang sama."
+    )
+    operation["parameters"] = query_parameters(TaskFiltersSchema)
+    return operation
+
+
+_TASK_ROW = {
+    "type": "object",
+    "properties": {
+        "id": {"type": "integer"},
+        "case_id": {"type": "integer"},
+        "label": {"type": "string"},
+        "role": {"type": "string"},
+        "claimed_by": {"type": ["integer", "null"]},
+        "process_key": {"type": "string"},
+        "applicant_name": {"type": "string"},
+        "agency_name": {"type": ["string", "null"]},
+        "due_at": {"type": ["string", "null"], "description": "tenggat SLA (UTC)"},
+        "sla": {"enum": ["overdue", "due_soon", None], "description": "keadaan SLA"},
+        "fast_track": {"type": "boolean", "description": "jalur cepat (mis. kunci bocor)"},
+        "check_errors": {"type": ["integer", "null"]},
+        "check_warnings": {"type": ["integer", "null"]},
+    },
+}
+TASKS = {
+    "description": "Satu halaman tugas",
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "mine": {"type": "array", "items": _TASK_ROW},
+                    "claimable": {"type": "array", "items": _TASK_ROW},
+                    "next": {
+                        "type": "object",
+                        "properties": {
+                            "mine_after": {"type": ["string", "null"]},
+                            "claimable_after": {"type": ["string", "null"]},
+                        },
+                    },
+                    "notices": {"type": "array", "items": {"type": "string"}},
+                },
+                "required": ["mine", "claimable", "next", "notices"],
+            }
+        }
+    },
+}
+
+
 def document() -> dict[str, Any]:
     """Build the OpenAPI document."""
     pem = {"description": "PEM", "content": {"application/x-pem-file": {"schema": {"type": "string"}}}}
@@ -210,7 +265,7 @@ def document() -> dict[str, Any]:
                     params=["case_id"],
                 )
             },
-            "/tasks": {"get": _op("Tugas saya dan tugas yang dapat diklaim")},
+            "/tasks": {"get": _tasks_op()},
             "/duties": {"get": _op("Aturan pemisahan tugas yang ditegakkan mesin alur kerja")},
             "/tasks/{task_id}/claim": {"post": _op("Klaim tugas", params=["task_id"])},
             "/tasks/{task_id}/release": {"post": _op("Lepas tugas", params=["task_id"])},

@@ -45,6 +45,7 @@ def on_behalf() -> Any:
         processes=processes,
         values=values,
         errors=errors,
+        field_labels={},  # filled by the field macros for the error summary
     ), status
 
 
@@ -83,6 +84,7 @@ def person_edit(username: str) -> Any:
         user=user,
         values=values,
         errors=errors,
+        field_labels={},
         categories=PERSON_CATEGORIES,
         agencies=queries.agency_choices(),
     ), status

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, g, jsonify, render_template, request
+from flask import Blueprint, Response, flash, g, jsonify, redirect, render_template, request, url_for
 
 from engine.models import Document
-from engine.services import documents, signing
+from engine.services import documents, queries, signing
 from engine.services.errors import Invalid, ServiceError
 from engine.web.auth import login_required
 
@@ -47,9 +47,15 @@ def _sign_uploaded(visible_default: str) -> Document:
 @bp.route("/tanda-tangan", methods=["GET", "POST"])
 @login_required("Pemohon")
 def sign() -> Any:
-    """Sign a PDF with the owner's eSign key and passphrase; download the signed file."""
+    """Sign a PDF with the owner's eSign key and passphrase; then say so and offer the signed file.
+
+    After a signature the browser is sent back here (?dokumen=<id>) with a success message and the download
+    link, so the form is usable again and a reload never signs twice.
+    """
     if request.method == "GET":
-        return render_template("sign.html", errors={}, values={})
+        raw = request.args.get("dokumen", "")
+        signed = queries.document_for(int(raw), g.user) if raw.isdigit() and len(raw) < 19 else None
+        return render_template("sign.html", errors={}, values={}, signed=signed)
     values = {k: request.form.get(k, "") for k in ("reason", "location")}
     try:
         document = _sign_uploaded(visible_default="")  # an unticked checkbox sends nothing: no stamp
@@ -57,11 +63,8 @@ def sign() -> Any:
         return render_template(
             "sign.html", errors=exc.fields or {"_": [exc.message]}, values=values, message=exc.message
         ), exc.status
-    return Response(
-        documents.read(document),
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'attachment; filename="{document.filename}"'},
-    )
+    flash(f"Dokumen berhasil ditandatangani: {document.filename}. Unduh di bawah ini.", "ok")
+    return redirect(url_for("signing.sign", dokumen=document.id), 303)
 
 
 @bp.route("/validasi", methods=["GET", "POST"])

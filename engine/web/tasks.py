@@ -48,6 +48,7 @@ def render_task(
         inputs=inputs,
         values=values,
         errors=errors,
+        field_labels={},  # filled by the field macros (webforms/_macros.html) for the error summary
         documents=docs,
         applicant=view.applicant,
         agencies=queries.agency_choices(),

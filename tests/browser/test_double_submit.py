@@ -33,6 +33,7 @@ class SlowServer(http.server.ThreadingHTTPServer):
         self.posts: list[bytes] = []
         self.first_post = threading.Event()
         self.release = threading.Event()
+        self.pages: dict[str, bytes] = {}  # more test pages by path
 
     @property
     def base_url(self) -> str:
@@ -58,6 +59,8 @@ class SlowHandler(http.server.BaseHTTPRequestHandler):
             self._send(FORMS_JS.read_bytes(), "text/javascript")
         elif self.path == "/formulir":
             self._send(FORM_PAGE, "text/html; charset=utf-8")
+        elif self.path in self.server.pages:
+            self._send(self.server.pages[self.path], "text/html; charset=utf-8")
         else:
             self.send_error(404)
 
@@ -102,3 +105,34 @@ def test_a_submit_clicked_again_while_the_server_is_slow_sends_one_request(page,
     assert len(slow_server.posts) == 1, slow_server.posts
     # The button is disabled only after the submit event, so its name=value still goes with the form.
     assert parse_qs(slow_server.posts[0].decode()) == {"catatan": ["lengkap"], "decision": ["approve"]}
+
+
+BUSY_PAGE = b"""<!doctype html>
+<html lang="id"><head><meta charset="utf-8">
+<script src="/static/js/forms.js" defer></script></head>
+<body>
+<iframe name="hasil" title="hasil"></iframe>
+<form method="post" action="/kirim" target="hasil">
+  <input name="catatan" value="lengkap">
+  <button type="submit" name="decision" value="approve">Setujui</button>
+  <button type="submit" name="decision" value="reject">Tolak</button>
+</form>
+</body></html>"""
+
+
+def test_the_button_that_sent_the_form_shows_progress_while_the_server_works(page, slow_server) -> None:
+    # The answer goes to a frame, so the page itself stays readable while the request is held.
+    slow_server.pages["/sibuk"] = BUSY_PAGE
+    page.goto(f"{slow_server.base_url}/sibuk")
+    page.wait_for_load_state("load")
+    page.click("button[value=reject]")
+    assert slow_server.first_post.wait(30)
+    page.wait_for_selector("button[value=reject].busy")
+    assert page.inner_text("button[value=reject]") == "Sedang diproses…"
+    assert page.is_disabled("button[value=reject]") and page.is_disabled("button[value=approve]")
+    assert page.inner_text("button[value=approve]") == "Setujui"  # only the sender says so
+    assert page.get_attribute("form", "aria-busy") == "true"
+    page.click("button[value=approve]", force=True)  # disabled: nothing is sent
+    slow_server.release.set()
+    page.frame_locator("iframe").locator("text=diterima").wait_for()
+    assert len(slow_server.posts) == 1 and parse_qs(slow_server.posts[0].decode())["decision"] == ["reject"]

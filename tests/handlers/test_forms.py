@@ -12,6 +12,7 @@ from cryptography.x509.oid import NameOID
 from marshmallow import Schema, ValidationError
 
 from engine import registry
+from engine.terms import owner_terms
 from handlers.forms import (
     ActivationSchema,
     DeliverySchema,
@@ -209,6 +210,8 @@ def test_activation_accepts_obligations_and_csr() -> None:
     assert ActivationSchema().load({"accept_obligations": "on", "csr_pem": f"\n{pem}\n"}) == {
         "accept_obligations": True,
         "csr_pem": pem.strip(),
+        # The version of the obligations-and-prohibitions text the owner accepted (engine/terms.py).
+        **owner_terms("ams").record(),
     }
 
 

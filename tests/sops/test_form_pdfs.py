@@ -124,6 +124,11 @@ def test_registration_and_recommendation_pdfs_are_sealed_by_the_ra_and_valid(
         place_date_line(),
     ):
         assert value in text, value
+    # Sealed by the RA, not signed by the person named: the PDF does not claim they signed it.
+    for sealed in (text_of(registration_pdf), text):
+        flat = " ".join(sealed.split())
+        assert "(ditandatangani secara elektronik)" not in flat
+        assert "disegel secara elektronik oleh Otoritas Pendaftaran" in flat
 
 
 def test_head_signs_the_recommendation_with_own_esign_key_and_a_wrong_passphrase_is_refused(
@@ -145,6 +150,8 @@ def test_head_signs_the_recommendation_with_own_esign_key_and_a_wrong_passphrase
     pdf = form_document(atasan, case_id, "recommendation")
     assert signer_of(app, pdf) == HEAD_NAME
     assert_pdfsig_valid(pdf, tmp_path)
+    # Signed by the head with their own key: now the mark under the head's name says so.
+    assert "(ditandatangani secara elektronik)" in " ".join(text_of(pdf).split())
     with app.app_context():
         from engine.models import AuditEvent, db
 

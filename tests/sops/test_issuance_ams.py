@@ -243,3 +243,5 @@ def test_each_verification_decision_gets_a_decision_letter_sealed_by_the_ra(api:
         texts.append(subprocess.run(["pdftotext", "-layout", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode())
     assert "DIKEMBALIKAN" in texts[0] and "Pindaian KTP buram." in texts[0] and "Dewi Lestari" in texts[0]
     assert "DISETUJUI" in texts[1]
+    # 088.9 has the agency head's recommendation, so the letter cites it (088.11's letter does not).
+    assert "rekomendasi atasan" in " ".join(texts[1].split())

@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from engine.models import AuditEvent, OutboxMail, ProcessInstance, db
 from engine.services.timers import fire_due_timers
+from engine.terms import owner_terms
 from pki.validation import VALID, validate_pdf
 from tests.pki.pki_builders import one_page_pdf
 from tests.sops.builders import APPROVE, PDF, PNG, RECOMMEND, registration
@@ -92,7 +93,9 @@ def test_happy_path_issues_a_server_held_key_the_owner_signs_with(api: Any, app:
     case = case_of(pemohon, case_id)
     assert case["case"]["status"] == "completed" and case["case"]["outcome"] == "end_issued"
     assert case["data"]["activation"]["accept_obligations"] is True
-    assert set(case["data"]["activation"]) == {"ktp_photo", "selfie", "accept_obligations"}
+    assert set(case["data"]["activation"]) == {
+        "ktp_photo", "selfie", "accept_obligations", "accepted_terms_version", "accepted_terms_sha256"
+    }
     serial = case["certificates"][0]["serial"]
     assert case["data"]["certificate"]["serial_hex"] == serial
     assert case["data"]["certificate"]["key_held_by"] == "psre"
@@ -120,6 +123,9 @@ def test_the_passphrase_is_never_stored(api: Any, app: Flask) -> None:
     manifest = json.loads(dossier.data)
     assert manifest["certificates"][0]["serial"] == case["certificates"][0]["serial"]
     assert {"step": "activation", "field": "accept_obligations", "value": True} in manifest["declarations"]
+    # The dossier names the version of the text accepted, not only the ticked box.
+    version = owner_terms("esign").version
+    assert {"step": "activation", "field": "accepted_terms_version", "value": version} in manifest["declarations"]
     photos = {case["data"]["activation"]["ktp_photo"], case["data"]["activation"]["selfie"]}
     assert photos <= {d["id"] for d in manifest["documents"]}
 

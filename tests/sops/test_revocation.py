@@ -18,7 +18,7 @@ from flask import Flask
 from marshmallow import ValidationError
 from sqlalchemy import select
 
-from engine.models import AuditEvent, OutboxMail, db
+from engine.models import AuditEvent, OutboxMail, User, db
 from engine.services.timers import fire_due_timers
 from handlers.forms import VerificationSchema
 from pki.validation import COMPROMISED, VALID
@@ -256,13 +256,40 @@ def test_agency_head_starts_and_files_the_revocation_of_one_of_their_people(api:
     response = atasan.post(f"/tasks/{task['id']}/complete", json=body)
     assert response.status_code == 200, response.get_json()
     verifikator = api("verifikator")
+    # The shared verification step is named by this SOP's diagram (no recommendation in 088.11).
+    assert only_task(verifikator, case_id, "verification")["label"] == "Verifikasi permohonan pencabutan"
     assert submit(verifikator, case_id, "verification", APPROVE).status_code == 200
     reason, answer = revocation_reason(client, api("pemohon"), serial)
     assert reason == x509.ReasonFlags.affiliation_changed
     assert answer.certificate_status == ocsp.OCSPCertStatus.REVOKED
     case = case_of(verifikator, case_id)
     assert case["case"]["outcome"] == "end_revoked"
-    assert any(d["filename"].startswith("revocation_statement") for d in case["documents"])
+    statements = [d for d in case["documents"] if d["filename"].startswith("revocation_statement")]
+    assert len(statements) == 1
+    text = pdf_text(verifikator.get(f"/documents/{statements[0]['id']}").data)
+    # The agency head files the statement on the owner's behalf and is the one named under the signature.
+    assert "selaku Kepala Perangkat Daerah" in text and "atas nama yang bersangkutan" in text
+    assert "pemilik Sertifikat Elektronik tersebut di atas, mengajukan" not in text
+    head = users_named(app, "atasan")
+    signature = text[text.index("Kepala Perangkat Daerah,", text.index("Pekalongan, ")):]
+    assert head in signature and "Budi Santoso" not in signature
+    # No eSign passphrase was typed: the RA sealed the form, so it does not claim the head signed it.
+    assert "(ditandatangani secara elektronik)" not in text
+    assert "disegel secara elektronik oleh Otoritas Pendaftaran" in text
+    letters = [d for d in case["documents"] if d["kind"] == "letter"]
+    letter = pdf_text(verifikator.get(f"/documents/{letters[0]['id']}").data)
+    assert "rekomendasi" not in letter.lower() and "verifikasi identitas dan berkas permohonan" in letter
+
+
+def pdf_text(pdf: bytes) -> str:
+    """The text of a PDF with its lines joined by single spaces (a line break may fall anywhere)."""
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    return " ".join(text.split())
+
+
+def users_named(app: Flask, username: str) -> str:
+    with app.app_context():
+        return str(db.session.execute(select(User.full_name).where(User.username == username)).scalar_one())
 
 
 def test_unknown_certificate_goes_back_to_the_form_then_return_and_rejection_keep_the_certificate(api: Any, app: Flask, client: Any) -> None:

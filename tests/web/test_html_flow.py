@@ -370,7 +370,8 @@ def test_returned_application_shows_the_reasons_on_the_prefilled_form(app: Flask
     # Approving without the three checks ticked is refused with field messages.
     response = verifikator.post(f"/tugas/{verification_id}", {"decision": "approve"})
     assert response.status_code == 422
-    assert response.get_data(as_text=True).count("Wajib dicentang sebelum permohonan disetujui.") == 3
+    shown = html_of(response).xpath("//p[@class='field-error']/text()")
+    assert shown.count("Wajib dicentang sebelum permohonan disetujui.") == 3  # (and once each in the summary)
     response = verifikator.post(f"/tugas/{verification_id}", {"decision": "return", "reasons": "Pindaian KTP buram."})
     assert location(response) == f"/kasus/{case_id}"
 

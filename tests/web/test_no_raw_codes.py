@@ -229,7 +229,7 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
     for username in sorted({"verifikator", "admin", "auditor", *applicants}):
         reader = app.test_client()
         login(reader, username)
-        for path in ["/", "/sertifikat", *(f"/kasus/{case_id}" for case_id in case_ids)]:
+        for path in ["/", "/sertifikat", "/bantuan", *(f"/kasus/{case_id}" for case_id in case_ids)]:
             reader.get(path)
         if username in ("verifikator", "admin", "auditor"):
             reader.get("/kasus")

@@ -100,7 +100,7 @@ def test_the_inbox_page_costs_the_same_few_statements_for_5_or_120_tasks(
     assert len(few) <= MAX_INBOX_STATEMENTS, "\n\n".join(s[:150] for s in few)
     assert len(many) == len(few), many
     body = big.get_data(as_text=True)
-    assert body.count(">Klaim</button>") == queries.PAGE_SIZE
+    assert body.count(">Klaim<span class=\"visually-hidden\">") == queries.PAGE_SIZE  # each names its case
     assert "klaim_setelah=" in body
 
 
@@ -148,7 +148,7 @@ def test_a_pemohon_inbox_is_scoped_in_sql(app: Flask, client: FlaskClient, api: 
     finally:
         event.remove(HumanTask, "load", on_load)
     assert [t["case_id"] for t in body["mine"]] == [template]
-    assert len(built) == 1  # the 40 tasks of another applicant are never loaded
+    assert len(built) <= 1  # the 40 tasks of another applicant are never loaded (the API reads columns only)
 
 
 def test_the_sql_inbox_agrees_with_the_duty_rules(app: Flask, api: Any) -> None:

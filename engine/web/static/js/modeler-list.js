@@ -20,8 +20,8 @@
         <td><strong>${escapeHtml(p.title || p.key)}</strong><br><code>${escapeHtml(p.key)}</code></td>
         <td>${p.current_version == null ? '-' : escapeHtml(p.current_version)}</td>
         <td>${draft}</td>
-        <td><a class="button" href="/admin/proses/${key}">Ubah diagram</a>
-            <a href="/admin/proses/${key}/versi">Versi</a></td></tr>`;
+        <td><a class="button" href="/admin/proses/${key}">Ubah diagram<span class="visually-hidden"> ${escapeHtml(p.title || p.key)}</span></a>
+            <a href="/admin/proses/${key}/versi">Versi<span class="visually-hidden"> ${escapeHtml(p.title || p.key)}</span></a></td></tr>`;
     }).join('');
   });
 })();

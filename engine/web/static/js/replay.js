@@ -69,8 +69,8 @@
       dl.appendChild(el('dt', k));
       dl.appendChild(el('dd', show(v)));
     });
-    if (!entries.length) dl.appendChild(el('dd', '—'));
-    section.appendChild(dl);
+    // An empty list is a dash, not a <dl> of a lone <dd> (a definition list needs its terms).
+    section.appendChild(entries.length ? dl : el('p', '—'));
     return section;
   }
 
