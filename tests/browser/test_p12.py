@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 
 from tests.browser.test_issuance_ui import Session, live_server  # noqa: F401  (live_server is a fixture)
@@ -79,6 +81,19 @@ def build_and_check_p12(page: Any, s: Session, live_server: str, key_file: Path,
     assert page.get_attribute("#p12-status", "data-state") == "error"
     assert "Kata sandi berkas kunci privat salah" in page.text_content("#p12-status")
     assert page.locator("#download-p12:visible").count() == 0
+
+    # A key file of another key (here written by OpenSSL through `cryptography`) is refused: not this certificate's.
+    other = tmp_path / "kunci-lain.pem"
+    other.write_bytes(
+        rsa.generate_private_key(public_exponent=65537, key_size=2048).private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.BestAvailableEncryption(PASSWORD.encode()),
+        )
+    )
+    fill_p12_form(page, other, PASSWORD)
+    assert page.get_attribute("#p12-status", "data-state") == "error"
+    assert "bukan pasangan sertifikat" in page.text_content("#p12-status")
 
     # A too short new password is refused before anything is done.
     page.set_input_files("#p12-key-file", str(key_file))
