@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.registry import Param, form_schema, service_task
 from engine.terms import owner_terms
-from engine.vocabulary import code_label
+from engine.vocabulary import code_label, field_label
 
 __all__ = [
     "FormRefused",
@@ -16,6 +16,7 @@ __all__ = [
     "HandlerError",
     "Param",
     "code_label",
+    "field_label",
     "form_schema",
     "owner_terms",
     "service_task",
@@ -84,5 +85,8 @@ class HandlerContext:
     actor: dict[str, Any] = field(default_factory=dict)
     # The whole case record (every submission and result so far), for operators that archive the case.
     case_record: Callable[[], Mapping[str, Any]] = _unavailable
+    # How people read the case record's steps: data name -> {"title": the task's name in the diagram,
+    # "fields": {field name: the form's label}}, for every user task of the case's diagrams.
+    step_labels: Callable[[], Mapping[str, Mapping[str, Any]]] = field(default=lambda: {})
     # Secrets typed in the form that started this run (passphrases): never stored, never logged.
     secrets: Mapping[str, str] = field(default_factory=dict)

@@ -11,7 +11,7 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.handler_api import HandlerContext, HandlerError, Param, code_label, service_task
+from engine.handler_api import HandlerContext, HandlerError, Param, code_label, field_label, service_task
 from handlers.form_pdf import RA_SEALED_MARK, render_form_pdf
 from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
@@ -286,6 +286,13 @@ def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
     it lists every submission, whatever the diagram names its steps.
     """
     record = dict(ctx.case_record())
+    decisions = case_decisions(record)
+    declarations = case_declarations(record)
+    try:
+        known = dict(ctx.step_labels())
+    except HandlerError:
+        known = {}
+    named = {d["step"] for d in decisions} | {d["step"] for d in declarations}
     return {
         "format": "sertel-berkas-kasus/1",
         "case_id": ctx.case_id,
@@ -294,8 +301,10 @@ def dossier_manifest(ctx: HandlerContext) -> dict[str, Any]:
         "applicant": dict(ctx.applicant),
         "started_by": record.get("started_by"),
         "documents": case_documents(ctx, record),
-        "decisions": case_decisions(record),
-        "declarations": case_declarations(record),
+        "decisions": decisions,
+        "declarations": declarations,
+        # How people read those steps: the task's name and its form's field labels (the printed cover uses them).
+        "steps": {step: dict(known[step]) for step in sorted(named) if step in known},
         "certificates": case_certificates(ctx, record),
         "archived_at": now_iso(),
     }
@@ -313,13 +322,28 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
         ("SHA-256 manifes JSON", manifest_sha256),
         ("Keputusan", None),
     ]
-    rows += [
-        (
-            str(d["step"]),
-            f"{code_label('decision', d.get('decision')) or '-'}: {d.get('reasons') or d.get('notes') or '-'}",
+    steps = manifest.get("steps") or {}
+    for d in manifest["decisions"]:
+        step = steps.get(d["step"]) or {}
+        labels = step.get("fields") or {}
+        rows.append(
+            (str(step.get("title") or field_label(str(d["step"]))), dossier_value("decision", d.get("decision")))
         )
-        for d in manifest["decisions"]
-    ]
+        rows += [
+            (str(labels.get(name) or field_label(name)), dossier_value(name, value))
+            for name, value in d.items()
+            if name not in ("step", "decision")
+        ]
+    if manifest.get("declarations"):
+        rows.append(("Pernyataan", None))
+        for item in manifest["declarations"]:
+            labels = (steps.get(item["step"]) or {}).get("fields") or {}
+            rows.append(
+                (
+                    str(labels.get(item["field"]) or field_label(str(item["field"]))),
+                    dossier_value(item["field"], item["value"]),
+                )
+            )
     rows.append(("Dokumen", None))
     rows += [(str(d.get("filename") or d.get("id")), str(d.get("sha256") or "-")) for d in manifest["documents"]]
     rows.append(("Sertifikat", None))
@@ -332,6 +356,25 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
         for c in manifest["certificates"]
     ]
     return rows
+
+
+def dossier_value(name: str, value: Any) -> str:
+    """One stored value as the dossier prints it: codes labelled, yes/no, times in WIB, never a Python repr."""
+    if value is None or value == "":
+        return "-"
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    label = code_label(name, value)
+    if label is not None:
+        return label
+    if isinstance(value, Mapping):
+        return "; ".join(f"{field_label(str(k))}: {dossier_value(str(k), v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return ", ".join(dossier_value(name, v) for v in value) or "-"
+    text = str(value)
+    if len(text) >= 16 and text[4:5] == "-" and "T" in text[8:12]:
+        return wib_text(text)
+    return text if len(text) <= 300 else text[:299] + "…"
 
 
 def wib_text(value: Any) -> str:

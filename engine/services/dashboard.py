@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Interval, delete, func, literal_column, select
 
 from engine.models import DashboardSnapshot, HumanTask, ProcessInstance, db
 from engine.models.base import utcnow
@@ -32,10 +32,10 @@ class Dashboard:
 
 
 def _month(column: Any) -> Any:
-    """SQL: the month of a timestamp column (UTC): date_trunc on PostgreSQL (cheaper to group than text)."""
+    """SQL: the month in WIB (UTC+7) of a stored UTC timestamp: date_trunc on PostgreSQL (cheaper to group than text)."""
     if db.session.get_bind().dialect.name == "postgresql":
-        return func.date_trunc("month", column)
-    return func.strftime("%Y-%m", column)
+        return func.date_trunc("month", column + literal_column("interval '7 hours'", type_=Interval))
+    return func.strftime("%Y-%m", column, "+7 hours")
 
 
 def _month_label(value: Any) -> str:

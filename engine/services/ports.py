@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlalchemy import select
 
-from engine import runtime
-from engine.handler_api import HandlerContext, HandlerError
+from engine import registry, runtime
+from engine.handler_api import HandlerContext, HandlerError, field_label
 from engine.models import Agency, Certificate, Document, ProcessInstance, RosterEntry, User, db
 from engine.services import audit, documents, held, mail, people
 from engine.services.runtime_context import psre, settings
@@ -214,6 +214,37 @@ class CasePorts:
         self._log("applicant_updated", {"fields": sorted(changed)})
 
 
+def step_labels(task: Any) -> dict[str, dict[str, Any]]:
+    """How people read the steps of a case's record: data name -> {"title", "fields": {name: label}}.
+
+    From the diagrams the case runs (its own and the processes it calls): each user task's name, and the
+    labels of its catalogue form's fields (the field's metadata label, else the shared table of field names).
+    Secret fields are left out: they are never stored.
+    """
+    top = getattr(task.workflow, "top_workflow", None) or task.workflow
+    specs = [top.spec, *[s for s in (getattr(top, "subprocess_specs", None) or {}).values() if s is not None]]
+    found: dict[str, dict[str, Any]] = {}
+    for spec in specs:
+        for task_spec in spec.task_specs.values():
+            form = runtime.form_of(task_spec)
+            if form is None or form.output in found:
+                continue
+            schema = registry.form_for(form.name)
+            fields = {
+                name: str(f.metadata.get("label") or field_label(name))
+                for name, f in (schema().fields.items() if schema is not None else ())
+                if not f.metadata.get("secret")
+            }
+            catalogue = registry.form(form.name)
+            title = (
+                getattr(task_spec, "bpmn_name", None)
+                or (catalogue.title if catalogue else "")
+                or field_label(form.output)
+            )
+            found[form.output] = {"title": str(title), "fields": fields}
+    return found
+
+
 def agency_name(code: str) -> str | None:
     """The name of the agency with this code (None when there is none)."""
     found: str | None = db.session.execute(select(Agency.name).where(Agency.code == code)).scalar_one_or_none()
@@ -255,6 +286,7 @@ def handler_context(
         log_event=ports._log,
         actor=dict(actor_record) if actor_record is not None else actor_of(actor),
         case_record=lambda: dict(task.data),
+        step_labels=lambda: step_labels(task),
         secrets=dict(secrets or {}),
     )
 

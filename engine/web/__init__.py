@@ -14,7 +14,7 @@ from werkzeug.routing import IntegerConverter
 
 from engine import terms
 from engine.config import ROOT
-from engine.services import masking, transactions
+from engine.services import masking, queries, transactions
 from engine.services.errors import ServiceError
 from engine.web import (
     admin,
@@ -109,6 +109,8 @@ def register_web(app: Flask) -> None:
     app.add_template_filter(labels.finding_label, "finding_label")
     app.add_template_filter(labels.payload_rows, "payload_rows")
     app.add_template_filter(masking.mask_identifier, "mask_id")
+    app.add_template_filter(process_title, "process_title")
+    app.add_template_filter(agency_name, "agency_name")
 
     @app.errorhandler(ServiceError)
     def service_error(exc: ServiceError) -> ResponseReturnValue:
@@ -271,3 +273,19 @@ def security_headers(response: Response) -> Response:
     if g.get("user") is not None and not request.path.startswith(("/static/", "/pki/")):
         headers["Cache-Control"] = "no-store"  # whatever a view said: what a logged-in user sees is theirs
     return response
+
+
+def process_title(key: str) -> str:
+    """The title people read for a process key (its newest version's), looked up once per request."""
+    titles = g.get("_process_titles")
+    if titles is None:
+        titles = g._process_titles = {p["key"]: p["title"] for p in queries.processes()}
+    return str(titles.get(key) or key)
+
+
+def agency_name(code: str) -> str:
+    """The name of an agency (Perangkat Daerah) for its code, looked up once per request."""
+    names = g.get("_agency_names")
+    if names is None:
+        names = g._agency_names = dict(queries.agency_choices())
+    return str(names.get(code) or code)

@@ -10,6 +10,7 @@ from flask import Blueprint, Response, g, render_template, request
 from engine.models import db
 from engine.services import access_log, audit_anchor, audit_verify, case_search, evidence_package, queries, security_log
 from engine.services.errors import Invalid
+from engine.web import labels
 from engine.web.auth import login_required
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
@@ -32,6 +33,17 @@ def verify() -> Any:
     )
 
 
+def search_choices() -> dict[str, list[tuple[str, str]]]:
+    """The search form's lists, as people read them (the query still carries the stored codes)."""
+    return {
+        "agencies": queries.agency_choices(),
+        "processes": [
+            (p["key"], p["title"]) for p in sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
+        ],
+        "statuses": list(labels.STATUS_LABELS.items()),
+    }
+
+
 @bp.get("/kasus")
 @login_required(*SEARCH_ROLES)
 def search() -> Any:
@@ -39,7 +51,14 @@ def search() -> Any:
     try:
         criteria = case_search.parse_criteria(request.args)
     except Invalid as exc:
-        return render_template("audit_search.html", criteria=None, errors=exc.fields, page=None, args=request.args), 422
+        return render_template(
+            "audit_search.html",
+            criteria=None,
+            errors=exc.fields,
+            page=None,
+            args=request.args,
+            choices=search_choices(),
+        ), 422
     before = queries.parse_cursor(request.args.get("sebelum"))
     page = case_search.search(criteria, before)
     if criteria.is_personal():
@@ -53,6 +72,7 @@ def search() -> Any:
         errors={},
         page=page,
         args=request.args,
+        choices=search_choices(),
         show_identity=any(g.user.has_role(r) for r in case_search.IDENTITY_ROLES),
     )
 

@@ -11,6 +11,8 @@ from engine.vocabulary import (
     DECISIONS,
     code_label,
 )
+from engine.vocabulary import FIELD_LABELS as FIELD_LABELS  # the one table of field names, shared with the dossier
+from engine.vocabulary import field_label as field_label
 from engine.vocabulary import wib as wib  # the pages' `wib` filter: one formatting of times, shared with mails
 
 EVENT_LABELS = {
@@ -129,83 +131,11 @@ def sop_order(key: str) -> tuple[int, str]:
     return (int(number.split(".")[1]), key) if number else (999, key)
 
 
-# Field names of form submissions and step results, as the timeline labels them.
-FIELD_LABELS = {
-    "full_name": "Nama lengkap",
-    "nik": "NIK",
-    "nip": "NIP",
-    "agency_code": "Perangkat daerah",
-    "agency_name": "Perangkat daerah",
-    "position": "Jabatan",
-    "email": "E-mail",
-    "phone": "Telepon",
-    "category": "Kategori pemilik",
-    "ktp_scan": "Pindaian KTP",
-    "ktp_photo": "Foto KTP",
-    "selfie": "Swafoto",
-    "asn_proof": "Bukti status ASN",
-    "appointment_proof": "SK pelantikan",
-    "other_proof": "Bukti lain",
-    "change_proof": "Bukti perubahan",
-    "request_letter": "Surat permintaan",
-    "statement_true": "Menyatakan data benar",
-    "statement_forgotten": "Menyatakan lupa passphrase",
-    "accept_obligations": "Menyetujui kewajiban dan larangan pemilik",
-    "accepted_terms_version": "Versi teks kewajiban dan larangan",
-    "accepted_terms_sha256": "SHA-256 teks kewajiban dan larangan",
-    "received": "Sertifikat diterima",
-    "decision": "Keputusan",
-    "notes": "Catatan",
-    "note": "Catatan",
-    "reasons": "Alasan",
-    "reason": "Alasan",
-    "chronology": "Kronologi",
-    "incident_date": "Tanggal kejadian",
-    "statement_date": "Tanggal pernyataan",
-    "certificate_serial": "Nomor seri sertifikat",
-    "serial": "Nomor seri",
-    "old_serial": "Nomor seri lama",
-    "head_name": "Nama atasan",
-    "head_nip": "NIP atasan",
-    "head_position": "Jabatan atasan",
-    "checked_identity": "Identitas diperiksa",
-    "checked_asn": "Status ASN diperiksa",
-    "checked_recommendation": "Rekomendasi diperiksa",
-    "requested_by": "Diminta oleh",
-    "requester_name": "Nama peminta",
-    "requester_nip": "NIP peminta",
-    "csr_pem": "Permintaan sertifikat (CSR)",
-    "status": "Status",
-    "psre_status": "Status di PSrE",
-    "not_after": "Berlaku sampai",
-    "invalid_from": "Tidak berlaku sejak",
-    "errors": "Galat",
-    "warnings": "Peringatan",
-    "all_ok": "Semua sesuai",
-    "ok": "Berhasil",
-    "problem": "Masalah",
-    "message": "Pesan",
-    "subject": "Subjek",
-    "kind": "Jenis",
-    "fast_track": "Jalur cepat",
-    "started_by": "Diajukan oleh",
-    "document_id": "Dokumen",
-    "filename": "Nama berkas",
-    "sent": "Terkirim",
-    "template": "Templat surel",
-    "recipient": "Penerima",
-    "locked": "Terkunci",
-    "revoked": "Dicabut",
-    "outcome_label": "Hasil",
-}
+# Fields whose value is a list of field names.
+FIELD_NAME_LISTS = ("changed", "fields")
 # Values that are too long or too technical to show in a timeline line (a CSR, a PEM, a hash list).
 _HIDDEN_VALUES = ("-----BEGIN",)
 _MAX_TEXT = 160
-
-
-def field_label(name: str) -> str:
-    """The Indonesian label of a submitted or produced field (its name with spaces when it has none)."""
-    return FIELD_LABELS.get(name, name.replace("_", " ").strip().capitalize())
 
 
 def value_text(name: str, value: Any, names: Mapping[str, str] | None = None) -> str:
@@ -222,6 +152,8 @@ def value_text(name: str, value: Any, names: Mapping[str, str] | None = None) ->
     if isinstance(value, Mapping):
         return "; ".join(f"{field_label(str(k))}: {value_text(str(k), v, names)}" for k, v in value.items())
     if isinstance(value, list | tuple):
+        if name in FIELD_NAME_LISTS:  # a list of field names ("changed": ["full_name", ...]) reads as labels
+            return ", ".join(field_label(str(item)) for item in value) or "—"
         return ", ".join(value_text(name, item, names) for item in value) or "—"
     text = str(value)
     if text.startswith(_HIDDEN_VALUES):

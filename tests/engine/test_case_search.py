@@ -153,7 +153,9 @@ def test_dashboard_counts_cases_and_tasks_by_group(app: Flask, client: FlaskClie
     assert board.by_sop_status["issuance_ams"] == {"completed": 1, "running": 1}
     assert board.open_by_role == {"Atasan": 1}
     assert sum(count for _, count in board.started_per_month) == 2
-    assert "<td>issuance_ams 088.9</td><td>1</td><td>1</td>" in html
+    # The process by its title and SOP number, never its key.
+    assert "<td>Penerbitan Sertifikat Elektronik untuk Individu (AMS) (SOP 088.9)</td><td>1</td><td>1</td>" in html
+    assert "issuance_ams" not in html.split("<main")[1]
     pemohon = app.test_client()
     login(pemohon, "pemohon")
     assert pemohon.get("/admin/dasbor").status_code == 403
@@ -180,7 +182,10 @@ def test_dashboard_case_counts_come_from_the_newest_snapshot_and_an_admin_recomp
             event.remove(db.engine, "before_cursor_execute", record)
     # The page counted no case: the snapshot (one case, completed) is shown with its time; open tasks are live.
     assert not [s for s in seen if "FROM process_instances" in s and "GROUP BY" in s], seen
-    assert "<td>issuance_ams 088.9</td><td>1</td></tr>" in html and "Angka kasus dihitung pada" in html
+    assert (
+        "<td>Penerbitan Sertifikat Elektronik untuk Individu (AMS) (SOP 088.9)</td><td>1</td></tr>" in html
+        and "Angka kasus dihitung pada" in html
+    )
     with app.app_context():
         assert dashboard().open_by_role == {"Atasan": 1}
     page = client.get("/admin/dasbor").get_data(as_text=True)
@@ -188,7 +193,10 @@ def test_dashboard_case_counts_come_from_the_newest_snapshot_and_an_admin_recomp
     assert token
     response = client.post("/admin/dasbor/hitung", data={"csrf_token": token.group(1)})
     assert response.status_code == 302
-    assert "<td>issuance_ams 088.9</td><td>1</td><td>1</td>" in client.get("/admin/dasbor").get_data(as_text=True)
+    assert (
+        "<td>Penerbitan Sertifikat Elektronik untuk Individu (AMS) (SOP 088.9)</td><td>1</td><td>1</td>"
+        in client.get("/admin/dasbor").get_data(as_text=True)
+    )
     with app.app_context():
         logged = db.session.execute(select(AuditEvent).where(AuditEvent.kind == "dashboard_refreshed")).scalars()
         assert [e.actor for e in logged] == ["admin"]

@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from engine import registry
 from engine.handler_api import HandlerContext, HandlerError
-from handlers.common import archive_case, issue_from_csr, notify, register_subject
+from handlers.common import archive_case, dossier_rows, issue_from_csr, notify, register_subject
 from handlers.issuance_ams import automated_checks
 from pki.errors import InvalidCsr
 from pki.psre import IssuedCertificate, SubjectInfo
@@ -488,3 +488,25 @@ def test_notify_reaches_the_team_mailboxes_from_settings() -> None:
         ("verification_reminder", "verifikator@kota.go.id"), ("verification_escalation", "dinas@kota.go.id"),
     ]
     assert ports.notices[0][2]["settings"] == settings
+
+
+def test_the_dossier_cover_names_each_decision_by_its_task_and_form_labels() -> None:
+    stored: list[tuple[str, str, bytes, str]] = []
+    data = {
+        "verification": {"decision": "approve", "reasons": "", "checked_identity": True},
+        "fast_track_decision": {"decision": "reject", "reasons": "KTP tidak cocok", "checked_identity": False},
+    }
+    steps = {
+        "verification": {"title": "Verifikasi identitas", "fields": {"checked_identity": "Identitas (NIK, KTP) telah diperiksa"}},
+        "registration_form": {"title": "Isi formulir pendaftaran", "fields": {}},
+    }
+    ctx = dataclasses.replace(archive_ctx(stored, data), seal_pdf=lambda pdf, _reason: pdf, step_labels=lambda: steps)
+    archive_case(ctx)
+    manifest = json.loads(stored[0][2])
+    assert manifest["steps"] == {"verification": steps["verification"]}  # only the steps the dossier names
+    rows = dossier_rows(manifest, "0" * 64)
+    assert ("Verifikasi identitas", "Disetujui") in rows
+    assert ("Identitas (NIK, KTP) telah diperiksa", "Ya") in rows and ("Alasan", "-") in rows
+    # A step the diagrams do not name is still no raw data name; its fields take the shared labels.
+    assert ("Identitas diperiksa", "Tidak") in rows and ("Alasan", "KTP tidak cocok") in rows
+    assert not [r for r in rows if "checked_identity" in r[0] or "_" in r[0]]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from engine import vocabulary
+from engine import registry, vocabulary
+from engine.vocabulary import FIELD_LABELS
 from engine.web import labels
 from handlers.revocation import REASONS
 
@@ -26,7 +27,7 @@ def test_a_submission_shows_labels_and_words_never_a_python_dict() -> None:
     rows = dict(labels.payload_rows(payload, {"dinkes": "Dinas Kesehatan"}))
     assert rows["Keputusan"] == "Disetujui" and rows["Identitas diperiksa"] == "Ya" and rows["Catatan"] == "—"
     assert rows["Perangkat daerah"] == "Dinas Kesehatan"
-    assert rows["Psre"] == "Status: Berlaku (tidak dicabut); At: 03-12-2026 08:00 WIB"
+    assert rows["Psre"] == "Status: Berlaku (tidak dicabut); Waktu: 03-12-2026 08:00 WIB"
     assert not any("{" in text for text in rows.values())
 
 
@@ -48,3 +49,19 @@ def test_handlers_and_pages_share_one_vocabulary() -> None:
     assert vocabulary.code_label("psre_status", "ISSUE") == "Sertifikat aktif di PSrE"
     assert vocabulary.code_label("sub_indication", "REVOKED_NO_POE", ).startswith("Sertifikat dicabut")
     assert vocabulary.code_label("notes", "ISSUE") is None  # free text is never translated
+    assert vocabulary.code_label("notes", "ISSUE") is None  # free text is never translated
+
+
+def test_every_operator_result_and_form_field_has_an_indonesian_label() -> None:
+    """The timeline and the dossier print field names by their labels: none may fall back to its code name."""
+    registry.discover()
+    missing = {
+        f"{op.pinned_id}: {name}" for op in registry.operators() for name in op.results if name not in FIELD_LABELS
+    }
+    missing |= {
+        f"form {form.name}: {name}"
+        for form in registry.forms()
+        for name, spec in form.schema().fields.items()
+        if not spec.metadata.get("label") and not spec.metadata.get("secret") and name not in FIELD_LABELS
+    }
+    assert not missing, sorted(missing)

@@ -17,15 +17,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, url_for
 from lxml import etree
 from lxml import html as lxml_html
 from sqlalchemy import select
 
+from engine import registry
 from engine.models import Document, OutboxMail, ProcessInstance, User, db
 from engine.services import documents
 from engine.services.deploy import PROCESSES_DIR
 from engine.services.setup import AGENCIES
+from engine.web.labels import EVENT_LABELS
 from pki.psre import SubjectStatus
 from pki.validation_labels import SUB_LABELS
 from tests.sops import (
@@ -65,6 +67,25 @@ def denylist() -> dict[str, re.Pattern[str]]:
     # A stored ISO time shown as it is (UTC, unlabelled): people read times as "03-12-2026 10:00 WIB".
     patterns["ISO time"] = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
     return patterns
+
+
+def data_name_patterns() -> dict[str, re.Pattern[str]]:
+    """The names data is stored under, as whole words: every catalogue form's fields and every user task's
+    data name (its form's output or its id). Only names with an underscore: "nik" or "notes" read as words."""
+    words = {name for form in registry.forms() for name in form.schema().fields}
+    for path in sorted(Path(PROCESSES_DIR).rglob("*.bpmn")):
+        root = etree.parse(str(path)).getroot()
+        words |= {str(el.get("id")) for el in root.iter(f"{BPMN}userTask")}
+        words |= {str(el.get("output")) for el in root.iter() if str(el.tag).endswith("}form") and el.get("output")}
+    return {w: re.compile(rf"(?<![\w@./-]){re.escape(w)}(?![\w@-])") for w in words if "_" in w}
+
+
+def dossier_problems(text: str, names: dict[str, re.Pattern[str]]) -> list[str]:
+    """What is wrong in a dossier cover's text: a data name printed instead of its label, no decision section."""
+    found = raw_codes_in(text, names)
+    if "Keputusan" not in text:
+        found.append("no 'Keputusan' section")
+    return found
 
 
 # Addresses and links may contain agency codes (diskominfo@…, /proses/issuance_ams/mulai): not read as words.
@@ -115,6 +136,54 @@ def collected_pages(app: Flask) -> Iterator[list[tuple[str, str]]]:
     yield pages
 
 
+# Parameters of the staff pages, filled from the run's own records; rules with any other parameter (documents,
+# certificate files, diagram XML, OCSP) answer no HTML page.
+STAFF_PAGE_PREFIXES = (
+    "/admin",
+    "/audit",
+    "/atas-nama",
+    "/kasus",
+    "/privasi",
+    "/data-saya",
+    "/validasi",
+    "/tanda-tangan",
+)
+
+
+def staff_pages(app: Flask, case_ids: list[int]) -> list[str]:
+    """Every GET page of the staff areas (admin, audit, dashboard, outbox, people, processes), for this run."""
+    with app.app_context():
+        usernames = sorted(db.session.execute(select(User.username)).scalars())
+    values: dict[str, list[Any]] = {"username": usernames, "key": sorted(process_keys()), "case_id": case_ids}
+    paths: list[str] = []
+    for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
+        if "GET" not in (rule.methods or ()) or not rule.rule.startswith(STAFF_PAGE_PREFIXES):
+            continue
+        if rule.rule.endswith((".csv", ".xml", "/paket", "/unduh")) or not set(rule.arguments) <= set(values):
+            continue
+        combos: list[dict[str, Any]] = [{}]
+        for name in sorted(rule.arguments):
+            combos = [{**combo, name: value} for combo in combos for value in values[name]]
+        with app.test_request_context():
+            paths += [url_for(rule.endpoint, **combo) for combo in combos]
+    # The audit search with results, by each criterion that lists codes (SOP, status, outcome).
+    paths += ["/audit/kasus?status=completed", "/audit/kasus?status=running", "/audit/kasus?nama=a"]
+    paths += [f"/audit/kasus?sop={key}" for key in sorted(process_keys())]
+    paths += ["/kasus?status=completed", "/admin/dasbor?periode=30"]
+    return paths
+
+
+def visit_admin_pages(app: Flask, reader: Any, username: str, case_ids: list[int]) -> None:
+    """Visit every staff page as `username`; the Admin must be let into every admin page."""
+    answered = {}
+    for path in staff_pages(app, case_ids):
+        answered[path] = reader.get(path).status_code
+    if username == "admin":
+        refused = {path: code for path, code in answered.items() if path.startswith("/admin") and code != 200}
+        assert not refused, refused
+        assert {"/admin/dasbor", "/admin/surel", "/admin/orang", "/admin/proses", "/audit/kasus"} <= set(answered)
+
+
 # A full run of each SOP, taken from its own end-to-end test (each asserts its flow on the way).
 RUNS: dict[str, Callable[..., None]] = {
     "issuance_ams": test_issuance_ams.test_happy_path_ends_with_a_downloaded_certificate_that_chains_to_the_city_ca,
@@ -146,7 +215,10 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
     with app.app_context():
         case_ids = list(db.session.execute(select(ProcessInstance.id)).scalars())
         applicants = {
-            u for u in db.session.execute(select(User.username).join(ProcessInstance, ProcessInstance.applicant_id == User.id)).scalars()
+            u
+            for u in db.session.execute(
+                select(User.username).join(ProcessInstance, ProcessInstance.applicant_id == User.id)
+            ).scalars()
         }
         mails = [(m.subject, m.body) for m in db.session.execute(select(OutboxMail)).scalars()]
         pdfs = [
@@ -161,6 +233,8 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
             reader.get(path)
         if username in ("verifikator", "admin", "auditor"):
             reader.get("/kasus")
+        if username in ("admin", "auditor"):
+            visit_admin_pages(app, reader, username, case_ids)
 
     # The public validation page, for the RA's sealed PDFs of the run (a few: validation is slow).
     validator = app.test_client()
@@ -176,17 +250,25 @@ def test_no_raw_codes_on_pages_pdfs_or_mails_of_a_full_run(
         assert answer.status_code == 200 and "WIB" in answer.get_data(as_text=True)
 
     findings = []
+    # Beyond the code tables: the names data is stored under, event kinds, and Python's own words.
+    patterns |= data_name_patterns() | {k: re.compile(rf"(?<![\w@./-]){k}(?![\w@-])") for k in EVENT_LABELS}
+    patterns |= {w: re.compile(rf"\b{w}\b") for w in ("None", "True", "False", "Not a valid")}
     for path, text in collected_pages:
         findings += [f"page {path}: {hit}" for hit in raw_codes_in(text, patterns)]
     for subject, body in mails:
         findings += [f"mail {subject!r}: {hit}" for hit in raw_codes_in(f"{subject}\n{body}", patterns)]
-    read = 0
+    read = dossiers = 0
+    names = data_name_patterns()
     for filename, content in pdfs:
         text = pdf_text(content, tmp_path)
         if text is not None:
             read += 1
+            if filename.startswith("berkas-kasus-"):
+                dossiers += 1
+                findings += [f"dossier {filename}: {hit}" for hit in dossier_problems(text, names)]
             findings += [f"pdf {filename}: {hit}" for hit in raw_codes_in(text, patterns)]
     assert read >= 1  # the forms, letters and dossier the RA generates
+    assert dossiers >= 1  # every closed case is archived with its printed dossier
     assert len(collected_pages) > 10
     assert not findings, "\n".join(sorted(set(findings))[:80])
 
@@ -214,3 +296,11 @@ def test_api_input_errors_are_indonesian(api: Any, body: dict[str, Any], field: 
     answer = response.get_json()
     assert answer["fields"][field] == [message], answer
     assert "Not a valid" not in json.dumps(answer)
+
+
+def test_the_dossier_check_finds_a_data_name_printed_for_its_label(app: Flask) -> None:
+    names = data_name_patterns()
+    assert {"checked_identity", "fast_track_decision", "accept_obligations"} <= set(names)
+    assert dossier_problems("Keputusan fast_track_decision Disetujui checked_identity Ya", names)
+    assert dossier_problems("Dokumen ktp.pdf", names) == ["no 'Keputusan' section"]
+    assert not dossier_problems("Keputusan Putuskan pencabutan jalur cepat Disetujui Identitas diperiksa Ya", names)
