@@ -372,6 +372,23 @@ def _element_labels(xml: str) -> dict[str, str]:
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
 
+def end_event_labels(xml: str) -> dict[str, str]:
+    """The end events of the diagram's executable processes (a case's possible outcomes) with their labels."""
+    return dict(_end_event_labels(xml))
+
+
+@lru_cache(maxsize=128)
+def _end_event_labels(xml: str) -> dict[str, str]:
+    root = etree.fromstring(xml.encode("utf-8"))
+    return {
+        end.get("id"): end.get("name") or "Selesai"
+        for process in root.iter(f"{{{BPMN_NS}}}process")
+        if process.get("isExecutable") != "false"
+        for end in process.findall(f"{{{BPMN_NS}}}endEvent")
+        if end.get("id")
+    }
+
+
 def caller_labels(xml: str, called: Mapping[str, str]) -> dict[str, str]:
     """Labels of the shared user tasks marked `label="caller"`, as the SOP diagram `xml` names them.
 

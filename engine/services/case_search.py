@@ -17,10 +17,12 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select, text
 from sqlalchemy.orm import defer, joinedload
 
+from engine import runtime
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.services.access_log import log_access
 from engine.services.errors import Invalid
 from engine.services.masking import mask_identifier
+from engine.services.withdrawal import WITHDRAWN
 from pki.psre import normalise_serial_hex
 
 PAGE_SIZE = 50
@@ -320,3 +322,14 @@ def export_csv(criteria: Criteria, user: User) -> tuple[bytes, int]:
     )
     db.session.commit()
     return out.getvalue().encode("utf-8"), count
+
+
+def outcome_choices() -> list[tuple[str, str]]:
+    """The outcomes a case can have, as people read them: the end events of every deployed diagram (by label)
+    and a withdrawal; the search still matches the stored end-event id."""
+    found: dict[str, str] = {}
+    for (xml,) in db.session.execute(select(ProcessDeployment.xml)):
+        for element_id, label in runtime.end_event_labels(xml).items():
+            found.setdefault(element_id, label)
+    choices = sorted(found.items(), key=lambda item: (item[1], item[0]))
+    return [*choices, (WITHDRAWN, "Ditarik pemohon")]

@@ -41,6 +41,7 @@ def search_choices() -> dict[str, list[tuple[str, str]]]:
             (p["key"], p["title"]) for p in sorted(queries.processes(), key=lambda p: labels.sop_order(p["key"]))
         ],
         "statuses": list(labels.STATUS_LABELS.items()),
+        "outcomes": case_search.outcome_choices(),
     }
 
 

@@ -210,3 +210,29 @@ def test_the_scheduler_refreshes_the_dashboard() -> None:
     from engine.jobs import PERIODIC_JOBS
 
     assert ("refresh_dashboard", "minutes", "DASHBOARD_REFRESH_MINUTES") in PERIODIC_JOBS
+
+
+def test_the_outcome_is_chosen_from_a_list_of_labels(app: Flask, client: FlaskClient, api: Any) -> None:
+    rejected = _rejected_case(api)
+    login(client, "auditor")
+    html = client.get("/audit/kasus").get_data(as_text=True)
+    select_html = html[html.index('name="hasil"') : html.index("</select>", html.index('name="hasil"'))]
+    options = dict(re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select_html))
+    with app.app_context():
+        from engine.models import ProcessDeployment
+        from engine.services import case_search
+
+        xml = db.session.execute(
+            select(ProcessDeployment.xml).where(ProcessDeployment.key == "issuance_ams")
+        ).scalar_one()
+        assert options["end_rejected"] == runtime_end_label(xml, "end_rejected")
+        assert ("withdrawn", "Ditarik pemohon") in case_search.outcome_choices()
+    assert all(not label.startswith("end_") for label in options.values()), options
+    found = client.get("/audit/kasus?hasil=end_rejected").get_data(as_text=True)
+    assert rejected in _ids(found)
+
+
+def runtime_end_label(xml: str, element_id: str) -> str:
+    from engine import runtime
+
+    return runtime.end_event_labels(xml)[element_id]
