@@ -545,6 +545,8 @@ class _Scope:
         inside = None if available is None else available | _assigned(pre)
         if kind == "userTask":
             self._check_user_task(node, inside)
+        elif kind == "endEvent":
+            self._check_end_event(node)
         elif kind == "serviceTask":
             self._check_service_task(node, inside)
         elif kind == "scriptTask":
@@ -583,6 +585,15 @@ class _Scope:
         via = Call(self.via.activity if self.via is not None else node, called, stack | {called})
         entry = set(inputs) | set(self.checker.catalogue.start_names) if inputs else set(available)
         _Scope(self.checker, process, process, {}, {}, via).check(entry)
+
+    def _check_end_event(self, node: etree._Element) -> None:
+        for name, value in runtime.properties_of(node).items():
+            if name != runtime.GRANTED_PROPERTY:
+                self.add(
+                    node, f"properti peristiwa akhir '{name}' tidak dikenal (yang ada: '{runtime.GRANTED_PROPERTY}')"
+                )
+            elif value not in {"true", "false"}:
+                self.add(node, f"properti '{name}' harus 'true' atau 'false', bukan '{value}'")
 
     def _check_user_task(self, node: etree._Element, available: set[str] | None) -> None:
         for prop in node.iterfind(f"{{{BPMN}}}extensionElements/{{{SERTEL}}}properties/{{{SERTEL}}}property"):

@@ -372,16 +372,36 @@ def _element_labels(xml: str) -> dict[str, str]:
     return {el.get("id"): el.get("name") for el in root.iter() if el.get("id") and el.get("name")}
 
 
+# An end event's `<sertel:property name="granted" value="false"/>`: the case ends without what was asked for
+# (rejected, declined, expired…); retention keeps such a case's identity documents for a shorter period.
+GRANTED_PROPERTY = "granted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A possible outcome of a case: an end event of an executable process."""
+
+    label: str
+    granted: bool
+
+
+def end_events(xml: str) -> dict[str, Outcome]:
+    """The end events of the diagram's executable processes (a case's possible outcomes), as the diagram says."""
+    return dict(_end_events(xml))
+
+
 def end_event_labels(xml: str) -> dict[str, str]:
-    """The end events of the diagram's executable processes (a case's possible outcomes) with their labels."""
-    return dict(_end_event_labels(xml))
+    """The end events of the diagram's executable processes with their labels."""
+    return {element_id: end.label for element_id, end in _end_events(xml).items()}
 
 
 @lru_cache(maxsize=128)
-def _end_event_labels(xml: str) -> dict[str, str]:
+def _end_events(xml: str) -> dict[str, Outcome]:
     root = etree.fromstring(xml.encode("utf-8"))
     return {
-        end.get("id"): end.get("name") or "Selesai"
+        end.get("id"): Outcome(
+            end.get("name") or "Selesai", properties_of(end).get(GRANTED_PROPERTY, "true") != "false"
+        )
         for process in root.iter(f"{{{BPMN_NS}}}process")
         if process.get("isExecutable") != "false"
         for end in process.findall(f"{{{BPMN_NS}}}endEvent")

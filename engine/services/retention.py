@@ -15,6 +15,7 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from engine import runtime
 from engine.models import Document, DocumentBlob, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import audit, documents, need_to_know, transactions
@@ -26,17 +27,15 @@ OUTCOMES: dict[str, str] = {
     "dikabulkan": "Permohonan dikabulkan / selesai",
     "tidak_dikabulkan": "Ditolak, tidak direkomendasikan, ditarik atau kedaluwarsa",
 }
-# End events of the SOPs (processes/*.bpmn) after which the request was not granted.
-NOT_GRANTED_ENDS = frozenset(
-    {"end_rejected", "end_declined", "end_expired", "end_activation_expired", "end_no_certificate"}
-)
 
 
 def outcome_of(case: ProcessInstance) -> str:
-    """The retention outcome of an ended case."""
-    if case.status != "completed" or case.outcome in NOT_GRANTED_ENDS:
+    """The retention outcome of an ended case: not granted when it did not complete, or when the end event it
+    reached says so in its diagram (`granted=false`, runtime.GRANTED_PROPERTY)."""
+    if case.status != "completed":
         return "tidak_dikabulkan"
-    return "dikabulkan"
+    end = runtime.end_events(case.deployment.xml).get(case.outcome or "")
+    return "tidak_dikabulkan" if end is not None and not end.granted else "dikabulkan"
 
 
 def periods() -> dict[str, dict[str, int]]:

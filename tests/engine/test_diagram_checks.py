@@ -804,3 +804,22 @@ def test_a_shared_process_on_its_own_is_checked_for_everything_but_the_names_its
     assert [p.element_id for p in check_diagram(CALLED_READING, "common_check", CATALOGUE, {})] == ["decide"]
     typo = CALLED_READING.replace("verdict = recommendation", "verdict = setting('sla_nope') + recommendation")
     assert [p.element_id for p in check_diagram(typo, "common_check", CATALOGUE, {}, shared=True)] == ["decide"]
+
+
+def test_an_end_events_granted_property_is_checked() -> None:
+    def with_property(name: str, value: str) -> str:
+        return broken(
+            '<bpmn:endEvent id="end_rejected" name="Ditolak" />',
+            '<bpmn:endEvent id="end_rejected" name="Ditolak"><bpmn:extensionElements><sertel:properties>'
+            f'<sertel:property name="{name}" value="{value}" /></sertel:properties></bpmn:extensionElements>'
+            "</bpmn:endEvent>",
+        )
+
+    assert messages_for(problems(with_property("granted", "false")), "end_rejected") == []
+    assert messages_for(problems(with_property("granted", "tidak")), "end_rejected") == [
+        "peristiwa akhir 'end_rejected' (Ditolak): properti 'granted' harus 'true' atau 'false', bukan 'tidak'"
+    ]
+    assert messages_for(problems(with_property("dikabulkan", "false")), "end_rejected") == [
+        "peristiwa akhir 'end_rejected' (Ditolak): properti peristiwa akhir 'dikabulkan' tidak dikenal "
+        "(yang ada: 'granted')"
+    ]

@@ -160,3 +160,16 @@ def test_the_cli_and_the_scheduler_job_run_it_once_and_report(app: Flask, api: A
     assert len(erased) == 2 and "Isi dokumen dihapus: 2" in result.output  # the KTP and the ASN proof
     jobs._app = app
     assert jobs.erase_expired_documents()["erased"] == []  # today nothing more is due
+
+
+def test_whether_a_request_was_granted_is_said_by_the_end_event_in_its_diagram() -> None:
+    from engine import runtime
+    from engine.services.deploy import PROCESSES_DIR
+
+    ams = (PROCESSES_DIR / "issuance_ams.bpmn").read_text(encoding="utf-8")
+    ends = runtime.end_events(ams)
+    assert {element_id for element_id, end in ends.items() if not end.granted} == {"end_declined", "end_rejected"}
+    assert ends["end_delivered"].granted and ends["end_rejected"].label == "Permohonan ditolak"
+    # Without the property an end event counts as granted: the diagram, not the code, decides.
+    plain = ams.replace('<sertel:property name="granted" value="false" />', "")
+    assert all(end.granted for end in runtime.end_events(plain).values())
