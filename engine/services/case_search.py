@@ -324,12 +324,27 @@ def export_csv(criteria: Criteria, user: User) -> tuple[bytes, int]:
     return out.getvalue().encode("utf-8"), count
 
 
+# End events by the diagram's SHA-256 (content-addressed, so never stale): the search form reads each diagram
+# text once per process instead of every deployed version's text on every page.
+_END_EVENTS: dict[str, dict[str, str]] = {}
+
+
 def outcome_choices() -> list[tuple[str, str]]:
     """The outcomes a case can have, as people read them: the end events of every deployed diagram (by label)
     and a withdrawal; the search still matches the stored end-event id."""
+    # In deployment order: an end-event id several diagrams share is labelled as the first deployed one says.
+    shas = list(
+        dict.fromkeys(db.session.execute(select(ProcessDeployment.sha256).order_by(ProcessDeployment.id)).scalars())
+    )
+    missing = set(shas) - set(_END_EVENTS)
+    if missing:
+        for sha, xml in db.session.execute(
+            select(ProcessDeployment.sha256, ProcessDeployment.xml).where(ProcessDeployment.sha256.in_(missing))
+        ):
+            _END_EVENTS[sha] = runtime.end_event_labels(xml)
     found: dict[str, str] = {}
-    for (xml,) in db.session.execute(select(ProcessDeployment.xml)):
-        for element_id, label in runtime.end_event_labels(xml).items():
+    for sha in shas:
+        for element_id, label in _END_EVENTS[sha].items():
             found.setdefault(element_id, label)
     choices = sorted(found.items(), key=lambda item: (item[1], item[0]))
     return [*choices, (WITHDRAWN, "Ditarik pemohon")]

@@ -16,10 +16,9 @@ from typing import Any
 from lxml import etree
 
 from engine import registry
+from engine.runtime import BPMN_NS as BPMN
+from engine.runtime import SERTEL_NS as SERTEL
 from engine.services import deploy
-
-BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
-SERTEL = "https://sertel.id/schema/bpmn/1.0"
 
 
 @dataclass(frozen=True)
