@@ -496,6 +496,12 @@ class EmbeddedServices(EmbeddedCore):
         cache[key] = (epoch, now, response, revoked)
         return response, revoked
 
+    def archive_revocation_material(self, certificates: list[x509.Certificate]) -> RevocationMaterial:
+        """Return revocation data for an archive renewal: the PSrE's own signers (TSA, RA seal) are all the
+        certificates its archive holds, so `certificates` adds nothing to revocation_material()."""
+        del certificates
+        return self.revocation_material()
+
     def revocation_material(self, certificate: x509.Certificate | None = None) -> RevocationMaterial:
         """Return compact revocation info for LTV and validation: OCSP answers and the root's CRL.
 

@@ -87,11 +87,9 @@ def _material(adapter: Any, content: bytes, tsa_certificate: Callable[[], x509.C
     Embedded: the PSrE's own OCSP answers (TSA, RA seal) and the root's CRL. Remote (HttpPSrE): OCSP answers
     from its responder for every signer and TSA in the PDF and the TSA stamping now, a CRL only as fallback.
     """
-    material: RevocationMaterial
-    if hasattr(adapter, "archive_revocation_material"):
-        material = adapter.archive_revocation_material([*archive.evidence_certificates(content), tsa_certificate()])
-    else:
-        material = adapter.revocation_material()
+    material: RevocationMaterial = adapter.archive_revocation_material(
+        [*archive.evidence_certificates(content), tsa_certificate()]
+    )
     return material
 
 
