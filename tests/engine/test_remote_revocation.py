@@ -109,6 +109,14 @@ def _validate(app: Flask, pdf: bytes) -> dict[str, Any]:
     return response.get_json()  # type: ignore[no-any-return]
 
 
+
+def renew_service_certificates(remote: Remote) -> None:
+    """The remote PSrE renews its TSA (and seal) certificates in a later second than it made them: validity
+    times have one-second precision, and a renewal would not prove longer if its expiry were the same second."""
+    time.sleep(1.05 - time.time() % 1)
+    remote.psre.renew_service_certificates(timedelta.max)
+
+
 def test_validation_with_a_remote_psre_uses_its_crl_and_ocsp_endpoints(
     tmp_path: Path, psre_template: Path, remote: Remote
 ) -> None:
@@ -143,7 +151,7 @@ def test_archive_refresh_with_a_remote_psre_stamps_with_its_tsa_and_embeds_its_c
     key = owner_key(remote.psre, "archived")
     stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
     # The remote PSrE renewed its TSA certificate since: a new stamp proves longer than the old one.
-    remote.psre.renew_service_certificates(timedelta.max)
+    renew_service_certificates(remote)
     with ra.app_context():
         document = documents.store_bytes(stamped, "arsip.pdf", "application/pdf", "signed", None, None, "uji")
         db.session.commit()
@@ -218,7 +226,7 @@ def test_archive_renewal_through_a_remote_psre_embeds_ocsp_answers_not_its_crl(
     ra = _ra(tmp_path, psre_template, remote, ARCHIVE_REFRESH_WINDOW_DAYS=100_000)
     key = owner_key(remote.psre, "archived")
     stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
-    remote.psre.renew_service_certificates(timedelta.max)
+    renew_service_certificates(remote)
     remote.dispatch.paths.clear()
 
     renewed = _renew(ra, stamped)
@@ -247,7 +255,7 @@ def test_archive_renewal_falls_back_to_the_crl_and_says_so_when_ocsp_is_unreacha
     ra = _ra(tmp_path, psre_template, remote, ARCHIVE_REFRESH_WINDOW_DAYS=100_000, PSRE_RETRIES=0)
     key = owner_key(remote.psre, "fallback")
     stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
-    remote.psre.renew_service_certificates(timedelta.max)
+    renew_service_certificates(remote)
     remote.dispatch.down.update({"/pki/ocsp", "/api/ra/ocsp"})  # the responder and the PSrE's relay
 
     with caplog.at_level(logging.INFO, logger="pki.http_client"):
@@ -269,7 +277,7 @@ def test_archive_renewal_of_a_since_revoked_signer_embeds_the_crl_to_show_it_was
     ra = _ra(tmp_path, psre_template, remote, ARCHIVE_REFRESH_WINDOW_DAYS=100_000)
     key = owner_key(remote.psre, "revoked-later")
     stamped = sign_pdf(one_page_pdf(), key, reason="r", location="l", timestamper=remote.psre.timestamper())
-    remote.psre.renew_service_certificates(timedelta.max)
+    renew_service_certificates(remote)
     time.sleep(1.1)  # revocation times have one-second precision: revoke clearly after the token's time
     remote.psre.revoke(format(key.certificate.serial_number, "x"), "keyCompromise", "remote/revoke-later")
 
