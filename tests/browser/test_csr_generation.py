@@ -36,6 +36,7 @@ PAGE = """<!doctype html>
   </form>
   <script src="/static/vendor/reflect-metadata.js"></script>
   <script src="/static/vendor/x509.js"></script>
+  <script src="/static/js/der.js"></script>
   <script src="/static/js/csr.js"></script>
 </body>
 </html>
@@ -151,7 +152,7 @@ def test_csr_generated_in_browser_and_key_stays_local(page, static_server, tmp_p
         path = urllib.parse.urlsplit(request.url).path
         assert path == "/" or path.startswith("/static/"), request.url
     fetched = {urllib.parse.urlsplit(r.url).path for r in network}
-    assert {"/static/vendor/reflect-metadata.js", "/static/vendor/x509.js", "/static/js/csr.js"} <= fetched
+    assert {"/static/vendor/reflect-metadata.js", "/static/vendor/x509.js", "/static/js/der.js", "/static/js/csr.js"} <= fetched
     assert static_server.posts == []
     assert errors == []
 

@@ -202,7 +202,7 @@ def test_issuance_through_the_html_ui_ends_with_the_certificate_downloaded(app: 
     doc = html_of(activation)
     assert doc.xpath("//button[@id='generate-csr']/@data-common-name") == ["Budi Santoso"]
     scripts = doc.xpath("//script/@src")
-    assert scripts == ["/static/js/forms.js", "/static/vendor/reflect-metadata.js", "/static/vendor/x509.js", "/static/js/csr.js"]
+    assert scripts == ["/static/js/forms.js", "/static/vendor/reflect-metadata.js", "/static/vendor/x509.js", "/static/js/der.js", "/static/js/csr.js"]
     csr, key = csr_pem()
     delivery_url = location(pemohon.post(f"/tugas/{activation_id}", {"accept_obligations": "true", "csr_pem": csr}))
     delivery = pemohon.get(delivery_url)

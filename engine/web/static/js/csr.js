@@ -101,38 +101,9 @@
     return "-----BEGIN " + label + "-----\n" + lines.join("\n") + "\n-----END " + label + "-----\n";
   }
 
-  /* ---- a minimal DER writer, enough for EncryptedPrivateKeyInfo (RFC 5958 / RFC 8018) ---- */
-  function concat(parts) {
-    var total = 0;
-    parts.forEach(function (p) { total += p.length; });
-    var out = new Uint8Array(total);
-    var offset = 0;
-    parts.forEach(function (p) { out.set(p, offset); offset += p.length; });
-    return out;
-  }
-
-  function tlv(tag, content) {
-    var n = content.length;
-    var len;
-    if (n < 128) {
-      len = [n];
-    } else {
-      var bytes = [];
-      while (n > 0) { bytes.unshift(n & 0xff); n = Math.floor(n / 256); }
-      len = [0x80 | bytes.length].concat(bytes);
-    }
-    return concat([new Uint8Array([tag].concat(len)), content]);
-  }
-
-  function seq() { return tlv(0x30, concat(Array.prototype.slice.call(arguments))); }
-  function octets(bytes) { return tlv(0x04, bytes); }
-  function oid(hex) { return tlv(0x06, new Uint8Array(hex.match(/../g).map(function (h) { return parseInt(h, 16); }))); }
-  function integer(value) {
-    var bytes = [];
-    do { bytes.unshift(value & 0xff); value = Math.floor(value / 256); } while (value > 0);
-    if (bytes[0] & 0x80) { bytes.unshift(0); }
-    return tlv(0x02, new Uint8Array(bytes));
-  }
+  /* ---- the DER writer (der.js), enough for EncryptedPrivateKeyInfo (RFC 5958 / RFC 8018) ---- */
+  var DER = window.SertelDer;
+  var tlv = DER.tlv, seq = DER.seq, octets = DER.octets, oid = DER.oid, integer = DER.integer;
 
   var OID = {
     pbes2: "2a864886f70d01050d",          // 1.2.840.113549.1.5.13

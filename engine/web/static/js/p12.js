@@ -97,15 +97,10 @@
     if (state) { status.setAttribute("data-state", state); } else { status.removeAttribute("data-state"); }
   }
 
-  /* ---- bytes, PEM ---- */
-  function concat(parts) {
-    var total = 0;
-    parts.forEach(function (p) { total += p.length; });
-    var out = new Uint8Array(total);
-    var offset = 0;
-    parts.forEach(function (p) { out.set(p, offset); offset += p.length; });
-    return out;
-  }
+  /* ---- bytes, PEM; the DER writer is der.js ---- */
+  var DER = window.SertelDer;
+  var concat = DER.concat, tlv = DER.tlv, seq = DER.seq, set = DER.set, explicit0 = DER.explicit0;
+  var octets = DER.octets, nullValue = DER.nullValue, oid = DER.oid, integer = DER.integer, bmpString = DER.bmpString;
 
   function hex(bytes) {
     var s = "";
@@ -172,40 +167,6 @@
     var b = content(node);
     for (var i = 0; i < b.length; i++) { value = value * 256 + b[i]; }
     return value;
-  }
-
-  /* ---- a minimal DER writer ---- */
-  function tlv(tag, body) {
-    var n = body.length;
-    var len;
-    if (n < 128) {
-      len = [n];
-    } else {
-      var lb = [];
-      while (n > 0) { lb.unshift(n & 0xff); n = Math.floor(n / 256); }
-      len = [0x80 | lb.length].concat(lb);
-    }
-    return concat([new Uint8Array([tag].concat(len)), body]);
-  }
-  function seq() { return tlv(0x30, concat(Array.prototype.slice.call(arguments))); }
-  function set() { return tlv(0x31, concat(Array.prototype.slice.call(arguments))); }
-  function explicit0(body) { return tlv(0xa0, body); }
-  function octets(bytes) { return tlv(0x04, bytes); }
-  function nullValue() { return tlv(0x05, new Uint8Array(0)); }
-  function oid(h) { return tlv(0x06, new Uint8Array(h.match(/../g).map(function (x) { return parseInt(x, 16); }))); }
-  function integer(value) {
-    var bytes = [];
-    do { bytes.unshift(value & 0xff); value = Math.floor(value / 256); } while (value > 0);
-    if (bytes[0] & 0x80) { bytes.unshift(0); }
-    return tlv(0x02, new Uint8Array(bytes));
-  }
-  function bmpString(text) {
-    var bytes = new Uint8Array(text.length * 2);
-    for (var i = 0; i < text.length; i++) {
-      bytes[2 * i] = text.charCodeAt(i) >> 8;
-      bytes[2 * i + 1] = text.charCodeAt(i) & 0xff;
-    }
-    return tlv(0x1e, bytes);
   }
 
   /* ---- the saved key file ---- */
