@@ -8,7 +8,7 @@ from typing import Any
 
 from engine.registry import Param, form_schema, service_task
 from engine.terms import owner_terms
-from engine.vocabulary import code_label, field_label
+from engine.vocabulary import code_label, field_label, readable_value
 
 __all__ = [
     "FormRefused",
@@ -19,6 +19,7 @@ __all__ = [
     "field_label",
     "form_schema",
     "owner_terms",
+    "readable_value",
     "service_task",
 ]
 

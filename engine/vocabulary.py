@@ -221,3 +221,54 @@ def wib(moment: datetime | str | None, fmt: str = "%d-%m-%Y %H:%M") -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(WIB).strftime(fmt) + " WIB"
+
+
+# Values whose names hold a list of field names ("changed": ["full_name", ...]): read as labels.
+FIELD_NAME_LISTS = ("changed", "fields")
+# Stored values too long and technical to print (PEM blocks): shown as attached.
+_HIDDEN_PREFIXES = ("-----BEGIN",)
+
+
+def readable_value(
+    name: str, value: Any, *, empty: str = "—", max_len: int = 160, names: Mapping[str, str] | None = None
+) -> str:
+    """One stored value as a person reads it, on a page (timeline) or in the dossier PDF.
+
+    Codes labelled, yes/no, times in WIB, dicts and lists spelled out, PEMs "(terlampir)", long text shortened;
+    `names` turns agency codes into names; `empty` is what a missing value prints (the PDF fonts lack "—").
+    """
+    if value is None or value == "":
+        return empty
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    label = code_label(name, value)
+    if label is not None:
+        return label
+    if name == "agency_code" and names and isinstance(value, str):
+        return names.get(value, value)
+
+    def again(key: str, item: Any) -> str:
+        return readable_value(key, item, empty=empty, max_len=max_len, names=names)
+
+    if isinstance(value, Mapping):
+        return "; ".join(f"{field_label(str(k))}: {again(str(k), v)}" for k, v in value.items())
+    if isinstance(value, list | tuple):
+        if name in FIELD_NAME_LISTS:
+            return ", ".join(field_label(str(item)) for item in value) or empty
+        return ", ".join(again(name, item) for item in value) or empty
+    text = str(value)
+    if text.startswith(_HIDDEN_PREFIXES):
+        return "(terlampir)"
+    if _looks_like_time(text):
+        return wib(text)
+    return text if len(text) <= max_len else text[: max_len - 1] + "…"
+
+
+def _looks_like_time(text: str) -> bool:
+    if len(text) < 16 or text[4:5] != "-" or "T" not in text[8:12]:
+        return False
+    try:
+        datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

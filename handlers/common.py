@@ -11,7 +11,15 @@ from typing import Any
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
-from engine.handler_api import HandlerContext, HandlerError, Param, code_label, field_label, service_task
+from engine.handler_api import (
+    HandlerContext,
+    HandlerError,
+    Param,
+    code_label,
+    field_label,
+    readable_value,
+    service_task,
+)
 from handlers.form_pdf import RA_SEALED_MARK, render_form_pdf
 from handlers.psre_retry import issue_once
 from handlers.sealing import seal_by_ra
@@ -359,22 +367,8 @@ def dossier_rows(manifest: Mapping[str, Any], manifest_sha256: str) -> list[tupl
 
 
 def dossier_value(name: str, value: Any) -> str:
-    """One stored value as the dossier prints it: codes labelled, yes/no, times in WIB, never a Python repr."""
-    if value is None or value == "":
-        return "-"
-    if isinstance(value, bool):
-        return "Ya" if value else "Tidak"
-    label = code_label(name, value)
-    if label is not None:
-        return label
-    if isinstance(value, Mapping):
-        return "; ".join(f"{field_label(str(k))}: {dossier_value(str(k), v)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        return ", ".join(dossier_value(name, v) for v in value) or "-"
-    text = str(value)
-    if len(text) >= 16 and text[4:5] == "-" and "T" in text[8:12]:
-        return wib_text(text)
-    return text if len(text) <= 300 else text[:299] + "…"
+    """One stored value as the dossier prints it (the timeline's reading, with "-" and longer text for the PDF)."""
+    return readable_value(name, value, empty="-", max_len=300)
 
 
 def wib_text(value: Any) -> str:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from engine.vocabulary import (
     CERTIFICATE_STATUSES,
     DECISIONS,
-    code_label,
+    readable_value,
 )
 from engine.vocabulary import FIELD_LABELS as FIELD_LABELS  # the one table of field names, shared with the dossier
 from engine.vocabulary import field_label as field_label
@@ -131,46 +131,9 @@ def sop_order(key: str) -> tuple[int, str]:
     return (int(number.split(".")[1]), key) if number else (999, key)
 
 
-# Fields whose value is a list of field names.
-FIELD_NAME_LISTS = ("changed", "fields")
-# Values that are too long or too technical to show in a timeline line (a CSR, a PEM, a hash list).
-_HIDDEN_VALUES = ("-----BEGIN",)
-_MAX_TEXT = 160
-
-
 def value_text(name: str, value: Any, names: Mapping[str, str] | None = None) -> str:
-    """One stored value as a person reads it: codes labelled, yes/no, times in WIB, dicts and lists spelled out."""
-    if value is None or value == "":
-        return "—"
-    if isinstance(value, bool):
-        return "Ya" if value else "Tidak"
-    label = code_label(name, value)
-    if label is not None:
-        return label
-    if name in ("agency_code",) and names and isinstance(value, str):
-        return names.get(value, value)
-    if isinstance(value, Mapping):
-        return "; ".join(f"{field_label(str(k))}: {value_text(str(k), v, names)}" for k, v in value.items())
-    if isinstance(value, list | tuple):
-        if name in FIELD_NAME_LISTS:  # a list of field names ("changed": ["full_name", ...]) reads as labels
-            return ", ".join(field_label(str(item)) for item in value) or "—"
-        return ", ".join(value_text(name, item, names) for item in value) or "—"
-    text = str(value)
-    if text.startswith(_HIDDEN_VALUES):
-        return "(terlampir)"
-    if _looks_like_time(text):
-        return wib(text)
-    return text if len(text) <= _MAX_TEXT else text[: _MAX_TEXT - 1] + "…"
-
-
-def _looks_like_time(text: str) -> bool:
-    if len(text) < 16 or text[4:5] != "-" or "T" not in text[8:12]:
-        return False
-    try:
-        datetime.fromisoformat(text)
-    except ValueError:
-        return False
-    return True
+    """One stored value as a person reads it on a page (the timeline): `vocabulary.readable_value`."""
+    return readable_value(name, value, names=names)
 
 
 def _is_check_list(value: Any) -> bool:
