@@ -23,7 +23,7 @@ UNMANAGED_TABLES = {"scheduler_jobs"}
 
 # Expression indexes a revision owns outside the models (their form depends on the database: 0004's name
 # search index is a trigram GIN index where pg_trgm exists, else a prefix index).
-REVISION_OWNED_INDEXES = {"ix_persons_name_search", "ix_human_tasks_queue"}
+REVISION_OWNED_INDEXES = {"ix_persons_name_search", "ix_human_tasks_queue", "ix_audit_events_erasures"}
 
 
 def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:

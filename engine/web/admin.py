@@ -1,4 +1,5 @@
-"""Pages of the Dinas (Admin): the mail outbox, the separation-of-duties rules and the reconciliation with the PSrE."""
+"""Pages of the Dinas (Admin): the mail outbox, the separation-of-duties rules, the reconciliation with the PSrE and
+the retention report."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.services import duties, queries, reconcile
+from engine.services import duties, erasure_report, need_to_know, queries, reconcile, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -18,6 +19,22 @@ def outbox() -> Any:
     """The outbox: every mail the app sent or queued, newest first."""
     page = queries.outbox(before=queries.parse_cursor(request.args.get("sebelum")))
     return render_template("outbox.html", mails=page.rows, next_before=page.next_after)
+
+
+@bp.get("/retensi")
+@login_required("Admin", "Auditor")
+def erasures() -> Any:
+    """What the retention job erased, newest first (from the `document_erased` events), with the periods in force."""
+    page = erasure_report.erasures(before=queries.parse_cursor(request.args.get("sebelum")))
+    return render_template(
+        "erasures.html",
+        rows=page.rows,
+        next_before=page.next_after,
+        summary=erasure_report.summary(),
+        outcomes=retention.OUTCOMES,
+        kinds=need_to_know.KINDS,
+        actors=erasure_report.ACTORS,
+    )
 
 
 @bp.get("/pemisahan-tugas")
