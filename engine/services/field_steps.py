@@ -13,6 +13,7 @@ from pathlib import Path
 
 from lxml import etree
 
+from engine import registry
 from engine.runtime import BPMN_NS as BPMN
 from engine.runtime import SERTEL_NS as SERTEL
 from engine.services import deploy, field_access, help
@@ -25,7 +26,7 @@ class StepFields:
 
     label: str
     role: str
-    form: str
+    form: str  # the catalogue form's title (its name where the catalogue lacks it)
     fields: dict[str, tuple[str, ...]]  # lengkap / tersamar / tidak ditampilkan -> category labels
 
 
@@ -81,7 +82,8 @@ def _steps(xml: str) -> tuple[StepFields, ...]:
     steps = []
     for label, lane, form in _tasks(root):
         role = LANE_ROLES.get(lane, lane)
-        steps.append(StepFields(label, role, form, step_fields(role)))
+        catalogued = registry.form(form)
+        steps.append(StepFields(label, role, catalogued.title if catalogued else form, step_fields(role)))
     return tuple(steps)
 
 

@@ -4,6 +4,9 @@ A NIK (16 digits) and a NIP (18 digits) each encode a birth date (the NIK also t
 and timelines show them as `3375 •••• •••• 0001`: the first four digits (the NIK's province and city, the NIP's
 birth year) and the last four, enough to tell two people apart at a glance. The full value is shown on the
 verification screen (the task forms) and to the owner only; `docs/privacy.md` has the table.
+
+The other personal fields (phone, e-mail) have their masks here too (`mask_phone`, `mask_email`); which viewer gets
+which is the field table's rule (`field_access`), applied with the same walk over JSON-like data (`walk`).
 """
 
 from __future__ import annotations

@@ -27,7 +27,6 @@ from engine.services import audit, deploy, field_access, need_to_know
 from engine.services.access import may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
-from engine.services.masking import FULL_VALUE_TASK_ROLES
 from engine.services.ports import applicant_of
 
 
@@ -367,11 +366,9 @@ def case_view(case_id: int, user: User, *, task: HumanTask | None = None) -> Cas
 
 
 def is_work_screen(task: HumanTask, user: User) -> bool:
-    """Whether a task's form shows NIK and NIP in full (masking.FULL_VALUE_TASK_ROLES, or the owner's own form)."""
-    if task.role in FULL_VALUE_TASK_ROLES:
-        return True
-    case = db.session.get(ProcessInstance, task.instance_id)
-    return case is not None and case.applicant_id == user.id
+    """Whether a task's form shows NIK and NIP in full: the field table's task-screen rule for its viewer."""
+    seen = field_access.rules("tugas", field_access.task_viewers(user, task, task.instance))
+    return seen["identitas"] == field_access.LENGKAP
 
 
 def task_shown(task: HumanTask, user: User, data: dict[str, Any]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from engine.models import OutboxMail, db
 from engine.services import field_access
 from engine.services.field_access import HIDDEN, LENGKAP, TERSAMAR, TERSEMBUNYI
-from engine.services.masking import mask_email, mask_identifier, mask_phone
+from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_email, mask_identifier, mask_phone
 from tests.sops.builders import APPROVE, csr_pem, registration
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
 from tests.web_login import login
@@ -172,8 +172,6 @@ def test_the_identifier_row_is_the_masking_rule(place: str) -> None:
 
 
 def test_task_screens_show_identifiers_in_full_exactly_on_work_screens() -> None:
-    from engine.services.masking import FULL_VALUE_TASK_ROLES
-
     full = {v for v, cells in field_access.TABLE["tugas"].items() if cells["identitas"] == LENGKAP}
     assert full == {field_access.OWNER, *FULL_VALUE_TASK_ROLES}
 
@@ -202,6 +200,6 @@ def test_the_table_is_shown_per_step_and_copied_in_the_docs(client: Any) -> None
     # The recommendation step of 088.9: the Atasan's column.
     section = html[html.index('id="field-steps"') :]
     row = section[section.index("Beri rekomendasi permohonan") :].split("</tr>")[0]
-    assert "<td>Atasan</td>" in row and "Nomor telepon / HP" in row.split("<td>")[-1]
+    assert "<td>Atasan</td>" in row and "Formulir Rekomendasi" in row and "Nomor telepon / HP" in row.split("<td>")[-1]
     docs = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert field_access.markdown() in docs
