@@ -9,12 +9,14 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import select
 
-from engine.models import OutboxMail, db
-from engine.services import field_access
+from engine.models import OutboxMail, ProcessInstance, db
+from engine.services import field_access, mail
 from engine.services.field_access import HIDDEN, LENGKAP, TERSAMAR, TERSEMBUNYI
 from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_email, mask_identifier, mask_phone
+from engine.services.ports import CasePorts
 from tests.sops.builders import APPROVE, csr_pem, registration
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
 from tests.web_login import login
@@ -203,3 +205,26 @@ def test_the_table_is_shown_per_step_and_copied_in_the_docs(client: Any) -> None
     assert "<td>Atasan</td>" in row and "Formulir Rekomendasi" in row and "Nomor telepon / HP" in row.split("<td>")[-1]
     docs = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert field_access.markdown() in docs
+
+
+def test_a_mail_to_a_team_mailbox_names_the_person_and_no_more(app: Flask, api: Any, monkeypatch: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    template = (
+        "Subjek: uji\n{{ applicant.full_name }} | {{ applicant.email }} | {{ applicant.phone }} | {{ applicant.nik }}\n"
+    )
+    loader = ChoiceLoader([DictLoader({"field_test.txt": template}), mail._templates.loader])
+    monkeypatch.setattr(mail._templates, "loader", loader)
+    with app.app_context():
+        ports = CasePorts(db.session.get_one(ProcessInstance, case_id), "test", "sistem")
+        ports.notify("field_test", "verifikator@pekalongankota.go.id", {})
+        ports.notify("field_test", EMAIL, {})
+        team, owner = (
+            db.session.execute(
+                select(OutboxMail.body).where(OutboxMail.template == "field_test").order_by(OutboxMail.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert team.strip() == f"Budi Santoso | {mask_email(EMAIL)} | {HIDDEN} | {mask_identifier(NIK)}"
+    # The owner's own mail carries their contact data (a NIK in a mail is masked whoever reads it: mail.render).
+    assert owner.strip() == f"Budi Santoso | {EMAIL} | {PHONE} | {mask_identifier(NIK)}"
