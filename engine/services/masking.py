@@ -4,11 +4,15 @@ A NIK (16 digits) and a NIP (18 digits) each encode a birth date (the NIK also t
 and timelines show them as `3375 •••• •••• 0001`: the first four digits (the NIK's province and city, the NIP's
 birth year) and the last four, enough to tell two people apart at a glance. The full value is shown on the
 verification screen (the task forms) and to the owner only; `docs/privacy.md` has the table.
+
+The other personal fields (phone, e-mail) have their masks here too (`mask_phone`, `mask_email`); which viewer gets
+which is the field table's rule (`field_access`), applied with the same walk over JSON-like data (`walk`).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 BULLET = "•"
@@ -64,19 +68,62 @@ def mask_personal(value: Any, keep: frozenset[str] = frozenset()) -> Any:
 
     `keep` holds the values shown in full anyway: the viewer's own NIK and NIP.
     """
+    return walk(value, lambda key, item: _masked_identifier(key, item, keep), lambda text: mask_text(text, keep))
+
+
+# What a rule does to one keyed item: a replacement, or UNCHANGED to go on walking into it.
+UNCHANGED: Any = object()
+
+
+def walk(value: Any, on_item: Callable[[str, Any], Any], on_text: Callable[[str], str]) -> Any:
+    """A copy of JSON-like data rewritten by two rules: `on_item(key, item)` for each keyed item (UNCHANGED to
+    walk on into it) and `on_text(text)` for every other string. Every masking here is a pair of such rules."""
     if isinstance(value, dict):
-        return {key: _masked_item(key, item, keep) for key, item in value.items()}
+        result: dict[Any, Any] = {}
+        for key, item in value.items():
+            replaced = on_item(key, item) if isinstance(key, str) else UNCHANGED
+            result[key] = walk(item, on_item, on_text) if replaced is UNCHANGED else replaced
+        return result
     if isinstance(value, list):
-        return [mask_personal(item, keep) for item in value]
+        return [walk(item, on_item, on_text) for item in value]
     if isinstance(value, str):
-        return mask_text(value, keep)
+        return on_text(value)
     return value
 
 
-def _masked_item(key: Any, item: Any, keep: frozenset[str]) -> Any:
-    if isinstance(key, str) and _IDENTIFIER_KEY.search(key) and isinstance(item, (str, int)) and str(item) != "":
+def is_identifier_key(key: str) -> bool:
+    """Tell whether a data key holds a NIK or NIP (nik, nip, head_nip, requester_nip…)."""
+    return bool(_IDENTIFIER_KEY.search(key))
+
+
+def _masked_identifier(key: str, item: Any, keep: frozenset[str]) -> Any:
+    if is_identifier_key(key) and isinstance(item, (str, int)) and str(item) != "":
         return item if str(item) in keep else mask_identifier(item)
-    return mask_personal(item, keep)
+    return UNCHANGED
+
+
+def mask_phone(value: Any) -> str:
+    """A phone number with only its first and last four digits: `0812 •••• 5678`."""
+    digits = re.sub(r"\D", "", str(value or ""))
+    if len(digits) <= 8:
+        return BULLET * len(digits)
+    return f"{digits[:4]} {BULLET * 4} {digits[-4:]}"
+
+
+_EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+
+
+def mask_emails_in_text(text: str) -> str:
+    """Free text with every e-mail address in it masked."""
+    return _EMAIL_IN_TEXT.sub(lambda m: mask_email(m.group(0)), text)
+
+
+def mask_email(value: Any) -> str:
+    """An e-mail address with only the first two letters of its name and its domain: `bu•••@semarangkota.go.id`."""
+    name, at, domain = str(value or "").partition("@")
+    if not at:
+        return BULLET * 3
+    return f"{name[:2]}{BULLET * 3}@{domain}"
 
 
 def own_identifiers(nik: str | None, nip: str | None) -> frozenset[str]:

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from engine import registry, runtime
 from engine.handler_api import HandlerContext, HandlerError, field_label
 from engine.models import Agency, Certificate, Document, ProcessInstance, RosterEntry, User, db
-from engine.services import audit, documents, held, mail, people
+from engine.services import audit, documents, field_access, held, mail, people
 from engine.services.runtime_context import psre, settings
 from pki.errors import PkiError
 
@@ -122,12 +122,16 @@ class CasePorts:
 
     def notify(self, template: str, to: str, context: dict[str, Any]) -> None:
         """Send a mail from a template, with the case's link and applicant in its context."""
+        applicant = applicant_of(self.case)
         base = {
             "case_id": self.case.id,
-            "applicant": applicant_of(self.case),
+            "applicant": applicant,
             "link": f"{settings()['BASE_URL']}/kasus/{self.case.id}",
         }
         base.update(context)
+        if to != applicant.get("email"):
+            # A mail to anyone but the owner carries what every other viewer may read in a mail (field_access).
+            base = field_access.shown(base, "surel", field_access.strictest("surel"), applicant, frozenset())
         sent = mail.send(template, to, base, self.case.id)
         self._log("mail_sent", {"template": template, "to": to, "mail_id": sent.id})
 

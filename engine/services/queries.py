@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,11 +23,10 @@ from engine.models import (
     User,
     db,
 )
-from engine.services import audit, deploy, need_to_know
+from engine.services import audit, deploy, field_access, need_to_know
 from engine.services.access import may_act_on, may_view_case, task_refusal
 from engine.services.duties import certificate_refusal, rules_of
 from engine.services.errors import Conflict, Forbidden, NotFound
-from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_personal, own_identifiers
 from engine.services.ports import applicant_of
 
 
@@ -311,19 +309,25 @@ def people_for_on_behalf() -> list[User]:
     )
 
 
-def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseView:
+def case_view(case_id: int, user: User, *, task: HumanTask | None = None) -> CaseView:
     """A case with its tasks, documents, certificates and timeline, if the user may see it.
 
-    NIK and NIP are masked (`masking`) but the user's own, unless this is a work screen (`is_work_screen`: the
-    verifikator's and the admin's task forms, the owner's own forms); docs/privacy.md says where.
+    Personal fields are shown as the field table says (`field_access`): at the place "kasus" for the case page
+    and the API, at "tugas" when `task` is the task screen this view is for (its role's column).
     """
     case = db.session.get(ProcessInstance, case_id)
     if case is None:
         raise NotFound("Kasus tidak ditemukan.")
     if not may_view_case(user, case):
         raise Forbidden("Anda tidak berwenang melihat kasus ini.")
-    own = own_identifiers(user.person.nik, user.person.nip) if user.person else frozenset()
-    shown: Callable[[Any], Any] = (lambda v: v) if work_screen else (lambda v: mask_personal(v, own))
+    subject = applicant_of(case)
+    place = "kasus" if task is None else "tugas"
+    viewers = field_access.case_viewers(user, case) if task is None else field_access.task_viewers(user, task, case)
+    seen, own = field_access.rules(place, viewers), field_access.own_identifiers(user)
+
+    def shown(value: Any) -> Any:
+        return field_access.shown(value, place, seen, subject, own)
+
     open_tasks = list(
         db.session.execute(
             select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
@@ -347,7 +351,7 @@ def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseVie
     workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
     return CaseView(
         case=case,
-        applicant=shown(applicant_of(case)),
+        applicant=shown(subject),
         open_tasks=open_tasks,
         documents=docs,
         certificates=certs,
@@ -362,17 +366,16 @@ def case_view(case_id: int, user: User, *, work_screen: bool = False) -> CaseVie
 
 
 def is_work_screen(task: HumanTask, user: User) -> bool:
-    """Whether a task's form shows NIK and NIP in full (masking.FULL_VALUE_TASK_ROLES, or the owner's own form)."""
-    if task.role in FULL_VALUE_TASK_ROLES:
-        return True
-    case = db.session.get(ProcessInstance, task.instance_id)
-    return case is not None and case.applicant_id == user.id
+    """Whether a task's form shows NIK and NIP in full: the field table's task-screen rule for its viewer."""
+    seen = field_access.rules("tugas", field_access.task_viewers(user, task, task.instance))
+    return seen["identitas"] == field_access.LENGKAP
 
 
-def masked_for(user: User, data: dict[str, Any]) -> dict[str, Any]:
-    """Data with every NIK and NIP masked but the user's own."""
-    own = own_identifiers(user.person.nik, user.person.nip) if user.person else frozenset()
-    return dict(mask_personal(data, own))
+def task_shown(task: HumanTask, user: User, data: dict[str, Any]) -> dict[str, Any]:
+    """A task form's data as the field table lets the step's role read it (`field_access`, place "tugas")."""
+    case = task.instance
+    seen = field_access.rules("tugas", field_access.task_viewers(user, task, case))
+    return dict(field_access.shown(data, "tugas", seen, applicant_of(case), field_access.own_identifiers(user)))
 
 
 def document_for(document_id: int, user: User) -> Document:

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.services import duties, erasure_report, need_to_know, queries, reconcile, retention
+from engine.services import duties, erasure_report, field_access, need_to_know, queries, reconcile, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -18,7 +18,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def outbox() -> Any:
     """The outbox: every mail the app sent or queued, newest first."""
     page = queries.outbox(before=queries.parse_cursor(request.args.get("sebelum")))
-    return render_template("outbox.html", mails=page.rows, next_before=page.next_after)
+    # Addresses as the field table lets the reader's roles see them in a list (field_access, docs/privacy.md).
+    mails = field_access.listed_mails(page.rows, g.user)
+    return render_template("outbox.html", mails=mails, next_before=page.next_after)
 
 
 @bp.get("/retensi")

@@ -269,8 +269,8 @@ def form(task_id: int) -> Any:
     task, data = queries.task_for_form(task_id, g.user)
     schema_class = registry.form_for(task.form_key)
     inputs, previous = cases.task_form(task) if task.status == "open" else ({}, {})
-    if not queries.is_work_screen(task, g.user):  # NIK and NIP in full only on work screens (docs/privacy.md)
-        previous, inputs, data = (queries.masked_for(g.user, d) for d in (previous, inputs, data))
+    # Personal fields as the field table lets the step's role read them (field_access, docs/privacy.md).
+    previous, inputs, data = (queries.task_shown(task, g.user, d) for d in (previous, inputs, data))
     return jsonify(
         task=task_json(task),
         schema=describe(schema_class) if schema_class else None,

@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Blueprint, Response, g, render_template
 
-from engine.services import masking, need_to_know, personal_data, retention
+from engine.services import field_access, field_steps, masking, need_to_know, personal_data, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("privacy", __name__)
@@ -48,4 +48,10 @@ def need_to_know_table() -> Any:
         periods=retention.periods(),
         identifier_views=masking.identifier_views(),
         identifier_viewers=masking.VIEWERS,
+        field_table=field_access.TABLE,
+        field_places=field_access.PLACES,
+        field_categories=field_access.CATEGORIES,
+        field_viewers=field_access.VIEWERS,
+        field_values=field_access.VALUES,
+        sop_steps=field_steps.sops(),
     )

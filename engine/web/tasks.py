@@ -33,12 +33,10 @@ def render_task(
 ) -> Any:
     """Render a task's webform; the template sees the case only through the form's declared `inputs`.
 
-    NIK and NIP are shown in full only on work screens (queries.is_work_screen), masked on other roles' forms.
+    Personal fields are shown as the field table lets the step's role read them (field_access, docs/privacy.md).
     """
-    work_screen = queries.is_work_screen(task, g.user)
-    view = queries.case_view(task.instance_id, g.user, work_screen=work_screen)
-    if not work_screen:
-        inputs, values = queries.masked_for(g.user, inputs), queries.masked_for(g.user, values)
+    view = queries.case_view(task.instance_id, g.user, task=task)
+    inputs, values = queries.task_shown(task, g.user, inputs), queries.task_shown(task, g.user, values)
     docs = {d.id: d for d in view.documents}
     return render_template(
         template_of(task),
@@ -82,7 +80,7 @@ def show(task_id: int) -> Any:
         return redirect(url_for("cases.show", case_id=task.instance_id))
     inputs, previous = cases.task_form(task)
     values = {
-        **queries.case_view(task.instance_id, g.user, work_screen=queries.is_work_screen(task, g.user)).applicant,
+        **queries.case_view(task.instance_id, g.user, task=task).applicant,
         **previous,
         **cases.bound_values(task, g.user),
     }
@@ -128,7 +126,7 @@ def too_large(_exc: RequestEntityTooLarge) -> Any:
         if task.status != "open":
             return render_template("error.html", message=TOO_LARGE, status=413), 413
         inputs, previous = cases.task_form(task)
-        view = queries.case_view(task.instance_id, g.user, work_screen=queries.is_work_screen(task, g.user))
+        view = queries.case_view(task.instance_id, g.user, task=task)
     except ServiceError as exc:  # not theirs, or gone meanwhile: say so, as any other page would
         return render_template("error.html", message=exc.message, status=exc.status), exc.status
     values = {**view.applicant, **previous, **cases.bound_values(task, g.user)}
