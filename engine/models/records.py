@@ -115,3 +115,7 @@ class OutboxMail(Model):
     template: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the retention job erased a sent mail's content (engine/services/retention.py, MAIL_RETENTION_DAYS): the
+    # subject and body are emptied, the recipient masked; content_sha256 is the SHA-256 of what was erased.
+    erased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

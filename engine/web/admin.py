@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 
-from engine.services import duties, queries, reconcile
+from engine.services import duties, queries, reconcile, retention
 from engine.web.auth import login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -17,7 +17,9 @@ bp = Blueprint("admin", __name__, url_prefix="/admin")
 def outbox() -> Any:
     """The outbox: every mail the app sent or queued, newest first."""
     page = queries.outbox(before=queries.parse_cursor(request.args.get("sebelum")))
-    return render_template("outbox.html", mails=page.rows, next_before=page.next_after)
+    return render_template(
+        "outbox.html", mails=page.rows, next_before=page.next_after, mail_days=retention.mail_period()
+    )
 
 
 @bp.get("/pemisahan-tugas")

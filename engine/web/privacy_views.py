@@ -48,6 +48,7 @@ def need_to_know_table() -> Any:
         periods=retention.periods(),
         identifier_views=masking.identifier_views(),
         identifier_viewers=masking.VIEWERS,
+        mail_days=retention.mail_period(),
         pdfs=[(pdf, need_to_know.pdf_readers(pdf)) for pdf in need_to_know.PDFS],
         persons=need_to_know.PERSONS,
         viewers=need_to_know.VIEWERS,
