@@ -17,6 +17,8 @@ from engine.services.masking import mask_identifier
 from handlers.form_pdf import latin1
 from tests.sops.builders import APPROVE, csr_pem
 from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.sops.test_renewal_rekey import issued_certificate
+from tests.sops.test_revocation import start_revocation, statement
 from tests.web_login import login
 
 # Demo people: the table row each is read under for the applicant's case.
@@ -147,3 +149,35 @@ def test_the_pdf_table_and_the_need_to_know_table_agree() -> None:
     head_filed = Document(kind="form", filename="revocation_statement-atasan-kasus-1.pdf")
     assert need_to_know.kind_of(head_filed) == "formulir_atasan"
     assert need_to_know.kind_of(Document(kind="form", filename="revocation_statement-kasus-1.pdf")) == "formulir"
+
+
+def test_the_agency_head_opens_the_revocation_statement_they_filed_with_the_owners_identifiers_masked(
+    app: Flask, api: Any
+) -> None:
+    serial, _key, _case = issued_certificate(api)
+    ids = identifiers(app)
+    nik, nip = sorted(ids["pemohon"], key=len)
+    head_nip = next(v for v in ids["atasan"] if len(v) == 18)
+    atasan = api("atasan")
+    case_id = start_revocation(atasan, serial, applicant="pemohon")
+    task = only_task(atasan, case_id, "head_statement")
+    body = statement(
+        certificate_serial=serial, reason="affiliationChanged", chronology="Pegawai dimutasi sejak awal bulan."
+    )
+    assert atasan.post(f"/tasks/{task['id']}/complete", json=body).status_code == 200
+    with app.app_context():
+        filed = db.session.execute(
+            select(Document).where(Document.instance_id == case_id, Document.kind == "form")
+        ).scalar_one()
+        assert filed.filename == f"revocation_statement-atasan-kasus-{case_id}.pdf"
+        assert need_to_know.kind_of(filed) == "formulir_atasan"
+    browser = app.test_client()
+    login(browser, "atasan")
+    by_api, by_web = atasan.get(f"/documents/{filed.id}"), browser.get(f"/dokumen/{filed.id}")
+    assert (by_api.status_code, by_web.status_code) == (200, 200)
+    text = text_of(by_api.data)
+    assert head_nip in text and nik not in text and nip not in text
+    assert latin1(mask_identifier(nik)) in text and serial in text
+    # RA staff and the owner open it too; everyone but the owner sees the owner's values masked there.
+    for who in ("pemohon", "verifikator", "admin", "auditor"):
+        assert api(who).get(f"/documents/{filed.id}").status_code == 200, who
