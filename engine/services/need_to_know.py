@@ -4,6 +4,9 @@ The table below IS the rule: `queries.document_for` asks `grant` before it hands
 itself is visible to the person, `access.may_view_case`), `personal_data.open_document` logs the reason `grant`
 gives, the page /privasi shows `rows()` read-only and docs/privacy.md carries a copy; a test walks every cell
 through the API and the web download.
+
+PDFS says, for every PDF the SOPs generate, whose NIK/NIP it carries in full and why; with the table it is the rule
+that no viewer opens a PDF holding someone else's full NIK/NIP unless they need it (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -211,6 +214,8 @@ def kind_of(document: Document) -> str:
     """The table's kind of a case document (a form PDF by its file name, PDFS: unknown names are "formulir")."""
     if documents.is_identity_document(document):
         return "identitas"
+    if document.unmasked_identifiers:  # generated before the masking (migration 0006_pdfs): full NIK/NIP
+        return "formulir"
     if document.kind == "form":
         return next((pdf.kind for pdf in PDFS if document.filename.startswith(pdf.prefix)), "formulir")
     return {"letter": "surat", "dossier": "arsip", "signed": "bertanda_tangan"}.get(document.kind, "unggahan")

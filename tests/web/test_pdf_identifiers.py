@@ -149,6 +149,10 @@ def test_the_pdf_table_and_the_need_to_know_table_agree() -> None:
     head_filed = Document(kind="form", filename="revocation_statement-atasan-kasus-1.pdf")
     assert need_to_know.kind_of(head_filed) == "formulir_atasan"
     assert need_to_know.kind_of(Document(kind="form", filename="revocation_statement-kasus-1.pdf")) == "formulir"
+    # A letter or recommendation generated before the masking (marked by migration 0006_pdfs) carries the full values.
+    assert need_to_know.kind_of(Document(kind="letter", filename="keputusan-verifikasi-kasus-1-1.pdf")) == "surat"
+    legacy = Document(kind="letter", filename="keputusan-verifikasi-kasus-1-1.pdf", unmasked_identifiers=True)
+    assert need_to_know.kind_of(legacy) == "formulir"
 
 
 def test_the_agency_head_opens_the_revocation_statement_they_filed_with_the_owners_identifiers_masked(
