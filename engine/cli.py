@@ -476,14 +476,14 @@ def archive_refresh_command() -> None:
 
 @main.group("retention")
 def retention_group() -> None:
-    """Retention of case documents (docs/privacy.md)."""
+    """Retention of case documents and sent mails (docs/privacy.md)."""
 
 
 @retention_group.command("run")
 @click.option("--as-of", "as_of", default=None, help="Run as of this UTC moment (ISO 8601), e.g. to rehearse.")
 @with_appcontext
 def retention_run(as_of: str | None) -> None:
-    """Erase the content of every document past its retention period, once; list what was erased."""
+    """Erase the content of every document and sent mail past its retention period, once; list what was erased."""
     try:
         moment = datetime.fromisoformat(as_of).replace(tzinfo=None) if as_of else None
     except ValueError:
@@ -496,6 +496,12 @@ def retention_run(as_of: str | None) -> None:
             f"sha256 {erased.sha256}) disimpan sampai {erased.kept_until:%Y-%m-%d}"
         )
     click.echo(f"Isi dokumen dihapus: {len(report.erased)}")
+    for mail in report.mails:
+        click.echo(
+            f"  surel {mail.mail_id} ({mail.template}, kasus {mail.case_id or '-'}, terkirim "
+            f"{mail.sent_at:%Y-%m-%d}, sha256 {mail.content_sha256})"
+        )
+    click.echo(f"Isi surel terkirim dihapus: {len(report.mails)}")
 
 
 @pki_group.command("rollover")

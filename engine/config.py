@@ -148,6 +148,10 @@ DEFAULTS: dict[str, Any] = {
     "RETENTION_YEARS": {"identitas": {"dikabulkan": 5, "tidak_dikabulkan": 1}, "unggahan": {"tidak_dikabulkan": 2}},
     # Hours between two runs of the retention job (scheduler).
     "RETENTION_INTERVAL_HOURS": 24,
+    # Days a sent mail's content (subject, body; they name people) is kept in the outbox after it was sent; the
+    # same job then empties it, masks the recipient and keeps the row, the times and the content's SHA-256.
+    # Unsent mails are never erased (docs/privacy.md).
+    "MAIL_RETENTION_DAYS": 365,
     # Long-term validation (scheduler job, `sertel archive refresh`): a signed PDF the RA archived gets a new
     # archive timestamp when the certificates behind its newest timestamp expire within this many days.
     "ARCHIVE_REFRESH_WINDOW_DAYS": 60,

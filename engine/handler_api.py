@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.registry import Param, form_schema, service_task
+from engine.services.masking import mask_identifier
 from engine.terms import owner_terms
 from engine.vocabulary import code_label, field_label, readable_value
 
@@ -18,6 +19,7 @@ __all__ = [
     "code_label",
     "field_label",
     "form_schema",
+    "mask_identifier",
     "owner_terms",
     "readable_value",
     "service_task",

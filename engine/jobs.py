@@ -100,7 +100,7 @@ def refresh_dashboard() -> int:
 
 
 def erase_expired_documents() -> dict[str, object]:
-    """Erase the content of documents past their retention period; return (and log) what was erased."""
+    """Erase the content of documents and sent mails past their retention period; return (and log) what was erased."""
     assert _app is not None
     with _app.app_context():
         return retention.erase_expired().as_dict()

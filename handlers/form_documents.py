@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from engine.handler_api import FormRefused, HandlerContext, HandlerError, Param, service_task
+from engine.handler_api import FormRefused, HandlerContext, HandlerError, Param, mask_identifier, service_task
 from handlers.common import REGISTRATION_PARAM, now_iso, param, submission
 from handlers.form_pdf import FORM_TITLES, SEALED_MARK, SIGNED_MARK, UNSIGNED_MARK, indonesian_date, render_form_pdf
 from handlers.revocation import REASONS, REQUESTERS
@@ -36,6 +36,9 @@ DOCUMENT_KIND = "form"
 SIGNING_LOCATION = "Kota Pekalongan"
 # Who may file a form for someone else (the diagram's `filed_by`): the owner's agency head.
 FILERS = ("owner", "agency_head")
+# The file name tells a form the agency head filed (the owner's NIK/NIP masked) from the owner's: the
+# need-to-know table (engine/services/need_to_know.py, PDFS) lets the head open only the former.
+FILER_SUFFIX = {"agency_head": "-atasan"}
 SOP_REFERENCES = {
     "issuance_ams": "SOP 088.9",
     "renewal_rekey": "SOP 088.10",
@@ -103,13 +106,18 @@ def date_label(value: Any) -> str:
         return text or "-"
 
 
-def applicant_rows(ctx: HandlerContext, heading: str) -> list[tuple[str, str | None]]:
-    """The applicant's identity rows under a heading."""
+def applicant_rows(ctx: HandlerContext, heading: str, *, masked: bool = False) -> list[tuple[str, str | None]]:
+    """The applicant's identity rows under a heading; `masked`: NIK and NIP as `3375 •••• •••• 0001`.
+
+    Masked in the PDFs whose readers do not need the full values (the agency head's forms, the decision letter:
+    need_to_know.PDFS says which), at generation time, before the PDF is signed.
+    """
+    nik, nip = person(ctx, "nik"), person(ctx, "nip")
     return [
         (heading, None),
         ("Nama lengkap", person(ctx, "full_name")),
-        ("NIK", person(ctx, "nik")),
-        ("NIP", person(ctx, "nip")),
+        ("NIK", mask_identifier(nik) if masked and nik else nik),
+        ("NIP", mask_identifier(nip) if masked and nip else nip),
         ("Jabatan", person(ctx, "position")),
         ("Perangkat Daerah", agency_label(ctx)),
     ]
@@ -149,7 +157,8 @@ def registration_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormCo
 def recommendation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormContent:
     """Formulir Rekomendasi Permohonan Penerbitan Sertifikat Elektronik untuk Individu."""
     approve = form.get("decision") == "approve"
-    rows = applicant_rows(ctx, "Pegawai yang dimohonkan")
+    # The head recommends from the registration shown masked; the full values are in the registration form.
+    rows = applicant_rows(ctx, "Pegawai yang dimohonkan", masked=True)
     rows += [
         ("E-mail dinas", person(ctx, "email")),
         ("Kepala Perangkat Daerah", None),
@@ -183,7 +192,10 @@ def recommendation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> Form
 def revocation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormContent:
     """Formulir Pernyataan Pencabutan Sertifikat Elektronik (by the owner, or by RA staff on their behalf)."""
     reason = _text(form.get("reason"))
-    rows = applicant_rows(ctx, "Pemilik sertifikat")
+    by_head = param(ctx, "filed_by") == "agency_head"
+    # The agency head files and opens their own statement: the owner's NIK and NIP are masked there (the
+    # certificate's serial number says which certificate is revoked).
+    rows = applicant_rows(ctx, "Pemilik sertifikat", masked=by_head)
     rows += [
         ("Sertifikat yang dicabut", None),
         ("Nomor seri sertifikat", _text(form.get("certificate_serial"))),
@@ -191,7 +203,7 @@ def revocation_content(ctx: HandlerContext, form: Mapping[str, Any]) -> FormCont
         ("Tanggal kejadian", date_label(form.get("incident_date"))),
         ("Kronologi", _text(form.get("chronology"))),
     ]
-    if param(ctx, "filed_by") == "agency_head":
+    if by_head:
         return head_revocation_content(ctx, rows)
     by_staff = "requested_by" in form
     if not by_staff:
@@ -326,9 +338,9 @@ def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
     `submission` (what was submitted), `registration` (optional: the applicant's registration form, whose
     declared data the PDF shows before the person record's). Signed with the submitter's eSign key
     when they typed `signing_passphrase`, otherwise sealed by the RA. Stored as the case document
-    '<form>-kasus-<case>.pdf' of kind 'form'. Result: document_id, signed_by ('owner' | 'ra_seal', or
-    'unsigned' when the engine has no RA seal, i.e. with a remote PSrE),
-    form, filename, sha256, created_at.
+    '<form>-kasus-<case>.pdf' ('<form>-atasan-kasus-<case>.pdf' when the agency head files it) of kind
+    'form'. Result: document_id, signed_by ('owner' | 'ra_seal', or 'unsigned' when the engine has no RA
+    seal, i.e. with a remote PSrE), form, filename, sha256, created_at.
     """
     form = _text(param(ctx, "form"))
     if form not in BUILDERS:
@@ -363,7 +375,7 @@ def form_pdf(ctx: HandlerContext) -> dict[str, Any]:
         )
         if signed_by == "unsigned":
             signed = render(UNSIGNED_MARK)
-    filename = f"{form}-kasus-{ctx.case_id}.pdf"
+    filename = f"{form}{FILER_SUFFIX.get(_text(param(ctx, 'filed_by')), '')}-kasus-{ctx.case_id}.pdf"
     document_id = ctx.store_document(filename, MEDIA_TYPE, signed, DOCUMENT_KIND)
     return {
         "document_id": document_id,

@@ -45,7 +45,8 @@ def render_letter(
 ) -> bytes:
     """The decision letter as an unsigned PDF that names truthfully who signs it (`signed_by`)."""
     rows: list[tuple[str, str | None]] = [
-        *applicant_rows(ctx, "Pemohon"),
+        # The letter goes to every reader of the case's decision (the agency head too): NIK and NIP masked.
+        *applicant_rows(ctx, "Pemohon", masked=True),
         ("Keputusan", None),
         ("Keputusan Verifikator", DECISIONS[str(verdict["decision"])]),
         ("Alasan", str(verdict.get("reasons") or "-")),

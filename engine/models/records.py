@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Sequence, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, Sequence, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from engine.models.base import Model, utcnow
@@ -63,6 +63,9 @@ class Document(Model):
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("documents.id"), nullable=True, index=True)
     # When the retention job erased the content (engine/services/retention.py); the row and its sha256 stay.
     erased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # A recommendation or decision letter generated before those PDFs masked the applicant's NIK/NIP (marked by
+    # migration 0006_pdfs): it carries them in full, so the need-to-know table reads it as "formulir".
+    unmasked_identifiers: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class DocumentBlob(Model):
@@ -115,3 +118,7 @@ class OutboxMail(Model):
     template: Mapped[str] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    # When the retention job erased a sent mail's content (engine/services/retention.py, MAIL_RETENTION_DAYS): the
+    # subject and body are emptied, the recipient masked; content_sha256 is the SHA-256 of what was erased.
+    erased_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    content_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)

@@ -116,6 +116,7 @@ def _refresh_one(
     )
     newer = documents.store_bytes(renewed, document.filename, PDF, document.kind, None, document.instance_id, actor)
     newer.supersedes_id = document.id
+    newer.unmasked_identifiers = document.unmasked_identifiers  # the same content: read by the same rule
     stream = audit.case_stream(document.instance_id) if document.instance_id else "system"
     payload = {
         "document_id": newer.id,

@@ -4,6 +4,9 @@ The table below IS the rule: `queries.document_for` asks `grant` before it hands
 itself is visible to the person, `access.may_view_case`), `personal_data.open_document` logs the reason `grant`
 gives, the page /privasi shows `rows()` read-only and docs/privacy.md carries a copy; a test walks every cell
 through the API and the web download.
+
+PDFS says, for every PDF the SOPs generate, whose NIK/NIP it carries in full and why; with the table it is the rule
+that no viewer opens a PDF holding someone else's full NIK/NIP unless they need it (docs/privacy.md).
 """
 
 from __future__ import annotations
@@ -19,8 +22,9 @@ from engine.services import documents
 KINDS: dict[str, str] = {
     "identitas": "Dokumen identitas (pindaian/foto KTP, swafoto)",
     "unggahan": "Unggahan lain (SK, bukti ASN, surat permintaan)",
-    "formulir": "Formulir bertanda tangan (pendaftaran, rekomendasi)",
-    "surat": "Surat keputusan verifikasi",
+    "formulir": "Formulir bertanda tangan yang memuat NIK/NIP pemohon (pendaftaran, pencabutan, lupa passphrase)",
+    "formulir_atasan": "Formulir yang diajukan atasan (rekomendasi, pencabutan oleh atasan; NIK/NIP pemohon tersamar)",
+    "surat": "Surat keputusan verifikasi (NIK/NIP pemohon tersamar)",
     "arsip": "Berkas arsip kasus",
     "bertanda_tangan": "Dokumen bertanda tangan lain",
 }
@@ -54,6 +58,7 @@ TABLE: dict[str, dict[str, frozenset[str]]] = {
         "identitas": frozenset({"verifikasi"}),
         "unggahan": _ALL,
         "formulir": _ALL,
+        "formulir_atasan": _ALL,
         "surat": _ALL,
         "arsip": _ALL,
         "bertanda_tangan": _ALL,
@@ -64,35 +69,156 @@ TABLE: dict[str, dict[str, frozenset[str]]] = {
         "identitas": _RUNNING,
         "unggahan": _ALL,
         "formulir": _ALL,
+        "formulir_atasan": _ALL,
         "surat": _ALL,
         "arsip": _ALL,
         "bertanda_tangan": _ALL,
     },
-    # The agency head recommends from the registration, never from the KTP or the selfie.
+    # The agency head recommends from the registration as the task screen shows it (NIK/NIP masked), never from
+    # the KTP or the selfie, and opens only the PDFs that carry no one's full NIK/NIP but their own (PDFS below):
+    # the forms they filed and the decision letter. Other signed documents may carry anything: refused.
     "Atasan": {
         "identitas": _NEVER,
         "unggahan": _ALL,
-        "formulir": _ALL,
+        "formulir": _NEVER,
+        "formulir_atasan": _ALL,
         "surat": _ALL,
         "arsip": _NEVER,
-        "bertanda_tangan": _ALL,
+        "bertanda_tangan": _NEVER,
     },
 }
 
 REFUSED = {
     "identitas": "Dokumen identitas (KTP, swafoto) hanya dapat dibuka pemiliknya, Verifikator selama verifikasi, "
     "Admin selama kasus berjalan, dan Auditor.",
+    "formulir": "Formulir ini memuat NIK dan NIP pemohon secara lengkap; hanya pemiliknya, Verifikator, Admin, "
+    "dan Auditor yang dapat membukanya.",
+    "arsip": "Berkas arsip kasus memuat NIK dan NIP secara lengkap; hanya pemiliknya, Verifikator, Admin, "
+    "dan Auditor yang dapat membukanya.",
 }
 REFUSED_DEFAULT = "Anda tidak berwenang atas dokumen ini."
 
 
+# ---------------------------------------------------------------- the generated PDFs
+
+# Whose NIK/NIP a generated PDF may carry in full, as the table names them.
+PERSONS: dict[str, str] = {
+    "pemohon": "pemohon / pemilik sertifikat",
+    "atasan": "atasan (Kepala Perangkat Daerah)",
+    "verifikator": "Verifikator",
+    "peminta": "peminta pencabutan",
+}
+
+
+@dataclass(frozen=True)
+class Carried:
+    """A person's identifiers a PDF carries in full, and why they must be in full there."""
+
+    whose: str  # a key of PERSONS
+    identifiers: str  # "NIK, NIP" or "NIP"
+    why: str
+
+
+@dataclass(frozen=True)
+class GeneratedPdf:
+    """A PDF the SOPs generate (and sign or seal, so it cannot be masked afterwards): what it carries in full.
+
+    Everyone the table above lets open its `kind` reads what it carries in full; the generator masks the rest
+    before signing (`masked`). A form PDF's kind is told by its file name (`prefix`).
+    """
+
+    name: str
+    prefix: str
+    kind: str
+    full: tuple[Carried, ...]
+    masked: str = ""
+
+
+_OWN_STATEMENT = "pernyataan bertanda tangan pemohon, seperti formulir kertas; Verifikator mencocokkannya dengan KTP"
+_SIGNER = "pejabat penanda tangan, dengan nama dan NIP di blok tanda tangan menurut tata naskah dinas"
+
+# Every PDF the handlers generate (handlers/form_documents.py, letters.py, common.py's dossier cover). The
+# Atasan opens none that carries the applicant's full NIK/NIP (a test checks the two tables agree).
+PDFS: tuple[GeneratedPdf, ...] = (
+    GeneratedPdf(
+        "Formulir pendaftaran (SOP 088.9, 088.14)",
+        "registration-kasus-",
+        "formulir",
+        (Carried("pemohon", "NIK, NIP", _OWN_STATEMENT),),
+    ),
+    GeneratedPdf(
+        "Pernyataan lupa passphrase (SOP 088.13)",
+        "forgotten_passphrase-kasus-",
+        "formulir",
+        (Carried("pemohon", "NIK, NIP", _OWN_STATEMENT),),
+    ),
+    GeneratedPdf(
+        "Pernyataan pencabutan oleh pemilik atau petugas (SOP 088.11)",
+        "revocation_statement-kasus-",
+        "formulir",
+        (
+            Carried("pemohon", "NIK, NIP", "pernyataan pemilik sertifikat atau petugas atas namanya"),
+            Carried("peminta", "NIP", "pejabat yang meminta pencabutan, dicocokkan dengan surat permintaannya"),
+        ),
+    ),
+    GeneratedPdf(
+        "Formulir rekomendasi (SOP 088.9, 088.14)",
+        "recommendation-kasus-",
+        "formulir_atasan",
+        (Carried("atasan", "NIP", _SIGNER),),
+        "NIK dan NIP pegawai; nilai lengkapnya ada di formulir pendaftaran",
+    ),
+    GeneratedPdf(
+        "Pernyataan pencabutan oleh atasan (SOP 088.11)",
+        "revocation_statement-atasan-kasus-",
+        "formulir_atasan",
+        (Carried("atasan", "NIP", _SIGNER),),
+        "NIK dan NIP pemilik; nomor seri menunjuk sertifikatnya",
+    ),
+    GeneratedPdf(
+        "Surat keputusan verifikasi",
+        "keputusan-verifikasi-kasus-",
+        "surat",
+        (Carried("verifikator", "NIP", _SIGNER + ", bila Verifikator menandatanganinya sendiri"),),
+        "NIK dan NIP pemohon",
+    ),
+    GeneratedPdf(
+        "Sampul berkas arsip, juga manifes JSON-nya",
+        "berkas-kasus-",
+        "arsip",
+        (
+            Carried("pemohon", "NIK", "menunjuk pemohon yang diputus dalam arsip kasus"),
+            Carried("atasan", "NIP", "keputusan rekomendasi sebagaimana diambil"),
+            Carried("peminta", "NIP", "permintaan pencabutan sebagaimana diajukan"),
+        ),
+    ),
+)
+
+
+def pdf_readers(pdf: GeneratedPdf) -> list[str]:
+    """The viewers (VIEWERS keys) who may open the PDF in some state of its case: they read what it carries."""
+    return [viewer for viewer in VIEWERS if TABLE[viewer].get(pdf.kind, _NEVER)]
+
+
+def pdf_markdown() -> str:
+    """The PDF table as Markdown (docs/privacy.md carries it; a test keeps the two equal)."""
+    lines = ["| PDF | jenis | lengkap di dalamnya: mengapa | tersamar | dibuka oleh |", "|---|---|---|---|---|"]
+    for pdf in PDFS:
+        full = "; ".join(f"{c.identifiers} {PERSONS[c.whose]}: {c.why}" for c in pdf.full) or "—"
+        readers = ", ".join(VIEWERS[v][0] for v in pdf_readers(pdf))
+        lines.append(f"| {pdf.name} | {pdf.kind} | {full} | {pdf.masked or '—'} | {readers} |")
+    return "\n".join(lines)
+
+
 def kind_of(document: Document) -> str:
-    """The table's kind of a case document."""
+    """The table's kind of a case document (a form PDF by its file name, PDFS: unknown names are "formulir")."""
     if documents.is_identity_document(document):
         return "identitas"
-    return {"form": "formulir", "letter": "surat", "dossier": "arsip", "signed": "bertanda_tangan"}.get(
-        document.kind, "unggahan"
-    )
+    if document.unmasked_identifiers:  # generated before the masking (migration 0006_pdfs): full NIK/NIP
+        return "formulir"
+    if document.kind == "form":
+        return next((pdf.kind for pdf in PDFS if document.filename.startswith(pdf.prefix)), "formulir")
+    return {"letter": "surat", "dossier": "arsip", "signed": "bertanda_tangan"}.get(document.kind, "unggahan")
 
 
 def state_of(case: ProcessInstance) -> str:

@@ -1,4 +1,5 @@
-"""Retention (UU 27/2022): how long each kind of case document is kept after its case ends, and erasing it after.
+"""Retention (UU 27/2022): how long each kind of case document is kept after its case ends, and erasing it after;
+and how long a sent mail's content is kept in the outbox (MAIL_RETENTION_DAYS, `erase_expired_mails`).
 
 The periods come from settings (RETENTION_YEARS per document kind and outcome, DOSSIER_RETENTION_YEARS for the
 rest; engine/config.py). `erase_expired` erases the content of every document past its period: the row, its
@@ -9,14 +10,16 @@ still verifies and says what was erased, when and why.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from engine import runtime
-from engine.models import Document, DocumentBlob, ProcessInstance, db
+from engine.models import Document, DocumentBlob, OutboxMail, ProcessInstance, db
 from engine.models.base import utcnow
 from engine.services import audit, documents, need_to_know, transactions
 from engine.services.runtime_context import settings
@@ -71,16 +74,38 @@ class Erased:
     kept_until: datetime
 
 
+@dataclass(frozen=True)
+class ErasedMail:
+    """One sent mail whose content was erased: what is left of it."""
+
+    mail_id: int
+    case_id: int | None
+    template: str
+    sent_at: datetime
+    content_sha256: str
+
+
 @dataclass
 class ErasureReport:
     """What a run erased (and when it ran, as of which moment)."""
 
     now: datetime
     erased: list[Erased] = field(default_factory=list)
+    mails: list[ErasedMail] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, object]:
         return {
             "now": self.now.isoformat(timespec="seconds"),
+            "mails": [
+                {
+                    "mail_id": m.mail_id,
+                    "case_id": m.case_id,
+                    "template": m.template,
+                    "sent_at": m.sent_at.isoformat(timespec="seconds"),
+                    "content_sha256": m.content_sha256,
+                }
+                for m in self.mails
+            ],
             "erased": [
                 {
                     "document_id": e.document_id,
@@ -121,13 +146,20 @@ def expired_documents(now: datetime) -> dict[int, list[tuple[Document, str, date
 
 
 def erase_expired(now: datetime | None = None, actor: str = "penjadwal") -> ErasureReport:
-    """Erase the content of every document past its retention period; one transaction per case.
+    """Erase the content of every document past its retention period, one transaction per case, then the
+    content of every sent mail past MAIL_RETENTION_DAYS (`erase_expired_mails`, one transaction).
 
     Each erased document gets `erased_at` and a `document_erased` event on its case's stream (document id,
     sha256, kind, outcome, period). Its bytes are deleted once no document still kept has the same content.
     """
     moment = now or utcnow()
     report = ErasureReport(moment)
+    _erase_documents(moment, actor, report)
+    report.mails = erase_expired_mails(moment, actor)
+    return report
+
+
+def _erase_documents(moment: datetime, actor: str, report: ErasureReport) -> None:
     for case_id in sorted(expired_documents(moment)):
         transactions.begin_write()
         case = db.session.get(ProcessInstance, case_id)
@@ -168,7 +200,91 @@ def erase_expired(now: datetime | None = None, actor: str = "penjadwal") -> Eras
             len(report.erased),
             ", ".join(f"#{e.document_id} ({e.kind}, case {e.case_id})" for e in report.erased),
         )
-    return report
+
+
+# ---------------------------------------------------------------- the outbox
+
+
+def mail_period() -> int:
+    """Days a sent mail's content is kept after it was sent (MAIL_RETENTION_DAYS)."""
+    days = int(settings()["MAIL_RETENTION_DAYS"])
+    if days < 0:
+        raise ValueError("SERTEL_MAIL_RETENTION_DAYS tidak boleh negatif")
+    return days
+
+
+def mail_content_sha256(mail: OutboxMail) -> str:
+    """The SHA-256 of what erasing a mail removes: recipient, subject and body, as canonical UTF-8 JSON.
+
+    Whoever holds the mail as it was sent can show it is the one the outbox listed (the hash stays).
+    """
+    content = {"recipient": mail.recipient, "subject": mail.subject, "body": mail.body}
+    canonical = json.dumps(content, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def masked_recipient(address: str) -> str:
+    """An erased mail's recipient: the first character of the local part and the domain (`b•••@kota.go.id`)."""
+    local, at, domain = address.partition("@")
+    return f"{local[:1]}•••{at}{domain}" if at else "•••"
+
+
+def erase_expired_mails(now: datetime | None = None, actor: str = "penjadwal") -> list[ErasedMail]:
+    """Empty the subject and body of every mail sent more than MAIL_RETENTION_DAYS ago, in one transaction.
+
+    The row stays (its case, template, created and sent times), the recipient is masked, `content_sha256` keeps
+    the SHA-256 of what was erased and `erased_at` says when; one `mails_erased` event on the system stream lists
+    them (ids, case, template, sent time, hash). A mail never sent (no SMTP, a failed delivery) is never erased:
+    it is still to be delivered or looked into.
+    """
+    moment = now or utcnow()
+    cutoff = moment - timedelta(days=mail_period())
+    due = (
+        select(OutboxMail)
+        .where(OutboxMail.erased_at.is_(None), OutboxMail.sent_at.is_not(None), OutboxMail.sent_at <= cutoff)
+        .order_by(OutboxMail.id)
+    )
+    if db.session.execute(due.with_only_columns(OutboxMail.id).limit(1)).first() is None:
+        return []
+    transactions.begin_write()
+    erased: list[ErasedMail] = []
+    for mail in db.session.execute(due).scalars():  # re-read under the write lock: another run may have erased them
+        assert mail.sent_at is not None
+        digest = mail_content_sha256(mail)
+        mail.content_sha256 = digest
+        mail.erased_at = moment
+        mail.recipient = masked_recipient(mail.recipient)
+        mail.subject = ""
+        mail.body = ""
+        erased.append(ErasedMail(mail.id, mail.instance_id, mail.template, mail.sent_at, digest))
+    if erased:
+        audit.append(
+            "system",
+            "mails_erased",
+            actor,
+            {
+                "reason": "masa retensi surel berakhir",
+                "retention_days": mail_period(),
+                "mails": [
+                    {
+                        "mail_id": m.mail_id,
+                        "case_id": m.case_id,
+                        "template": m.template,
+                        "sent_at": m.sent_at.isoformat(timespec="seconds"),
+                        "content_sha256": m.content_sha256,
+                    }
+                    for m in erased
+                ],
+            },
+        )
+    db.session.commit()
+    if erased:
+        log.info(
+            "retention: erased the content of %d sent mail(s): %s",
+            len(erased),
+            ", ".join(f"#{m.mail_id}" for m in erased),
+        )
+    return erased
 
 
 def _unshared(digests: set[str]) -> set[str]:

@@ -20,7 +20,7 @@ def outbox() -> Any:
     page = queries.outbox(before=queries.parse_cursor(request.args.get("sebelum")))
     # Addresses as the field table lets the reader's roles see them in a list (field_access, docs/privacy.md).
     mails = field_access.listed_mails(page.rows, g.user)
-    return render_template("outbox.html", mails=mails, next_before=page.next_after)
+    return render_template("outbox.html", mails=mails, next_before=page.next_after, mail_days=retention.mail_period())
 
 
 @bp.get("/retensi")

@@ -54,4 +54,8 @@ def need_to_know_table() -> Any:
         field_viewers=field_access.VIEWERS,
         field_values=field_access.VALUES,
         sop_steps=field_steps.sops(),
+        mail_days=retention.mail_period(),
+        pdfs=[(pdf, need_to_know.pdf_readers(pdf)) for pdf in need_to_know.PDFS],
+        persons=need_to_know.PERSONS,
+        viewers=need_to_know.VIEWERS,
     )

@@ -195,3 +195,30 @@ def test_app_servers_upgrading_together_migrate_once(app: Flask, tmp_path: Path)
     with app.app_context():
         assert setup.schema_revision() == setup.head_revision()
         command.check(setup.alembic_config())
+
+
+def test_0006_marks_the_letters_and_recommendations_made_before_the_masking(app: Flask) -> None:
+    """They carry the applicant's full NIK/NIP: the need-to-know table reads them as 'formulir' (docs/privacy.md)."""
+    with app.app_context():
+        _empty_database()
+        setup.upgrade_schema("0006_erasures")
+        names = {
+            1: ("letter", "keputusan-verifikasi-kasus-1-1.pdf"),
+            2: ("form", "recommendation-kasus-1.pdf"),
+            3: ("form", "registration-kasus-1.pdf"),
+            4: ("upload", "recommendation-kasus-9.pdf"),
+        }
+        with db.engine.begin() as connection:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO documents (id, sha256, filename, media_type, size, kind, created_at) "
+                    "VALUES (:id, :sha, :name, 'application/pdf', 1, :kind, CURRENT_TIMESTAMP)"
+                ),
+                [{"id": i, "sha": f"{i:064d}", "name": name, "kind": kind} for i, (kind, name) in names.items()],
+            )
+        setup.upgrade_schema()
+        with db.engine.connect() as connection:
+            marked = connection.execute(
+                sa.text("SELECT id FROM documents WHERE unmasked_identifiers ORDER BY id")
+            ).scalars()
+            assert list(marked) == [1, 2]

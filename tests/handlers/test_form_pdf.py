@@ -179,13 +179,15 @@ def test_recommendation_pdf_names_the_employee_and_the_head() -> None:
     assert_common(text, "recommendation")
     for value in (
         "Budi Santoso",
-        "3375011507900001",
+        "3375 ---- ---- 0001",  # the employee's NIK and NIP masked before signing (need_to_know.PDFS)
+        "1990 ---- ---- -- 1001",
         "Dr. Agus Prasetyo, M.Kom.",
         "197501102000031003",
         "Merekomendasikan",
         "dengan ini merekomendasikan",
     ):
         assert value in text, value
+    assert "3375011507900001" not in text and "199007152015031001" not in text
 
 
 def test_revocation_statement_pdf_shows_the_certificate_reason_and_incident_date() -> None:

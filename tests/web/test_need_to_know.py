@@ -25,7 +25,14 @@ PEOPLE = {
     "auditor": "Auditor",
     "pemohon2": None,
 }
-PRODUCED = {"formulir": "form", "surat": "letter", "arsip": "dossier", "bertanda_tangan": "signed"}
+# Stored kind and file name of a generated document of each table kind (a form's kind is told by its name).
+PRODUCED = {
+    "formulir": ("form", "registration-kasus-{case}.pdf"),
+    "formulir_atasan": ("form", "recommendation-kasus-{case}.pdf"),
+    "surat": ("letter", "keputusan-verifikasi-kasus-{case}-1.pdf"),
+    "arsip": ("dossier", "berkas-kasus-{case}.pdf"),
+    "bertanda_tangan": ("signed", "bertanda_tangan.pdf"),
+}
 
 
 def _case_in(api: Any, state: str) -> int:
@@ -46,9 +53,10 @@ def _one_of_each_kind(app: Flask, case_id: int) -> dict[str, int]:
         for document in db.session.execute(select(Document).where(Document.instance_id == case_id)).scalars():
             found.setdefault(need_to_know.kind_of(document), document.id)
         transactions.begin_write()
-        for kind, stored_kind in PRODUCED.items():
+        for kind, (stored_kind, name) in PRODUCED.items():
             if kind not in found:
-                made = documents.store_bytes(PDF, f"{kind}.pdf", "application/pdf", stored_kind, None, case_id, "test")
+                filename = name.format(case=case_id)
+                made = documents.store_bytes(PDF, filename, "application/pdf", stored_kind, None, case_id, "test")
                 found[kind] = made.id
         db.session.commit()
     assert set(found) == set(need_to_know.KINDS)
@@ -79,7 +87,9 @@ def test_every_role_and_document_kind_answers_as_the_table_says(app: Flask, api:
     # The cells the issue names, spelled out: the verifikator's KTP access ends with verification, the agency
     # head never opens it, the auditor always can.
     assert expected[("verifikator", "identitas")] == (200 if state == "verifikasi" else 403)
-    assert expected[("atasan", "identitas")] == 403 and expected[("atasan", "formulir")] == 200
+    assert expected[("atasan", "identitas")] == 403 and expected[("atasan", "formulir_atasan")] == 200
+    # The agency head never opens the applicant's own signed forms (full NIK/NIP) nor the dossier.
+    assert expected[("atasan", "formulir")] == 403 and expected[("atasan", "arsip")] == 403
     assert expected[("auditor", "identitas")] == 200 and expected[("pemohon", "identitas")] == 200
 
 
@@ -102,6 +112,9 @@ def test_the_table_is_shown_in_the_app_and_copied_in_the_docs(client: Any) -> No
     assert "/privasi" in client.get("/data-saya").get_data(as_text=True)
     docs = (Path(__file__).resolve().parents[2] / "docs" / "privacy.md").read_text(encoding="utf-8")
     assert need_to_know.markdown() in docs
+    # The PDF table too: which PDF carries whose NIK/NIP in full, why, and who opens it.
+    assert "NIK dan NIP di dalam PDF" in html and "Formulir rekomendasi (SOP 088.9, 088.14)" in html
+    assert need_to_know.pdf_markdown() in docs
 
 
 def test_the_nik_nip_part_of_the_table_follows_the_masking_rule(client: Any) -> None:
