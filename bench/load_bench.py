@@ -82,8 +82,15 @@ def pick_users(url: str, count: int) -> list[tuple[str, list[int]]]:
     return users
 
 
+def role_of(username: str) -> str:
+    """The role a load-bench user plays: 'verifikator' (the RA's work queue) or 'pemohon' (an applicant)."""
+    return "verifikator" if username.startswith("verifikator") else "pemohon"
+
+
 def login(base: str, username: str) -> requests.Session:
     session = requests.Session()
+    # The role in the User-Agent lets the server's access log (request time in ms) be split by role.
+    session.headers["User-Agent"] = f"load-bench {role_of(username)}"
     # A browser retries an idempotent request once when the server closed the kept-alive connection just as
     # it was reused (gunicorn closes idle connections after its keepalive); so does this client.
     session.mount("http://", HTTPAdapter(max_retries=Retry(total=1, connect=1, read=1, status=0)))
@@ -114,7 +121,9 @@ def wait_until_up(base: str, server: subprocess.Popen[bytes], limit: float = 60.
     raise RuntimeError("the server did not start in time")
 
 
-def start_server(url: str, workers: int, threads: int, port: int, instance: Path) -> subprocess.Popen[bytes]:
+def start_server(
+    url: str, workers: int, threads: int, port: int, instance: Path, access_log: Any
+) -> subprocess.Popen[bytes]:
     env = {
         **os.environ,
         "SERTEL_ENV": "testing",
@@ -125,22 +134,44 @@ def start_server(url: str, workers: int, threads: int, port: int, instance: Path
     }
     sertel = str(Path(sys.executable).with_name("sertel"))
     command = [sertel, "serve", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads", str(threads)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(command, env=env, stdout=access_log, stderr=subprocess.DEVNULL)
 
 
-def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, think: float) -> dict[str, Any]:
-    sessions = [(login(base, name), cases) for name, cases in users]
+# gunicorn's access log line (engine/gunicorn_conf.py): ... "GET /path HTTP/1.1" status bytes "referer" "agent" ms
+_ACCESS = re.compile(
+    r'"GET (?P<path>\S+) HTTP/[^"]*" (?P<status>\d+) \S+ "[^"]*" "load-bench (?P<role>\w+)" (?P<ms>\d+)$'
+)
+
+
+def server_times(log: Path, since: float) -> dict[str, list[float]]:
+    """Server-side request times (ms, gunicorn's %(M)s) of the timed requests, by page and role."""
+    times: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines()[int(since) :]:
+        found = _ACCESS.search(line)
+        if not found:
+            continue
+        page = "inbox" if found["path"] == "/" else "case" if found["path"].startswith("/kasus/") else ""
+        if page:
+            times.setdefault(f"{page} {found['role']}", []).append(float(found["ms"]))
+    return times
+
+
+def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, think: float, log: Path) -> dict[str, Any]:
+    sessions = [(login(base, name), cases, role_of(name)) for name, cases in users]
     # Warm-up, untimed: every worker process builds its app, pools and caches on its first requests.
-    for session, cases in sessions:
+    for session, cases, _ in sessions:
         session.get(f"{base}/", timeout=60)
         session.get(f"{base}/kasus/{cases[0]}", timeout=60)
+    time.sleep(0.5)
+    warm_lines = len(log.read_text(errors="replace").splitlines())
     latencies: dict[str, list[float]] = {"inbox": [], "case": []}
+    by_role: dict[str, list[float]] = {}
     failures: list[int] = []
     lock = threading.Lock()
     start = threading.Barrier(len(sessions))
     stop_at: list[float] = []
 
-    def user(session: requests.Session, cases: list[int]) -> None:
+    def user(session: requests.Session, cases: list[int], role: str) -> None:
         start.wait()
         if not stop_at:
             stop_at.append(time.monotonic() + seconds)
@@ -155,6 +186,7 @@ def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, thin
                 spent = (time.perf_counter() - began) * 1000
                 with lock:
                     latencies[page].append(spent)
+                    by_role.setdefault(f"{page} {role}", []).append(spent)
                     if status != 200:
                         failures.append(status)
                 if think:
@@ -168,12 +200,22 @@ def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, thin
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
+    time.sleep(0.5)
+    server = server_times(log, warm_lines)
     total = sum(len(v) for v in latencies.values())
     return {
         "requests_per_s": total / elapsed,
         "pages": {
             page: {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 0.95)}
             for page, v in latencies.items()
+        },
+        "by_role": {
+            key: {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 0.95)}
+            for key, v in sorted(by_role.items())
+        },
+        "server": {
+            key: {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 0.95)}
+            for key, v in sorted(server.items())
         },
         "failures": failures,
     }
@@ -195,18 +237,21 @@ def main() -> None:
     print("| workers | run | req/s | inbox p50 | inbox p95 | case p50 | case p95 | non-200 |")
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     failed = False
+    details: list[tuple[int, int, dict[str, Any]]] = []
     for workers in [int(w) for w in args.workers.split(",")]:
         for run in range(1, args.runs + 1):
             port = free_port()
             instance = Path(tempfile.mkdtemp(prefix="sertel-load-bench-"))
-            server = start_server(args.url, workers, args.threads, port, instance)
-            try:
-                base = f"http://127.0.0.1:{port}"
-                wait_until_up(base, server)
-                result = run_load(base, users, args.seconds, args.think)
-            finally:
-                server.terminate()
-                server.wait(timeout=30)
+            log = instance / "access.log"
+            with log.open("wb") as access_log:
+                server = start_server(args.url, workers, args.threads, port, instance, access_log)
+                try:
+                    base = f"http://127.0.0.1:{port}"
+                    wait_until_up(base, server)
+                    result = run_load(base, users, args.seconds, args.think, log)
+                finally:
+                    server.terminate()
+                    server.wait(timeout=30)
             inbox, case = result["pages"]["inbox"], result["pages"]["case"]
             print(
                 f"| {workers} | {run} | {result['requests_per_s']:.0f} | {inbox['p50']:.0f} ms | {inbox['p95']:.0f} ms "
@@ -214,6 +259,17 @@ def main() -> None:
                 flush=True,
             )
             failed = failed or bool(result["failures"])
+            details.append((workers, run, result))
+    print("\nBy role (client: whole round trip; server: gunicorn's request time, from the access log):\n")
+    print("| workers | run | page, role | n | client p50 | client p95 | server p50 | server p95 |")
+    print("|---:|---:|---|---:|---:|---:|---:|---:|")
+    for workers, run, result in details:
+        for key, client in result["by_role"].items():
+            server = result["server"].get(key, {"p50": float("nan"), "p95": float("nan")})
+            print(
+                f"| {workers} | {run} | {key} | {client['n']} | {client['p50']:.0f} ms | {client['p95']:.0f} ms "
+                f"| {server['p50']:.0f} ms | {server['p95']:.0f} ms |"
+            )
     sys.exit(1 if failed else 0)
 
 
