@@ -16,6 +16,7 @@ requests both pages once before the clock starts (each worker builds its app and
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import random
 import re
@@ -26,6 +27,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -143,6 +145,46 @@ _ACCESS = re.compile(
 )
 
 
+def _cpu_ticks(pid: int) -> int:
+    """User + system CPU of one process in clock ticks (0 when it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])
+
+
+def _tree(pid: int) -> list[int]:
+    """`pid` and its descendants (gunicorn's master and workers), from /proc (Linux)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            found += _tree(int(child))
+    return found
+
+
+def cpu_ms(server_pid: int, url: str) -> tuple[float, float]:
+    """CPU so far (ms) of the app server's processes and of the PostgreSQL backends serving the data set.
+
+    The backends are those of pg_stat_activity on the data set's database (this benchmark's only clients);
+    a backend that closed between two readings takes its CPU with it (undercounted, never overcounted).
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    app = sum(_cpu_ticks(p) for p in _tree(server_pid))
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        pids = conn.execute(
+            text("SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        ).scalars()
+        backends = sum(_cpu_ticks(p) for p in pids)
+    engine.dispose()
+    return app * 1000 / tick, backends * 1000 / tick
+
+
 def server_times(log: Path, since: float) -> dict[str, list[float]]:
     """Server-side request times (ms, gunicorn's %(M)s) of the timed requests, by page and role."""
     times: dict[str, list[float]] = {}
@@ -156,7 +198,14 @@ def server_times(log: Path, since: float) -> dict[str, list[float]]:
     return times
 
 
-def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, think: float, log: Path) -> dict[str, Any]:
+def run_load(
+    base: str,
+    users: list[tuple[str, list[int]]],
+    seconds: float,
+    think: float,
+    log: Path,
+    cpu: Callable[[], tuple[float, float]] | None = None,
+) -> dict[str, Any]:
     sessions = [(login(base, name), cases, role_of(name)) for name, cases in users]
     # Warm-up, untimed: every worker process builds its app, pools and caches on its first requests.
     for session, cases, _ in sessions:
@@ -194,17 +243,22 @@ def run_load(base: str, users: list[tuple[str, list[int]]], seconds: float, thin
             n += 1
 
     threads = [threading.Thread(target=user, args=pair) for pair in sessions]
+    cpu_before = cpu() if cpu else (0.0, 0.0)
     began = time.monotonic()
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     elapsed = time.monotonic() - began
+    cpu_after = cpu() if cpu else (0.0, 0.0)
     time.sleep(0.5)
     server = server_times(log, warm_lines)
     total = sum(len(v) for v in latencies.values())
     return {
         "requests_per_s": total / elapsed,
+        "cpu_ms_per_request": tuple(
+            (after - before) / max(total, 1) for before, after in zip(cpu_before, cpu_after, strict=True)
+        ),
         "pages": {
             page: {"n": len(v), "p50": statistics.median(v), "p95": percentile(v, 0.95)}
             for page, v in latencies.items()
@@ -248,7 +302,8 @@ def main() -> None:
                 try:
                     base = f"http://127.0.0.1:{port}"
                     wait_until_up(base, server)
-                    result = run_load(base, users, args.seconds, args.think, log)
+                    cpu = functools.partial(cpu_ms, server.pid, args.url)
+                    result = run_load(base, users, args.seconds, args.think, log, cpu)
                 finally:
                     server.terminate()
                     server.wait(timeout=30)
@@ -260,6 +315,12 @@ def main() -> None:
             )
             failed = failed or bool(result["failures"])
             details.append((workers, run, result))
+    print(
+        "\nCPU per request (timed window; all pages): app server (gunicorn master and workers), PostgreSQL backends\n"
+    )
+    for workers, run, result in details:
+        app_ms, pg_ms = result["cpu_ms_per_request"]
+        print(f"- {workers} workers, run {run}: app {app_ms:.1f} ms, PostgreSQL {pg_ms:.1f} ms")
     print("\nBy role (client: whole round trip; server: gunicorn's request time, from the access log):\n")
     print("| workers | run | page, role | n | client p50 | client p95 | server p50 | server p95 |")
     print("|---:|---:|---|---:|---:|---:|---:|---:|")
