@@ -170,8 +170,9 @@ def _tree(pid: int) -> list[int]:
 def cpu_ms(server_pid: int, url: str) -> tuple[float, float]:
     """CPU so far (ms) of the app server's processes and of the PostgreSQL backends serving the data set.
 
-    The backends are those of pg_stat_activity on the data set's database (this benchmark's only clients);
-    a backend that closed between two readings takes its CPU with it (undercounted, never overcounted).
+    The backends are those of pg_stat_activity on the data set's database (this benchmark's only clients).
+    A backend that closes between two readings takes its CPU with it: with a pool that opens and closes
+    overflow connections the PostgreSQL figure is too low (it can even come out negative).
     """
     tick = os.sysconf("SC_CLK_TCK")
     app = sum(_cpu_ticks(p) for p in _tree(server_pid))
