@@ -82,6 +82,11 @@ def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
     options: dict[str, Any] = {"pool_pre_ping": True}
     if str(settings["DATABASE_URL"]).startswith("sqlite"):
         options["connect_args"] = {"timeout": float(settings["SQLITE_BUSY_TIMEOUT"])}
+    else:
+        # One kept connection per request thread (gunicorn's WEB_THREADS): with SQLAlchemy's default of 5, a
+        # worker of 8 threads opened and closed overflow connections under load (a new PostgreSQL backend and
+        # its prepared statements lost each time), which lengthened exactly the busiest moments.
+        options["pool_size"] = max(5, int(settings["WEB_THREADS"]))
     return options
 
 

@@ -241,6 +241,8 @@ def serve_command(bind: str | None, workers: int | None, threads: int | None) ->
         options["workers"] = workers
     if threads:
         options["threads"] = threads
+        # The workers build their apps from the settings: their connection pools follow the threads too.
+        os.environ["SERTEL_WEB_THREADS"] = str(threads)
     first = options["bind"][0]
     if not first.startswith("unix:"):
         host, _, port = first.rpartition(":")

@@ -23,6 +23,8 @@ def options(settings: dict[str, Any]) -> dict[str, Any]:
         "graceful_timeout": 30,
         "preload_app": False,
         "accesslog": "-",
+        # gunicorn's default line with the request time in milliseconds at the end (bench/load_bench.py reads it).
+        "access_log_format": '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)s',
         "errorlog": "-",
         # Trust X-Forwarded-* only from the reverse proxy on the same host (deploy/nginx.conf).
         "forwarded_allow_ips": "127.0.0.1,::1",
@@ -40,6 +42,7 @@ timeout = _options["timeout"]
 graceful_timeout = _options["graceful_timeout"]
 preload_app = _options["preload_app"]
 accesslog = _options["accesslog"]
+access_log_format = _options["access_log_format"]
 errorlog = _options["errorlog"]
 forwarded_allow_ips = _options["forwarded_allow_ips"]
 control_socket_disable = _options["control_socket_disable"]

@@ -274,10 +274,8 @@ def _keyset(query: Any, sort: str, after: Cursor | None, limit: int) -> tuple[An
     return query.order_by(*order).limit(limit + 1), value
 
 
-def _task_page(
-    condition: ColumnElement[bool], filters: Filters, after: Cursor | None, limit: int, now: datetime
-) -> RowPage:
-    query, _ = _keyset(_task_query(condition, filters, now), filters.sort, after, limit)
+def _task_page(query: Any, filters: Filters, limit: int, now: datetime) -> RowPage:
+    """Run a keyset task statement (LIMIT limit + 1) and cut it into a page and the next page's cursor."""
     rows = [TaskRow(**row._asdict(), now=now) for row in db.session.execute(query)]
     if len(rows) <= limit:
         return RowPage(rows)
@@ -299,6 +297,42 @@ class Board:
     filters: Filters
 
 
+# Built inbox statements by everything that shapes them: the user's id, NIK, agency, roles and withheld roles,
+# the filters, the cursors and the page size. Building the two statements and their cache keys cost
+# SQLAlchemy more than PostgreSQL needs to run them; reusing the very statement objects skips both
+# (SQLAlchemy memoises a statement's cache key on the object). The duty rules are constants of the code
+# (duties.DUTY_RULES) and need no place in the key; `now` shapes a statement only through the SLA filter, and
+# such statements are not kept.
+_STATEMENTS: dict[tuple[Any, ...], tuple[Any, Any]] = {}
+_STATEMENTS_MAX = 256
+
+
+def _board_statements(
+    user: User,
+    withheld: dict[str, str],
+    filters: Filters,
+    mine_after: Cursor | None,
+    claimable_after: Cursor | None,
+    limit: int,
+    now: datetime,
+) -> tuple[Any, Any]:
+    """(my tasks, tasks I may claim) as keyset statements; None for a list the user has none of."""
+    per_role = _role_conditions(user, withheld)
+    if not per_role:
+        return None, None
+    mine_condition = _mine(user, per_role)
+    if filters.claim == "saya":
+        mine_condition = and_(mine_condition, HumanTask.claimed_by_id == user.id)
+    elif filters.claim == "belum":
+        mine_condition = and_(mine_condition, HumanTask.claimed_by_id.is_(None))
+    mine, _ = _keyset(_task_query(mine_condition, filters, now), filters.sort, mine_after, limit)
+    claimable_condition = _claimable(per_role)
+    if claimable_condition is None or filters.claim == "saya":
+        return mine, None
+    claimable, _ = _keyset(_task_query(claimable_condition, filters, now), filters.sort, claimable_after, limit)
+    return mine, claimable
+
+
 def inbox_board(
     user: User,
     filters: Filters,
@@ -308,21 +342,33 @@ def inbox_board(
 ) -> Board:
     """The filtered inbox of `user`: the same SQL scoping as queries.inbox_pages, fast tracks first."""
     withheld = _withheld_roles(user)
-    per_role = _role_conditions(user, withheld)
     notices = list(withheld.values())
-    if not per_role:
-        return Board(RowPage([]), RowPage([]), notices, filters)
     now = utcnow()
-    mine_condition = _mine(user, per_role)
-    if filters.claim == "saya":
-        mine_condition = and_(mine_condition, HumanTask.claimed_by_id == user.id)
-    elif filters.claim == "belum":
-        mine_condition = and_(mine_condition, HumanTask.claimed_by_id.is_(None))
-    mine = _task_page(mine_condition, filters, mine_after, limit, now)
-    claimable_condition = _claimable(per_role)
-    if claimable_condition is None or filters.claim == "saya":
-        return Board(mine, RowPage([]), notices, filters)
-    claimable = _task_page(claimable_condition, filters, claimable_after, limit, now)
+    key = (
+        db.session.get_bind().dialect.name,
+        user.id,
+        user.active,
+        user.nik,
+        user.agency_id,
+        tuple(user.role_names),
+        tuple(sorted(withheld)),
+        filters,
+        mine_after,
+        claimable_after,
+        limit,
+    )
+    statements = None if filters.sla else _STATEMENTS.get(key)
+    if statements is None:
+        statements = _board_statements(user, withheld, filters, mine_after, claimable_after, limit, now)
+        if not filters.sla:
+            if len(_STATEMENTS) >= _STATEMENTS_MAX:
+                _STATEMENTS.clear()
+            _STATEMENTS[key] = statements
+    mine_query, claimable_query = statements
+    if mine_query is None:
+        return Board(RowPage([]), RowPage([]), notices, filters)
+    mine = _task_page(mine_query, filters, limit, now)
+    claimable = RowPage([]) if claimable_query is None else _task_page(claimable_query, filters, limit, now)
     return Board(mine, claimable, notices, filters)
 
 

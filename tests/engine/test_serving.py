@@ -9,6 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from engine import cli
+from engine.app import engine_options
 from engine.config import load_settings
 from engine.gunicorn_conf import options
 
@@ -20,6 +21,7 @@ def test_gunicorn_options_come_from_the_settings(monkeypatch: pytest.MonkeyPatch
     chosen = options(load_settings({"ENV": "testing"}))
     assert (chosen["workers"], chosen["threads"], chosen["bind"]) == (3, 8, ["127.0.0.1:8123"])
     assert chosen["worker_class"] == "gthread" and chosen["preload_app"] is False
+    assert chosen["access_log_format"].endswith(" %(M)s")  # the request time in ms (bench/load_bench.py)
 
 
 def _serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
@@ -38,10 +40,21 @@ def _serve(monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
 def test_serve_flags_override_settings_and_mail_links_follow_the_bind(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERTEL_ENV", "testing")
     monkeypatch.setenv("SERTEL_BASE_URL", "")  # recorded, so the value serve sets is undone after the test
+    monkeypatch.setenv("SERTEL_WEB_THREADS", "4")  # likewise
     seen = _serve(monkeypatch, "--bind", "0.0.0.0:8200", "--workers", "2", "--threads", "6")
     assert (seen["bind"], seen["workers"], seen["threads"]) == (["0.0.0.0:8200"], 2, 6)
     assert os.environ["SERTEL_BASE_URL"] == "http://127.0.0.1:8200"
     assert load_settings()["BASE_URL"] == "http://127.0.0.1:8200"
+    # The workers' apps (and their connection pools) see the threads of the command line.
+    assert engine_options(load_settings({"DATABASE_URL": "postgresql+psycopg://h/db"}))["pool_size"] == 6
+
+
+def test_the_connection_pool_keeps_one_connection_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SERTEL_ENV", "testing")
+    postgres = {"DATABASE_URL": "postgresql+psycopg://h/db"}
+    assert engine_options(load_settings({**postgres, "WEB_THREADS": 12}))["pool_size"] == 12
+    assert engine_options(load_settings({**postgres, "WEB_THREADS": 2}))["pool_size"] == 5  # SQLAlchemy's default
+    assert "pool_size" not in engine_options(load_settings({"DATABASE_URL": "sqlite://"}))
 
 
 def test_an_explicit_base_url_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
