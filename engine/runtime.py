@@ -662,7 +662,7 @@ def _instance_to_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
     typename = registry_.typenames.get(type(workflow))
     to_dict = registry_.convert_to_dict.get(typename) if typename else None
     converter = getattr(to_dict.args[1], "__self__", None) if to_dict is not None else None
-    if type(converter) is not BpmnWorkflowConverter:
+    if converter is None or type(converter) is not BpmnWorkflowConverter:
         dct: dict[str, Any] = _serializer.to_dict(workflow)
         dct.pop("spec", None)
         dct.pop("subprocess_specs", None)

@@ -122,18 +122,20 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
 
     `rows`: the case's rows the caller read under the case's lock (saves reading the open ones again).
     """
-    # Every column of the case is set before the first query below, so its autoflush writes the row once.
+    completed = runtime.is_completed(workflow)
+    # The diagram's XML (deferred by lock_task) is read before any column is set, so that its load cannot
+    # autoflush a half-updated case row; every column is set before any later query, so the row is written once.
+    labels = runtime.element_labels(case.deployment.xml) if completed else {}
     case.state_json = runtime.dump_state(workflow)
     case.updated_at = utcnow()
     ready = runtime.ready_user_tasks(workflow)
     waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
     case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
     case.next_timer_at = runtime.next_timer_due(workflow)
-    completed = runtime.is_completed(workflow)
     if completed:
         case.status = "completed"
         case.outcome = runtime.end_event(workflow)
-        case.outcome_label = runtime.element_labels(case.deployment.xml).get(case.outcome or "")
+        case.outcome_label = labels.get(case.outcome or "")
         case.ended_at = utcnow()
     open_rows = {
         row.task_uuid: row

@@ -24,7 +24,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -175,14 +175,21 @@ def _number_on_sqlite(state: dict[str, Any]) -> None:
     if not _sqlite_holds_write_lock():
         db.session.flush()
     with db.session.no_autoflush:  # the head change is written with the events, later
-        top, last_id = db.session.execute(
-            select(func.coalesce(func.max(AuditEvent.gseq), 0), func.coalesce(func.max(AuditEvent.id), 0))
-        ).one()
+        top, last_id = db.session.execute(sqlite_numbering_query()).one()
     state["gseq"] = int(top) + 1
     # The ids SQLite would give (max + 1, counted on: no other writer until commit), given up front so the
     # ORM writes a flush's events with one executemany instead of one INSERT each (it needs each new
     # row's id, and SQLite offers no INSERT ... RETURNING in a guaranteed order).
     state["id"] = int(last_id) + 1
+
+
+def sqlite_numbering_query() -> Select[int, int]:
+    """The highest gseq and id, as two scalar subqueries: each is answered from an index by SQLite's min/max
+    optimisation, where one query with two aggregates would scan the whole table."""
+    return select(
+        func.coalesce(select(func.max(AuditEvent.gseq)).scalar_subquery(), 0),
+        func.coalesce(select(func.max(AuditEvent.id)).scalar_subquery(), 0),
+    )
 
 
 def _next_sqlite_id() -> int | None:

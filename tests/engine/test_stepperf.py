@@ -7,7 +7,7 @@ from itertools import pairwise
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from engine import runtime
 from engine.models import AuditEvent, ProcessInstance, db
@@ -208,3 +208,12 @@ def test_the_stored_state_is_spiffworkflows_own_serialisation_less_the_specs(api
         full.pop("subprocess_specs")
         assert runtime._instance_to_dict(workflow) == full
         assert list(runtime._instance_to_dict(workflow)) == list(full)
+
+
+def test_sqlite_reads_where_the_audit_numbering_stands_from_indexes_not_a_scan(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        query = audit.sqlite_numbering_query().compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
+        assert not [step for step in plan if step.startswith("SCAN audit_events")], plan
