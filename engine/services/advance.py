@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
+from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy import select
 from sqlalchemy.orm import defer, joinedload
 
 from engine import runtime
@@ -98,13 +100,7 @@ class CaseRows:
     @classmethod
     def read(cls, case: ProcessInstance, user: User) -> CaseRows:
         user_id = _user_id(user)
-        found = db.session.execute(
-            select(HumanTask).where(
-                HumanTask.instance_id == case.id,
-                (HumanTask.status == "open")
-                | ((HumanTask.status == "completed") & (HumanTask.completed_by_id == user_id)),
-            )
-        ).scalars()
+        found = db.session.execute(_statements().case_rows, {"case_id": case.id, "user_id": user_id}).scalars()
         return cls(list(found), user_id)
 
     def completed_roles(self, user: User) -> set[str]:
@@ -208,18 +204,9 @@ def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
     there is no such task and Conflict when its case has ended. Neither row was trusted before this: both are
     read with `populate_existing`, so a copy the session held from before the lock is overwritten.
     """
-    owner = select(HumanTask.instance_id).where(HumanTask.id == task_id).scalar_subquery()
-    case = db.session.execute(
-        select(ProcessInstance)
-        .where(ProcessInstance.id == owner)
-        .options(joinedload(ProcessInstance.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
-        .with_for_update(of=ProcessInstance)
-        .execution_options(populate_existing=True)
-    ).scalar_one_or_none()
+    case = db.session.execute(_statements().lock_case, {"task_id": task_id}).scalar_one_or_none()
     task = (
-        db.session.execute(
-            select(HumanTask).where(HumanTask.id == task_id).with_for_update().execution_options(populate_existing=True)
-        ).scalar_one_or_none()
+        db.session.execute(_statements().lock_task, {"task_id": task_id}).scalar_one_or_none()
         if case is not None
         else None
     )
@@ -235,21 +222,8 @@ def read_people(case: ProcessInstance, user: User) -> None:
     the form check and the handler contexts then find them in the session. The applicant is held for the
     session (`held`); `user` is refreshed in place (begin_write expired it: it is read again after the lock).
     """
-    found = (
-        db.session.execute(
-            select(User)
-            .where(User.id.in_({_user_id(user), case.applicant_id}))
-            .options(
-                joinedload(User.roles),
-                joinedload(User.agency),
-                joinedload(User.person).joinedload(Person.agency),
-            )
-            .execution_options(populate_existing=True)
-        )
-        .unique()
-        .scalars()
-        .all()
-    )
+    ids = sorted({_user_id(user), case.applicant_id})
+    found = db.session.execute(_statements().people, {"ids": ids}).unique().scalars().all()
     for account in found:
         if account.id == case.applicant_id:
             held.hold(account)
@@ -259,3 +233,39 @@ def _user_id(user: User) -> int:
     """The account's id from its identity key: reading `user.id` of an expired account would load it first."""
     identity = sa_inspect(user).identity
     return int(identity[0]) if identity else user.id
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lock_case: Any
+    lock_task: Any
+    people: Any
+    case_rows: Any
+
+
+@cache
+def _statements() -> _Statements:
+    """The step's reads, built once per process (their construction, options included, costs as much as a
+    simple query's round trip); the values are bound at execution."""
+    owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+    return _Statements(
+        lock_case=select(ProcessInstance)
+        .where(ProcessInstance.id == owner)
+        .options(joinedload(ProcessInstance.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
+        .with_for_update(of=ProcessInstance)
+        # The row may already be in the session, read before the lock: take the locked, current values.
+        .execution_options(populate_existing=True),
+        lock_task=select(HumanTask)
+        .where(HumanTask.id == bindparam("task_id"))
+        .with_for_update()
+        .execution_options(populate_existing=True),
+        people=select(User)
+        .where(User.id.in_(bindparam("ids", expanding=True)))
+        .options(joinedload(User.roles), joinedload(User.agency), joinedload(User.person).joinedload(Person.agency))
+        .execution_options(populate_existing=True),
+        case_rows=select(HumanTask).where(
+            HumanTask.instance_id == bindparam("case_id"),
+            (HumanTask.status == "open")
+            | ((HumanTask.status == "completed") & (HumanTask.completed_by_id == bindparam("user_id"))),
+        ),
+    )
