@@ -23,8 +23,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import event as orm_event
 from sqlalchemy import Select, func, select
+from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
