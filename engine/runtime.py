@@ -20,6 +20,7 @@ from lxml import etree
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
 from SpiffWorkflow.bpmn.parser.BpmnParser import full_tag
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
+from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.specs.event_definitions import timer as _timer_module
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
@@ -641,9 +642,7 @@ def seed(workflow: BpmnWorkflow, data: dict[str, Any]) -> None:
 
 def dump_state(workflow: BpmnWorkflow) -> str:
     """Serialize the instance part of a workflow (the definition is stored with its deployment)."""
-    dct = _serializer.to_dict(workflow)
-    dct.pop("spec", None)
-    dct.pop("subprocess_specs", None)
+    dct = _instance_to_dict(workflow)
     _prune_finished_subprocesses(workflow, dct)
     dct[_serializer.VERSION_KEY] = _serializer.VERSION
     text = json.dumps(dct, separators=(",", ":"))
@@ -651,6 +650,29 @@ def dump_state(workflow: BpmnWorkflow) -> str:
         # A finished case is read (case page) but never advanced again: stored compressed, once.
         return _COMPRESSED + base64.b85encode(zlib.compress(text.encode("utf-8"), 9)).decode("ascii")
     return text
+
+
+def _instance_to_dict(workflow: BpmnWorkflow) -> dict[str, Any]:
+    """SpiffWorkflow's `to_dict` of a workflow without its spec and subprocess specs, which it would convert only
+    for dump_state to drop them (they are the deployment's): the same dictionary, without that work.
+
+    Falls back to the full conversion if the serializer's workflow converter is not SpiffWorkflow's own.
+    """
+    registry_ = _serializer.registry
+    typename = registry_.typenames.get(type(workflow))
+    to_dict = registry_.convert_to_dict.get(typename) if typename else None
+    converter = getattr(to_dict.args[1], "__self__", None) if to_dict is not None else None
+    if converter is None or type(converter) is not BpmnWorkflowConverter:
+        dct: dict[str, Any] = _serializer.to_dict(workflow)
+        dct.pop("spec", None)
+        dct.pop("subprocess_specs", None)
+        return dct
+    # What BpmnWorkflowConverter.to_dict does, less its "spec" and "subprocess_specs" entries.
+    dct = WorkflowConverter.to_dict(converter, workflow)
+    dct["subprocesses"] = converter.mapping_to_dict(workflow.subprocesses)
+    dct["bpmn_events"] = registry_.convert(workflow.bpmn_events)
+    dct["typename"] = typename
+    return dct
 
 
 # The prefix of a compressed state (zlib, then base85: printable ASCII, no quotes or backslashes, 25 %

@@ -18,14 +18,17 @@ STAFF_ROLES = ("Verifikator", "Admin", "Auditor")
 NOT_YOURS = "Anda tidak berwenang atas tugas ini."
 
 
-def task_refusal(user: User, task: HumanTask) -> str | None:
-    """Why `user` may not see, claim or complete the inbox row `task` (Indonesian), or None when they may."""
+def task_refusal(user: User, task: HumanTask, completed_roles: set[str] | None = None) -> str | None:
+    """Why `user` may not see, claim or complete the inbox row `task` (Indonesian), or None when they may.
+
+    `completed_roles`: the roles of the tasks `user` completed on the case, when the caller has read them.
+    """
     if not user.active or not user.has_role(task.role):
         return NOT_YOURS
     if task.role == "Pemohon":
         return None if task.owner_user_id == user.id else NOT_YOURS
     # The duty rules first, so that a head whose own case went to his superior reads why.
-    refusal = duty_refusal(user, task)
+    refusal = duty_refusal(user, task, completed_roles)
     if refusal is None and task.role == "Atasan" and (task.agency_id is None or task.agency_id != user.agency_id):
         return NOT_YOURS
     return refusal

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import cache
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.orm import defer, joinedload
 
 from engine import runtime
-from engine.models import HumanTask, ProcessInstance, User, db
+from engine.models import HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import audit, held
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
-from engine.services.errors import Conflict, Invalid, Unavailable
+from engine.services.errors import Conflict, Invalid, NotFound, Unavailable
 from engine.services.ports import actor_of, actor_record, handler_context
 from engine.services.runtime_context import settings
 
@@ -81,26 +85,63 @@ def run_step(step: Any) -> None:
         raise Unavailable(f"{exc} Data Anda belum disimpan; silakan coba lagi.") from exc
 
 
-def save_case(case: ProcessInstance, workflow: Any) -> None:
-    """Store the workflow state and project its READY user tasks into inbox rows."""
-    # Every column of the case is set before the first query below, so its autoflush writes the row once.
+class CaseRows:
+    """A case's inbox rows that are open or that the acting user completed, read once under the case's lock.
+
+    The duty check takes the roles the user completed from them, and `save_case` the open rows it projects
+    onto (one statement instead of two). They stay valid while the lock is held: a row's status changes only
+    under its case's lock (a claim changes only `claimed_by_id`, which neither use reads).
+    """
+
+    def __init__(self, rows: list[HumanTask], user_id: int) -> None:
+        self._rows = rows
+        self._user_id = user_id
+
+    @classmethod
+    def read(cls, case: ProcessInstance, user: User) -> CaseRows:
+        user_id = _user_id(user)
+        found = db.session.execute(_statements().case_rows, {"case_id": case.id, "user_id": user_id}).scalars()
+        return cls(list(found), user_id)
+
+    def completed_roles(self, user: User) -> set[str]:
+        """Roles of the tasks `user` completed on the case (as the rows stood when read)."""
+        assert _user_id(user) == self._user_id
+        return {row.role for row in self._rows if row.status == "completed" and row.completed_by_id == self._user_id}
+
+    def open_rows(self) -> list[HumanTask]:
+        """The rows open now: those read open, less any this transaction has since completed or cancelled."""
+        return [row for row in self._rows if row.status == "open"]
+
+
+def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None) -> None:
+    """Store the workflow state and project its READY user tasks into inbox rows.
+
+    `rows`: the case's rows the caller read under the case's lock (saves reading the open ones again).
+    """
+    completed = runtime.is_completed(workflow)
+    # The diagram's XML (deferred by lock_task) is read before any column is set, so that its load cannot
+    # autoflush a half-updated case row; every column is set before any later query, so the row is written once.
+    labels = runtime.element_labels(case.deployment.xml) if completed else {}
     case.state_json = runtime.dump_state(workflow)
     case.updated_at = utcnow()
     ready = runtime.ready_user_tasks(workflow)
     waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
     case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
     case.next_timer_at = runtime.next_timer_due(workflow)
-    completed = runtime.is_completed(workflow)
     if completed:
         case.status = "completed"
         case.outcome = runtime.end_event(workflow)
-        case.outcome_label = runtime.element_labels(case.deployment.xml).get(case.outcome or "")
+        case.outcome_label = labels.get(case.outcome or "")
         case.ended_at = utcnow()
     open_rows = {
         row.task_uuid: row
-        for row in db.session.execute(
-            select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
-        ).scalars()
+        for row in (
+            rows.open_rows()
+            if rows is not None
+            else db.session.execute(
+                select(HumanTask).where(HumanTask.instance_id == case.id, HumanTask.status == "open")
+            ).scalars()
+        )
     }
     ready_ids = {t.uuid for t in ready}
     for uuid, row in open_rows.items():
@@ -153,3 +194,78 @@ def lock_case(instance_id: int) -> ProcessInstance:
     if case.status != "running":
         raise Conflict("Kasus ini sudah selesai.")
     return case
+
+
+def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
+    """Lock a task's case, then the task (the one lock order everywhere), in two statements; read both under the lock.
+
+    The case is found through the task (a task never moves to another case), locked and read with its
+    deployment (without the diagram XML, which a step reads only when the case ends). Raises NotFound when
+    there is no such task and Conflict when its case has ended. Neither row was trusted before this: both are
+    read with `populate_existing`, so a copy the session held from before the lock is overwritten.
+    """
+    case = db.session.execute(_statements().lock_case, {"task_id": task_id}).scalar_one_or_none()
+    task = (
+        db.session.execute(_statements().lock_task, {"task_id": task_id}).scalar_one_or_none()
+        if case is not None
+        else None
+    )
+    if case is None or task is None:
+        raise NotFound("Tugas tidak ditemukan.")
+    return case, task
+
+
+def read_people(case: ProcessInstance, user: User) -> None:
+    """Read the acting account and the case's applicant, with their roles, person records and agencies, at once.
+
+    One statement instead of two per account (the row, then its roles) plus each agency: the duty checks,
+    the form check and the handler contexts then find them in the session. The applicant is held for the
+    session (`held`); `user` is refreshed in place (begin_write expired it: it is read again after the lock).
+    """
+    ids = sorted({_user_id(user), case.applicant_id})
+    found = db.session.execute(_statements().people, {"ids": ids}).unique().scalars().all()
+    for account in found:
+        if account.id == case.applicant_id:
+            held.hold(account)
+
+
+def _user_id(user: User) -> int:
+    """The account's id from its identity key: reading `user.id` of an expired account would load it first."""
+    identity = sa_inspect(user).identity
+    return int(identity[0]) if identity else user.id
+
+
+@dataclass(frozen=True)
+class _Statements:
+    lock_case: Any
+    lock_task: Any
+    people: Any
+    case_rows: Any
+
+
+@cache
+def _statements() -> _Statements:
+    """The step's reads, built once per process (their construction, options included, costs as much as a
+    simple query's round trip); the values are bound at execution."""
+    owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
+    return _Statements(
+        lock_case=select(ProcessInstance)
+        .where(ProcessInstance.id == owner)
+        .options(joinedload(ProcessInstance.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
+        .with_for_update(of=ProcessInstance)
+        # The row may already be in the session, read before the lock: take the locked, current values.
+        .execution_options(populate_existing=True),
+        lock_task=select(HumanTask)
+        .where(HumanTask.id == bindparam("task_id"))
+        .with_for_update()
+        .execution_options(populate_existing=True),
+        people=select(User)
+        .where(User.id.in_(bindparam("ids", expanding=True)))
+        .options(joinedload(User.roles), joinedload(User.agency), joinedload(User.person).joinedload(Person.agency))
+        .execution_options(populate_existing=True),
+        case_rows=select(HumanTask).where(
+            HumanTask.instance_id == bindparam("case_id"),
+            (HumanTask.status == "open")
+            | ((HumanTask.status == "completed") & (HumanTask.completed_by_id == bindparam("user_id"))),
+        ),
+    )

@@ -23,8 +23,8 @@ import json
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
+from sqlalchemy import Select, func, select
 from sqlalchemy import event as orm_event
-from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -98,6 +98,14 @@ def _forget_transaction(session: Session, *_args: Any) -> None:
     session.info.pop(_TX, None)
 
 
+@orm_event.listens_for(Session, "after_transaction_end")
+def _forget_ended_transaction(session: Session, transaction: Any) -> None:
+    # Also when the session is closed without a commit or rollback: the counted numbers and ids (SQLite) and
+    # the locked heads belong to the database transaction that ended.
+    if transaction.parent is None:
+        session.info.pop(_TX, None)
+
+
 def _locked_head(stream: str) -> AuditHead | None:
     """The stream's head row, locked for this transaction (read and locked once per transaction)."""
     heads: dict[str, AuditHead] = _tx()["heads"]
@@ -151,14 +159,52 @@ def _next_gseq() -> int:
                 state["block"] = sorted(int(n) for n in fetched)
         return int(state["block"].pop(0))
     if state["gseq"] is None:
-        # Write first (the head row the caller just moved): SQLite then holds its single writer lock until
-        # this transaction ends, so the max read below is current, and no other transaction can take a
-        # number until we commit: the numbers that follow are counted here, without reading max again.
-        db.session.flush()
-        state["gseq"] = int(db.session.execute(select(func.coalesce(func.max(AuditEvent.gseq), 0))).scalar_one()) + 1
+        _number_on_sqlite(state)
     number = int(state["gseq"])
     state["gseq"] = number + 1
     return number
+
+
+def _number_on_sqlite(state: dict[str, Any]) -> None:
+    """Read where SQLite's global sequence and event ids stand, once per transaction, under the writer lock."""
+    # This transaction must hold SQLite's single writer lock (until it ends) before the max read below, so
+    # that the max is current and no other transaction can take a number until we commit: the numbers that
+    # follow are counted here, without reading max again. pysqlite opens a transaction only with a write
+    # (or begin_write's BEGIN IMMEDIATE), so a connection in a transaction holds the lock already;
+    # otherwise write first (the head row the caller just moved).
+    if not _sqlite_holds_write_lock():
+        db.session.flush()
+    with db.session.no_autoflush:  # the head change is written with the events, later
+        top, last_id = db.session.execute(sqlite_numbering_query()).one()
+    state["gseq"] = int(top) + 1
+    # The ids SQLite would give (max + 1, counted on: no other writer until commit), given up front so the
+    # ORM writes a flush's events with one executemany instead of one INSERT each (it needs each new
+    # row's id, and SQLite offers no INSERT ... RETURNING in a guaranteed order).
+    state["id"] = int(last_id) + 1
+
+
+def sqlite_numbering_query() -> Select[int, int]:
+    """The highest gseq and id, as two scalar subqueries: each is answered from an index by SQLite's min/max
+    optimisation, where one query with two aggregates would scan the whole table."""
+    return select(
+        func.coalesce(select(func.max(AuditEvent.gseq)).scalar_subquery(), 0),
+        func.coalesce(select(func.max(AuditEvent.id)).scalar_subquery(), 0),
+    )
+
+
+def _next_sqlite_id() -> int | None:
+    """On SQLite, the id of the next event of this transaction (see _number_on_sqlite); None elsewhere."""
+    state = _tx()
+    number: int | None = state.get("id")
+    if number is not None:
+        state["id"] = number + 1
+    return number
+
+
+def _sqlite_holds_write_lock() -> bool:
+    """Tell whether this session's SQLite connection is inside a transaction (so it holds the writer lock)."""
+    dbapi_connection = db.session.connection().connection.dbapi_connection
+    return bool(dbapi_connection is not None and dbapi_connection.in_transaction)
 
 
 def append(
@@ -179,10 +225,12 @@ def append(
     kid, mac_key = audit_keys.current()
     seq, prev_hash = head.seq + 1, head.hash
     head.seq = seq  # claim the position before numbering it (see _next_gseq)
+    gseq = _next_gseq()
     event = AuditEvent(
+        id=_next_sqlite_id(),
         stream=stream,
         seq=seq,
-        gseq=_next_gseq(),
+        gseq=gseq,
         key_id=kid,
         instance_id=instance_id,
         at=utcnow(),

@@ -293,13 +293,15 @@ def complete_task(
     valid, in this transaction: a refused submit keeps no document, and every error shows at once.
     """
     transactions.begin_write()
-    task = _task_for(task_id, user)
-    case = advance.lock_case(task.instance_id)
-    # Lock the inbox row too (after the case: one lock order everywhere), so a claim or another completion
-    # that raced this one is seen here, and the checks below hold until this transaction commits.
-    db.session.refresh(task, with_for_update=True)
-    if task.status != "open":
-        raise Conflict("Tugas ini sudah diselesaikan.")
+    # The case and the inbox row are locked first (case, then task: one lock order everywhere) and read under
+    # the lock with the accounts the checks need, so a claim or another completion that raced this one is
+    # seen here, and the checks below hold until this transaction commits.
+    case, task = advance.lock_task(task_id)
+    advance.read_people(case, user)
+    rows = advance.CaseRows.read(case, user)
+    _check_task(task, user, completed_roles=rows.completed_roles(user))
+    if case.status != "running":
+        raise Conflict("Kasus ini sudah selesai.")
     if task.claimed_by_id not in (None, user.id):
         raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
@@ -334,7 +336,7 @@ def complete_task(
             runtime.run_background_steps(workflow, recorder)
 
     advance.run_step(step)
-    advance.save_case(case, workflow)
+    advance.save_case(case, workflow, rows)
     try:
         db.session.commit()
     except Exception as exc:
@@ -421,8 +423,15 @@ def _task_for(task_id: int, user: User, claimant_may: bool = False) -> HumanTask
     task = db.session.get(HumanTask, task_id)
     if task is None:
         raise NotFound("Tugas tidak ditemukan.")
+    return _check_task(task, user, claimant_may)
+
+
+def _check_task(
+    task: HumanTask, user: User, claimant_may: bool = False, completed_roles: set[str] | None = None
+) -> HumanTask:
+    """Refuse (403) a user who may not act on the task, then (409) a task that is no longer open."""
     # A claim must never be stuck: whoever holds it can give it back, e.g. after their certificate expired.
-    refusal = None if claimant_may and task.claimed_by_id == user.id else task_refusal(user, task)
+    refusal = None if claimant_may and task.claimed_by_id == user.id else task_refusal(user, task, completed_roles)
     if refusal is not None:
         raise Forbidden(refusal)
     if task.status != "open":

@@ -132,8 +132,12 @@ def _completed_roles(user: User, case_id: int) -> set[str]:
     )
 
 
-def duty_refusal(user: User, task: HumanTask) -> str | None:
-    """Why the duty rules forbid `user` to claim or complete `task`, or None when they allow it."""
+def duty_refusal(user: User, task: HumanTask, completed_roles: set[str] | None = None) -> str | None:
+    """Why the duty rules forbid `user` to claim or complete `task`, or None when they allow it.
+
+    `completed_roles`: the roles of the tasks `user` completed on the case, when the caller has read them
+    (under the case's lock); otherwise they are read here.
+    """
     case = db.session.get(ProcessInstance, task.instance_id)
     if case is None:
         return None
@@ -143,7 +147,8 @@ def duty_refusal(user: User, task: HumanTask) -> str | None:
     for rule in rules_of("exclusive_roles"):
         if task.role not in rule.roles:
             continue
-        others = (_completed_roles(user, case.id) & set(rule.roles)) - {task.role}
+        done = _completed_roles(user, case.id) if completed_roles is None else completed_roles
+        others = (done & set(rule.roles)) - {task.role}
         if others:
             return rule.refusal.format(role=task.role, other=sorted(others)[0])
     return certificate_refusal(user, task.role)

@@ -15,5 +15,10 @@ def user(user_id: int) -> User | None:
     """The account `user_id`, read at most once per session unless expired."""
     found = db.session.get(User, user_id)
     if found is not None:
-        db.session.info.setdefault("held_users", {})[user_id] = found
+        hold(found)
     return found
+
+
+def hold(account: User) -> None:
+    """Hold an account the caller has just read, so later reads of it are identity-map hits."""
+    db.session.info.setdefault("held_users", {})[account.id] = account

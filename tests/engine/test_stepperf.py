@@ -7,7 +7,7 @@ from itertools import pairwise
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 
 from engine import runtime
 from engine.models import AuditEvent, ProcessInstance, db
@@ -32,7 +32,8 @@ def test_appends_in_one_transaction_lock_the_head_once_and_still_verify(app: Fla
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         # The head is read (locked) once for the four events, not once each; it is written once at commit
-        # (on SQLite also once before the one max(gseq) read, to hold the writer lock while numbering).
+        # (on SQLite also once before the one max(gseq) read, to take the writer lock while numbering: this
+        # transaction did not begin with begin_write's BEGIN IMMEDIATE).
         head_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "audit_heads" in s]
         assert len(head_reads) == 1, head_reads
         head_writes = [s for s in seen if s.lstrip().upper().startswith("UPDATE") and "audit_heads" in s]
@@ -131,6 +132,88 @@ def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         account_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
-        # The acting user once (begin_write expires what the request read before its lock), the applicant once.
-        assert len(account_reads) == 2, account_reads
+        # The acting user and the applicant in one statement, after the lock (begin_write expires what the
+        # request read before it), with their roles, person records and agencies.
+        assert len(account_reads) == 1, account_reads
+        assert not [s for s in seen if "FROM roles" in s or "FROM user_roles" in s or "FROM agencies" in s], seen
         assert db.session.get(ProcessInstance, case_id).status == "running"
+
+
+# Statements of one recommendation step (SOP 088.9) with no-op handlers, pinned so that they cannot grow
+# unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML), locked; the task, locked; both
+# accounts; the case's open rows and those the user completed (duty check and inbox projection); the audit
+# head; max(gseq) and max(id); the five audit events in one executemany; the head UPDATE; the case UPDATE; the
+# task UPDATE; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE, a block of sequence numbers instead
+# of the max read, the five audit events in one INSERT.
+STEP_STATEMENTS = {"sqlite": 12, "postgresql": 11}
+
+
+def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_task(
+    app: Flask, api: Any, monkeypatch: Any
+) -> None:
+    import dataclasses
+
+    from engine import registry
+    from engine.models import HumanTask, User
+    from engine.services import cases
+    from tests.sops.builders import RECOMMEND
+
+    _pemohon, case_id = start_and_register(api)
+    for key, op in list(registry._operators.items()):
+        monkeypatch.setitem(registry._operators, key, dataclasses.replace(op, func=lambda _context: {}))
+    with app.app_context():
+        task = db.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
+        ).scalar_one()
+        atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
+        seen: list[str] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            seen.append(" ".join(statement.split()))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            cases.complete_task(task.id, atasan, dict(RECOMMEND))
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        dialect = db.engine.dialect.name
+        assert len(seen) == STEP_STATEMENTS[dialect], "\n".join(seen)
+        reads = [s for s in seen if s.startswith("SELECT")]
+        # The case first, then the task (one lock order everywhere), both locked on PostgreSQL.
+        assert reads[0].startswith("SELECT process_instances.") and "process_deployments" in reads[0]
+        assert "process_deployments.xml" not in reads[0]
+        assert reads[1].startswith("SELECT human_tasks.") and "human_tasks.id =" in reads[1]
+        if dialect == "postgresql":
+            assert reads[0].endswith("FOR UPDATE OF process_instances"), reads[0]
+            assert reads[1].endswith("FOR UPDATE"), reads[1]
+        else:
+            assert seen[0] == "BEGIN IMMEDIATE"
+        case = db.session.get(ProcessInstance, case_id)
+        assert case is not None and case.status == "running"
+        rows = db.session.execute(select(HumanTask.id, HumanTask.status).where(HumanTask.instance_id == case_id))
+        statuses = {row_id: status for row_id, status in rows}
+        assert statuses[task.id] == "completed"
+        assert "open" in set(statuses.values())  # the next task was projected into the inbox
+        assert audit_verify.verify() == []
+
+
+def test_the_stored_state_is_spiffworkflows_own_serialisation_less_the_specs(api: Any, app: Flask) -> None:
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        case = db.session.get(ProcessInstance, case_id)
+        assert case is not None
+        workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+        full = runtime._serializer.to_dict(workflow)
+        full.pop("spec")
+        full.pop("subprocess_specs")
+        assert runtime._instance_to_dict(workflow) == full
+        assert list(runtime._instance_to_dict(workflow)) == list(full)
+
+
+def test_sqlite_reads_where_the_audit_numbering_stands_from_indexes_not_a_scan(app: Flask) -> None:
+    with app.app_context():
+        if db.engine.dialect.name != "sqlite":
+            return
+        query = audit.sqlite_numbering_query().compile(db.engine, compile_kwargs={"literal_binds": True})
+        plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
+        assert not [step for step in plan if step.startswith("SCAN audit_events")], plan
