@@ -204,6 +204,9 @@ class ListedMail:
     body: str
     instance_id: int | None
     sent_at: datetime | None
+    # Set once the retention job erased the content (retention.erase_expired_mails): the hash stays.
+    erased_at: datetime | None = None
+    content_sha256: str | None = None
 
 
 def listed_mails(mails: Iterable[OutboxMail], user: User) -> list[ListedMail]:
@@ -216,7 +219,14 @@ def listed_mails(mails: Iterable[OutboxMail], user: User) -> list[ListedMail]:
     shown_text = (lambda text: text) if full else masking.mask_emails_in_text
     return [
         ListedMail(
-            m.created_at, shown_text(m.recipient), shown_text(m.subject), shown_text(m.body), m.instance_id, m.sent_at
+            m.created_at,
+            shown_text(m.recipient),
+            shown_text(m.subject),
+            shown_text(m.body),
+            m.instance_id,
+            m.sent_at,
+            m.erased_at,
+            m.content_sha256,
         )
         for m in mails
     ]

@@ -89,7 +89,9 @@ def test_one_form_serves_a_second_approval_whose_submission_lands_under_its_outp
     task = only_task(atasan, case_id, "recommendation_second")
     assert task["form_key"] == "recommendation"
     form = atasan.get(f"/tasks/{task['id']}/form").get_json()
-    assert form["inputs"]["registration"]["phone"] == "0812-3456-7890"
+    # The registration reaches the second step's form, cut by the field table for the Atasan (phone hidden).
+    assert form["inputs"]["registration"]["full_name"] == "Budi Santoso"
+    assert form["inputs"]["registration"]["phone"] == "— disembunyikan (perlu-tahu)"
     second = {**RECOMMEND, "notes": "Disetujui pada rekomendasi kedua."}
     response = atasan.post(f"/tasks/{task['id']}/complete", json=second)
     assert response.status_code == 200, response.get_json()
@@ -108,8 +110,10 @@ def test_inputs_reach_the_template(app: Flask, api: Any) -> None:
     page = browser.get(f"/tugas/{task['id']}")
     assert page.status_code == 200
     summary = lxml.html.fromstring(page.get_data(as_text=True)).xpath("//section[h2='Data Pemohon']")[0].text_content()
-    # The phone is only in the registration the applicant submitted: the template sees it as inputs.registration.
-    assert "0812-3456-7890" in summary and "Budi Santoso" in summary
+    # The position is only in the registration the applicant submitted: the template sees it as
+    # inputs.registration; the phone is there too but the field table hides it from the Atasan.
+    assert "Pranata Komputer" in summary and "Budi Santoso" in summary
+    assert "0812-3456-7890" not in summary and "disembunyikan (perlu-tahu)" in summary
 
 
 def test_a_form_sees_nothing_of_the_case_the_diagram_does_not_give_it(app: Flask, api: Any) -> None:
