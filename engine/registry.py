@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import ast
+import functools
 import importlib
 import inspect
 import pkgutil
+import types
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from lxml import etree
 from marshmallow import Schema
+from marshmallow.fields import Field
 
 Handler = Callable[[Any], dict[str, Any]]
 
@@ -309,6 +312,16 @@ def form_for(name: str) -> type[Schema] | None:
     """Return the schema of the catalogue form `name`, if any."""
     found = _forms.get(name)
     return found.schema if found else None
+
+
+@functools.cache
+def schema_fields(schema_class: type[Schema]) -> Mapping[str, Field]:
+    """A form schema's fields (name -> field), from one instance made once per class.
+
+    Read-only use (names, metadata, required): making an instance deep-copies every declared field, and a
+    step asked for the same fields five times. Form schemas declare their fields on the class only.
+    """
+    return types.MappingProxyType(dict(schema_class().fields))
 
 
 def form(name: str) -> Form | None:

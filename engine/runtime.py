@@ -819,9 +819,31 @@ def _describe(exc: SpiffWorkflowException) -> str:
     return f"Proses gagal{where}: {exc}"
 
 
+@dataclass(frozen=True)
+class Waiting:
+    """What a workflow waits for after a run, read in one walk of its task tree: READY user tasks (for the
+    inbox), READY background service tasks (the background runner's), and when the scheduler must next look."""
+
+    user_tasks: list[ReadyTask]
+    background: list[Task]
+    next_timer_at: datetime | None
+
+
+def waiting(workflow: BpmnWorkflow) -> Waiting:
+    """The READY user and background tasks and the next timer, as `save_case` stores them."""
+    manual = workflow.get_tasks(state=TaskState.READY, manual=True)
+    background = [t for t in manual if _is_background(t)]
+    return Waiting(
+        _ready_tasks([t for t in manual if not _is_background(t)]), background, _next_due(workflow, background)
+    )
+
+
 def ready_user_tasks(workflow: BpmnWorkflow) -> list[ReadyTask]:
     """The READY user tasks of a workflow (subprocesses included)."""
-    tasks = [t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if not _is_background(t)]
+    return _ready_tasks([t for t in workflow.get_tasks(state=TaskState.READY, manual=True) if not _is_background(t)])
+
+
+def _ready_tasks(tasks: list[Task]) -> list[ReadyTask]:
     return [
         ReadyTask(
             str(t.id),
@@ -963,7 +985,11 @@ def run_background_steps(workflow: BpmnWorkflow, on_completed: Callable[[Task], 
 def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
     """When the scheduler must next advance the workflow (UTC, naive): now if a background service task is
     waiting, else the earliest due time of its waiting timers; None if neither."""
-    if ready_background_tasks(workflow):
+    return _next_due(workflow, ready_background_tasks(workflow))
+
+
+def _next_due(workflow: BpmnWorkflow, background: list[Task]) -> datetime | None:
+    if background:
         return datetime.now(UTC).replace(tzinfo=None)
     due: list[datetime] = []
     for event in workflow.waiting_events():

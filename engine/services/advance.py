@@ -124,10 +124,11 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
     labels = runtime.element_labels(case.deployment.xml) if completed else {}
     case.state_json = runtime.dump_state(workflow)
     case.updated_at = utcnow()
-    ready = runtime.ready_user_tasks(workflow)
-    waiting = [f"{runtime.task_label(t)} (diproses sistem)" for t in runtime.ready_background_tasks(workflow)]
-    case.current_steps = ", ".join([t.label for t in ready] + waiting)[:500]
-    case.next_timer_at = runtime.next_timer_due(workflow)
+    now_waiting = runtime.waiting(workflow)
+    ready = now_waiting.user_tasks
+    background = [f"{runtime.task_label(t)} (diproses sistem)" for t in now_waiting.background]
+    case.current_steps = ", ".join([t.label for t in ready] + background)[:500]
+    case.next_timer_at = now_waiting.next_timer_at
     if completed:
         case.status = "completed"
         case.outcome = runtime.end_event(workflow)

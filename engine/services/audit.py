@@ -17,6 +17,7 @@ Design (see docs/audit.md):
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import json
@@ -183,9 +184,10 @@ def _number_on_sqlite(state: dict[str, Any]) -> None:
     state["id"] = int(last_id) + 1
 
 
+@functools.cache
 def sqlite_numbering_query() -> Select[int, int]:
     """The highest gseq and id, as two scalar subqueries: each is answered from an index by SQLite's min/max
-    optimisation, where one query with two aggregates would scan the whole table."""
+    optimisation, where one query with two aggregates would scan the whole table. Built once per process."""
     return select(
         func.coalesce(select(func.max(AuditEvent.gseq)).scalar_subquery(), 0),
         func.coalesce(select(func.max(AuditEvent.id)).scalar_subquery(), 0),

@@ -449,14 +449,14 @@ def _document_fields(schema_class: Any) -> set[str]:
     """Fields of a form schema that hold document ids (declared with metadata document=True)."""
     if schema_class is None:
         return set()
-    return {name for name, f in schema_class().fields.items() if f.metadata.get("document")}
+    return {name for name, f in registry.schema_fields(schema_class).items() if f.metadata.get("document")}
 
 
 def _secret_fields(schema_class: Any) -> set[str]:
     """Fields of a form schema that hold secrets (metadata secret=True): passed to handlers, never stored."""
     if schema_class is None:
         return set()
-    return {name for name, f in schema_class().fields.items() if f.metadata.get("secret")}
+    return {name for name, f in registry.schema_fields(schema_class).items() if f.metadata.get("secret")}
 
 
 def _check_documents(task: HumanTask, data: dict[str, Any], pending: set[str]) -> None:

@@ -24,7 +24,7 @@ def catalogue() -> dict[str, Any]:
 def form_entry(form: registry.Form) -> dict[str, Any]:
     """A catalogue form: name, title, template and its fields (name, required, and how the engine treats it)."""
     fields = []
-    for name, field in form.schema().fields.items():
+    for name, field in registry.schema_fields(form.schema).items():
         if field.dump_only:
             continue
         entry: dict[str, Any] = {"name": name, "required": bool(field.required)}

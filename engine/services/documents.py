@@ -256,7 +256,7 @@ def _upload_labels(form_names: tuple[str, ...]) -> dict[str, str]:
     labels: dict[str, str] = {}
     for name in form_names:
         schema_class = registry.form_for(name)
-        for field_name, field in schema_class().fields.items() if schema_class else ():
+        for field_name, field in registry.schema_fields(schema_class).items() if schema_class else ():
             if field.metadata.get("document"):
                 labels.setdefault(field_name, str(field.metadata.get("label") or PRODUCED_KINDS["upload"]))
     return labels
@@ -275,7 +275,7 @@ def _identity_fields(form_names: tuple[str, ...]) -> frozenset[str]:
     found: set[str] = set()
     for name in form_names:
         schema_class = registry.form_for(name)
-        for field_name, field in schema_class().fields.items() if schema_class else ():
+        for field_name, field in registry.schema_fields(schema_class).items() if schema_class else ():
             if field.metadata.get("document") and field.metadata.get("identity"):
                 found.add(field_name)
     return frozenset(found)

@@ -133,7 +133,7 @@ def _form_uploads(form_name: str) -> tuple[str, ...]:
     if schema is None:
         return ()
     found: list[str] = []
-    for form_field in schema().fields.values():
+    for form_field in registry.schema_fields(schema).values():
         metadata: Mapping[str, Any] = form_field.metadata or {}
         if metadata.get("document"):
             label = str(metadata.get("label") or "Dokumen")

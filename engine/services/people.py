@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from engine import registry
 from engine.models import Agency, Person, RosterEntry, User, db
 from engine.models.people import PERSON_CATEGORIES
 from engine.services import audit
@@ -201,7 +202,7 @@ def bind_fields(
     """
     values = dict(raw)
     errors: dict[str, list[str]] = {}
-    for name, field in schema_class().fields.items():
+    for name, field in registry.schema_fields(schema_class).items():
         target = field.metadata.get("bound")
         if not target:
             continue

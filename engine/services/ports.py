@@ -236,7 +236,7 @@ def step_labels(task: Any) -> dict[str, dict[str, Any]]:
             schema = registry.form_for(form.name)
             fields = {
                 name: str(f.metadata.get("label") or field_label(name))
-                for name, f in (schema().fields.items() if schema is not None else ())
+                for name, f in (registry.schema_fields(schema).items() if schema is not None else ())
                 if not f.metadata.get("secret")
             }
             catalogue = registry.form(form.name)

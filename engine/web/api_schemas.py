@@ -7,6 +7,8 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 from marshmallow.types import ErrorMessages
 
+from engine import registry
+
 REQUIRED: ErrorMessages = {"required": "Wajib diisi."}
 
 # marshmallow's own type messages ("Not a valid mapping type.") in Indonesian, by field class (most specific first).
@@ -148,7 +150,7 @@ def describe(schema_class: type[Schema]) -> dict[str, Any]:
     """Describe a form schema as a JSON Schema object (types, required fields, choices, uploads)."""
     properties: dict[str, Any] = {}
     required: list[str] = []
-    for name, field in schema_class().fields.items():
+    for name, field in registry.schema_fields(schema_class).items():
         kind = next((t for cls, t in _TYPES.items() if isinstance(field, cls)), "string")
         prop: dict[str, Any] = {"type": kind}
         if field.metadata.get("label"):

@@ -65,7 +65,7 @@ def text_limits(task: HumanTask) -> dict[str, int]:
         return {}
     return {
         name: int(field.metadata["max_length"])
-        for name, field in schema_class().fields.items()
+        for name, field in registry.schema_fields(schema_class).items()
         if field.metadata.get("max_length")
     }
 
