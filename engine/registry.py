@@ -315,7 +315,7 @@ def form_for(name: str) -> type[Schema] | None:
 
 
 @functools.cache
-def schema_fields(schema_class: type[Schema]) -> Mapping[str, Field]:
+def schema_fields(schema_class: type[Schema]) -> Mapping[str, Field[Any]]:
     """A form schema's fields (name -> field), from one instance made once per class.
 
     Read-only use (names, metadata, required): making an instance deep-copies every declared field, and a
