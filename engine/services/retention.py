@@ -84,6 +84,16 @@ class ErasedMail:
     sent_at: datetime
     content_sha256: str
 
+    def as_dict(self) -> dict[str, object]:
+        """The mail as the erasure report and its audit event record it."""
+        return {
+            "mail_id": self.mail_id,
+            "case_id": self.case_id,
+            "template": self.template,
+            "sent_at": self.sent_at.isoformat(timespec="seconds"),
+            "content_sha256": self.content_sha256,
+        }
+
 
 @dataclass
 class ErasureReport:
@@ -96,16 +106,7 @@ class ErasureReport:
     def as_dict(self) -> dict[str, object]:
         return {
             "now": self.now.isoformat(timespec="seconds"),
-            "mails": [
-                {
-                    "mail_id": m.mail_id,
-                    "case_id": m.case_id,
-                    "template": m.template,
-                    "sent_at": m.sent_at.isoformat(timespec="seconds"),
-                    "content_sha256": m.content_sha256,
-                }
-                for m in self.mails
-            ],
+            "mails": [m.as_dict() for m in self.mails],
             "erased": [
                 {
                     "document_id": e.document_id,
@@ -265,16 +266,7 @@ def erase_expired_mails(now: datetime | None = None, actor: str = "penjadwal") -
             {
                 "reason": "masa retensi surel berakhir",
                 "retention_days": mail_period(),
-                "mails": [
-                    {
-                        "mail_id": m.mail_id,
-                        "case_id": m.case_id,
-                        "template": m.template,
-                        "sent_at": m.sent_at.isoformat(timespec="seconds"),
-                        "content_sha256": m.content_sha256,
-                    }
-                    for m in erased
-                ],
+                "mails": [m.as_dict() for m in erased],
             },
         )
     db.session.commit()

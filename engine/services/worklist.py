@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, and_, case, exists, func, literal, literal
 from engine.models import Agency, Certificate, HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services.errors import Invalid
-from engine.services.queries import PAGE_SIZE, _claimable, _mine, _role_conditions, _withheld_roles
+from engine.services.queries import PAGE_SIZE, _claimable, _mine, _role_conditions, _withheld_roles, case_list_select
 
 # A task whose SLA falls due within this window counts as "due soon" (and sorts with the others by due time).
 DUE_SOON = timedelta(hours=24)
@@ -395,26 +395,16 @@ def case_list(filters: Filters, before: int | None = None, limit: int = PAGE_SIZ
     """One keyset page (newest first) of every case, filtered; for RA staff (the caller checks the role)."""
     now = utcnow()
     query = (
-        select(
-            ProcessInstance.id,
-            ProcessInstance.sop_key,
-            ProcessInstance.status,
-            ProcessInstance.outcome_label,
-            ProcessInstance.current_steps,
+        case_list_select(
             ProcessInstance.created_at,
-            ProcessInstance.updated_at,
-            ProcessDeployment.title,
-            ProcessDeployment.version,
             User.full_name.label("applicant_name"),
             Agency.name.label("agency_name"),
             ProcessInstance.check_errors,
             ProcessInstance.check_warnings,
         )
-        .join(ProcessDeployment, ProcessDeployment.id == ProcessInstance.deployment_id)
         .join(User, User.id == ProcessInstance.applicant_id)
         .outerjoin(Agency, Agency.id == ProcessInstance.agency_id)
         .where(*_case_filters(filters))
-        .order_by(ProcessInstance.id.desc())
         .limit(limit + 1)
     )
     if filters.status == "berjalan":

@@ -10,8 +10,9 @@ from flask import Flask
 from sqlalchemy import event, select, text
 
 from engine import runtime
-from engine.models import AuditEvent, ProcessInstance, db
-from engine.services import audit, audit_verify
+from engine.models import AuditEvent, HumanTask, ProcessInstance, User, db
+from engine.services import audit, audit_verify, cases
+from tests.sops.builders import RECOMMEND
 from tests.sops.test_issuance_ams import approve_and_deliver, case_of, start_and_register
 
 
@@ -97,40 +98,49 @@ def test_a_finished_case_is_stored_compressed_and_still_shows_its_path_data_and_
     assert case_of(api("pemohon"), case_id)["data"]["registration_form"]["nik"] == "3375011507900001"
 
 
+def load_workflow(case_id: int) -> Any:
+    """The case's workflow as a step loads it: from its deployment's definition and its stored state."""
+    case = db.session.get(ProcessInstance, case_id)
+    assert case is not None
+    return runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+
+
 def test_a_definition_is_deserialised_once_and_shared_by_the_cases_loaded_from_it(api: Any, app: Flask) -> None:
     _pemohon, case_id = start_and_register(api)
     with app.app_context():
-        case = db.session.get(ProcessInstance, case_id)
-        assert case is not None
-        first = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
-        second = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+        first = load_workflow(case_id)
+        second = load_workflow(case_id)
         assert first.spec is second.spec
         assert first is not second and first.get_tasks() != second.get_tasks()
         assert [t.task_spec.name for t in first.get_tasks()] == [t.task_spec.name for t in second.get_tasks()]
 
 
+def recommend_recording_statements(case_id: int) -> tuple[int, list[str]]:
+    """Complete the case's open task (the recommendation) as the atasan, in the app context; return the task's
+    id and every SQL statement the step ran, as sent."""
+    task = db.session.execute(
+        select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
+    ).scalar_one()
+    atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
+    task_id = task.id
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        cases.complete_task(task_id, atasan, dict(RECOMMEND))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    return task_id, seen
+
+
 def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
     """The acting user is not read again for the handlers, nor the applicant by each check and service task."""
-    from engine.models import HumanTask, User
-    from engine.services import cases
-    from tests.sops.builders import RECOMMEND
-
     _pemohon, case_id = start_and_register(api)
     with app.app_context():
-        task = db.session.execute(
-            select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
-        ).scalar_one()
-        atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(statement)
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            cases.complete_task(task.id, atasan, dict(RECOMMEND))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+        _task_id, seen = recommend_recording_statements(case_id)
         account_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
         # The acting user and the applicant in one statement, after the lock (begin_write expires what the
         # request read before it), with their roles, person records and agencies.
@@ -154,28 +164,13 @@ def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_ta
     import dataclasses
 
     from engine import registry
-    from engine.models import HumanTask, User
-    from engine.services import cases
-    from tests.sops.builders import RECOMMEND
 
     _pemohon, case_id = start_and_register(api)
     for key, op in list(registry._operators.items()):
         monkeypatch.setitem(registry._operators, key, dataclasses.replace(op, func=lambda _context: {}))
     with app.app_context():
-        task = db.session.execute(
-            select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
-        ).scalar_one()
-        atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
-        seen: list[str] = []
-
-        def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-            seen.append(" ".join(statement.split()))
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            cases.complete_task(task.id, atasan, dict(RECOMMEND))
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+        task_id, sent = recommend_recording_statements(case_id)
+        seen = [" ".join(statement.split()) for statement in sent]
         dialect = db.engine.dialect.name
         assert len(seen) == STEP_STATEMENTS[dialect], "\n".join(seen)
         reads = [s for s in seen if s.startswith("SELECT")]
@@ -192,7 +187,7 @@ def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_ta
         assert case is not None and case.status == "running"
         rows = db.session.execute(select(HumanTask.id, HumanTask.status).where(HumanTask.instance_id == case_id))
         statuses = {row_id: status for row_id, status in rows}
-        assert statuses[task.id] == "completed"
+        assert statuses[task_id] == "completed"
         assert "open" in set(statuses.values())  # the next task was projected into the inbox
         assert audit_verify.verify() == []
 
@@ -200,9 +195,7 @@ def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_ta
 def test_the_stored_state_is_spiffworkflows_own_serialisation_less_the_specs(api: Any, app: Flask) -> None:
     _pemohon, case_id = start_and_register(api)
     with app.app_context():
-        case = db.session.get(ProcessInstance, case_id)
-        assert case is not None
-        workflow = runtime.load(case.deployment.spec_json, case.state_json, runtime.SertelScriptEngine({}))
+        workflow = load_workflow(case_id)
         full = runtime._serializer.to_dict(workflow)
         full.pop("spec")
         full.pop("subprocess_specs")

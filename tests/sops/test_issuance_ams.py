@@ -45,15 +45,20 @@ def verify(api: Any, case_id: int, body: dict[str, Any]) -> Any:
     return verifikator.post(f"/tasks/{task['id']}/complete", json=body)
 
 
-def approve_and_deliver(api: Any, pemohon: Any, case_id: int) -> Any:
-    """Recommend and approve the case, activate it with a new CSR and confirm receipt; return that answer."""
-    recommend(api, case_id)
-    verify(api, case_id, APPROVE)
+def activate_and_receive(pemohon: Any, case_id: int) -> Any:
+    """As the applicant of an approved case, activate it with a new CSR and confirm receipt; return that answer."""
     csr, _key = csr_pem()
     activation = only_task(pemohon, case_id, "activation")
     pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
     delivery = only_task(pemohon, case_id, "delivery")
     return pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True})
+
+
+def approve_and_deliver(api: Any, pemohon: Any, case_id: int) -> Any:
+    """Recommend and approve the case, activate it with a new CSR and confirm receipt; return that answer."""
+    recommend(api, case_id)
+    verify(api, case_id, APPROVE)
+    return activate_and_receive(pemohon, case_id)
 
 
 def case_of(user: Any, case_id: int) -> dict[str, Any]:

@@ -17,8 +17,8 @@ from engine.services import field_access, mail
 from engine.services.field_access import HIDDEN, LENGKAP, TERSAMAR, TERSEMBUNYI
 from engine.services.masking import FULL_VALUE_TASK_ROLES, mask_email, mask_identifier, mask_phone
 from engine.services.ports import CasePorts
-from tests.sops.builders import APPROVE, csr_pem, registration
-from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.sops.builders import APPROVE, registration
+from tests.sops.test_issuance_ams import activate_and_receive, only_task, recommend, start_and_register, verify
 from tests.web_login import login
 
 NIK = "3375011507900001"
@@ -136,11 +136,7 @@ def test_a_full_088_9_run_shows_each_field_as_the_table_says(app: Flask, api: An
     # The owner's own steps: every field of their own in full.
     page, _form = _task_screen(app, api, "pemohon", case_id, "activation")
     assert EMAIL in page
-    csr, _key = csr_pem()
-    activation = only_task(pemohon, case_id, "activation")
-    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
-    delivery = only_task(pemohon, case_id, "delivery")
-    assert pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True}).status_code == 200
+    assert activate_and_receive(pemohon, case_id).status_code == 200
     assert pemohon.get(f"/cases/{case_id}").get_json()["case"]["status"] == "completed"
     _scan(app, api, case_id)
     with app.app_context():

@@ -11,8 +11,8 @@ from sqlalchemy import select
 
 from engine.models import OutboxMail, db
 from engine.services.masking import mask_identifier, mask_personal, mask_text
-from tests.sops.builders import APPROVE, RECOMMEND, csr_pem
-from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.sops.builders import APPROVE, RECOMMEND
+from tests.sops.test_issuance_ams import activate_and_receive, only_task, recommend, start_and_register, verify
 from tests.web_login import login
 
 NIK = "3375011507900001"
@@ -107,11 +107,7 @@ def test_a_full_088_9_run_shows_nik_and_nip_masked_except_to_the_owner_and_the_v
     assert NIK not in case_page and mask_identifier(NIK) in case_page
 
     assert verify(api, case_id, APPROVE).status_code == 200
-    csr, _key = csr_pem()
-    activation = only_task(pemohon, case_id, "activation")
-    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
-    delivery = only_task(pemohon, case_id, "delivery")
-    assert pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True}).status_code == 200
+    assert activate_and_receive(pemohon, case_id).status_code == 200
     assert pemohon.get(f"/cases/{case_id}").get_json()["case"]["status"] == "completed"
     assert _scan(app, api, case_id) == {}
     with app.app_context():

@@ -15,8 +15,8 @@ from engine.models import Document, ProcessInstance, User, db
 from engine.services import masking, need_to_know
 from engine.services.masking import mask_identifier
 from handlers.form_pdf import latin1
-from tests.sops.builders import APPROVE, csr_pem
-from tests.sops.test_issuance_ams import only_task, recommend, start_and_register, verify
+from tests.sops.builders import APPROVE
+from tests.sops.test_issuance_ams import activate_and_receive, only_task, recommend, start_and_register, verify
 from tests.sops.test_renewal_rekey import issued_certificate
 from tests.sops.test_revocation import start_revocation, statement
 from tests.web_login import login
@@ -63,11 +63,7 @@ def run_088_9(api: Any) -> int:
     pemohon, case_id = start_and_register(api)
     assert recommend(api, case_id).status_code == 200
     assert verify(api, case_id, APPROVE).status_code == 200
-    csr, _key = csr_pem()
-    activation = only_task(pemohon, case_id, "activation")
-    pemohon.post(f"/tasks/{activation['id']}/complete", json={"accept_obligations": True, "csr_pem": csr})
-    delivery = only_task(pemohon, case_id, "delivery")
-    assert pemohon.post(f"/tasks/{delivery['id']}/complete", json={"received": True}).status_code == 200
+    assert activate_and_receive(pemohon, case_id).status_code == 200
     return case_id
 
 
