@@ -73,6 +73,7 @@ bench-smoke: setup
 	$(PY) bench/page_bench.py --url $(BENCH_URL)_smoke --runs 1 --requests 5
 	$(PY) bench/load_bench.py --url $(BENCH_URL)_smoke --users 10 --seconds 3 --workers 2 --threads 4
 	$(PY) bench/step_bench.py --runs 1 --steps 3
+	$(PY) bench/step_bench.py --runs 1 --steps 2 --handlers --background
 	$(PY) bench/step_bench.py --url $(BENCH_URL)_smoke_step --runs 1 --steps 3
 	$(PY) bench/storage_bench.py --pages 3
 	$(PY) bench/audit_stream_bench.py --url $(BENCH_URL)_smoke_step --threads 4 --appends 5 --runs 1

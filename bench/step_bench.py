@@ -8,7 +8,9 @@ inbox row, load the workflow, validate the form, complete the user task, run the
 recommendation PDF, the gateway, the automated checks and into the verification call activity (its SLA
 timers), save the state, project the inbox, append the audit events and commit. Every service-task
 handler is replaced by a no-op returning {} in this process, so what is measured is the engine and its
-persistence, not PDF rendering or the PSrE.
+persistence, not PDF rendering or the PSrE. With `--handlers` the real handlers run (the step with its
+handlers: recommendation PDF sealed by the embedded PSrE, the automated checks); `--background` adds the
+production setting SERTEL_BACKGROUND_STEPS, which leaves the form PDF and its seal to after the step.
 
 The floor runs interleaved with it, case by case, on the same diagram and the same stored state: bare
 SpiffWorkflow (`from_dict` of the stored state and definition, set the submission, `task.run()`,
@@ -49,7 +51,7 @@ from bench.datagen import bench_settings, ensure_database  # noqa: E402
 from engine import registry, runtime, sandbox  # noqa: E402
 from engine.app import create_app  # noqa: E402
 from engine.models import HumanTask, ProcessInstance, User, db  # noqa: E402
-from engine.services import accounts, cases, deploy, setup  # noqa: E402
+from engine.services import accounts, cases, deploy, setup, timers  # noqa: E402
 from engine.services.runtime_context import settings  # noqa: E402
 
 SOP = "issuance_ams"
@@ -71,10 +73,13 @@ def no_op_handlers() -> None:
         registry._operators[key] = dataclasses.replace(op, func=lambda _context: {})
 
 
-def build(url: str, instance: Path) -> Any:
-    """A fresh schema with demo accounts and the deployed processes; returns the app."""
+def build(url: str, instance: Path, background: bool = False) -> Any:
+    """A fresh schema with demo accounts and the deployed processes; returns the app.
+
+    `background`: the production setting SERTEL_BACKGROUND_STEPS (form PDFs and seals after the request); what
+    a step leaves to the background is run untimed before the next one, by the scheduler's own function."""
     ensure_database(url)
-    app = create_app(bench_settings(url, instance))
+    app = create_app({**bench_settings(url, instance), "BACKGROUND_STEPS": background, "BACKGROUND_KICK": False})
     with app.app_context():
         if db.engine.dialect.name == "postgresql":
             with db.engine.begin() as conn:
@@ -131,7 +136,14 @@ def case_at_recommendation() -> int:
     task_id = open_task(case.id, "registration_form")
     uploads = {"ktp_scan": ("ktp.png", PNG), "asn_proof": ("sk-cpns.pdf", PDF)}
     cases.complete_task(task_id, pemohon, dict(REGISTRATION), uploads)
+    drain()
     return case.id
+
+
+def drain() -> None:
+    """Run what steps left to the background (with background steps on), untimed, as the scheduler would."""
+    while timers.fire_due_timers():
+        pass
 
 
 class FloorEngine(PythonScriptEngine):  # type: ignore[misc]
@@ -148,6 +160,7 @@ def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: An
     dct.update(definition)
     workflow = serializer.from_dict(dct)
     workflow.script_engine = engine
+    leave_background_tasks(workflow)
     task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
     task.data["recommendation"] = dict(RECOMMEND)
     task.run()
@@ -194,6 +207,7 @@ def same_work_step(
     dct.update(definition)
     workflow = serializer.from_dict(dct)
     workflow.script_engine = engine
+    leave_background_tasks(workflow)
     task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
     task.data["recommendation"] = dict(RECOMMEND)
     task.run()
@@ -243,6 +257,17 @@ def same_work_step(
 
 
 PARAM = ["?"]
+BACKGROUND: dict[str, list[str]] = {}
+
+
+def leave_background_tasks(workflow: Any) -> None:
+    """Mark the diagram's background service tasks manual, as `runtime.load` does with background steps on:
+    SpiffWorkflow's engine steps then stop before them."""
+    specs = {workflow.spec.name: workflow.spec, **workflow.subprocess_specs}
+    for holder, ids in BACKGROUND.items():
+        for task_id in ids:
+            if holder in specs and task_id in specs[holder].task_specs:
+                specs[holder].task_specs[task_id].manual = True
 PROFILE_ORDER = ["cumulative"]
 
 
@@ -262,7 +287,11 @@ def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) 
         deployment = deploy.latest(SOP)
         assert deployment is not None
         definition = json.loads(deployment.spec_json)
-        properties = (definition.pop("sertel", None) or {}).get("properties") or {}
+        sertel = definition.pop("sertel", None) or {}
+        properties = sertel.get("properties") or {}
+        # With background steps on, the floors leave the same service tasks to later, as ours does.
+        BACKGROUND.clear()
+        BACKGROUND.update((sertel.get("background") or {}) if settings().get("BACKGROUND_STEPS") else {})
         engine = FloorEngine(environment=TaskDataEnvironment(sandbox.helper_functions(settings(), properties)))
         raw = db.engine.raw_connection()
         spare = case_at_recommendation()  # the floors' write target
@@ -351,11 +380,18 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=15, help="steps (cases) per run")
     parser.add_argument("--profile", action="store_true", help="cProfile our steps (not the warm-up run)")
     parser.add_argument("--show-sql", action="store_true", help="print the statements of the last step")
+    parser.add_argument(
+        "--handlers", action="store_true", help="keep the real handlers (PDF, seal, checks): the step with its handlers"
+    )
+    parser.add_argument(
+        "--background", action="store_true", help="SERTEL_BACKGROUND_STEPS on: form PDFs and seals after the step"
+    )
     args = parser.parse_args()
     instance = Path(tempfile.mkdtemp(prefix="sertel-step-bench-"))
     url = args.url or f"sqlite:///{instance / 'bench.sqlite3'}"
-    app = build(url, instance)
-    no_op_handlers()
+    app = build(url, instance, background=args.background)
+    if not args.handlers:
+        no_op_handlers()
     results = run(app, args.runs, args.steps, args.profile, args.show_sql)
     print(
         f"\n{url.split('://')[0]}, {args.runs} runs x {args.steps} steps: "
