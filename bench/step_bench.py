@@ -155,6 +155,14 @@ class FloorEngine(PythonScriptEngine):  # type: ignore[misc]
 
 def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: Any, target_id: int) -> None:
     """Bare SpiffWorkflow: from_dict, complete the recommendation, run, serialise, one UPDATE, commit."""
+    state = bare_run(definition, state_json, engine)
+    cursor = raw.cursor()
+    cursor.execute(f"UPDATE process_instances SET state_json = {PARAM[0]} WHERE id = {PARAM[0]}", (state, target_id))
+    raw.commit()
+
+
+def bare_run(definition: dict[str, Any], state_json: str, engine: Any) -> str:
+    """The floors' engine part: from_dict, complete the recommendation, run, serialise the instance."""
     serializer = runtime._serializer
     dct = json.loads(state_json)
     dct.update(definition)
@@ -168,11 +176,7 @@ def floor_step(raw: Any, definition: dict[str, Any], state_json: str, engine: An
     out = serializer.to_dict(workflow)
     out.pop("spec", None)
     out.pop("subprocess_specs", None)
-    cursor = raw.cursor()
-    cursor.execute(
-        f"UPDATE process_instances SET state_json = {PARAM[0]} WHERE id = {PARAM[0]}", (json.dumps(out), target_id)
-    )
-    raw.commit()
+    return json.dumps(out)
 
 
 def same_work_step(
@@ -184,7 +188,6 @@ def same_work_step(
     What is left between this and ours is our own code: the ORM, the checks, the form validation."""
     p = PARAM[0]
     lock = " FOR UPDATE" if p == "%s" else ""
-    serializer = runtime._serializer
     cursor = raw.cursor()
     if p == "?":
         cursor.execute("BEGIN IMMEDIATE")
@@ -203,15 +206,7 @@ def same_work_step(
         (target["case"], target["actor"]),
     )
     cursor.fetchall()
-    dct = json.loads(state_json)
-    dct.update(definition)
-    workflow = serializer.from_dict(dct)
-    workflow.script_engine = engine
-    leave_background_tasks(workflow)
-    task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
-    task.data["recommendation"] = dict(RECOMMEND)
-    task.run()
-    workflow.do_engine_steps()
+    state = bare_run(definition, state_json, engine)
     stream = f"case:{target['case']}"
     cursor.execute(f"SELECT seq, hash FROM audit_heads WHERE stream = {p}{lock}", (stream,))
     seq, prev = cursor.fetchone()
@@ -237,12 +232,9 @@ def same_work_step(
         rows,
     )
     cursor.execute(f"UPDATE audit_heads SET seq = {p}, hash = {p} WHERE stream = {p}", (seq, prev, stream))
-    out = serializer.to_dict(workflow)
-    out.pop("spec", None)
-    out.pop("subprocess_specs", None)
     cursor.execute(
         f"UPDATE process_instances SET state_json = {p}, current_steps = {p}, updated_at = {p} WHERE id = {p}",
-        (json.dumps(out), "Verifikasi", now, target["case"]),
+        (state, "Verifikasi", now, target["case"]),
     )
     cursor.execute(
         f"UPDATE human_tasks SET status = {p}, completed_at = {p}, completed_by_id = {p} WHERE id = {p}",
@@ -268,6 +260,8 @@ def leave_background_tasks(workflow: Any) -> None:
         for task_id in ids:
             if holder in specs and task_id in specs[holder].task_specs:
                 specs[holder].task_specs[task_id].manual = True
+
+
 PROFILE_ORDER = ["cumulative"]
 
 
