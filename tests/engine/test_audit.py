@@ -245,3 +245,26 @@ def test_events_chained_under_a_retired_kek_verify_from_the_archive(app: Flask, 
         db.session.commit()
         found = audit_verify.verify()
         assert found and all("kunci tak dikenal" in f.why for f in found)
+
+
+def test_appended_events_are_written_with_the_flush_seen_by_queries_and_dropped_by_a_rollback(app: Flask) -> None:
+    """Events go to the database as plain rows after the flush their head's change causes (or at commit): a query
+    in the same transaction finds them, a rollback leaves neither them nor the head's move, and the chain verifies."""
+    stream = audit.system_stream("uji")
+    with app.app_context():
+        first = audit.append(stream, "uji_satu", "uji", {"n": 1})
+        assert first not in db.session  # a plain row, not an ORM object the unit of work tracks
+        audit.append(stream, "uji_dua", "uji", {"n": 2})
+        found = db.session.execute(select(AuditEvent.kind).where(AuditEvent.stream == stream)).scalars().all()
+        assert found == ["uji_satu", "uji_dua"]  # the query's autoflush wrote them
+        db.session.rollback()
+        assert db.session.execute(select(AuditEvent).where(AuditEvent.stream == stream)).first() is None
+        assert db.session.get(AuditHead, stream) is None
+
+        audit.append(stream, "uji_tiga", "uji", {"n": 3})
+        db.session.commit()  # written at commit, with no query before it
+        db.session.expire_all()
+        kept = db.session.execute(select(AuditEvent).where(AuditEvent.stream == stream)).scalars().all()
+        assert [(e.seq, e.kind) for e in kept] == [(1, "uji_tiga")]
+        assert db.session.get(AuditHead, stream).seq == 1
+        assert audit_verify.verify() == []
