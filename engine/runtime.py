@@ -982,13 +982,9 @@ def run_background_steps(workflow: BpmnWorkflow, on_completed: Callable[[Task], 
     return ran
 
 
-def next_timer_due(workflow: BpmnWorkflow) -> datetime | None:
-    """When the scheduler must next advance the workflow (UTC, naive): now if a background service task is
-    waiting, else the earliest due time of its waiting timers; None if neither."""
-    return _next_due(workflow, ready_background_tasks(workflow))
-
-
 def _next_due(workflow: BpmnWorkflow, background: list[Task]) -> datetime | None:
+    """When the scheduler must next advance the workflow (UTC, naive): now if a background service task is
+    waiting (`background`: the READY ones), else the earliest due time of its waiting timers; None if neither."""
     if background:
         return datetime.now(UTC).replace(tzinfo=None)
     due: list[datetime] = []

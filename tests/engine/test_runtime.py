@@ -409,8 +409,8 @@ def test_diagram_property_overrides_the_settings_default_of_a_timer() -> None:
         _d, by_default = started(reminder_diagram(None), eng=engine(settings=settings))
         definition, by_property = started(reminder_diagram({"sla_verification_reminder": "P1D"}), eng=engine(settings=settings))
     naive = moment.replace(tzinfo=None)
-    assert runtime.next_timer_due(by_default) == naive + timedelta(days=2)
-    assert runtime.next_timer_due(by_property) == naive + timedelta(days=1)
+    assert runtime.waiting(by_default).next_timer_at == naive + timedelta(days=2)
+    assert runtime.waiting(by_property).next_timer_at == naive + timedelta(days=1)
     # The task itself knows when it is due (for the inbox): the same timer.
     assert [t.due_at for t in runtime.ready_user_tasks(by_property)] == [naive + timedelta(days=1)]
     assert [t.due_at for t in runtime.ready_user_tasks(by_default)] == [naive + timedelta(days=2)]
