@@ -168,7 +168,8 @@ def bare_run(definition: dict[str, Any], state_json: str, engine: Any) -> str:
     dct.update(definition)
     workflow = serializer.from_dict(dct)
     workflow.script_engine = engine
-    leave_background_tasks(workflow)
+    # With background steps on, stop before the same service tasks as ours does (runtime.load marks them).
+    runtime._mark_background(workflow, BACKGROUND, True)
     task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
     task.data["recommendation"] = dict(RECOMMEND)
     task.run()
@@ -250,16 +251,6 @@ def same_work_step(
 
 PARAM = ["?"]
 BACKGROUND: dict[str, list[str]] = {}
-
-
-def leave_background_tasks(workflow: Any) -> None:
-    """Mark the diagram's background service tasks manual, as `runtime.load` does with background steps on:
-    SpiffWorkflow's engine steps then stop before them."""
-    specs = {workflow.spec.name: workflow.spec, **workflow.subprocess_specs}
-    for holder, ids in BACKGROUND.items():
-        for task_id in ids:
-            if holder in specs and task_id in specs[holder].task_specs:
-                specs[holder].task_specs[task_id].manual = True
 
 
 PROFILE_ORDER = ["cumulative"]
