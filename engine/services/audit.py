@@ -21,14 +21,15 @@ import functools
 import hashlib
 import hmac
 import json
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, func, insert, select
+from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
@@ -58,7 +59,35 @@ def system_stream(kind: str, moment: datetime | None = None) -> str:
     return f"{kind}:{(moment or utcnow()):%Y-%m-%d}"
 
 
-def material(event: AuditEvent, seq: int | None = None) -> bytes:
+@dataclass(slots=True)
+class PendingEvent:
+    """An appended event before it is written: the columns of its audit_events row, as a plain object.
+
+    Building an ORM object per event (instrumented attributes, instance state) cost more than its HMAC and
+    JSON together; the events are written as plain rows anyway (`_write_pending`). The id is SQLite's counted
+    one, or None where PostgreSQL numbers the row.
+    """
+
+    stream: str
+    seq: int
+    gseq: int
+    key_id: str
+    instance_id: int | None
+    at: datetime
+    actor: str
+    kind: str
+    task_name: str | None
+    payload_json: str
+    prev_hash: str
+    hash: str = ""
+    id: int | None = None
+
+
+# An event as stored (read back by verify and replay) or as appended: both have the columns a link covers.
+Event = AuditEvent | PendingEvent
+
+
+def material(event: Event, seq: int | None = None) -> bytes:
     """The bytes an event's link covers (with another `seq` to test whether a pair was swapped)."""
     fields = [
         event.stream,
@@ -75,12 +104,12 @@ def material(event: AuditEvent, seq: int | None = None) -> bytes:
     return json.dumps(fields, ensure_ascii=False).encode("utf-8")
 
 
-def link(event: AuditEvent, mac_key: bytes, seq: int | None = None) -> str:
+def link(event: Event, mac_key: bytes, seq: int | None = None) -> str:
     """The keyed link of an event: HMAC-SHA256 over its material."""
     return hmac.new(mac_key, material(event, seq), hashlib.sha256).hexdigest()
 
 
-def plain_digest(event: AuditEvent) -> str:
+def plain_digest(event: Event) -> str:
     """What a forger without the key would compute: SHA-256 over the same material."""
     return hashlib.sha256(material(event)).hexdigest()
 
@@ -113,7 +142,7 @@ def _write_pending(session: Session) -> None:
     As plain rows they need no RETURNING of their ids and no ORM bookkeeping (docs/benchmarks.md).
     """
     state = session.info.get(_TX)
-    pending: list[AuditEvent] = state.get("pending") if state else []
+    pending: list[PendingEvent] = state.get("pending") if state else []
     if not pending:
         return
     state["pending"] = []  # type: ignore[index]  # state exists when pending is not empty
@@ -144,11 +173,41 @@ def _locked_head(stream: str) -> AuditHead | None:
     head = heads.get(stream)
     if head is not None and head in db.session:
         return head
-    head = db.session.get(AuditHead, stream, with_for_update=True)
+    if db.session.get_bind().dialect.name == "postgresql":
+        # The lock and a fresh block of global numbers in one round trip (see _lock_and_number).
+        row = db.session.execute(_lock_and_number(), {"stream": stream}).first()
+        head, block = (row[0], sorted(int(n) for n in row[1])) if row is not None else (None, [])
+    else:
+        head, block = db.session.get(AuditHead, stream, with_for_update=True), []
     if head is not None:
         heads[stream] = head
-        _tx()["block"] = []  # numbers fetched before this lock may be lower than the stream's last
+        # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
+        _tx()["block"] = block
     return head
+
+
+@functools.cache
+def _lock_and_number() -> Select[Any]:
+    """PostgreSQL: lock a stream's head and take GSEQ_BLOCK global numbers while holding it, in one statement.
+
+    The locking read is a MATERIALIZED CTE and the numbers a subquery correlated with its row, so they are
+    drawn when the locked row comes out of the CTE: after the lock is granted (a query whose own select list
+    called nextval would draw them before waiting for the lock). Built once per process.
+    """
+    locked = (
+        select(AuditHead)
+        .where(AuditHead.stream == bindparam("stream"))
+        .with_for_update()
+        .cte("locked_head")
+        .prefix_with("MATERIALIZED")
+    )
+    numbers = (
+        select(func.array_agg(AUDIT_GSEQ.next_value()))
+        .select_from(func.generate_series(1, GSEQ_BLOCK))
+        .where(locked.c.seq.is_not(None))
+        .scalar_subquery()
+    )
+    return select(aliased(AuditHead, locked), numbers).execution_options(populate_existing=True)
 
 
 def _open_stream(stream: str, actor: str) -> AuditHead:
@@ -247,7 +306,7 @@ def append(
     payload: dict[str, Any] | None = None,
     instance_id: int | None = None,
     task_name: str | None = None,
-) -> AuditEvent:
+) -> PendingEvent:
     """Append an event to `stream`; the caller's transaction commits it with the change it records.
 
     The head row is locked at the transaction's first append to the stream; later appends in the same
@@ -259,7 +318,7 @@ def append(
     seq, prev_hash = head.seq + 1, head.hash
     head.seq = seq  # claim the position before numbering it (see _next_gseq)
     gseq = _next_gseq()
-    event = AuditEvent(
+    event = PendingEvent(
         id=_next_sqlite_id(),
         stream=stream,
         seq=seq,
@@ -278,7 +337,7 @@ def append(
     head.hash = event.hash
     # No write here: the events are written after the next flush's rows or at commit (_write_pending), where a
     # concurrent append to the same stream that slipped past the lock (none should) fails on (stream, seq). The
-    # event returned is not in the session (its id is None on PostgreSQL, which numbers it when it is written).
+    # event returned is a plain object, not in the session (its id is None on PostgreSQL, which numbers it).
     return event
 
 

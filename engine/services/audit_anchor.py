@@ -33,7 +33,7 @@ def anchor_digest(prev_digest: str, heads: list[list[Any]]) -> str:
     return hashlib.sha256(body.encode("utf-8")).hexdigest()
 
 
-def anchored_heads(anchor: AuditEvent) -> list[list[Any]]:
+def anchored_heads(anchor: audit.Event) -> list[list[Any]]:
     """The [stream, seq, link] heads an anchor event commits to."""
     heads: list[list[Any]] = json.loads(anchor.payload_json).get("heads", [])
     return heads
@@ -62,7 +62,7 @@ def _seal(digest: bytes) -> dict[str, str]:
     }
 
 
-def create_anchor(actor: str) -> AuditEvent | None:
+def create_anchor(actor: str) -> audit.PendingEvent | None:
     """Anchor the heads that moved since the last anchor; None when nothing moved. Commits."""
     # Lock the anchor stream first so two anchoring runs chain their digests in one order.
     db.session.get(AuditHead, audit.ANCHORS, with_for_update=True)

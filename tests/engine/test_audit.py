@@ -253,7 +253,7 @@ def test_appended_events_are_written_with_the_flush_seen_by_queries_and_dropped_
     stream = audit.system_stream("uji")
     with app.app_context():
         first = audit.append(stream, "uji_satu", "uji", {"n": 1})
-        assert first not in db.session  # a plain row, not an ORM object the unit of work tracks
+        assert isinstance(first, audit.PendingEvent)  # a plain row, not an ORM object the unit of work tracks
         audit.append(stream, "uji_dua", "uji", {"n": 2})
         found = db.session.execute(select(AuditEvent.kind).where(AuditEvent.stream == stream)).scalars().all()
         assert found == ["uji_satu", "uji_dua"]  # the query's autoflush wrote them
