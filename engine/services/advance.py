@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, select
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import defer, joinedload
+from sqlalchemy.orm import aliased, defer, joinedload
 
 from engine import runtime
 from engine.models import HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
@@ -198,21 +198,17 @@ def lock_case(instance_id: int) -> ProcessInstance:
 
 
 def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
-    """Lock a task's case, then the task (the one lock order everywhere), in two statements; read both under the lock.
+    """Lock a task's case, then the task (the one lock order everywhere), in one statement; read both under the lock.
 
     The case is found through the task (a task never moves to another case), locked and read with its
     deployment (without the diagram XML, which a step reads only when the case ends). Raises NotFound when
     there is no such task and Conflict when its case has ended. Neither row was trusted before this: both are
     read with `populate_existing`, so a copy the session held from before the lock is overwritten.
     """
-    case = db.session.execute(_statements().lock_case, {"task_id": task_id}).scalar_one_or_none()
-    task = (
-        db.session.execute(_statements().lock_task, {"task_id": task_id}).scalar_one_or_none()
-        if case is not None
-        else None
-    )
-    if case is None or task is None:
+    found = db.session.execute(_statements().lock_case_and_task, {"task_id": task_id}).first()
+    if found is None:
         raise NotFound("Tugas tidak ditemukan.")
+    case, task = found
     return case, task
 
 
@@ -238,8 +234,7 @@ def _user_id(user: User) -> int:
 
 @dataclass(frozen=True)
 class _Statements:
-    lock_case: Any
-    lock_task: Any
+    lock_case_and_task: Any
     people: Any
     case_rows: Any
 
@@ -249,16 +244,23 @@ def _statements() -> _Statements:
     """The step's reads, built once per process (their construction, options included, costs as much as a
     simple query's round trip); the values are bound at execution."""
     owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
-    return _Statements(
-        lock_case=select(ProcessInstance)
+    # The case is locked in a MATERIALIZED CTE and the task by the outer query (FOR UPDATE OF the task only): the
+    # task's lock is taken on the rows the join yields, after the CTE has locked the case, so the order stays
+    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both.
+    locked = (
+        select(ProcessInstance)
         .where(ProcessInstance.id == owner)
-        .options(joinedload(ProcessInstance.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
-        .with_for_update(of=ProcessInstance)
-        # The row may already be in the session, read before the lock: take the locked, current values.
-        .execution_options(populate_existing=True),
-        lock_task=select(HumanTask)
-        .where(HumanTask.id == bindparam("task_id"))
         .with_for_update()
+        .cte("locked_case")
+        .prefix_with("MATERIALIZED")
+    )
+    case = aliased(ProcessInstance, locked)
+    return _Statements(
+        lock_case_and_task=select(case, HumanTask)
+        .join(HumanTask, HumanTask.id == bindparam("task_id"))
+        .options(joinedload(case.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
+        .with_for_update(of=HumanTask)
+        # The rows may already be in the session, read before the lock: take the locked, current values.
         .execution_options(populate_existing=True),
         people=select(User)
         .where(User.id.in_(bindparam("ids", expanding=True)))
