@@ -17,9 +17,10 @@ class AuditEvent(Model):
     """An append-only event; `hash` is its link: an HMAC (key `key_id`) over the event and `prev_hash`."""
 
     __tablename__ = "audit_events"
+    # The unique (stream, seq) index also serves every lookup by stream alone.
     __table_args__ = (UniqueConstraint("stream", "seq"),)
     id: Mapped[int] = mapped_column(primary_key=True)
-    stream: Mapped[str] = mapped_column(String(40), index=True)
+    stream: Mapped[str] = mapped_column(String(40))
     seq: Mapped[int] = mapped_column(Integer)
     gseq: Mapped[int] = mapped_column(BigInteger, unique=True)
     key_id: Mapped[str] = mapped_column(String(16))

@@ -87,15 +87,16 @@ class ProcessInstance(Model):
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("process_deployments.id"))
-    sop_key: Mapped[str] = mapped_column(String(80), index=True)
+    # sop_key, applicant_id and agency_id are indexed by the composite indexes above that lead with them.
+    sop_key: Mapped[str] = mapped_column(String(80))
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     outcome: Mapped[str | None] = mapped_column(String(80), nullable=True)
     state_json: Mapped[str] = mapped_column(Text)
-    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    applicant_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     # Who started the case; differs from the applicant when RA staff (or an agency head) applied on their behalf.
     started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), nullable=True)
     on_behalf_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True, index=True)
+    agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id"), nullable=True)
     current_steps: Mapped[str] = mapped_column(String(500), default="")
     # The applicant's data as last submitted in a form of this case (name, NIK, NIP, agency…).
     applicant_json: Mapped[str] = mapped_column(Text, default="{}")

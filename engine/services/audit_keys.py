@@ -33,6 +33,7 @@ def derive(kek: str) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=_SALT, info=_INFO).derive(raw)
 
 
+@lru_cache(maxsize=16)
 def key_id(mac_key: bytes) -> str:
     """A public name of a MAC key (it reveals nothing usable about the key)."""
     return hmac.new(mac_key, b"sertel audit key id", hashlib.sha256).hexdigest()[:16]
