@@ -14,7 +14,7 @@ from sqlalchemy.orm import aliased, defer, joinedload
 from engine import runtime
 from engine.models import HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit, held
+from engine.services import audit, held, row_writes
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, NotFound, Unavailable
@@ -145,6 +145,7 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
         )
     }
     ready_ids = {t.uuid for t in ready}
+    new_rows: list[dict[str, Any]] = []
     for uuid, row in open_rows.items():
         if uuid not in ready_ids:
             row.status = "cancelled"
@@ -156,21 +157,20 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
         role = LANE_ROLES.get(item.lane)
         if role is None:
             raise Unavailable(f"Tugas '{item.label}' berada di lane '{item.lane}' yang tidak dipetakan ke peran.")
-        db.session.add(
-            HumanTask(
-                instance_id=case.id,
-                task_uuid=item.uuid,
-                task_name=item.name,
-                form_key=item.form_key,
-                label=item.label,
-                due_at=item.due_at,
-                priority=item.priority,
-                lane=item.lane,
-                role=role,
-                owner_user_id=case.applicant_id if role == "Pemohon" else None,
+        new_rows.append(
+            {
+                "task_uuid": item.uuid,
+                "task_name": item.name,
+                "form_key": item.form_key,
+                "label": item.label,
+                "due_at": item.due_at,
+                "priority": item.priority,
+                "lane": item.lane,
+                "role": role,
+                "owner_user_id": case.applicant_id if role == "Pemohon" else None,
                 # Usually the case's agency; an agency head's own case goes to the heads' superior.
-                agency_id=recommending_agency_id(case) if role == "Atasan" else None,
-            )
+                "agency_id": recommending_agency_id(case) if role == "Atasan" else None,
+            }
         )
     if completed:
         audit.append(
@@ -180,7 +180,10 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
             {"outcome": case.outcome, "outcome_label": case.outcome_label},
             case.id,
         )
-    db.session.flush()
+    session = db.session()
+    row_writes.write_changes(session)
+    audit.write_events(session)
+    row_writes.insert_rows(session, HumanTask, [{"instance_id": case.id, **row} for row in new_rows])
 
 
 def lock_case(instance_id: int) -> ProcessInstance:

@@ -129,6 +129,11 @@ def _write_after_flush(session: Session, _context: Any) -> None:
     _write_pending(session)
 
 
+def write_events(session: Session) -> None:
+    """Write the events appended so far now, for a caller that wrote its rows without a flush (row_writes)."""
+    _write_pending(session)
+
+
 @orm_event.listens_for(Session, "before_commit")
 def _write_before_commit(session: Session) -> None:
     _write_pending(session)
@@ -178,12 +183,23 @@ def _locked_head(stream: str) -> AuditHead | None:
         row = db.session.execute(_lock_and_number(), {"stream": stream}).first()
         head, block = (row[0], sorted(int(n) for n in row[1])) if row is not None else (None, [])
     else:
-        head, block = db.session.get(AuditHead, stream, with_for_update=True), []
+        head, block = db.session.execute(_read_head(), {"stream": stream}).scalar_one_or_none(), []
     if head is not None:
         heads[stream] = head
         # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
         _tx()["block"] = block
     return head
+
+
+@functools.cache
+def _read_head() -> Select[Any]:
+    """SQLite: read a stream's head (the transaction already holds the database's one writer lock), built once."""
+    return (
+        select(AuditHead)
+        .where(AuditHead.stream == bindparam("stream"))
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
 
 
 @functools.cache
