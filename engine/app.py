@@ -78,16 +78,16 @@ def with_fail_points(adapter: Any, settings: dict[str, Any]) -> Any:
 
 
 def engine_options(settings: dict[str, Any]) -> dict[str, Any]:
-    """SQLAlchemy engine options; on SQLite a busy timeout, so writers queue for the lock instead of failing."""
-    options: dict[str, Any] = {"pool_pre_ping": True}
+    """SQLAlchemy engine options: on SQLite a busy timeout, so writers queue for the lock instead of failing; on
+    PostgreSQL a ping before a pooled connection is reused and a pool as large as a worker's threads."""
     if str(settings["DATABASE_URL"]).startswith("sqlite"):
-        options["connect_args"] = {"timeout": float(settings["SQLITE_BUSY_TIMEOUT"])}
-    else:
-        # One kept connection per request thread (gunicorn's WEB_THREADS): with SQLAlchemy's default of 5, a
-        # worker of 8 threads opened and closed overflow connections under load (a new PostgreSQL backend and
-        # its prepared statements lost each time), which lengthened exactly the busiest moments.
-        options["pool_size"] = max(5, int(settings["WEB_THREADS"]))
-    return options
+        # A SQLite file has no server connection that could have dropped: no ping before each checkout.
+        return {"connect_args": {"timeout": float(settings["SQLITE_BUSY_TIMEOUT"])}}
+    # A pooled PostgreSQL connection may have been closed by a server restart: pinged before it is reused.
+    # One kept connection per request thread (gunicorn's WEB_THREADS): with SQLAlchemy's default of 5, a
+    # worker of 8 threads opened and closed overflow connections under load (a new PostgreSQL backend and
+    # its prepared statements lost each time), which lengthened exactly the busiest moments.
+    return {"pool_pre_ping": True, "pool_size": max(5, int(settings["WEB_THREADS"]))}
 
 
 def create_app(overrides: dict[str, Any] | None = None) -> Flask:

@@ -57,6 +57,13 @@ def test_the_connection_pool_keeps_one_connection_per_thread(monkeypatch: pytest
     assert "pool_size" not in engine_options(load_settings({"DATABASE_URL": "sqlite://"}))
 
 
+def test_only_server_connections_are_pinged_before_reuse(monkeypatch: pytest.MonkeyPatch) -> None:
+    # A PostgreSQL connection kept in the pool may have been closed by a server restart; a SQLite file's cannot.
+    monkeypatch.setenv("SERTEL_ENV", "testing")
+    assert engine_options(load_settings({"DATABASE_URL": "postgresql+psycopg://h/db"}))["pool_pre_ping"] is True
+    assert not engine_options(load_settings({"DATABASE_URL": "sqlite://"})).get("pool_pre_ping")
+
+
 def test_an_explicit_base_url_is_kept(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SERTEL_ENV", "testing")
     monkeypatch.setenv("SERTEL_BASE_URL", "https://sertel.pekalongankota.go.id")
