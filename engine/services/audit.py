@@ -183,7 +183,7 @@ def _locked_head(stream: str) -> AuditHead | None:
         row = db.session.execute(_lock_and_number(), {"stream": stream}).first()
         head, block = (row[0], sorted(int(n) for n in row[1])) if row is not None else (None, [])
     else:
-        head, block = db.session.execute(_read_head(), {"stream": stream}).scalar_one_or_none(), []
+        head, block = _read_head_on_sqlite(stream), []
     if head is not None:
         heads[stream] = head
         # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
@@ -191,11 +191,28 @@ def _locked_head(stream: str) -> AuditHead | None:
     return head
 
 
+def _read_head_on_sqlite(stream: str) -> AuditHead | None:
+    """SQLite: read a stream's head; in a transaction that holds the writer lock and has not numbered an event
+    yet, where the global sequence and the event ids stand too, in the same statement (see _number_on_sqlite)."""
+    state = _tx()
+    if state["gseq"] is None and _sqlite_holds_write_lock():
+        row = db.session.execute(_read_head(numbered=True), {"stream": stream}).first()
+        if row is None:
+            return None
+        head, top, last_id = row
+        state["gseq"], state["id"] = int(top) + 1, int(last_id) + 1
+        return head  # type: ignore[no-any-return]
+    return db.session.execute(_read_head(), {"stream": stream}).scalar_one_or_none()
+
+
 @functools.cache
-def _read_head() -> Select[Any]:
-    """SQLite: read a stream's head (the transaction already holds the database's one writer lock), built once."""
+def _read_head(numbered: bool = False) -> Select[Any]:
+    """SQLite: a stream's head (with `numbered`, also the highest gseq and id), built once per shape."""
+    columns: list[Any] = [AuditHead]
+    if numbered:
+        columns += list(sqlite_numbering_query().selected_columns)
     return (
-        select(AuditHead)
+        select(*columns)
         .where(AuditHead.stream == bindparam("stream"))
         .with_for_update()
         .execution_options(populate_existing=True)

@@ -155,10 +155,10 @@ def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
 # Statements of one recommendation step (SOP 088.9) with no-op handlers, pinned so that they cannot grow
 # unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML) and the task, locked, in one; both
 # accounts; the case's open rows and those the user completed (duty check and inbox projection); the audit
-# head; max(gseq) and max(id); the five audit events in one executemany; the head UPDATE; the case UPDATE; the
-# task UPDATE; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE, and no max read: the statement that
-# locks the audit head also draws a block of sequence numbers; the five audit events in one INSERT.
-STEP_STATEMENTS = {"sqlite": 11, "postgresql": 9}
+# head with max(gseq) and max(id) in one; the head UPDATE; the case UPDATE; the task UPDATE; the five audit
+# events in one executemany; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE, and no max read: the
+# statement that locks the audit head also draws a block of sequence numbers; the five audit events in one INSERT.
+STEP_STATEMENTS = {"sqlite": 10, "postgresql": 9}
 
 
 def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_task(
