@@ -36,7 +36,8 @@ def write_changes(session: Session) -> None:
 
 
 def _changed_columns(state: Any) -> dict[str, Any] | None:
-    """Column name -> new value of the attributes set since the row was read; None if a relationship was set."""
+    """Column name -> new value of the attributes set since the row was read; None if anything else was set (a
+    relationship, or an attribute not named as its column): the ORM writes that row."""
     mapper: Mapper[Any] = state.mapper
     columns = _column_keys(mapper)
     changed: dict[str, Any] = {}
@@ -49,7 +50,10 @@ def _changed_columns(state: Any) -> dict[str, Any] | None:
 
 @functools.cache
 def _column_keys(mapper: Mapper[Any]) -> frozenset[str]:
-    return frozenset(prop.key for prop in mapper.column_attrs)
+    """Attributes mapped to one column of the same name (the statements below name columns by attribute)."""
+    return frozenset(
+        prop.key for prop in mapper.column_attrs if len(prop.columns) == 1 and prop.columns[0].key == prop.key
+    )
 
 
 def _update(session: Session, state: Any, changed: dict[str, Any]) -> None:
