@@ -42,8 +42,11 @@ def identifier_views() -> list[tuple[str, dict[str, str]]]:
 
 # Keys of submitted data and events that hold a NIK or NIP (nik, nip, head_nip, requester_nip…).
 _IDENTIFIER_KEY = re.compile(r"(^|_)(nik|nip)$")
-# A NIK or NIP inside free text: 16 or 18 digits not part of a longer number.
-_IDENTIFIER_IN_TEXT = re.compile(r"(?<!\d)(\d{18}|\d{16})(?!\d)")
+# A NIK or NIP inside free text: 16 or 18 digits not part of a longer number. A run of 32 or more hex digits (a
+# certificate serial, a fingerprint, a hash) is left whole: its first 16 may be decimal digits by chance.
+_IDENTIFIER_IN_TEXT = re.compile(
+    r"(?P<hex>(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f]))|(?<!\d)(?P<id>\d{18}|\d{16})(?!\d)"
+)
 
 
 def mask_identifier(value: Any) -> str:
@@ -60,7 +63,14 @@ def mask_identifier(value: Any) -> str:
 
 def mask_text(text: str, keep: frozenset[str] = frozenset()) -> str:
     """Free text with every 16- or 18-digit number in it masked (but those in `keep`)."""
-    return _IDENTIFIER_IN_TEXT.sub(lambda m: m.group(1) if m.group(1) in keep else mask_identifier(m.group(1)), text)
+    return _IDENTIFIER_IN_TEXT.sub(lambda m: _masked_match(m, keep), text)
+
+
+def _masked_match(match: re.Match[str], keep: frozenset[str]) -> str:
+    found = match.group("id")
+    if found is None or found in keep:
+        return match.group(0)
+    return mask_identifier(found)
 
 
 def mask_personal(value: Any, keep: frozenset[str] = frozenset()) -> Any:

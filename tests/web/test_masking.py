@@ -29,6 +29,9 @@ def test_mask_keeps_the_first_and_last_four_digits() -> None:
     assert mask_text(f"NIK {NIK}, kasus 12, seri 1234567890123456789") == (
         "NIK 3375 •••• •••• 0001, kasus 12, seri 1234567890123456789"
     )
+    # A hex serial that happens to begin with 16 digits is no identifier; a NIK glued to a word still is one.
+    serial = "7210167643014776f17c0a5ef6470c6f9feee36f"
+    assert mask_text(f"seri {serial}, NIK{NIK}") == f"seri {serial}, NIK3375 •••• •••• 0001"
     data = {"nik": NIK, "head_nip": HEAD_NIP, "rows": [{"requester_nip": NIP}], "note": f"NIP {NIP}"}
     masked = mask_personal(data, keep=frozenset({NIP}))
     assert masked == {
