@@ -45,7 +45,7 @@ _IDENTIFIER_KEY = re.compile(r"(^|_)(nik|nip)$")
 # A NIK or NIP inside free text: 16 or 18 digits not part of a longer number. A run of 32 or more hex digits (a
 # certificate serial, a fingerprint, a hash) is left whole: its first 16 may be decimal digits by chance.
 _IDENTIFIER_IN_TEXT = re.compile(
-    r"(?P<hex>(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f]))|(?<!\d)(?P<id>\d{18}|\d{16})(?!\d)"
+    r"(?:(?<![0-9A-Fa-f])[0-9A-Fa-f]{32,}(?![0-9A-Fa-f]))|(?<!\d)(?P<id>\d{18}|\d{16})(?!\d)"
 )
 
 
@@ -62,7 +62,7 @@ def mask_identifier(value: Any) -> str:
 
 
 def mask_text(text: str, keep: frozenset[str] = frozenset()) -> str:
-    """Free text with every 16- or 18-digit number in it masked (but those in `keep`)."""
+    """Free text with every 16- or 18-digit number in it masked (but those in `keep`; hex runs stay whole)."""
     return _IDENTIFIER_IN_TEXT.sub(lambda m: _masked_match(m, keep), text)
 
 
