@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, aliased
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
 from engine.models.records import AUDIT_GSEQ
-from engine.services import audit_keys
+from engine.services import audit_keys, driver_sql
 
 GENESIS = "0" * 64
 # The columns an appended event is written with, the id first (left to PostgreSQL's sequence, which numbers it).
@@ -155,7 +155,12 @@ def _write_pending(session: Session) -> None:
     # was counted (_number_on_sqlite): all of a transaction's events have one, or none.
     columns = _COLUMNS if pending[0].id is not None else _COLUMNS[1:]
     rows = [{column: getattr(event, column) for column in columns} for event in pending]
-    session.connection().execute(insert(AuditEvent), rows)
+    driver_sql.execute_many(session, _insert_events(), rows)
+
+
+@functools.cache
+def _insert_events() -> Any:
+    return insert(AuditEvent).inline()  # no RETURNING: the events' ids are not read
 
 
 @orm_event.listens_for(Session, "after_commit")

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapper, Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from engine.models import AuditHead, HumanTask, ProcessInstance
+from engine.services import driver_sql
 
 # The classes whose changed column values this module writes; any other change is left to the ORM.
 WRITTEN = (ProcessInstance, HumanTask, AuditHead)
@@ -68,8 +69,10 @@ def _update(session: Session, state: Any, changed: dict[str, Any]) -> None:
         params["old_version"] = old
         params[f"v_{version_key}"] = old + 1
     statement = _update_statement(mapper.local_table, pk.key, frozenset(params) - {"pk", "old_version"}, version)
-    result = session.connection().execute(statement, params)
-    if result.rowcount != 1:
+    written = driver_sql.execute(session, statement, params)
+    rowcount = written.rowcount
+    written.close()
+    if rowcount != 1:
         raise StaleDataError(f"{mapper.class_.__name__} {params['pk']}: changed by another transaction")
     if version_key is not None:
         state.dict[version_key] = params[f"v_{version_key}"]
@@ -88,5 +91,9 @@ def _update_statement(table: Table, pk: str, values: frozenset[str], version: An
 
 def insert_rows(session: Session, model: type[Any], rows: list[dict[str, Any]]) -> None:
     """INSERT plain rows of `model` (its column defaults apply) in one executemany; no ORM objects are built."""
-    if rows:
-        session.connection().execute(insert(model.__table__), rows)
+    driver_sql.execute_many(session, _insert_statement(model.__table__), rows)
+
+
+@functools.cache
+def _insert_statement(table: Table) -> Any:
+    return insert(table).inline()  # no RETURNING: the new rows' ids are not read

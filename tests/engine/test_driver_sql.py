@@ -1,0 +1,129 @@
+"""Statements run on the driver's cursor: the same rows SQLAlchemy would write (bind processors and Python
+defaults applied), in the session's transaction, seen by statement listeners, errors wrapped as SQLAlchemy's."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy.exc import IntegrityError
+
+from engine.models import HumanTask, ProcessInstance, db
+from engine.services import driver_sql
+from tests.sops.test_issuance_ams import start_and_register
+
+_INSERT_TASK = insert(HumanTask.__table__).inline()
+_TABLE = ProcessInstance.__table__
+_SET_STEPS = (
+    _TABLE.update()
+    .where(_TABLE.c.id == bindparam("pk"))
+    .values(current_steps=bindparam("v_steps"), next_timer_at=bindparam("v_timer"))
+)
+
+
+def test_rows_are_inserted_with_the_columns_python_defaults_and_typed_values(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    due = datetime(2027, 1, 2, 3, 4, 5)
+    with app.app_context():
+        rows = [
+            {
+                "instance_id": case_id,
+                "task_uuid": f"uji-{n}",
+                "task_name": "uji",
+                "form_key": "uji",
+                "label": "Uji",
+                "lane": "Verifikator",
+                "role": "Verifikator",
+                "due_at": due,
+            }
+            for n in range(3)
+        ]
+        driver_sql.execute_many(db.session, _INSERT_TASK, rows)
+        # Same transaction: visible before commit, to the ORM as well.
+        found = (
+            db.session.execute(select(HumanTask).where(HumanTask.task_uuid.like("uji-%")).order_by(HumanTask.task_uuid))
+            .scalars()
+            .all()
+        )
+        assert [t.task_uuid for t in found] == ["uji-0", "uji-1", "uji-2"]
+        assert all(t.due_at == due for t in found)  # SQLite's DATETIME bind processor applied
+        assert all(t.status == "open" and t.created_at is not None for t in found)  # the model's defaults
+        # Stored exactly as SQLAlchemy stores it (SQLite keeps datetimes as text in the dialect's own format).
+        db.session.execute(insert(HumanTask.__table__), {**rows[0], "task_uuid": "uji-sa"})
+        stored = db.session.execute(
+            text("SELECT task_uuid, due_at FROM human_tasks WHERE task_uuid IN ('uji-0', 'uji-sa') ORDER BY task_uuid")
+        ).all()
+        assert stored[0][1] == stored[1][1]
+        db.session.rollback()
+        gone = db.session.execute(select(HumanTask).where(HumanTask.task_uuid.like("uji-%"))).scalars().all()
+        assert gone == []  # it was the session's transaction
+
+
+def test_an_update_reports_its_rowcount_and_every_statement_reaches_the_listeners(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            timer = datetime(2027, 5, 6, 7, 8, 9)
+            cursor = driver_sql.execute(db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Uji", "v_timer": timer})
+            assert cursor.rowcount == 1
+            missing = driver_sql.execute(db.session, _SET_STEPS, {"pk": -1, "v_steps": "Uji", "v_timer": timer})
+            assert missing.rowcount == 0
+            driver_sql.execute_many(
+                db.session,
+                _INSERT_TASK,
+                [
+                    {
+                        "instance_id": case_id,
+                        "task_uuid": "uji-x",
+                        "task_name": "uji",
+                        "form_key": "uji",
+                        "label": "Uji",
+                        "lane": "Verifikator",
+                        "role": "Verifikator",
+                    }
+                ],
+            )
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        assert [s.split()[0] for s in seen] == ["UPDATE", "UPDATE", "INSERT"]
+        stored = db.session.execute(
+            text("SELECT current_steps, next_timer_at FROM process_instances WHERE id = :id"), {"id": case_id}
+        ).one()
+        assert stored[0] == "Uji"
+        assert str(stored[1]).startswith("2027-05-06 07:08:09")
+        db.session.rollback()
+
+
+def test_a_driver_error_is_raised_as_sqlalchemys(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        task_uuid = (
+            db.session.execute(select(HumanTask.task_uuid).where(HumanTask.instance_id == case_id)).scalars().first()
+        )
+        duplicate = {
+            "instance_id": case_id,
+            "task_uuid": task_uuid,
+            "task_name": "uji",
+            "form_key": "uji",
+            "label": "Uji",
+            "lane": "Verifikator",
+            "role": "Verifikator",
+        }
+        with pytest.raises(IntegrityError):  # task_uuid is unique
+            driver_sql.execute_many(db.session, _INSERT_TASK, [duplicate])
+        db.session.rollback()
+
+
+def test_an_expanding_parameter_is_refused_at_compile_time(app: Flask) -> None:
+    statement = select(HumanTask.id).where(HumanTask.id.in_(bindparam("ids", expanding=True)))
+    with app.app_context(), pytest.raises(ValueError, match="expanding"):
+        driver_sql.execute(db.session, statement, {"ids": [1, 2]})
