@@ -63,7 +63,8 @@ class HandlerContext:
     process_title: str = ""
     psre: Any = None
     settings: Mapping[str, Any] = field(default_factory=dict)
-    applicant: dict[str, Any] = field(default_factory=dict)
+    # The case's applicant (person record first); read-only, and built when first read.
+    applicant: Mapping[str, Any] = field(default_factory=dict)
     lookup_roster: Callable[[str], dict[str, Any] | None] = _unavailable
     record_certificate: Callable[[Any], None] = _unavailable
     notify: Callable[[str, str, dict[str, Any]], None] = _unavailable

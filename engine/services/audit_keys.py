@@ -23,7 +23,11 @@ _INFO = b"audit chain HMAC-SHA256 v1"
 
 def kek_keys() -> list[str]:
     """The configured KEKs (Fernet keys), newest first."""
-    return [k.strip() for k in str(settings()["KEK_KEYS"]).split(",") if k.strip()]
+    return _parse(str(settings()["KEK_KEYS"]))
+
+
+def _parse(setting: str) -> list[str]:
+    return [k.strip() for k in setting.split(",") if k.strip()]
 
 
 @lru_cache(maxsize=16)
@@ -41,7 +45,13 @@ def key_id(mac_key: bytes) -> str:
 
 def current() -> tuple[str, bytes]:
     """The key id and MAC key new events are chained with: those of the newest KEK."""
-    mac_key = derive(kek_keys()[0])
+    return _current_of(str(settings()["KEK_KEYS"]))
+
+
+@lru_cache(maxsize=4)
+def _current_of(setting: str) -> tuple[str, bytes]:
+    """Keyed by the setting's text: every event asks, and a rotation (a new setting) is seen at once."""
+    mac_key = derive(_parse(setting)[0])
     return key_id(mac_key), mac_key
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from datetime import UTC
 from typing import Any
 
@@ -255,6 +255,30 @@ def agency_name(code: str) -> str | None:
     return found
 
 
+class LazyRecord(Mapping[str, Any]):
+    """A read-only record built on its first read: four service tasks run in a step, and most never read it."""
+
+    __slots__ = ("_make", "_record")
+
+    def __init__(self, make: Callable[[], dict[str, Any]]) -> None:
+        self._make = make
+        self._record: dict[str, Any] | None = None
+
+    def materialise(self) -> dict[str, Any]:
+        if self._record is None:
+            self._record = self._make()
+        return self._record
+
+    def __getitem__(self, key: str) -> Any:
+        return self.materialise()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.materialise())
+
+    def __len__(self) -> int:
+        return len(self.materialise())
+
+
 def handler_context(
     case: ProcessInstance,
     task: Any,
@@ -266,6 +290,12 @@ def handler_context(
     """Build the context a handler runs with, bound to this case and task (`actor_record`: actor_of(actor), if known)."""
     ports = CasePorts(case, task.task_spec.name, actor)
     config = settings()
+    applicant = LazyRecord(lambda: applicant_of(case))
+
+    def update_applicant(fields: dict[str, Any]) -> None:
+        applicant.materialise()  # a handler reads the record as it was before its own change, as it always has
+        ports.update_applicant(fields)
+
     return HandlerContext(
         case_id=case.id,
         task_name=ports.task_name,
@@ -276,7 +306,7 @@ def handler_context(
         agency_name=agency_name,
         psre=psre(),
         settings={name.lower(): config[name] for name in HANDLER_SETTINGS},
-        applicant=applicant_of(case),
+        applicant=applicant,
         lookup_roster=roster_row,
         record_certificate=ports.record_certificate,
         notify=ports.notify,
@@ -285,7 +315,7 @@ def handler_context(
         documents=ports.documents,
         certificates=ports.certificates,
         set_certificate_status=ports.set_certificate_status,
-        update_applicant=ports.update_applicant,
+        update_applicant=update_applicant,
         seal_pdf=ports.seal_pdf,
         log_event=ports._log,
         actor=dict(actor_record) if actor_record is not None else actor_of(actor),
