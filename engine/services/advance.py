@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, defer, joinedload
 
 from engine import runtime
 from engine.models import HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit, held, row_writes
+from engine.services import audit, driver_sql, held, row_writes
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, NotFound, Unavailable
@@ -85,32 +85,69 @@ def run_step(step: Any) -> None:
         raise Unavailable(f"{exc} Data Anda belum disimpan; silakan coba lagi.") from exc
 
 
+@dataclass(frozen=True, slots=True)
+class RowState:
+    """An inbox row as read under its case's lock: what the duty check and `save_case` read of it, no ORM object."""
+
+    id: int
+    task_uuid: str
+    role: str
+    status: str
+    completed_by_id: int | None
+
+
 class CaseRows:
     """A case's inbox rows that are open or that the acting user completed, read once under the case's lock.
 
     The duty check takes the roles the user completed from them, and `save_case` the open rows it projects
     onto (one statement instead of two). They stay valid while the lock is held: a row's status changes only
-    under its case's lock (a claim changes only `claimed_by_id`, which neither use reads).
+    under its case's lock (a claim changes only `claimed_by_id`, which neither use reads). Plain rows, not ORM
+    objects: loading them through the ORM cost more than the step's other reads (docs/benchmarks.md).
     """
 
-    def __init__(self, rows: list[HumanTask], user_id: int) -> None:
+    def __init__(self, rows: list[RowState], user_id: int) -> None:
         self._rows = rows
         self._user_id = user_id
 
     @classmethod
     def read(cls, case: ProcessInstance, user: User) -> CaseRows:
         user_id = _user_id(user)
-        found = db.session.execute(_statements().case_rows, {"case_id": case.id, "user_id": user_id}).scalars()
-        return cls(list(found), user_id)
+        session = db.session()
+        if session.dirty or session.new or session.deleted:
+            session.flush()  # as an ORM query's autoflush would: read what this transaction changed
+        found = driver_sql.execute(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id})
+        rows = [RowState(*row) for row in found.fetchall()]
+        found.close()
+        return cls(rows, user_id)
 
     def completed_roles(self, user: User) -> set[str]:
         """Roles of the tasks `user` completed on the case (as the rows stood when read)."""
         assert _user_id(user) == self._user_id
         return {row.role for row in self._rows if row.status == "completed" and row.completed_by_id == self._user_id}
 
-    def open_rows(self) -> list[HumanTask]:
-        """The rows open now: those read open, less any this transaction has since completed or cancelled."""
-        return [row for row in self._rows if row.status == "open"]
+    def open_rows(self) -> list[RowState]:
+        """The rows open now: those read open, less any this transaction has since completed or cancelled (the
+        task the step completes is an ORM object in the session; its status there is the current one)."""
+        session = db.session()
+        found = []
+        for row in self._rows:
+            if row.status != "open":
+                continue
+            held_row = session.identity_map.get(session.identity_key(HumanTask, row.id))
+            if held_row is None or held_row.status == "open":
+                found.append(row)
+        return found
+
+
+def _cancel(rows: list[Any]) -> None:
+    """Mark open inbox rows the workflow no longer waits on as cancelled (ORM rows in place, read rows by id)."""
+    by_id = []
+    for row in rows:
+        if isinstance(row, HumanTask):
+            row.status = "cancelled"
+        else:
+            by_id.append({"pk": row.id, "to_status": "cancelled"})
+    driver_sql.execute_many(db.session(), _statements().set_row_status, by_id)
 
 
 def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None) -> None:
@@ -146,9 +183,7 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
     }
     ready_ids = {t.uuid for t in ready}
     new_rows: list[dict[str, Any]] = []
-    for uuid, row in open_rows.items():
-        if uuid not in ready_ids:
-            row.status = "cancelled"
+    _cancel([row for uuid, row in open_rows.items() if uuid not in ready_ids])
     for item in ready:
         if item.uuid in open_rows:
             # Left as it is: writing an open row here would lock it against a concurrent claim (a deadlock with
@@ -240,6 +275,7 @@ class _Statements:
     lock_case_and_task: Any
     people: Any
     case_rows: Any
+    set_row_status: Any
 
 
 @cache
@@ -269,9 +305,12 @@ def _statements() -> _Statements:
         .where(User.id.in_(bindparam("ids", expanding=True)))
         .options(joinedload(User.roles), joinedload(User.agency), joinedload(User.person).joinedload(Person.agency))
         .execution_options(populate_existing=True),
-        case_rows=select(HumanTask).where(
+        case_rows=select(
+            HumanTask.id, HumanTask.task_uuid, HumanTask.role, HumanTask.status, HumanTask.completed_by_id
+        ).where(
             HumanTask.instance_id == bindparam("case_id"),
             (HumanTask.status == "open")
             | ((HumanTask.status == "completed") & (HumanTask.completed_by_id == bindparam("user_id"))),
         ),
+        set_row_status=update(HumanTask).where(HumanTask.id == bindparam("pk")).values(status=bindparam("to_status")),
     )

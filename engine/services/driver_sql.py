@@ -1,13 +1,15 @@
-"""A step's fixed write statements run on the driver's cursor, compiled once per process.
+"""A step's fixed statements run on the driver's cursor, compiled once per process.
 
 `session.connection().execute(statement)` builds an execution context, a result object and the parameter
-set for every call: for the few rows a case step writes that cost more Python than the database spent
-(docs/benchmarks.md). Here a Core statement is compiled once per shape and dialect, and each call only
+set for every call: for the few rows a case step writes (and its plain read of the case's inbox rows) that
+cost more Python than the database spent (docs/benchmarks.md). Here a Core statement is compiled once per shape and dialect, and each call only
 converts its parameters (the dialect's bind processors, the columns' Python defaults) and hands them to
 the driver, in the session's transaction. Listeners of `before_cursor_execute` still see every statement,
 and driver errors come out as SQLAlchemy's (IntegrityError, OperationalError…), as from the ORM.
 
-Only plain statements: no expanding (IN) parameters, no SQL-expression or sequence defaults.
+Only plain statements: no expanding (IN) parameters, no SQL-expression or sequence defaults. Rows come back
+as the driver gives them (no result processing: read integers and strings only), and nothing is flushed
+first: the caller flushes if the session holds changes the statement must see.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class _Plan:
     positions: tuple[str, ...] | None  # parameter order for a positional driver (SQLite); None: by name
     processors: tuple[tuple[str, Callable[[Any], Any]], ...]
     defaults: tuple[tuple[str, Any], ...]  # parameter -> the column's Python default, for omitted values
+    literals: tuple[tuple[str, Any], ...]  # parameter -> the value the statement itself binds (`status == "open"`)
 
 
 _PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
@@ -65,6 +68,8 @@ def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]
 
 def _driver_params(plan: _Plan, params: dict[str, Any]) -> Any:
     values = dict(params)
+    for name, literal in plan.literals:
+        values.setdefault(name, literal)
     for name, default in plan.defaults:
         if name not in values:
             values[name] = default.arg(None) if default.is_callable else default.arg
@@ -100,5 +105,10 @@ def _compile(statement: Any, dialect: Any, keys: tuple[str, ...]) -> _Plan:
         if default is None or not (default.is_callable or default.is_scalar):
             raise ValueError(f"driver_sql: the default of {column} is not a Python value or function")
         defaults.append((column.key, default))
+    # Values bound by the statement itself; a column filled from its default above is not one of them.
+    filled = {name for name, _default in defaults}
+    literals = [
+        (name, bind.effective_value) for bind, name in binds.items() if not bind.required and name not in filled
+    ]
     positions = tuple(compiled.positiontup) if compiled.positional else None
-    return _Plan(statement, str(compiled), positions, tuple(processors), tuple(defaults))
+    return _Plan(statement, str(compiled), positions, tuple(processors), tuple(defaults), tuple(literals))

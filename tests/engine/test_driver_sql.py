@@ -127,3 +127,14 @@ def test_an_expanding_parameter_is_refused_at_compile_time(app: Flask) -> None:
     statement = select(HumanTask.id).where(HumanTask.id.in_(bindparam("ids", expanding=True)))
     with app.app_context(), pytest.raises(ValueError, match="expanding"):
         driver_sql.execute(db.session, statement, {"ids": [1, 2]})
+
+
+def test_values_the_statement_binds_itself_are_sent_with_the_callers(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    statement = select(HumanTask.task_name).where(
+        HumanTask.instance_id == bindparam("case_id"), HumanTask.status == "open"
+    )
+    with app.app_context():
+        found = driver_sql.execute(db.session, statement, {"case_id": case_id}).fetchall()
+        assert [row[0] for row in found] == ["recommendation"]
+        db.session.rollback()

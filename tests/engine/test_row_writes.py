@@ -96,3 +96,44 @@ def test_other_changes_and_new_rows_are_left_to_the_orm_and_audit_events_follow(
         # The model's defaults apply as they do for an ORM insert.
         assert inserted.status == "open"
         assert inserted.created_at is not None and inserted.created_at <= utcnow()
+
+
+def test_case_rows_are_plain_rows_and_a_cancelled_one_is_written_by_id(app: Flask, api: Any) -> None:
+    from engine.models import User
+    from engine.services import advance, transactions
+
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
+        task_id = db.session.execute(
+            select(HumanTask.id).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
+        ).scalar_one()
+        row_writes.insert_rows(
+            db.session,
+            HumanTask,
+            [
+                {
+                    "instance_id": case_id,
+                    "task_uuid": "baris-lain",
+                    "task_name": "lain",
+                    "form_key": "lain",
+                    "label": "Lain",
+                    "lane": "Verifikator",
+                    "role": "Verifikator",
+                }
+            ],
+        )
+        db.session.commit()
+        transactions.begin_write()
+        case, task = advance.lock_task(task_id)
+        rows = advance.CaseRows.read(case, atasan)
+        assert sorted(r.task_uuid for r in rows.open_rows()) == sorted([task.task_uuid, "baris-lain"])
+        assert all(isinstance(r, advance.RowState) for r in rows.open_rows())
+        task.status = "completed"  # the step's own task, an ORM object: its status in the session counts
+        assert [r.task_uuid for r in rows.open_rows()] == ["baris-lain"]
+        advance._cancel(rows.open_rows())
+        status = db.session.execute(text("SELECT status FROM human_tasks WHERE task_uuid = 'baris-lain'")).scalar()
+        assert status == "cancelled"  # written at once, in this transaction
+        db.session.rollback()
+        status = db.session.execute(text("SELECT status FROM human_tasks WHERE task_uuid = 'baris-lain'")).scalar()
+        assert status == "open"
