@@ -29,7 +29,8 @@ from sqlalchemy import Select, bindparam, func, insert, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
@@ -185,8 +186,10 @@ def _locked_head(stream: str) -> AuditHead | None:
         return head
     if db.session.get_bind().dialect.name == "postgresql":
         # The lock and a fresh block of global numbers in one round trip (see _lock_and_number).
-        row = db.session.execute(_lock_and_number(), {"stream": stream}).first()
-        head, block = (row[0], sorted(int(n) for n in row[1])) if row is not None else (None, [])
+        found = driver_sql.execute(db.session(), _lock_and_number(), {"stream": stream})
+        row = found.fetchone()
+        found.close()
+        head, block = (_adopt(*row[:4]), sorted(int(n) for n in row[4])) if row is not None else (None, [])
     else:
         head, block = _read_head_on_sqlite(stream), []
     if head is not None:
@@ -200,28 +203,41 @@ def _read_head_on_sqlite(stream: str) -> AuditHead | None:
     """SQLite: read a stream's head; in a transaction that holds the writer lock and has not numbered an event
     yet, where the global sequence and the event ids stand too, in the same statement (see _number_on_sqlite)."""
     state = _tx()
-    if state["gseq"] is None and _sqlite_holds_write_lock():
-        row = db.session.execute(_read_head(numbered=True), {"stream": stream}).first()
-        if row is None:
-            return None
-        head, top, last_id = row
+    numbered = state["gseq"] is None and _sqlite_holds_write_lock()
+    found = driver_sql.execute(db.session(), _read_head(numbered), {"stream": stream})
+    row = found.fetchone()
+    found.close()
+    if row is None:
+        return None
+    if numbered:
+        top, last_id = row[4:6]
         state["gseq"], state["id"] = int(top) + 1, int(last_id) + 1
-        return head  # type: ignore[no-any-return]
-    return db.session.execute(_read_head(), {"stream": stream}).scalar_one_or_none()
+    return _adopt(*row[:4])
+
+
+def _adopt(stream: str, seq: int, link: str, anchored_seq: int) -> AuditHead:
+    """The session's AuditHead for a head row just read under its lock, without the ORM's loading machinery
+    (it cost more than the locking read itself): a copy the session already holds takes the values read, as a
+    `populate_existing` load would; otherwise a new instance joins the session as if loaded, clean."""
+    session = db.session()
+    head = session.identity_map.get(session.identity_key(AuditHead, stream))
+    if head is None:
+        head = AuditHead(stream=stream, seq=seq, hash=link, anchored_seq=anchored_seq)
+        make_transient_to_detached(head)
+        session.add(head)
+        return head
+    for name, value in (("seq", seq), ("hash", link), ("anchored_seq", anchored_seq)):
+        set_committed_value(head, name, value)
+    return head  # type: ignore[no-any-return]
 
 
 @functools.cache
 def _read_head(numbered: bool = False) -> Select[Any]:
     """SQLite: a stream's head (with `numbered`, also the highest gseq and id), built once per shape."""
-    columns: list[Any] = [AuditHead]
+    columns: list[Any] = [AuditHead.stream, AuditHead.seq, AuditHead.hash, AuditHead.anchored_seq]
     if numbered:
         columns += list(sqlite_numbering_query().selected_columns)
-    return (
-        select(*columns)
-        .where(AuditHead.stream == bindparam("stream"))
-        .with_for_update()
-        .execution_options(populate_existing=True)
-    )
+    return select(*columns).where(AuditHead.stream == bindparam("stream")).with_for_update()
 
 
 @functools.cache
@@ -245,7 +261,7 @@ def _lock_and_number() -> Select[Any]:
         .where(locked.c.seq.is_not(None))
         .scalar_subquery()
     )
-    return select(aliased(AuditHead, locked), numbers).execution_options(populate_existing=True)
+    return select(locked.c.stream, locked.c.seq, locked.c.hash, locked.c.anchored_seq, numbers)
 
 
 def _open_stream(stream: str, actor: str) -> AuditHead:

@@ -268,3 +268,43 @@ def test_appended_events_are_written_with_the_flush_seen_by_queries_and_dropped_
         assert [(e.seq, e.kind) for e in kept] == [(1, "uji_tiga")]
         assert db.session.get(AuditHead, stream).seq == 1
         assert audit_verify.verify() == []
+
+
+def test_a_head_locked_for_an_append_takes_the_stored_values_over_a_stale_copy(app: Flask, api: Any) -> None:
+    """The head is read under its lock without the ORM's loading: a copy the session held from before is
+    overwritten with the stored values (clean), and the append's move of it is written with its event."""
+    case_id = run_case(api)
+    stream = audit.case_stream(case_id)
+    with app.app_context():
+        stale = db.session.get(AuditHead, stream)
+        assert stale is not None
+        stored_seq = stale.seq
+        # Another transaction moved the head after this session read it (as a concurrent append would).
+        db.session.execute(update(AuditHead).where(AuditHead.stream == stream).values(seq=stored_seq))
+        db.session.commit()
+        stale = db.session.get(AuditHead, stream)
+        assert stale is not None
+        db.session.expire_all()
+        stale.__dict__["seq"] = -1  # a stale value the session still holds, without marking it changed
+        event = audit.append(stream, "uji", "verifikator", {"uji": 1}, case_id)
+        assert event.seq == stored_seq + 1  # numbered after the stored head, not the stale copy
+        head = db.session.get(AuditHead, stream)
+        assert head is stale and head.seq == stored_seq + 1 and head.hash == event.hash
+        db.session.commit()
+        assert audit_verify.verify(stream) == []
+        db.session.expire_all()
+        stored = db.session.get(AuditHead, stream)
+        assert stored is not None and stored.seq == stored_seq + 1
+
+
+def test_a_head_first_read_for_an_append_joins_the_session_clean(app: Flask, api: Any) -> None:
+    case_id = run_case(api)
+    stream = audit.case_stream(case_id)
+    with app.app_context():
+        db.session.expunge_all()
+        audit.append(stream, "uji", "verifikator", {"uji": 2}, case_id)
+        head = db.session.get(AuditHead, stream)
+        assert head is not None and head in db.session
+        assert db.session.is_modified(head)  # moved by the append: the only change, written at the flush
+        db.session.commit()
+        assert audit_verify.verify(stream) == []
