@@ -1,15 +1,17 @@
 """A step's fixed statements run on the driver's cursor, compiled once per process.
 
 `session.connection().execute(statement)` builds an execution context, a result object and the parameter
-set for every call: for the few rows a case step writes (and its plain read of the case's inbox rows) that
-cost more Python than the database spent (docs/benchmarks.md). Here a Core statement is compiled once per shape and dialect, and each call only
-converts its parameters (the dialect's bind processors, the columns' Python defaults) and hands them to
-the driver, in the session's transaction. Listeners of `before_cursor_execute` still see every statement,
+set for every call: for the few rows a case step reads and writes, that cost more Python than the database
+spent (docs/benchmarks.md). Here a Core statement is compiled once per shape and dialect, and each call only
+converts its parameters (the dialect's bind processors, the columns' Python defaults) and hands them to the
+driver, in the session's transaction. Listeners of `before_cursor_execute` still see every statement,
 and driver errors come out as SQLAlchemy's (IntegrityError, OperationalError…), as from the ORM.
 
 Only plain statements: no expanding (IN) parameters, no SQL-expression or sequence defaults. Rows come back
 as the driver gives them (no result processing: read integers and strings only), and nothing is flushed
-first: the caller flushes if the session holds changes the statement must see.
+first: the caller flushes if the session holds changes the statement must see. Two of SQLAlchemy's private
+methods are used, as its own raw executions use them (`Connection._cursor_execute`, `_handle_dbapi_exception`):
+pyproject allows SQLAlchemy 2.x only, and tests/engine/test_driver_sql.py fails if they change.
 """
 
 from __future__ import annotations
