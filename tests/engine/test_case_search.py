@@ -11,13 +11,14 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from engine.models import Agency, AuditEvent, DashboardSnapshot, Person, ProcessInstance, db
 from engine.services import access_log, case_search
 from engine.services.dashboard import dashboard
 from engine.services.masking import mask_identifier
 from tests.sops.test_issuance_ams import recommend, start_and_register, verify
+from tests.web.test_query_counts import counted
 from tests.web_login import login
 
 NIK = "3375011507900001"
@@ -168,18 +169,8 @@ def test_dashboard_case_counts_come_from_the_newest_snapshot_and_an_admin_recomp
     login(client, "admin")
     assert client.get("/admin/dasbor").status_code == 200  # the first view computes a snapshot
     start_and_register(api)
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-    try:
+    with counted(app) as seen:
         html = client.get("/admin/dasbor").get_data(as_text=True)
-    finally:
-        with app.app_context():
-            event.remove(db.engine, "before_cursor_execute", record)
     # The page counted no case: the snapshot (one case, completed) is shown with its time; open tasks are live.
     assert not [s for s in seen if "FROM process_instances" in s and "GROUP BY" in s], seen
     assert (

@@ -8,12 +8,13 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy import bindparam, event, insert, select, text
+from sqlalchemy import bindparam, insert, select, text
 from sqlalchemy.exc import IntegrityError
 
 from engine.models import HumanTask, ProcessInstance, db
 from engine.services import driver_sql
 from tests.sops.test_issuance_ams import start_and_register
+from tests.web.test_query_counts import counted
 
 _INSERT_TASK = insert(HumanTask.__table__).inline()
 _TABLE = ProcessInstance.__table__
@@ -64,14 +65,8 @@ def test_rows_are_inserted_with_the_columns_python_defaults_and_typed_values(app
 
 def test_an_update_reports_its_rowcount_and_every_statement_reaches_the_listeners(app: Flask, api: Any) -> None:
     _pemohon, case_id = start_and_register(api)
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
+        with counted(app) as seen:
             timer = datetime(2027, 5, 6, 7, 8, 9)
             cursor = driver_sql.execute(db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Uji", "v_timer": timer})
             assert cursor.rowcount == 1
@@ -92,8 +87,6 @@ def test_an_update_reports_its_rowcount_and_every_statement_reaches_the_listener
                     }
                 ],
             )
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
         assert [s.split()[0] for s in seen] == ["UPDATE", "UPDATE", "INSERT"]
         stored = db.session.execute(
             text("SELECT current_steps, next_timer_at FROM process_instances WHERE id = :id"), {"id": case_id}
