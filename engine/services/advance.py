@@ -115,10 +115,8 @@ class CaseRows:
         session = db.session()
         if session.dirty or session.new or session.deleted:
             session.flush()  # as an ORM query's autoflush would: read what this transaction changed
-        found = driver_sql.execute(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id})
-        rows = [RowState(*row) for row in found.fetchall()]
-        found.close()
-        return cls(rows, user_id)
+        found = driver_sql.rows(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id})
+        return cls([RowState(*row) for row in found], user_id)
 
     def completed_roles(self, user: User) -> set[str]:
         """Roles of the tasks `user` completed on the case (as the rows stood when read)."""

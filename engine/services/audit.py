@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, insert, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -35,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
 from engine.models.records import AUDIT_GSEQ
-from engine.services import audit_keys, driver_sql
+from engine.services import audit_keys, driver_sql, row_writes
 
 GENESIS = "0" * 64
 # The columns an appended event is written with, the id first (left to PostgreSQL's sequence, which numbers it).
@@ -156,12 +156,7 @@ def _write_pending(session: Session) -> None:
     # was counted (_number_on_sqlite): all of a transaction's events have one, or none.
     columns = _COLUMNS if pending[0].id is not None else _COLUMNS[1:]
     rows = [{column: getattr(event, column) for column in columns} for event in pending]
-    driver_sql.execute_many(session, _insert_events(), rows)
-
-
-@functools.cache
-def _insert_events() -> Any:
-    return insert(AuditEvent).inline()  # no RETURNING: the events' ids are not read
+    row_writes.insert_rows(session, AuditEvent, rows)
 
 
 @orm_event.listens_for(Session, "after_commit")
@@ -186,9 +181,7 @@ def _locked_head(stream: str) -> AuditHead | None:
         return head
     if db.session.get_bind().dialect.name == "postgresql":
         # The lock and a fresh block of global numbers in one round trip (see _lock_and_number).
-        found = driver_sql.execute(db.session(), _lock_and_number(), {"stream": stream})
-        row = found.fetchone()
-        found.close()
+        row = next(iter(driver_sql.rows(db.session(), _lock_and_number(), {"stream": stream})), None)
         head, block = (_adopt(*row[:4]), sorted(int(n) for n in row[4])) if row is not None else (None, [])
     else:
         head, block = _read_head_on_sqlite(stream), []
@@ -204,9 +197,7 @@ def _read_head_on_sqlite(stream: str) -> AuditHead | None:
     yet, where the global sequence and the event ids stand too, in the same statement (see _number_on_sqlite)."""
     state = _tx()
     numbered = state["gseq"] is None and _sqlite_holds_write_lock()
-    found = driver_sql.execute(db.session(), _read_head(numbered), {"stream": stream})
-    row = found.fetchone()
-    found.close()
+    row = next(iter(driver_sql.rows(db.session(), _read_head(numbered), {"stream": stream})), None)
     if row is None:
         return None
     if numbered:

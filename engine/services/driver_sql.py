@@ -37,14 +37,28 @@ class _Plan:
 _PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
 
 
-def execute(session: Session, statement: Any, params: dict[str, Any]) -> Any:
-    """Run `statement` once with `params`; returns the driver's cursor (rowcount, fetch…)."""
+def execute(session: Session, statement: Any, params: dict[str, Any]) -> int:
+    """Run a write once with `params`; returns how many rows it changed."""
+    rowcount, _rows = _run(session, statement, params, fetch=False)
+    return rowcount
+
+
+def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
+    """Run a read once with `params`; returns its rows as the driver gives them."""
+    _rowcount, found = _run(session, statement, params, fetch=True)
+    return found
+
+
+def _run(session: Session, statement: Any, params: dict[str, Any], fetch: bool) -> tuple[int, list[tuple[Any, ...]]]:
     connection = session.connection()
     plan = _plan(connection, statement, tuple(sorted(params)))
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    # SQLAlchemy's own path for a raw statement: events, echo, and errors wrapped (and a lost connection noted).
-    connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
-    return cursor
+    try:
+        # SQLAlchemy's own path for a raw statement: events, echo, and errors wrapped (and a lost connection noted).
+        connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
+        return cursor.rowcount, [tuple(row) for row in cursor.fetchall()] if fetch else []
+    finally:
+        cursor.close()
 
 
 def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:

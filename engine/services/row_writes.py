@@ -69,10 +69,7 @@ def _update(session: Session, state: Any, changed: dict[str, Any]) -> None:
         params["old_version"] = old
         params[f"v_{version_key}"] = old + 1
     statement = _update_statement(mapper.local_table, pk.key, frozenset(params) - {"pk", "old_version"}, version)
-    written = driver_sql.execute(session, statement, params)
-    rowcount = written.rowcount
-    written.close()
-    if rowcount != 1:
+    if driver_sql.execute(session, statement, params) != 1:
         raise StaleDataError(f"{mapper.class_.__name__} {params['pk']}: changed by another transaction")
     if version_key is not None:
         state.dict[version_key] = params[f"v_{version_key}"]

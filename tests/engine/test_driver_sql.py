@@ -68,10 +68,10 @@ def test_an_update_reports_its_rowcount_and_every_statement_reaches_the_listener
     with app.app_context():
         with counted(app) as seen:
             timer = datetime(2027, 5, 6, 7, 8, 9)
-            cursor = driver_sql.execute(db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Uji", "v_timer": timer})
-            assert cursor.rowcount == 1
+            changed = driver_sql.execute(db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Uji", "v_timer": timer})
+            assert changed == 1
             missing = driver_sql.execute(db.session, _SET_STEPS, {"pk": -1, "v_steps": "Uji", "v_timer": timer})
-            assert missing.rowcount == 0
+            assert missing == 0
             driver_sql.execute_many(
                 db.session,
                 _INSERT_TASK,
@@ -128,6 +128,6 @@ def test_values_the_statement_binds_itself_are_sent_with_the_callers(app: Flask,
         HumanTask.instance_id == bindparam("case_id"), HumanTask.status == "open"
     )
     with app.app_context():
-        found = driver_sql.execute(db.session, statement, {"case_id": case_id}).fetchall()
+        found = driver_sql.rows(db.session, statement, {"case_id": case_id})
         assert [row[0] for row in found] == ["recommendation"]
         db.session.rollback()
