@@ -15,8 +15,10 @@ production setting SERTEL_BACKGROUND_STEPS, which leaves the form PDF and its se
 The floor runs interleaved with it, case by case, on the same diagram and the same stored state: bare
 SpiffWorkflow (`from_dict` of the stored state and definition, set the submission, `task.run()`,
 `do_engine_steps()` with the same no-op services, serialise the instance part) then one raw `UPDATE` of a
-state column through the driver and a commit. Each run reports the median of both, the ratio, and the
-SQL statements per step (counted with a SQLAlchemy event listener); the summary gives the range over runs.
+state column through the driver and a commit. The same-work floor does the floor's work plus the statements of
+our step through the bare driver (on PostgreSQL its writes sent together in psycopg's pipeline mode, as ours).
+Each run reports the median of each, the ratios, and the SQL statements per step (counted with a SQLAlchemy
+event listener); the summary gives the range over runs.
 
 The database at --url is DESTROYED (its public schema, or the SQLite file, is recreated). Without --url a
 temporary SQLite file is used.
@@ -25,6 +27,7 @@ temporary SQLite file is used.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import cProfile
 import dataclasses
 import gc
@@ -228,6 +231,15 @@ def same_work_step(
         link = hmac.new(mac_key, material.encode("utf-8"), hashlib.sha256).hexdigest()
         rows.append((stream, seq, numbers[number], 1, target["case"], now, "atasan", "step", payload, prev, link))
         prev = link
+    # Our step sends its writes together on PostgreSQL (driver_sql.batch): so does this floor.
+    with raw.driver_connection.pipeline() if p == "%s" else contextlib.nullcontext():
+        _same_work_writes(cursor, p, rows, seq, prev, stream, state, now, target)
+    raw.commit()
+
+
+def _same_work_writes(
+    cursor: Any, p: str, rows: list[Any], seq: int, prev: str, stream: str, state: str, now: datetime, target: Any
+) -> None:
     cursor.executemany(
         "INSERT INTO audit_events (stream, seq, gseq, key_id, instance_id, at, actor, kind, payload_json, prev_hash,"
         f" hash) VALUES ({', '.join([p] * 11)})",
@@ -247,7 +259,6 @@ def same_work_step(
         f" VALUES ({', '.join([p] * 9)})",
         (target["case"], str(uuid.uuid4()), "verify", "verify", "Verifikasi", "Verifikator", "Verifikator", "x", now),
     )
-    raw.commit()
 
 
 PARAM = ["?"]

@@ -6,7 +6,7 @@ import base64
 import json
 import zlib
 from collections import OrderedDict
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Hashable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -621,7 +621,7 @@ def definition_start_form(definition_json: str) -> str | None:
 
 def new_workflow(definition_json: str, engine: SertelScriptEngine) -> BpmnWorkflow:
     """Create a fresh workflow from a stored definition (deserialised once per process)."""
-    known = _definition(definition_json)
+    known = _definition(definition_json, lambda: definition_json)
     engine.bind_properties(known.properties)
     workflow = BpmnWorkflow(known.spec, dict(known.subprocess_specs), script_engine=engine)
     _mark_background(workflow, known.background, engine.background_steps)
@@ -718,20 +718,21 @@ class _Definition:
 
 
 # Deserialised definitions keyed by their stored JSON text (content-addressed, so never stale: a deployment is
-# immutable and another database's deployment with the same id but other content is another key).
-_DEFINITIONS: OrderedDict[str, _Definition] = OrderedDict()
+# immutable and another database's deployment with the same id but other content is another key), or by a key
+# the caller vouches names that text as well (`load_deployed`).
+_DEFINITIONS: OrderedDict[Hashable, _Definition] = OrderedDict()
 _DEFINITIONS_KEPT = 64
 _definitions_lock = Lock()
 
 
-def _definition(definition_json: str) -> _Definition:
+def _definition(key: Hashable, read_json: Callable[[], str]) -> _Definition:
     """The deserialised definition, parsed once per process and kept (least recently used first out)."""
     with _definitions_lock:
-        found = _DEFINITIONS.get(definition_json)
+        found = _DEFINITIONS.get(key)
         if found is not None:
-            _DEFINITIONS.move_to_end(definition_json)
+            _DEFINITIONS.move_to_end(key)
             return found
-    definition = json.loads(definition_json)
+    definition = json.loads(read_json())
     built = _Definition(
         _serializer.from_dict(definition["spec"]),
         {k: _serializer.from_dict(v) for k, v in definition["subprocess_specs"].items()},
@@ -739,7 +740,7 @@ def _definition(definition_json: str) -> _Definition:
         dict((definition.get("sertel") or {}).get("background") or {}),
     )
     with _definitions_lock:
-        _DEFINITIONS[definition_json] = built
+        _DEFINITIONS[key] = built
         while len(_DEFINITIONS) > _DEFINITIONS_KEPT:
             _DEFINITIONS.popitem(last=False)
     return built
@@ -751,11 +752,19 @@ def load(definition_json: str, state_json: str, engine: SertelScriptEngine) -> B
     The definition is deserialised once per process (`_definition`); a state in an older serialisation
     format is upgraded through the full definition, as SpiffWorkflow's migrations expect.
     """
+    return load_deployed(definition_json, lambda: definition_json, state_json, engine)
+
+
+def load_deployed(
+    key: Hashable, read_json: Callable[[], str], state_json: str, engine: SertelScriptEngine
+) -> BpmnWorkflow:
+    """`load`, with the definition named by `key` (which must name one definition text in every database the
+    process serves) and its JSON read by `read_json` only when the process has not deserialised it yet."""
     dct = state_dict(state_json)
-    known = _definition(definition_json)
+    known = _definition(key, read_json)
     engine.bind_properties(known.properties)
     if dct.get(_serializer.VERSION_KEY) != _serializer.VERSION:
-        definition = json.loads(definition_json)
+        definition = json.loads(read_json())
         definition.pop("sertel", None)
         dct.update(definition)
         _serializer.migrate(dct)

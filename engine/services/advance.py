@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from functools import cache
+from functools import cache, cached_property
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
@@ -40,6 +40,18 @@ def engine_for(
         return handler_context(case, task, params, actor, secrets, actor_record=known["actor"])
 
     return runtime.SertelScriptEngine(settings(), context)
+
+
+def load_case(case: ProcessInstance, engine: runtime.SertelScriptEngine) -> Any:
+    """The case's workflow, its definition known by its deployment's identity: the definition's JSON (tens of KB,
+    `lock_task` defers it) is read from the database only when this process has not deserialised it yet.
+
+    A deployment is never changed once stored; id, XML digest and deployment time together name one definition
+    text in every database a process may serve (a test run's databases reuse ids).
+    """
+    deployment = case.deployment
+    key = ("deployment", deployment.id, deployment.sha256, deployment.deployed_at)
+    return runtime.load_deployed(key, lambda: deployment.spec_json, case.state_json, engine)
 
 
 # Who the log credits with a step the engine ran: the person (or the scheduler) who set it off is in its payload.
@@ -105,18 +117,24 @@ class CaseRows:
     objects: loading them through the ORM cost more than the step's other reads (docs/benchmarks.md).
     """
 
-    def __init__(self, rows: list[RowState], user_id: int) -> None:
-        self._rows = rows
+    def __init__(self, found: driver_sql.Later, user_id: int) -> None:
+        self._found = found
         self._user_id = user_id
 
     @classmethod
     def read(cls, case: ProcessInstance, user: User) -> CaseRows:
+        """Read the rows (in an open driver_sql batch: with its other statements, usable once it has ended)."""
         user_id = _user_id(user)
         session = db.session()
         if session.dirty or session.new or session.deleted:
             session.flush()  # as an ORM query's autoflush would: read what this transaction changed
-        found = driver_sql.rows(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id})
-        return cls([RowState(*row) for row in found], user_id)
+        return cls(
+            driver_sql.later(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id}), user_id
+        )
+
+    @cached_property
+    def _rows(self) -> list[RowState]:
+        return [RowState(*row) for row in self._found.rows()]
 
     def completed_roles(self, user: User) -> set[str]:
         """Roles of the tasks `user` completed on the case (as the rows stood when read)."""
@@ -214,9 +232,10 @@ def save_case(case: ProcessInstance, workflow: Any, rows: CaseRows | None = None
             case.id,
         )
     session = db.session()
-    row_writes.write_changes(session)
-    audit.write_events(session)
-    row_writes.insert_rows(session, HumanTask, [{"instance_id": case.id, **row} for row in new_rows])
+    with driver_sql.batch(session):  # on PostgreSQL, the step's writes in one round trip
+        row_writes.write_changes(session)
+        audit.write_events(session)
+        row_writes.insert_rows(session, HumanTask, [{"instance_id": case.id, **row} for row in new_rows])
 
 
 def lock_case(instance_id: int) -> ProcessInstance:
@@ -233,33 +252,31 @@ def lock_case(instance_id: int) -> ProcessInstance:
     return case
 
 
-def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
-    """Lock a task's case, then the task (the one lock order everywhere), in one statement; read both under the lock.
+def lock_task(task_id: int, user: User) -> tuple[ProcessInstance, HumanTask]:
+    """Lock a task's case, then the task (the one lock order everywhere), in one statement; read both under the
+    lock, with the acting account and the case's applicant.
 
     The case is found through the task (a task never moves to another case), locked and read with its
-    deployment (without the diagram XML, which a step reads only when the case ends). Raises NotFound when
-    there is no such task and Conflict when its case has ended. Neither row was trusted before this: both are
-    read with `populate_existing`, so a copy the session held from before the lock is overwritten.
+    deployment (without the diagram XML, which a step reads only when the case ends, nor its definition JSON, see
+    `load_case`). Raises NotFound when there is no such task and Conflict when its case has ended. Neither row
+    was trusted before this: both are read with `populate_existing`, so a copy the session held from before the
+    lock is overwritten.
+
+    The two accounts come with their roles, person records and agencies (the duty checks, the form check and
+    the handler contexts then find them in the session) in the same round trip; they are not locked, as they
+    never were. The applicant is held for the session (`held`); `user` is refreshed in place (begin_write
+    expired it).
     """
-    found = db.session.execute(_statements().lock_case_and_task, {"task_id": task_id}).first()
+    found = (
+        db.session.execute(_statements().lock_case_and_task, {"task_id": task_id, "user_id": _user_id(user)})
+        .unique()
+        .first()
+    )
     if found is None:
         raise NotFound("Tugas tidak ditemukan.")
-    case, task = found
+    case, task, _actor, applicant = found
+    held.hold(applicant)
     return case, task
-
-
-def read_people(case: ProcessInstance, user: User) -> None:
-    """Read the acting account and the case's applicant, with their roles, person records and agencies, at once.
-
-    One statement instead of two per account (the row, then its roles) plus each agency: the duty checks,
-    the form check and the handler contexts then find them in the session. The applicant is held for the
-    session (`held`); `user` is refreshed in place (begin_write expired it: it is read again after the lock).
-    """
-    ids = sorted({_user_id(user), case.applicant_id})
-    found = db.session.execute(_statements().people, {"ids": ids}).unique().scalars().all()
-    for account in found:
-        if account.id == case.applicant_id:
-            held.hold(account)
 
 
 def _user_id(user: User) -> int:
@@ -271,7 +288,6 @@ def _user_id(user: User) -> int:
 @dataclass(frozen=True)
 class _Statements:
     lock_case_and_task: Any
-    people: Any
     case_rows: Any
     set_row_status: Any
 
@@ -283,7 +299,8 @@ def _statements() -> _Statements:
     owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
     # The case is locked in a MATERIALIZED CTE and the task by the outer query (FOR UPDATE OF the task only): the
     # task's lock is taken on the rows the join yields, after the CTE has locked the case, so the order stays
-    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both.
+    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both. The two
+    # accounts (as two aliases, each with its roles, agency and person record) ride along unlocked.
     locked = (
         select(ProcessInstance)
         .where(ProcessInstance.id == owner)
@@ -292,16 +309,30 @@ def _statements() -> _Statements:
         .prefix_with("MATERIALIZED")
     )
     case = aliased(ProcessInstance, locked)
+    actor = aliased(User, name="actor")
+    applicant = aliased(User, name="applicant")
+    people_options = [
+        option
+        for who in (actor, applicant)
+        for option in (
+            joinedload(who.roles),
+            joinedload(who.agency),
+            joinedload(who.person).joinedload(Person.agency),
+        )
+    ]
     return _Statements(
-        lock_case_and_task=select(case, HumanTask)
-        .join(HumanTask, HumanTask.id == bindparam("task_id"))
-        .options(joinedload(case.deployment, innerjoin=True).options(defer(ProcessDeployment.xml)))
+        lock_case_and_task=select(case, HumanTask, actor, applicant)
+        .join_from(case, HumanTask, HumanTask.id == bindparam("task_id"))
+        .join_from(case, actor, actor.id == bindparam("user_id"))
+        .join_from(case, applicant, applicant.id == case.applicant_id)
+        .options(
+            joinedload(case.deployment, innerjoin=True).options(
+                defer(ProcessDeployment.xml), defer(ProcessDeployment.spec_json)
+            ),
+            *people_options,
+        )
         .with_for_update(of=HumanTask)
         # The rows may already be in the session, read before the lock: take the locked, current values.
-        .execution_options(populate_existing=True),
-        people=select(User)
-        .where(User.id.in_(bindparam("ids", expanding=True)))
-        .options(joinedload(User.roles), joinedload(User.agency), joinedload(User.person).joinedload(Person.agency))
         .execution_options(populate_existing=True),
         case_rows=select(
             HumanTask.id, HumanTask.task_uuid, HumanTask.role, HumanTask.status, HumanTask.completed_by_id

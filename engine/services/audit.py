@@ -181,14 +181,38 @@ def _locked_head(stream: str) -> AuditHead | None:
         return head
     if db.session.get_bind().dialect.name == "postgresql":
         # The lock and a fresh block of global numbers in one round trip (see _lock_and_number).
-        row = next(iter(driver_sql.rows(db.session(), _lock_and_number(), {"stream": stream})), None)
-        head, block = (_adopt(*row[:4]), sorted(int(n) for n in row[4])) if row is not None else (None, [])
-    else:
-        head, block = _read_head_on_sqlite(stream), []
+        return _take_locked(stream, driver_sql.rows(db.session(), _lock_and_number(), {"stream": stream}))
+    head = _read_head_on_sqlite(stream)
     if head is not None:
         heads[stream] = head
-        # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
-        _tx()["block"] = block
+        _tx()["block"] = []
+    return head
+
+
+def lock_ahead(stream: str) -> None:
+    """Lock `stream`'s head now, ahead of this transaction's first append to it: in an open driver_sql batch,
+    with the batch's other statements (one round trip for all on PostgreSQL). The lock is the one the first
+    append takes; the caller's lock order must allow taking it here (a case's stream after the case's rows).
+
+    PostgreSQL only: SQLite's head is read at the first append, as without this (its writers hold the whole
+    database's lock). A stream without a head yet is opened at its first append, as always.
+    """
+    if stream in _tx()["heads"] or db.session.get_bind().dialect.name != "postgresql":
+        return
+    driver_sql.later(
+        db.session(), _lock_and_number(), {"stream": stream}, then=lambda found: _take_locked(stream, found)
+    )
+
+
+def _take_locked(stream: str, found: list[tuple[Any, ...]]) -> AuditHead | None:
+    """PostgreSQL: adopt a head row `_lock_and_number` read, with its block of global numbers."""
+    row = next(iter(found), None)
+    if row is None:
+        return None
+    head = _adopt(*row[:4])
+    _tx()["heads"][stream] = head
+    # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
+    _tx()["block"] = sorted(int(n) for n in row[4])
     return head
 
 

@@ -11,7 +11,18 @@ from sqlalchemy import ColumnElement, CursorResult, select, update
 from engine import registry, runtime
 from engine.models import Certificate, Document, HumanTask, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import advance, audit, background, deploy, documents, held, people, requirements, transactions
+from engine.services import (
+    advance,
+    audit,
+    background,
+    deploy,
+    documents,
+    driver_sql,
+    held,
+    people,
+    requirements,
+    transactions,
+)
 from engine.services.access import task_refusal
 from engine.services.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from engine.services.ports import agency_by_code
@@ -296,18 +307,18 @@ def complete_task(
     # The case and the inbox row are locked first (case, then task: one lock order everywhere) and read under
     # the lock with the accounts the checks need, so a claim or another completion that raced this one is
     # seen here, and the checks below hold until this transaction commits.
-    case, task = advance.lock_task(task_id)
-    advance.read_people(case, user)
-    rows = advance.CaseRows.read(case, user)
+    case, task = advance.lock_task(task_id, user)
+    # The case's rows and the lock on its audit stream, which this step appends to, in one round trip (PostgreSQL).
+    with driver_sql.batch(db.session()):
+        rows = advance.CaseRows.read(case, user)
+        audit.lock_ahead(audit.case_stream(case.id))
     _check_task(task, user, completed_roles=rows.completed_roles(user))
     if case.status != "running":
         raise Conflict("Kasus ini sudah selesai.")
     if task.claimed_by_id not in (None, user.id):
         raise Conflict("Tugas sedang dikerjakan oleh petugas lain.")
     secrets: dict[str, str] = {}  # filled below; the engine's handlers read it during this run only
-    workflow = runtime.load(
-        case.deployment.spec_json, case.state_json, advance.engine_for(case, user.username, secrets, actor_user=user)
-    )
+    workflow = advance.load_case(case, advance.engine_for(case, user.username, secrets, actor_user=user))
     submission = _validate_with_uploads(task, raw, uploads or {}, _inputs(workflow, task), user)
     secrets.update(
         {

@@ -7,6 +7,12 @@ converts its parameters (the dialect's bind processors, the columns' Python defa
 driver, in the session's transaction. Listeners of `before_cursor_execute` still see every statement,
 and driver errors come out as SQLAlchemy's (IntegrityError, OperationalError…), as from the ORM.
 
+`batch(session)` sends a block's statements together: on PostgreSQL (psycopg's pipeline mode) they go out
+without waiting for each other's results, which are read at the block's end, in one round trip instead of one
+per statement; a write that must change a given number of rows (`expect`) is checked there, and a read's rows
+(`later`) are handed over there. Elsewhere (SQLite, a driver without pipeline mode) the same block runs
+statement by statement, with the same results at its end.
+
 Only plain statements: no expanding (IN) parameters, no SQL-expression or sequence defaults. Rows come back
 as the driver gives them (no result processing: read integers and strings only), and nothing is flushed
 first: the caller flushes if the session holds changes the statement must see. Two of SQLAlchemy's private
@@ -16,8 +22,9 @@ pyproject allows SQLAlchemy 2.x only, and tests/engine/test_driver_sql.py fails 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import Connection
@@ -38,13 +45,75 @@ _PLANS: dict[tuple[int, str, tuple[str, ...]], _Plan] = {}
 
 
 def execute(session: Session, statement: Any, params: dict[str, Any]) -> int:
-    """Run a write once with `params`; returns how many rows it changed."""
+    """Run a write once with `params`, now (not in a batch); returns how many rows it changed."""
+    _refuse_in_batch(session, "execute")
     rowcount, _rows = _run(session, statement, params, fetch=False)
     return rowcount
 
 
+def expect(
+    session: Session, statement: Any, params: dict[str, Any], changed: int, error: Callable[[int], Exception]
+) -> None:
+    """Run a write that must change `changed` rows, else `error(rows it changed)` is raised: at once, or at the
+    end of the open batch (which sends it with the block's other writes)."""
+    pending = session.info.get(_BATCH)
+    if pending is None:
+        rowcount, _rows = _run(session, statement, params, fetch=False)
+        if rowcount != changed:
+            raise error(rowcount)
+        return
+    connection = pending.started(session)
+    cursor = connection.connection.dbapi_connection.cursor()
+    pending.cursors.append(cursor)  # its row count arrives when the batch ends
+    plan = _plan(connection, statement, tuple(sorted(params)))
+    connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
+    pending.checks.append((cursor, changed, error))
+
+
+class Later:
+    """A read's rows, there once its batch has ended (at once outside a batch)."""
+
+    def __init__(self, then: Callable[[list[tuple[Any, ...]]], object] | None) -> None:
+        self._rows: list[tuple[Any, ...]] | None = None
+        self._then = then
+
+    def rows(self) -> list[tuple[Any, ...]]:
+        if self._rows is None:
+            raise RuntimeError("driver_sql.Later: read before its batch ended")
+        return self._rows
+
+    def _resolve(self, found: list[tuple[Any, ...]]) -> None:
+        self._rows = found
+        if self._then is not None:
+            self._then(found)
+
+
+def later(
+    session: Session,
+    statement: Any,
+    params: dict[str, Any],
+    then: Callable[[list[tuple[Any, ...]]], object] | None = None,
+) -> Later:
+    """Run a read with the open batch's other statements; its rows (and `then(rows)`, called in the order the
+    reads were sent) come when the batch ends. Outside a batch it runs, and `then` is called, at once."""
+    pending = session.info.get(_BATCH)
+    read = Later(then)
+    if pending is None:
+        read._resolve(_run(session, statement, params, fetch=True)[1])
+        return read
+    connection = pending.started(session)
+    plan = _plan(connection, statement, tuple(sorted(params)))
+    cursor = connection.connection.dbapi_connection.cursor()
+    pending.cursors.append(cursor)
+    connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
+    # Without pipeline mode the rows are there now: taken at once, as a later statement may reuse the connection.
+    pending.reads.append((None if pending.pipelined else [tuple(row) for row in cursor.fetchall()], cursor, read))
+    return read
+
+
 def rows(session: Session, statement: Any, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-    """Run a read once with `params`; returns its rows as the driver gives them."""
+    """Run a read once with `params` (not in a batch); returns its rows as the driver gives them."""
+    _refuse_in_batch(session, "rows")
     _rowcount, found = _run(session, statement, params, fetch=True)
     return found
 
@@ -62,13 +131,16 @@ def _run(session: Session, statement: Any, params: dict[str, Any], fetch: bool) 
 
 
 def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]]) -> None:
-    """Run `statement` for each of `rows` (all with the same keys) in one executemany."""
+    """Run `statement` for each of `rows` (all with the same keys) in one executemany (in the open batch, if any)."""
     if not rows:
         return
-    connection = session.connection()
+    pending = session.info.get(_BATCH)
+    connection = pending.started(session) if pending is not None else session.connection()
     plan = _plan(connection, statement, tuple(sorted(rows[0])))
     parameters = [_driver_params(plan, row) for row in rows]
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    if pending is not None:
+        pending.cursors.append(cursor)  # closed when the batch ends
     try:
         if connection._has_events or connection.engine._has_events:
             for listener in connection.dispatch.before_cursor_execute:
@@ -79,7 +151,87 @@ def execute_many(session: Session, statement: Any, rows: Sequence[dict[str, Any]
     except BaseException as exc:  # noqa: BLE001
         connection._handle_dbapi_exception(exc, plan.sql, parameters, cursor, None)  # raises it, wrapped
     finally:
-        cursor.close()
+        if pending is None:
+            cursor.close()
+
+
+# session.info key of the open batch
+_BATCH = "sertel.driver_sql.batch"
+# What a driver error raised when a batch's results are read is reported against (the failing statement is the
+# first error's; the driver's message names it).
+_BATCH_SQL = "(statements sent together by driver_sql.batch)"
+
+
+@dataclass
+class _Batch:
+    stack: ExitStack
+    connection: Connection | None = None
+    cursors: list[Any] = field(default_factory=list)
+    checks: list[tuple[Any, int, Callable[[int], Exception]]] = field(default_factory=list)
+    reads: list[tuple[list[tuple[Any, ...]] | None, Any, Later]] = field(default_factory=list)
+    pipelined: bool = False
+
+    def started(self, session: Session) -> Connection:
+        """The session's connection, in pipeline mode from the batch's first statement on (where it has one).
+
+        Entered only then, so that whatever the block flushes through the ORM before its first batched write
+        still runs statement by statement (the ORM reads row counts and RETURNING rows at once)."""
+        if self.connection is None:
+            self.connection = session.connection()
+            driver = self.connection.connection.driver_connection
+            if driver is not None and _has_pipeline(driver):
+                self.stack.enter_context(driver.pipeline())
+                self.pipelined = True
+        return self.connection
+
+
+@contextmanager
+def batch(session: Session) -> Iterator[None]:
+    """Send the block's `expect`, `execute_many` and `later` statements together; their results, checks and
+    rows come at its end.
+
+    Only those inside: an ORM flush or query after the block's first statement would need its results at
+    once (`execute` and `rows` refuse). Nested, the inner block is part of the outer one.
+    """
+    if _BATCH in session.info:
+        yield
+        return
+    pending = _Batch(ExitStack())
+    session.info[_BATCH] = pending
+    try:
+        try:
+            with pending.stack:  # leaving pipeline mode sends a sync and reads every result
+                yield
+        except Exception as exc:
+            dbapi = pending.connection.dialect.loaded_dbapi if pending.connection is not None else None
+            if dbapi is not None and isinstance(exc, dbapi.Error):
+                # A statement failed on the server: raised, as SQLAlchemy's, when the results were read.
+                pending.connection._handle_dbapi_exception(exc, _BATCH_SQL, None, None, None)  # type: ignore[union-attr]
+            raise
+        for cursor, changed, error in pending.checks:
+            if cursor.rowcount != changed:
+                raise error(cursor.rowcount)
+        for taken, cursor, read in pending.reads:
+            read._resolve(taken if taken is not None else [tuple(row) for row in cursor.fetchall()])
+    finally:
+        session.info.pop(_BATCH, None)
+        for cursor in pending.cursors:
+            cursor.close()
+
+
+def _has_pipeline(driver: Any) -> bool:
+    """psycopg 3 with a libpq that has pipeline mode (14 and newer)."""
+    pipeline_class = getattr(type(driver), "pipeline", None)
+    if pipeline_class is None:
+        return False
+    from psycopg import Pipeline  # only reached with psycopg 3's connection
+
+    return bool(Pipeline.is_supported())
+
+
+def _refuse_in_batch(session: Session, name: str) -> None:
+    if _BATCH in session.info:
+        raise RuntimeError(f"driver_sql.{name} inside a batch: its result would be read before the batch ends")
 
 
 def _driver_params(plan: _Plan, params: dict[str, Any]) -> Any:

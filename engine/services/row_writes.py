@@ -3,8 +3,9 @@
 A step changes the same few rows every time: its case, its inbox rows and the audit heads it appended to.
 The unit of work spent more Python on them (history, dependency sort, per-flush parameter assembly) than the
 database spent writing them (docs/benchmarks.md). `write_changes` writes those rows itself, one UPDATE each
-by primary key (the case with its optimistic version check, as the ORM does), marks them clean in the session,
-then lets the ORM flush whatever else changed; `insert_rows` adds new rows without building ORM objects.
+by primary key (the case with its optimistic version check, as the ORM does), after marking them clean in the
+session and letting the ORM flush whatever else changed; `insert_rows` adds new rows without building ORM
+objects. Both send their statements with the rest of an open `driver_sql.batch`.
 """
 
 from __future__ import annotations
@@ -25,15 +26,23 @@ WRITTEN = (ProcessInstance, HumanTask, AuditHead)
 
 
 def write_changes(session: Session) -> None:
-    """Write the changed cases, inbox rows and audit heads of `session`, then flush the rest with the ORM."""
+    """Write the changed cases, inbox rows and audit heads of `session`, and flush the rest with the ORM.
+
+    The rest is flushed first, statement by statement (the ORM reads each result at once), so that in a batch
+    the UPDATEs here are its first statements; the rows written here are marked clean before that flush. An
+    UPDATE that finds its row changed by another transaction raises StaleDataError (at the batch's end).
+    """
+    updates = []
     for obj in [obj for obj in session.dirty if isinstance(obj, WRITTEN)]:
         state = sa_inspect(obj)
         changed = _changed_columns(state)
         if changed is None:
             continue  # a relationship changed: the ORM writes it
         if changed:
-            _update(session, state, changed)
+            updates.append(_update(session, state, changed))
     session.flush()  # whatever else changed (new rows, other tables): usually nothing
+    for statement, params, stale in updates:
+        driver_sql.expect(session, statement, params, 1, stale)
 
 
 def _changed_columns(state: Any) -> dict[str, Any] | None:
@@ -57,7 +66,8 @@ def _column_keys(mapper: Mapper[Any]) -> frozenset[str]:
     )
 
 
-def _update(session: Session, state: Any, changed: dict[str, Any]) -> None:
+def _update(session: Session, state: Any, changed: dict[str, Any]) -> tuple[Any, dict[str, Any], Any]:
+    """The UPDATE of a changed row (statement, parameters, the error if it finds no row); the row is then clean."""
     mapper: Mapper[Any] = state.mapper
     version = mapper.version_id_col
     version_key = mapper.get_property_by_column(version).key if version is not None else None
@@ -69,12 +79,17 @@ def _update(session: Session, state: Any, changed: dict[str, Any]) -> None:
         params["old_version"] = old
         params[f"v_{version_key}"] = old + 1
     statement = _update_statement(mapper.local_table, pk.key, frozenset(params) - {"pk", "old_version"}, version)
-    if driver_sql.execute(session, statement, params) != 1:
-        raise StaleDataError(f"{mapper.class_.__name__} {params['pk']}: changed by another transaction")
     if version_key is not None:
         state.dict[version_key] = params[f"v_{version_key}"]
-    # Every changed attribute is now written: the row is clean, as after the ORM's own flush (which calls this).
+    # The row is clean, as after the ORM's own flush (which calls this): the ORM leaves it to the UPDATE. If the
+    # UPDATE fails, so does the transaction, and its rollback expires the row.
     state._commit_all(state.dict, session.identity_map)
+    name = f"{mapper.class_.__name__} {params['pk']}"
+
+    def stale(_rowcount: int) -> StaleDataError:
+        return StaleDataError(f"{name}: changed by another transaction")
+
+    return statement, params, stale
 
 
 @functools.cache

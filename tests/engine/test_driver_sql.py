@@ -131,3 +131,87 @@ def test_values_the_statement_binds_itself_are_sent_with_the_callers(app: Flask,
         found = driver_sql.rows(db.session, statement, {"case_id": case_id})
         assert [row[0] for row in found] == ["recommendation"]
         db.session.rollback()
+
+
+def test_a_batch_sends_its_writes_together_and_checks_their_row_counts_at_its_end(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    timer = datetime(2027, 5, 6, 7, 8, 9)
+    with app.app_context():
+        refused: list[int] = []
+
+        def stale(rowcount: int) -> Exception:
+            refused.append(rowcount)
+            return LookupError(f"{rowcount} rows")
+
+        with counted(app) as seen, driver_sql.batch(db.session):
+            driver_sql.expect(db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Satu", "v_timer": timer}, 1, stale)
+            driver_sql.execute_many(db.session, _INSERT_TASK, [_task_row(case_id, "uji-batch")])
+            assert refused == []
+            driver = db.session.connection().connection.driver_connection
+            if db.session.get_bind().dialect.name == "postgresql":
+                assert driver.pgconn.pipeline_status != 0  # sent in psycopg's pipeline mode
+        assert [s.split()[0] for s in seen] == ["UPDATE", "INSERT"]
+        assert (
+            db.session.execute(select(ProcessInstance.current_steps).where(ProcessInstance.id == case_id)).scalar()
+            == "Satu"
+        )
+        # A write that changes no row is refused when the batch ends, with what it changed.
+        with pytest.raises(LookupError, match="0 rows"), driver_sql.batch(db.session):
+            driver_sql.expect(db.session, _SET_STEPS, {"pk": -1, "v_steps": "Dua", "v_timer": timer}, 1, stale)
+        assert refused == [0]
+        # Outside a batch the same check is made at once.
+        with pytest.raises(LookupError, match="0 rows"):
+            driver_sql.expect(db.session, _SET_STEPS, {"pk": -1, "v_steps": "Dua", "v_timer": timer}, 1, stale)
+        db.session.rollback()
+
+
+def test_a_server_error_in_a_batch_is_raised_as_sqlalchemys_and_reads_are_refused_inside(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        with pytest.raises(IntegrityError), driver_sql.batch(db.session):
+            # The second row repeats the first's unique task_uuid; on PostgreSQL the error comes at the batch's end.
+            driver_sql.execute_many(db.session, _INSERT_TASK, [_task_row(case_id, "uji-dup")])
+            driver_sql.execute_many(db.session, _INSERT_TASK, [_task_row(case_id, "uji-dup")])
+        db.session.rollback()
+        with pytest.raises(RuntimeError, match="inside a batch"), driver_sql.batch(db.session):
+            driver_sql.rows(db.session, select(HumanTask.id).where(HumanTask.id == bindparam("pk")), {"pk": 1})
+        db.session.rollback()
+        # The session's connection works as before after either.
+        assert driver_sql.rows(
+            db.session, select(ProcessInstance.id).where(ProcessInstance.id == bindparam("pk")), {"pk": case_id}
+        ) == [(case_id,)]
+        db.session.rollback()
+
+
+def _task_row(case_id: int, task_uuid: str) -> dict[str, Any]:
+    return {
+        "instance_id": case_id,
+        "task_uuid": task_uuid,
+        "task_name": "uji",
+        "form_key": "uji",
+        "label": "Uji",
+        "lane": "Verifikator",
+        "role": "Verifikator",
+    }
+
+
+def test_a_batched_read_hands_its_rows_over_when_the_batch_ends_in_the_order_sent(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    by_id = select(ProcessInstance.id, ProcessInstance.status).where(ProcessInstance.id == bindparam("pk"))
+    with app.app_context():
+        handed: list[Any] = []
+        with driver_sql.batch(db.session):
+            first = driver_sql.later(db.session, by_id, {"pk": case_id}, then=lambda rows: handed.append(rows))
+            driver_sql.expect(
+                db.session, _SET_STEPS, {"pk": case_id, "v_steps": "Tiga", "v_timer": None}, 1, LookupError
+            )
+            second = driver_sql.later(db.session, by_id, {"pk": -1}, then=lambda rows: handed.append(rows))
+            with pytest.raises(RuntimeError, match="before its batch ended"):
+                first.rows()
+            assert handed == []
+        assert first.rows() == [(case_id, "running")]
+        assert second.rows() == []
+        assert handed == [[(case_id, "running")], []]
+        # Outside a batch a read runs at once.
+        assert driver_sql.later(db.session, by_id, {"pk": case_id}).rows() == [(case_id, "running")]
+        db.session.rollback()

@@ -6,14 +6,16 @@ from __future__ import annotations
 from itertools import pairwise
 from typing import Any
 
+import pytest
 from flask import Flask
 from sqlalchemy import event, select, text
 
 from engine import runtime
 from engine.models import AuditEvent, HumanTask, ProcessInstance, User, db
 from engine.services import audit, audit_verify, cases
-from tests.sops.builders import RECOMMEND
+from tests.sops.builders import APPROVE, RECOMMEND
 from tests.sops.test_issuance_ams import approve_and_deliver, case_of, start_and_register
+from tests.web.test_query_counts import counted
 
 
 def test_appends_in_one_transaction_lock_the_head_once_and_still_verify(app: Flask) -> None:
@@ -144,21 +146,24 @@ def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
     _pemohon, case_id = start_and_register(api)
     with app.app_context():
         _task_id, seen = recommend_recording_statements(case_id)
-        account_reads = [s for s in seen if s.lstrip().upper().startswith("SELECT") and "FROM users" in s]
-        # The acting user and the applicant in one statement, after the lock (begin_write expires what the
-        # request read before it), with their roles, person records and agencies.
+        reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+        account_reads = [s for s in reads if "FROM users" in s or "JOIN users" in s]
+        # The acting user and the applicant in the statement that locks the case and the task (begin_write
+        # expires what the request read before it), with their roles, person records and agencies.
         assert len(account_reads) == 1, account_reads
+        assert "locked_case" in account_reads[0] and account_reads[0].count("JOIN users AS") == 2
         assert not [s for s in seen if "FROM roles" in s or "FROM user_roles" in s or "FROM agencies" in s], seen
         assert db.session.get(ProcessInstance, case_id).status == "running"
 
 
 # Statements of one recommendation step (SOP 088.9) with no-op handlers, pinned so that they cannot grow
-# unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML) and the task, locked, in one; both
-# accounts; the case's open rows and those the user completed (duty check and inbox projection); the audit
-# head with max(gseq) and max(id) in one; the head UPDATE; the case UPDATE; the task UPDATE; the five audit
-# events in one executemany; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE, and no max read: the
-# statement that locks the audit head also draws a block of sequence numbers; the five audit events in one INSERT.
-STEP_STATEMENTS = {"sqlite": 10, "postgresql": 9}
+# unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML, no definition JSON) and the task,
+# locked, with both accounts, in one; the case's open rows and those the user completed (duty check and inbox
+# projection); the audit head with max(gseq) and max(id) in one; the head UPDATE; the case UPDATE; the task
+# UPDATE; the five audit events in one executemany; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE,
+# and no max read: the statement that locks the audit head also draws a block of sequence numbers (sent with
+# the open rows' read); the writes are sent together (driver_sql.batch).
+STEP_STATEMENTS = {"sqlite": 9, "postgresql": 8}
 
 
 def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_task(
@@ -183,6 +188,7 @@ def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_ta
         assert lock.startswith("WITH locked_case AS MATERIALIZED (SELECT process_instances."), lock
         assert "JOIN human_tasks ON human_tasks.id =" in lock and "JOIN process_deployments" in lock
         assert "process_deployments.xml" not in lock and "process_deployments_1.xml" not in lock
+        assert "spec_json" not in lock  # the definition is known by its deployment's identity (advance.load_case)
         if dialect == "postgresql":
             case_part, outer = lock.split(" SELECT locked_case.", 1)
             assert case_part.endswith("FOR UPDATE)"), case_part
@@ -216,3 +222,69 @@ def test_sqlite_reads_where_the_audit_numbering_stands_from_indexes_not_a_scan(a
         query = audit.sqlite_numbering_query().compile(db.engine, compile_kwargs={"literal_binds": True})
         plan = [row[-1] for row in db.session.execute(text(f"EXPLAIN QUERY PLAN {query}"))]
         assert not [step for step in plan if step.startswith("SCAN audit_events")], plan
+
+
+def _step(app: Flask, case_id: int, task_name: str, username: str, body: dict[str, Any]) -> list[str]:
+    """Complete the case's open task `task_name` as `username`; the statements the step ran."""
+    with app.app_context():
+        user = db.session.execute(select(User).where(User.username == username)).scalar_one()
+        task_id = db.session.execute(
+            select(HumanTask.id).where(
+                HumanTask.instance_id == case_id, HumanTask.task_name == task_name, HumanTask.status == "open"
+            )
+        ).scalar_one()
+        with counted(app) as seen:
+            cases.complete_task(task_id, user, dict(body))
+        assert db.session.get(HumanTask, task_id).status == "completed"  # type: ignore[union-attr]
+    return [" ".join(s.split()) for s in seen]
+
+
+def _pipelined(app: Flask, case_id: int, task_name: str, username: str, body: dict[str, Any]) -> list[str]:
+    """The statements of the step that psycopg sent in pipeline mode (sent together, results read later)."""
+    sent: list[str] = []
+
+    def record(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if conn.connection.driver_connection.pgconn.pipeline_status:
+            sent.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        _step(app, case_id, task_name, username, body)
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    return sent
+
+
+def _reads_spec_json(statements: list[str]) -> bool:
+    return any(s.startswith(("SELECT", "WITH")) and "spec_json" in s for s in statements)
+
+
+def test_the_definition_json_is_read_only_when_the_process_has_not_deserialised_it(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    runtime._DEFINITIONS.clear()  # as in a process that has not run this deployment yet
+    cold = _step(app, case_id, "recommendation", "atasan", RECOMMEND)
+    assert _reads_spec_json(cold)
+    # Deserialised now: the next step's locking read defers the column and nothing else reads it.
+    warm = _step(app, case_id, "verification", "verifikator", APPROVE)
+    assert not _reads_spec_json(warm)
+
+
+def test_on_postgresql_the_step_sends_its_reads_under_the_lock_and_its_writes_together(app: Flask, api: Any) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("psycopg's pipeline mode: SQLite runs the same statements one by one")
+    _pemohon, case_id = start_and_register(api)
+    sent = _pipelined(app, case_id, "recommendation", "atasan", RECOMMEND)
+    # The case's inbox rows with the lock on its audit head, in one round trip.
+    assert "FROM human_tasks WHERE human_tasks.instance_id" in sent[0]
+    assert sent[1].startswith("WITH locked_head")
+    # Then the step's writes together: the case, its audit head, the events and the new inbox row (the completed
+    # task's row too, unless a handler's query flushed it earlier, as the real handlers here do).
+    writes = {" ".join(s.split()[:3]) for s in sent[2:]}
+    assert {
+        "UPDATE process_instances SET",
+        "UPDATE audit_heads SET",
+        "INSERT INTO audit_events",
+        "INSERT INTO human_tasks",
+    } <= writes
