@@ -62,12 +62,7 @@ def expect(
         if rowcount != changed:
             raise error(rowcount)
         return
-    connection = pending.started(session)
-    cursor = connection.connection.dbapi_connection.cursor()
-    pending.cursors.append(cursor)  # its row count arrives when the batch ends
-    plan = _plan(connection, statement, tuple(sorted(params)))
-    connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
-    pending.checks.append((cursor, changed, error))
+    pending.checks.append((pending.send(session, statement, params), changed, error))
 
 
 class Later:
@@ -101,11 +96,7 @@ def later(
     if pending is None:
         read._resolve(_run(session, statement, params, fetch=True)[1])
         return read
-    connection = pending.started(session)
-    plan = _plan(connection, statement, tuple(sorted(params)))
-    cursor = connection.connection.dbapi_connection.cursor()
-    pending.cursors.append(cursor)
-    connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
+    cursor = pending.send(session, statement, params)
     # Without pipeline mode the rows are there now: taken at once, as a later statement may reuse the connection.
     pending.reads.append((None if pending.pipelined else [tuple(row) for row in cursor.fetchall()], cursor, read))
     return read
@@ -183,6 +174,15 @@ class _Batch:
                 self.stack.enter_context(driver.pipeline())
                 self.pipelined = True
         return self.connection
+
+    def send(self, session: Session, statement: Any, params: dict[str, Any]) -> Any:
+        """Send one statement with the batch; its cursor (kept open until the batch ends) holds its result."""
+        connection = self.started(session)
+        plan = _plan(connection, statement, tuple(sorted(params)))
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        self.cursors.append(cursor)
+        connection._cursor_execute(cursor, plan.sql, _driver_params(plan, params))
+        return cursor
 
 
 @contextmanager

@@ -102,17 +102,8 @@ def test_a_driver_error_is_raised_as_sqlalchemys(app: Flask, api: Any) -> None:
         task_uuid = (
             db.session.execute(select(HumanTask.task_uuid).where(HumanTask.instance_id == case_id)).scalars().first()
         )
-        duplicate = {
-            "instance_id": case_id,
-            "task_uuid": task_uuid,
-            "task_name": "uji",
-            "form_key": "uji",
-            "label": "Uji",
-            "lane": "Verifikator",
-            "role": "Verifikator",
-        }
         with pytest.raises(IntegrityError):  # task_uuid is unique
-            driver_sql.execute_many(db.session, _INSERT_TASK, [duplicate])
+            driver_sql.execute_many(db.session, _INSERT_TASK, [_task_row(case_id, task_uuid)])
         db.session.rollback()
 
 
