@@ -200,10 +200,12 @@ def same_work_step(
     cursor.fetchall()
     cursor.execute(f"SELECT * FROM human_tasks WHERE id = {p}{lock}", (target["task"],))
     cursor.fetchall()
+    # The applicant's account (the acting one is the request's login's read, untimed for both).
     cursor.execute(
         "SELECT * FROM users JOIN user_roles ON user_roles.user_id = users.id JOIN roles ON roles.id = user_roles.role_id"
-        f" LEFT JOIN persons ON persons.id = users.person_id WHERE users.id IN ({p}, {p})",
-        (target["actor"], target["applicant"]),
+        f" LEFT JOIN persons ON persons.id = users.person_id LEFT JOIN agencies ON agencies.id = users.agency_id"
+        f" WHERE users.id = {p}",
+        (target["applicant"],),
     )
     cursor.fetchall()
     cursor.execute(
@@ -334,7 +336,8 @@ def run(app: Any, runs: int, steps: int, profile: bool, show_sql: bool = False) 
                         same_work_step(raw, definition, states[cid], engine, target, mac_key)
                         same.append((time.perf_counter() - start) * 1000)
                         continue
-                    atasan = db.session.get(User, atasan_id)
+                    # Read as a request's login reads it (untimed, as the login is not the step).
+                    atasan = accounts.acting_user(atasan_id)
                     counter["n"] = 0
                     seen.clear()
                     if profiler and number:

@@ -9,8 +9,9 @@ from datetime import timedelta
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
+from sqlalchemy.orm import joinedload
 
-from engine.models import Agency, ApiToken, LoginAttempt, Role, User, WebSession, db
+from engine.models import Agency, ApiToken, LoginAttempt, Person, Role, User, WebSession, db
 from engine.models.base import utcnow
 from engine.models.people import ROLE_NAMES
 from engine.services import audit, people, security_log
@@ -111,7 +112,15 @@ def user_from_token(token: str) -> User | None:
     row = db.session.execute(select(ApiToken).where(ApiToken.token_hash == digest(token))).scalar_one_or_none()
     if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
         return None
-    user = db.session.get(User, row.user_id)
+    return acting_user(row.user_id)
+
+
+def acting_user(user_id: int) -> User | None:
+    """The active account a request acts as, read once per request with what its checks and steps read of it:
+    its roles, person record and agencies (a step then reads none of it again: transactions.begin_write)."""
+    user = db.session.get(
+        User, user_id, options=[joinedload(User.agency), joinedload(User.person).joinedload(Person.agency)]
+    )
     return user if user and user.active else None
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import aliased, defer, joinedload
 
 from engine import runtime
-from engine.models import HumanTask, Person, ProcessDeployment, ProcessInstance, User, db
+from engine.models import HumanTask, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import audit, driver_sql, held, row_writes
+from engine.services import account_rows, audit, driver_sql, held, row_writes
 from engine.services.access import LANE_ROLES
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, NotFound, Unavailable
@@ -252,31 +252,49 @@ def lock_case(instance_id: int) -> ProcessInstance:
     return case
 
 
-def lock_task(task_id: int, user: User) -> tuple[ProcessInstance, HumanTask]:
+def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
     """Lock a task's case, then the task (the one lock order everywhere), in one statement; read both under the
-    lock, with the acting account and the case's applicant.
+    lock.
 
     The case is found through the task (a task never moves to another case), locked and read with its
     deployment (without the diagram XML, which a step reads only when the case ends, nor its definition JSON, see
     `load_case`). Raises NotFound when there is no such task and Conflict when its case has ended. Neither row
     was trusted before this: both are read with `populate_existing`, so a copy the session held from before the
     lock is overwritten.
-
-    The two accounts come with their roles, person records and agencies (the duty checks, the form check and
-    the handler contexts then find them in the session) in the same round trip; they are not locked, as they
-    never were. The applicant is held for the session (`held`); `user` is refreshed in place (begin_write
-    expired it).
     """
-    found = (
-        db.session.execute(_statements().lock_case_and_task, {"task_id": task_id, "user_id": _user_id(user)})
-        .unique()
-        .first()
-    )
+    found = db.session.execute(_statements().lock_case_and_task, {"task_id": task_id}).first()
     if found is None:
         raise NotFound("Tugas tidak ditemukan.")
-    case, task, _actor, applicant = found
-    held.hold(applicant)
-    return case, task
+    return found[0], found[1]
+
+
+def read_under_lock(case: ProcessInstance, user: User) -> CaseRows:
+    """What a step reads once its case is locked, in one round trip (PostgreSQL): the case's inbox rows, the
+    applicant's account (and the acting one, unless the request holds it whole, see `_account_loaded`) with
+    roles, person records and agencies, and the lock on the case's audit stream, which the step appends to.
+
+    The accounts are not locked, as they never were; the applicant is held for the session (`held`), so the
+    duty checks, the form check and the handler contexts find it there.
+    """
+    session = db.session()
+    with driver_sql.batch(session):
+        rows = CaseRows.read(case, user)
+        actor_id = None if _account_loaded(user) else _user_id(user)
+        accounts = account_rows.Accounts.read(session, case.applicant_id, actor_id)
+        audit.lock_ahead(audit.case_stream(case.id))
+    held.hold(accounts.adopt(session)[case.applicant_id])
+    return rows
+
+
+def _account_loaded(user: User) -> bool:
+    """Tell whether `user` is in the session with its columns, roles and person record loaded and current (a
+    step then reads nothing of it): the request's login read it (`accounts.acting_user`) and `begin_write(keep=)`
+    kept it. Unlocked, a second read in this transaction would be no more current than the login's."""
+    state = sa_inspect(user)
+    if state.session_id is None or state.expired_attributes or not {"roles", "person"} <= state.dict.keys():
+        return False
+    related = [*state.dict["roles"], *([state.dict["person"]] if state.dict["person"] is not None else [])]
+    return not any(sa_inspect(item).expired_attributes for item in related)
 
 
 def _user_id(user: User) -> int:
@@ -292,15 +310,12 @@ class _Statements:
     set_row_status: Any
 
 
-@cache
-def _statements() -> _Statements:
-    """The step's reads, built once per process (their construction, options included, costs as much as a
-    simple query's round trip); the values are bound at execution."""
+def _lock_case_and_task() -> Any:
+    """The case locked, then the task, with the case's deployment."""
     owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
     # The case is locked in a MATERIALIZED CTE and the task by the outer query (FOR UPDATE OF the task only): the
     # task's lock is taken on the rows the join yields, after the CTE has locked the case, so the order stays
-    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both. The two
-    # accounts (as two aliases, each with its roles, agency and person record) ride along unlocked.
+    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both.
     locked = (
         select(ProcessInstance)
         .where(ProcessInstance.id == owner)
@@ -309,31 +324,26 @@ def _statements() -> _Statements:
         .prefix_with("MATERIALIZED")
     )
     case = aliased(ProcessInstance, locked)
-    actor = aliased(User, name="actor")
-    applicant = aliased(User, name="applicant")
-    people_options = [
-        option
-        for who in (actor, applicant)
-        for option in (
-            joinedload(who.roles),
-            joinedload(who.agency),
-            joinedload(who.person).joinedload(Person.agency),
-        )
-    ]
-    return _Statements(
-        lock_case_and_task=select(case, HumanTask, actor, applicant)
+    return (
+        select(case, HumanTask)
         .join_from(case, HumanTask, HumanTask.id == bindparam("task_id"))
-        .join_from(case, actor, actor.id == bindparam("user_id"))
-        .join_from(case, applicant, applicant.id == case.applicant_id)
         .options(
             joinedload(case.deployment, innerjoin=True).options(
                 defer(ProcessDeployment.xml), defer(ProcessDeployment.spec_json)
-            ),
-            *people_options,
+            )
         )
         .with_for_update(of=HumanTask)
         # The rows may already be in the session, read before the lock: take the locked, current values.
-        .execution_options(populate_existing=True),
+        .execution_options(populate_existing=True)
+    )
+
+
+@cache
+def _statements() -> _Statements:
+    """The step's reads, built once per process (their construction, options included, costs as much as a
+    simple query's round trip); the values are bound at execution."""
+    return _Statements(
+        lock_case_and_task=_lock_case_and_task(),
         case_rows=select(
             HumanTask.id, HumanTask.task_uuid, HumanTask.role, HumanTask.status, HumanTask.completed_by_id
         ).where(

@@ -29,13 +29,12 @@ from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from engine.models import AuditEvent, AuditHead, db
 from engine.models.base import utcnow
 from engine.models.records import AUDIT_GSEQ
-from engine.services import audit_keys, driver_sql, row_writes
+from engine.services import adopt, audit_keys, driver_sql, row_writes
 
 GENESIS = "0" * 64
 # The columns an appended event is written with, the id first (left to PostgreSQL's sequence, which numbers it).
@@ -232,18 +231,9 @@ def _read_head_on_sqlite(stream: str) -> AuditHead | None:
 
 def _adopt(stream: str, seq: int, link: str, anchored_seq: int) -> AuditHead:
     """The session's AuditHead for a head row just read under its lock, without the ORM's loading machinery
-    (it cost more than the locking read itself): a copy the session already holds takes the values read, as a
-    `populate_existing` load would; otherwise a new instance joins the session as if loaded, clean."""
-    session = db.session()
-    head = session.identity_map.get(session.identity_key(AuditHead, stream))
-    if head is None:
-        head = AuditHead(stream=stream, seq=seq, hash=link, anchored_seq=anchored_seq)
-        make_transient_to_detached(head)
-        session.add(head)
-        return head
-    for name, value in (("seq", seq), ("hash", link), ("anchored_seq", anchored_seq)):
-        set_committed_value(head, name, value)
-    return head  # type: ignore[no-any-return]
+    (it cost more than the locking read itself)."""
+    values = {"stream": stream, "seq": seq, "hash": link, "anchored_seq": anchored_seq}
+    return adopt.adopt(db.session(), AuditHead, values)  # type: ignore[no-any-return]
 
 
 @functools.cache

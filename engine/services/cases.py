@@ -17,7 +17,6 @@ from engine.services import (
     background,
     deploy,
     documents,
-    driver_sql,
     held,
     people,
     requirements,
@@ -303,15 +302,12 @@ def complete_task(
     `uploads` (field -> (file name, bytes)) are checked with the form and stored only once the whole form is
     valid, in this transaction: a refused submit keeps no document, and every error shows at once.
     """
-    transactions.begin_write()
-    # The case and the inbox row are locked first (case, then task: one lock order everywhere) and read under
-    # the lock with the accounts the checks need, so a claim or another completion that raced this one is
-    # seen here, and the checks below hold until this transaction commits.
-    case, task = advance.lock_task(task_id, user)
-    # The case's rows and the lock on its audit stream, which this step appends to, in one round trip (PostgreSQL).
-    with driver_sql.batch(db.session()):
-        rows = advance.CaseRows.read(case, user)
-        audit.lock_ahead(audit.case_stream(case.id))
+    transactions.begin_write(keep=user)
+    # The case and the inbox row are locked first (case, then task: one lock order everywhere), then the accounts
+    # the checks need and the case's rows are read under the lock, so a claim or another completion that raced
+    # this one is seen here, and the checks below hold until this transaction commits.
+    case, task = advance.lock_task(task_id)
+    rows = advance.read_under_lock(case, user)
     _check_task(task, user, completed_roles=rows.completed_roles(user))
     if case.status != "running":
         raise Conflict("Kasus ini sudah selesai.")

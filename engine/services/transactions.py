@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, SQLAlchemyError
 from sqlalchemy.orm.exc import StaleDataError
 
@@ -16,7 +18,7 @@ BUSY = "Sistem sedang sibuk melayani permintaan lain; silakan coba lagi sebentar
 RACE_SQLSTATES = {"40001", "40P01", "55P03"}
 
 
-def begin_write() -> None:
+def begin_write(keep: Any = None) -> None:
     """Start a use case's write transaction; on SQLite take the database write lock now (BEGIN IMMEDIATE).
 
     SQLite has no row locks and pysqlite begins a transaction only at the first write, so two requests
@@ -24,13 +26,34 @@ def begin_write() -> None:
     overwrite the first. Taking the lock before the first read makes writers take turns (waiting up to
     SQLITE_BUSY_TIMEOUT). PostgreSQL needs nothing here: the use cases lock rows (FOR UPDATE, conditional
     UPDATEs). Objects read earlier in the request are expired, so the use case re-reads them under the lock.
+
+    `keep`: the acting account, as the request's login read it, with its roles, person record and agencies,
+    which are not expired: no use case locks accounts, so reading them again in this transaction would be no
+    more current than the login's read a moment ago (READ COMMITTED), only slower.
     """
     connection = db.session.connection()
     if connection.dialect.name == "sqlite":
         dbapi_connection = connection.connection.dbapi_connection
         if dbapi_connection is not None and not dbapi_connection.in_transaction:
             connection.exec_driver_sql("BEGIN IMMEDIATE")
-    db.session.expire_all()
+    if keep is None:
+        db.session.expire_all()
+        return
+    kept = {id(item) for item in _account_graph(keep)}
+    session = db.session()
+    for item in list(session.identity_map.values()):
+        if id(item) not in kept:
+            session.expire(item)
+
+
+def _account_graph(account: Any) -> list[Any]:
+    """The account and what of its roles, person record and agencies is loaded (read without loading more)."""
+    loaded = sa_inspect(account).dict
+    person = loaded.get("person")
+    found = [account, *loaded.get("roles", ()), loaded.get("agency")]
+    if person is not None:
+        found += [person, sa_inspect(person).dict.get("agency")]
+    return [item for item in found if item is not None]
 
 
 def race_error(exc: BaseException) -> ServiceError | None:

@@ -16,7 +16,7 @@ from sqlalchemy import delete
 from werkzeug.datastructures import CallbackDict
 from werkzeug.wrappers import Response as BaseResponse
 
-from engine.models import User, WebSession, db
+from engine.models import WebSession, db
 from engine.models.base import utcnow
 from engine.services import accounts
 
@@ -108,8 +108,7 @@ def load_user() -> None:
     g.via_token = False
     uid = session.get("uid")
     if uid:
-        user = db.session.get(User, uid)
-        g.user = user if user and user.active else None
+        g.user = accounts.acting_user(uid)
 
 
 def csrf_token() -> str:

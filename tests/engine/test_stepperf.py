@@ -9,10 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 from sqlalchemy import event, select, text
+from sqlalchemy import inspect as sa_inspect
 
 from engine import runtime
 from engine.models import AuditEvent, HumanTask, ProcessInstance, User, db
-from engine.services import audit, audit_verify, cases
+from engine.services import accounts, audit, audit_verify, cases, transactions
 from tests.sops.builders import APPROVE, RECOMMEND
 from tests.sops.test_issuance_ams import approve_and_deliver, case_of, start_and_register
 from tests.web.test_query_counts import counted
@@ -120,13 +121,18 @@ def test_a_definition_is_deserialised_once_and_shared_by_the_cases_loaded_from_i
         assert [t.task_spec.name for t in first.get_tasks()] == [t.task_spec.name for t in second.get_tasks()]
 
 
-def recommend_recording_statements(case_id: int) -> tuple[int, list[str]]:
-    """Complete the case's open task (the recommendation) as the atasan, in the app context; return the task's
-    id and every SQL statement the step ran, as sent."""
+def recommend_recording_statements(case_id: int, expire_actor: bool = False) -> tuple[int, list[str]]:
+    """Complete the case's open task (the recommendation) as the atasan, read as a request's login reads it (or
+    expired since, with `expire_actor`), in the app context; return the task's id and every SQL statement the
+    step ran, as sent."""
     task = db.session.execute(
         select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
     ).scalar_one()
-    atasan = db.session.execute(select(User).where(User.username == "atasan")).scalar_one()
+    atasan_id = db.session.execute(select(User.id).where(User.username == "atasan")).scalar_one()
+    atasan = accounts.acting_user(atasan_id)
+    assert atasan is not None
+    if expire_actor:
+        db.session.expire(atasan)
     task_id = task.id
     seen: list[str] = []
 
@@ -141,29 +147,59 @@ def recommend_recording_statements(case_id: int) -> tuple[int, list[str]]:
     return task_id, seen
 
 
-def test_a_step_reads_each_account_once(app: Flask, api: Any) -> None:
+@pytest.mark.parametrize("expire_actor", [False, True], ids=["actor-as-logged-in", "actor-expired"])
+def test_a_step_reads_each_account_once(app: Flask, api: Any, expire_actor: bool) -> None:
     """The acting user is not read again for the handlers, nor the applicant by each check and service task."""
     _pemohon, case_id = start_and_register(api)
     with app.app_context():
-        _task_id, seen = recommend_recording_statements(case_id)
+        bound: list[Any] = []
+
+        def record(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_args: Any) -> None:
+            if "FROM users" in statement and "user_roles" in statement:  # the step's, not the helper's own reads
+                bound.append(parameters)
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            _task_id, seen = recommend_recording_statements(case_id, expire_actor)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
         reads = [s for s in seen if s.lstrip().upper().startswith(("SELECT", "WITH"))]
         account_reads = [s for s in reads if "FROM users" in s or "JOIN users" in s]
-        # The acting user and the applicant in the statement that locks the case and the task (begin_write
-        # expires what the request read before it), with their roles, person records and agencies.
-        assert len(account_reads) == 1, account_reads
-        assert "locked_case" in account_reads[0] and account_reads[0].count("JOIN users AS") == 2
-        assert not [s for s in seen if "FROM roles" in s or "FROM user_roles" in s or "FROM agencies" in s], seen
-        assert db.session.get(ProcessInstance, case_id).status == "running"
+        # One statement reads the applicant with roles, person record and agencies; the acting user is the
+        # login's read (begin_write keeps it), or, when it was expired since, is read by that same statement.
+        assert len(account_reads) == 1 and len(bound) == 1, account_reads
+        case = db.session.get(ProcessInstance, case_id)
+        atasan_id = db.session.execute(select(User.id).where(User.username == "atasan")).scalar_one()
+        ids = set(bound[0].values()) if isinstance(bound[0], dict) else set(bound[0])
+        assert ids == ({case.applicant_id, atasan_id} if expire_actor else {case.applicant_id}), bound
+        assert not [s for s in seen if "FROM roles" in s or "FROM agencies" in s or "FROM persons" in s], seen
+        assert case.status == "running"
+
+
+def test_a_write_keeps_the_acting_account_as_read_and_expires_the_rest(app: Flask, api: Any) -> None:
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        atasan_id = db.session.execute(select(User.id).where(User.username == "atasan")).scalar_one()
+        atasan = accounts.acting_user(atasan_id)
+        assert atasan is not None and atasan.person is not None
+        case = db.session.get(ProcessInstance, case_id)
+        applicant = db.session.get(User, case.applicant_id)
+        transactions.begin_write(keep=atasan)
+        kept = [atasan, atasan.person, atasan.person.agency, atasan.agency, *atasan.roles]
+        assert all(not sa_inspect(item).expired_attributes for item in kept if item is not None)
+        assert sa_inspect(case).expired_attributes and sa_inspect(applicant).expired_attributes
+        db.session.rollback()
 
 
 # Statements of one recommendation step (SOP 088.9) with no-op handlers, pinned so that they cannot grow
 # unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML, no definition JSON) and the task,
-# locked, with both accounts, in one; the case's open rows and those the user completed (duty check and inbox
-# projection); the audit head with max(gseq) and max(id) in one; the head UPDATE; the case UPDATE; the task
-# UPDATE; the five audit events in one executemany; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE,
-# and no max read: the statement that locks the audit head also draws a block of sequence numbers (sent with
-# the open rows' read); the writes are sent together (driver_sql.batch).
-STEP_STATEMENTS = {"sqlite": 9, "postgresql": 8}
+# locked, in one; the case's open rows and those the user completed (duty check and inbox projection); the
+# applicant's account with roles, person record and agencies (the acting one is the login's read); the audit head
+# with max(gseq) and max(id) in one; the head UPDATE; the case UPDATE; the task UPDATE; the five audit events in
+# one executemany; the new inbox row's INSERT. PostgreSQL: no BEGIN IMMEDIATE, and no max read: the statement that
+# locks the audit head also draws a block of sequence numbers; the rows, the account and the head are read in one
+# round trip, and the writes are sent together (driver_sql.batch).
+STEP_STATEMENTS = {"sqlite": 10, "postgresql": 9}
 
 
 def test_a_step_runs_a_fixed_number_of_statements_and_locks_the_case_then_the_task(
@@ -276,12 +312,14 @@ def test_on_postgresql_the_step_sends_its_reads_under_the_lock_and_its_writes_to
         pytest.skip("psycopg's pipeline mode: SQLite runs the same statements one by one")
     _pemohon, case_id = start_and_register(api)
     sent = _pipelined(app, case_id, "recommendation", "atasan", RECOMMEND)
-    # The case's inbox rows with the lock on its audit head, in one round trip.
+    # The case's inbox rows, the applicant's account and the lock on the case's audit head, in one round trip
+    # (the acting account is the one read before the step, kept by begin_write).
     assert "FROM human_tasks WHERE human_tasks.instance_id" in sent[0]
-    assert sent[1].startswith("WITH locked_head")
+    assert sent[1].startswith("SELECT users.id") and "LEFT OUTER JOIN persons" in sent[1]
+    assert sent[2].startswith("WITH locked_head")
     # Then the step's writes together: the case, its audit head, the events and the new inbox row (the completed
     # task's row too, unless a handler's query flushed it earlier, as the real handlers here do).
-    writes = {" ".join(s.split()[:3]) for s in sent[2:]}
+    writes = {" ".join(s.split()[:3]) for s in sent[3:]}
     assert {
         "UPDATE process_instances SET",
         "UPDATE audit_heads SET",
