@@ -16,7 +16,8 @@ The floor runs interleaved with it, case by case, on the same diagram and the sa
 SpiffWorkflow (`from_dict` of the stored state and definition, set the submission, `task.run()`,
 `do_engine_steps()` with the same no-op services, serialise the instance part) then one raw `UPDATE` of a
 state column through the driver and a commit. The same-work floor does the floor's work plus the statements of
-our step through the bare driver (on PostgreSQL its writes sent together in psycopg's pipeline mode, as ours).
+our step through the bare driver (on PostgreSQL its reads under the lock, BEGIN included, and then its writes each
+sent together in psycopg's pipeline mode, as ours).
 Each run reports the median of each, the ratios, and the SQL statements per step (counted with a SQLAlchemy
 event listener); the summary gives the range over runs.
 
@@ -193,37 +194,46 @@ def same_work_step(
     What is left between this and ours is our own code: the ORM, the checks, the form validation."""
     p = PARAM[0]
     lock = " FOR UPDATE" if p == "%s" else ""
-    cursor = raw.cursor()
-    if p == "?":
-        cursor.execute("BEGIN IMMEDIATE")
-    cursor.execute(f"SELECT * FROM process_instances WHERE id = {p}{lock}", (target["case"],))
-    cursor.fetchall()
-    cursor.execute(f"SELECT * FROM human_tasks WHERE id = {p}{lock}", (target["task"],))
-    cursor.fetchall()
-    # The applicant's account (the acting one is the request's login's read, untimed for both).
-    cursor.execute(
-        "SELECT * FROM users JOIN user_roles ON user_roles.user_id = users.id JOIN roles ON roles.id = user_roles.role_id"
-        f" LEFT JOIN persons ON persons.id = users.person_id LEFT JOIN agencies ON agencies.id = users.agency_id"
-        f" WHERE users.id = {p}",
-        (target["applicant"],),
-    )
-    cursor.fetchall()
-    cursor.execute(
-        f"SELECT * FROM human_tasks WHERE instance_id = {p} AND (status = 'open' OR completed_by_id = {p})",
-        (target["case"], target["actor"]),
-    )
-    cursor.fetchall()
-    state = bare_run(definition, state_json, engine)
     stream = f"case:{target['case']}"
-    cursor.execute(f"SELECT seq, hash FROM audit_heads WHERE stream = {p}{lock}", (stream,))
-    seq, prev = cursor.fetchone()
+    reads = [
+        (f"SELECT * FROM process_instances WHERE id = {p}{lock}", (target["case"],)),
+        (f"SELECT * FROM human_tasks WHERE id = {p}{lock}", (target["task"],)),
+        (
+            f"SELECT * FROM human_tasks WHERE instance_id = {p} AND (status = 'open' OR completed_by_id = {p})",
+            (target["case"], target["actor"]),
+        ),
+        # The applicant's account (the acting one is the request's login's read, untimed for both).
+        (
+            "SELECT * FROM users LEFT JOIN persons ON persons.id = users.person_id"
+            " LEFT JOIN agencies ON agencies.id = users.agency_id LEFT JOIN user_roles ON user_roles.user_id = users.id"
+            f" LEFT JOIN roles ON roles.id = user_roles.role_id WHERE users.id = {p}",
+            (target["applicant"],),
+        ),
+        (f"SELECT seq, hash FROM audit_heads WHERE stream = {p}{lock}", (stream,)),
+    ]
     if p == "%s":
-        cursor.execute("SELECT nextval('audit_gseq') FROM generate_series(1, 8)")
-        numbers = sorted(int(row[0]) for row in cursor.fetchall())
+        reads.append(("SELECT nextval('audit_gseq') FROM generate_series(1, 8)", ()))
+        # Our step sends its reads under the lock together, the transaction's BEGIN included: so does this floor.
+        cursors = [raw.cursor() for _ in reads]
+        with raw.driver_connection.pipeline():
+            for cursor, (sql, args) in zip(cursors, reads, strict=True):
+                cursor.execute(sql, args)
+        found = [cursor.fetchall() for cursor in cursors]
+        numbers = sorted(int(row[0]) for row in found[-1])
+        seq, prev = found[-2][0]
     else:
+        cursor = raw.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        found = []
+        for sql, args in reads:
+            cursor.execute(sql, args)
+            found.append(cursor.fetchall())
+        seq, prev = found[-1][0]
         cursor.execute("SELECT coalesce(max(gseq), 0) + 1 FROM audit_events")
         first = int(cursor.fetchone()[0])
         numbers = list(range(first, first + 8))
+    state = bare_run(definition, state_json, engine)
+    cursor = raw.cursor()
     rows = []
     now = datetime.now(UTC).replace(tzinfo=None)
     for number in range(5):  # task_completed and the four engine steps

@@ -19,7 +19,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine.models import Agency, Person, Role, User
 from engine.models.people import user_roles
 from engine.services import driver_sql
-from engine.services.adopt import adopt
+from engine.services.adopt import RowShape, adopt
 
 _USERS = User.__table__
 _PERSONS = Person.__table__
@@ -27,18 +27,21 @@ _USER_AGENCY = Agency.__table__.alias("user_agency")
 _PERSON_AGENCY = Agency.__table__.alias("person_agency")
 _ROLES = Role.__table__
 # The statement's columns, by entity, in order.
-_PARTS: tuple[tuple[type, tuple[Any, ...]], ...] = (
-    (User, tuple(_USERS.c)),
-    (Person, tuple(_PERSONS.c)),
-    (Agency, tuple(_USER_AGENCY.c)),
-    (Agency, tuple(_PERSON_AGENCY.c)),
-    (Role, tuple(_ROLES.c)),
+_SHAPE = RowShape(
+    (
+        (User, tuple(_USERS.c)),
+        (Person, tuple(_PERSONS.c)),
+        (Agency, tuple(_USER_AGENCY.c)),
+        (Agency, tuple(_PERSON_AGENCY.c)),
+        (Role, tuple(_ROLES.c)),
+    )
 )
 
 
 @cache
-def _statement() -> Any:
-    """One or two accounts (`first`, `second`; the same id twice for one), a row per role. Built once."""
+def _statement(first: Any = None) -> Any:
+    """One or two accounts (`first`, `second`; the same id twice for one), a row per role; `first` may be an SQL
+    expression instead of a bound id. Built once per `first`."""
     joined = (
         _USERS.outerjoin(_PERSONS, _PERSONS.c.id == _USERS.c.person_id)
         .outerjoin(_USER_AGENCY, _USER_AGENCY.c.id == _USERS.c.agency_id)
@@ -47,20 +50,15 @@ def _statement() -> Any:
         .outerjoin(_ROLES, _ROLES.c.id == user_roles.c.role_id)
     )
     return (
-        select(*(column for _entity, columns in _PARTS for column in columns))
+        select(*_SHAPE.columns)
         .select_from(joined)
-        .where(or_(_USERS.c.id == bindparam("first"), _USERS.c.id == bindparam("second")))
+        .where(
+            or_(
+                _USERS.c.id == (bindparam("first") if first is None else first),
+                _USERS.c.id == bindparam("second"),
+            )
+        )
         .order_by(_USERS.c.id, _ROLES.c.id)
-    )
-
-
-@cache
-def _processors(dialect: Dialect) -> tuple[Any, ...]:
-    """Each column's result processor for `dialect` (SQLite gives times as text and booleans as integers)."""
-    return tuple(
-        column.type.dialect_impl(dialect).result_processor(dialect, None)
-        for _entity, columns in _PARTS
-        for column in columns
     )
 
 
@@ -77,14 +75,20 @@ class Accounts:
         params = {"first": user_id, "second": user_id if other_id is None else other_id}
         return cls(driver_sql.later(session, _statement(), params), session.get_bind().dialect)
 
+    @classmethod
+    def read_where(cls, session: Session, first: Any, params: dict[str, Any], other_id: int | None = None) -> Accounts:
+        """Read the account whose id the SQL expression `first` gives (built once per process: pass the same
+        object each time), with `params` for its bound values (and the account `other_id`)."""
+        return cls(
+            driver_sql.later(session, _statement(first), {**params, "second": other_id}), session.get_bind().dialect
+        )
+
     def adopt(self, session: Session) -> dict[int, User]:
         """The accounts read, by id, as the session's objects with their roles, person records and agencies."""
-        processors = _processors(self._dialect)
         found: dict[int, User] = {}
         roles: dict[int, list[Role]] = {}
-        for raw in self._found.rows():
-            row = [value if process is None else process(value) for value, process in zip(raw, processors, strict=True)]
-            values = _split(row)
+        for row in self._found.rows():
+            values = _SHAPE.split(row, self._dialect)
             user_id = values[0]["id"]
             if user_id not in found:
                 found[user_id] = _adopt_account(session, values)
@@ -94,24 +98,6 @@ class Accounts:
         for user_id, user in found.items():
             set_committed_value(user, "roles", roles[user_id])
         return found
-
-
-def _split(row: list[Any]) -> list[dict[str, Any]]:
-    """A row's values per entity of `_PARTS`, by attribute name."""
-    parts = []
-    start = 0
-    for entity, columns in _PARTS:
-        names = _attribute_names(entity)
-        parts.append({names[column.name]: value for column, value in zip(columns, row[start:], strict=False)})
-        start += len(columns)
-    return parts
-
-
-@cache
-def _attribute_names(entity: type) -> dict[str, str]:
-    """Column name -> mapped attribute name of an entity (they are the same in these models, but need not be)."""
-    mapper: Any = entity.__mapper__  # type: ignore[attr-defined]
-    return {column.name: prop.key for prop in mapper.column_attrs for column in prop.columns}
 
 
 def _adopt_account(session: Session, values: list[dict[str, Any]]) -> User:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Dialect
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
@@ -32,3 +33,36 @@ def adopt(session: Session, entity: type, values: dict[str, Any]) -> Any:
     for name, value in values.items():
         set_committed_value(held, name, value)
     return held
+
+
+class RowShape:
+    """A statement's columns, entity by entity (`parts`: (entity, its table's or alias's columns)): splits each
+    row into each entity's values by attribute name, converted as the ORM's loading converts them (the dialect's
+    result processors: SQLite gives times as text and booleans as integers)."""
+
+    def __init__(self, parts: tuple[tuple[type, tuple[Any, ...]], ...]) -> None:
+        self.parts = parts
+        self.columns = tuple(column for _entity, columns in parts for column in columns)
+        self._names = tuple(_attribute_names(entity) for entity, _columns in parts)
+        self._processors: dict[str, tuple[Any, ...]] = {}
+
+    def split(self, row: tuple[Any, ...], dialect: Dialect) -> list[dict[str, Any]]:
+        processors = self._processors.get(dialect.name)
+        if processors is None:
+            processors = tuple(c.type.dialect_impl(dialect).result_processor(dialect, None) for c in self.columns)
+            self._processors[dialect.name] = processors
+        values = [value if process is None else process(value) for value, process in zip(row, processors, strict=True)]
+        found = []
+        start = 0
+        for (_entity, columns), names in zip(self.parts, self._names, strict=True):
+            found.append(
+                {names[c.name]: value for c, value in zip(columns, values[start : start + len(columns)], strict=True)}
+            )
+            start += len(columns)
+        return found
+
+
+def _attribute_names(entity: type) -> dict[str, str]:
+    """Column name -> mapped attribute name of an entity (the same in these models, but they need not be)."""
+    mapper: Any = sa_inspect(entity)
+    return {column.name: prop.key for prop in mapper.column_attrs for column in prop.columns}

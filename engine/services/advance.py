@@ -9,13 +9,14 @@ from typing import Any
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.orm import aliased, defer, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import runtime
 from engine.models import HumanTask, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
 from engine.services import account_rows, audit, driver_sql, held, row_writes
 from engine.services.access import LANE_ROLES
+from engine.services.adopt import RowShape, adopt
 from engine.services.duties import recommending_agency_id
 from engine.services.errors import Conflict, Invalid, NotFound, Unavailable
 from engine.services.ports import actor_of, actor_record, handler_context
@@ -122,15 +123,12 @@ class CaseRows:
         self._user_id = user_id
 
     @classmethod
-    def read(cls, case: ProcessInstance, user: User) -> CaseRows:
-        """Read the rows (in an open driver_sql batch: with its other statements, usable once it has ended)."""
+    def read(cls, task_id: int, user: User) -> CaseRows:
+        """Read the rows of the case of the task `task_id` (in an open driver_sql batch: with its other
+        statements, usable once it has ended; the caller flushes what the read must see)."""
         user_id = _user_id(user)
-        session = db.session()
-        if session.dirty or session.new or session.deleted:
-            session.flush()  # as an ORM query's autoflush would: read what this transaction changed
-        return cls(
-            driver_sql.later(session, _statements().case_rows, {"case_id": case.id, "user_id": user_id}), user_id
-        )
+        params = {"task_id": task_id, "user_id": user_id}
+        return cls(driver_sql.later(db.session(), _statements().case_rows, params), user_id)
 
     @cached_property
     def _rows(self) -> list[RowState]:
@@ -252,38 +250,44 @@ def lock_case(instance_id: int) -> ProcessInstance:
     return case
 
 
-def lock_task(task_id: int) -> tuple[ProcessInstance, HumanTask]:
-    """Lock a task's case, then the task (the one lock order everywhere), in one statement; read both under the
-    lock.
+def lock_task(task_id: int, user: User) -> tuple[ProcessInstance, HumanTask, CaseRows]:
+    """Lock a task's case, then the task (the one lock order everywhere), and read under the lock what a step
+    needs, in one round trip on PostgreSQL (driver_sql.batch, the transaction's BEGIN included).
 
-    The case is found through the task (a task never moves to another case), locked and read with its
-    deployment (without the diagram XML, which a step reads only when the case ends, nor its definition JSON, see
-    `load_case`). Raises NotFound when there is no such task and Conflict when its case has ended. Neither row
-    was trusted before this: both are read with `populate_existing`, so a copy the session held from before the
-    lock is overwritten.
-    """
-    found = db.session.execute(_statements().lock_case_and_task, {"task_id": task_id}).first()
-    if found is None:
-        raise NotFound("Tugas tidak ditemukan.")
-    return found[0], found[1]
+    - The case, found through the task (a task never moves to another case), locked, with its deployment
+      (without the diagram XML, which a step reads only when the case ends, nor its definition JSON, see
+      `load_case`), then the task, locked. Neither row was trusted before this: a copy the session held from
+      before the lock takes the values read.
+    - The case's inbox rows (`CaseRows`).
+    - The applicant's account (and the acting one, unless the request holds it whole, see `_account_loaded`)
+      with roles, person records and agencies; not locked, as accounts never were. The applicant is held for
+      the session (`held`): the duty checks, the form check and the handler contexts find it there.
+    - The lock on the case's audit stream, which the step appends to (PostgreSQL).
 
-
-def read_under_lock(case: ProcessInstance, user: User) -> CaseRows:
-    """What a step reads once its case is locked, in one round trip (PostgreSQL): the case's inbox rows, the
-    applicant's account (and the acting one, unless the request holds it whole, see `_account_loaded`) with
-    roles, person records and agencies, and the lock on the case's audit stream, which the step appends to.
-
-    The accounts are not locked, as they never were; the applicant is held for the session (`held`), so the
-    duty checks, the form check and the handler contexts find it there.
+    The rows come as plain values and are adopted into the session (`adopt`): loaded through the ORM, they cost
+    more than the database spent on them (docs/benchmarks.md). Raises NotFound when there is no such task.
     """
     session = db.session()
+    if session.dirty or session.new or session.deleted:
+        session.flush()  # as an ORM query's autoflush would: the reads see what this transaction changed
+    statements = _statements()
+    params = {"task_id": task_id}
+    actor_id = None if _account_loaded(user) else _user_id(user)
     with driver_sql.batch(session):
-        rows = CaseRows.read(case, user)
-        actor_id = None if _account_loaded(user) else _user_id(user)
-        accounts = account_rows.Accounts.read(session, case.applicant_id, actor_id)
-        audit.lock_ahead(audit.case_stream(case.id))
+        locked = driver_sql.later(session, statements.lock_case_and_task, params)
+        rows = CaseRows.read(task_id, user)
+        accounts = account_rows.Accounts.read_where(session, statements.applicant_of_task, params, actor_id)
+        audit.lock_case_stream_ahead(statements.case_of_task, params)
+    found = next(iter(locked.rows()), None)
+    if found is None:
+        raise NotFound("Tugas tidak ditemukan.")
+    case_values, deployment_values, task_values = _LOCKED_SHAPE.split(found, session.get_bind().dialect)
+    case: ProcessInstance = adopt(session, ProcessInstance, case_values)
+    set_committed_value(case, "deployment", adopt(session, ProcessDeployment, deployment_values))
+    task: HumanTask = adopt(session, HumanTask, task_values)
+    set_committed_value(task, "instance", case)
     held.hold(accounts.adopt(session)[case.applicant_id])
-    return rows
+    return case, task, rows
 
 
 def _account_loaded(user: User) -> bool:
@@ -303,39 +307,37 @@ def _user_id(user: User) -> int:
     return int(identity[0]) if identity else user.id
 
 
+_INSTANCES = ProcessInstance.__table__
+_DEPLOYMENTS = ProcessDeployment.__table__
+_TASKS = HumanTask.__table__
+# The task's case, found through the task.
+_CASE_OF_TASK = select(_TASKS.c.instance_id).where(_TASKS.c.id == bindparam("task_id")).scalar_subquery()
+# The case is locked in a MATERIALIZED CTE and the task by the outer query (FOR UPDATE OF the task only): the task's
+# lock is taken on the rows the join yields, after the CTE has locked the case, so the order stays case, then task,
+# in one statement. SQLite has no row locks; there the statement only reads both.
+_LOCKED_CASE = (
+    select(_INSTANCES)
+    .where(_INSTANCES.c.id == _CASE_OF_TASK)
+    .with_for_update()
+    .cte("locked_case")
+    .prefix_with("MATERIALIZED")
+)
+_LOCKED_SHAPE = RowShape(
+    (
+        (ProcessInstance, tuple(_LOCKED_CASE.c)),
+        (ProcessDeployment, tuple(c for c in _DEPLOYMENTS.c if c.name not in ("xml", "spec_json"))),
+        (HumanTask, tuple(_TASKS.c)),
+    )
+)
+
+
 @dataclass(frozen=True)
 class _Statements:
     lock_case_and_task: Any
+    case_of_task: Any
+    applicant_of_task: Any
     case_rows: Any
     set_row_status: Any
-
-
-def _lock_case_and_task() -> Any:
-    """The case locked, then the task, with the case's deployment."""
-    owner = select(HumanTask.instance_id).where(HumanTask.id == bindparam("task_id")).scalar_subquery()
-    # The case is locked in a MATERIALIZED CTE and the task by the outer query (FOR UPDATE OF the task only): the
-    # task's lock is taken on the rows the join yields, after the CTE has locked the case, so the order stays
-    # case, then task, in one round trip. SQLite has no row locks; there the statement only reads both.
-    locked = (
-        select(ProcessInstance)
-        .where(ProcessInstance.id == owner)
-        .with_for_update()
-        .cte("locked_case")
-        .prefix_with("MATERIALIZED")
-    )
-    case = aliased(ProcessInstance, locked)
-    return (
-        select(case, HumanTask)
-        .join_from(case, HumanTask, HumanTask.id == bindparam("task_id"))
-        .options(
-            joinedload(case.deployment, innerjoin=True).options(
-                defer(ProcessDeployment.xml), defer(ProcessDeployment.spec_json)
-            )
-        )
-        .with_for_update(of=HumanTask)
-        # The rows may already be in the session, read before the lock: take the locked, current values.
-        .execution_options(populate_existing=True)
-    )
 
 
 @cache
@@ -343,11 +345,19 @@ def _statements() -> _Statements:
     """The step's reads, built once per process (their construction, options included, costs as much as a
     simple query's round trip); the values are bound at execution."""
     return _Statements(
-        lock_case_and_task=_lock_case_and_task(),
+        lock_case_and_task=select(*_LOCKED_SHAPE.columns)
+        .select_from(
+            _LOCKED_CASE.join(_DEPLOYMENTS, _DEPLOYMENTS.c.id == _LOCKED_CASE.c.deployment_id).join(
+                _TASKS, _TASKS.c.id == bindparam("task_id")
+            )
+        )
+        .with_for_update(of=_TASKS),
+        case_of_task=_CASE_OF_TASK,
+        applicant_of_task=select(_INSTANCES.c.applicant_id).where(_INSTANCES.c.id == _CASE_OF_TASK).scalar_subquery(),
         case_rows=select(
             HumanTask.id, HumanTask.task_uuid, HumanTask.role, HumanTask.status, HumanTask.completed_by_id
         ).where(
-            HumanTask.instance_id == bindparam("case_id"),
+            HumanTask.instance_id == _CASE_OF_TASK,
             (HumanTask.status == "open")
             | ((HumanTask.status == "completed") & (HumanTask.completed_by_id == bindparam("user_id"))),
         ),

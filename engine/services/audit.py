@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import Select, String, bindparam, cast, func, literal, select
 from sqlalchemy import event as orm_event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -45,9 +45,12 @@ REGISTRY = "registry"
 ANCHORS = "anchor"
 
 
+CASE_STREAM_PREFIX = "case:"
+
+
 def case_stream(instance_id: int) -> str:
     """The stream name of a case's events."""
-    return f"case:{instance_id}"
+    return f"{CASE_STREAM_PREFIX}{instance_id}"
 
 
 def system_stream(kind: str, moment: datetime | None = None) -> str:
@@ -180,7 +183,7 @@ def _locked_head(stream: str) -> AuditHead | None:
         return head
     if db.session.get_bind().dialect.name == "postgresql":
         # The lock and a fresh block of global numbers in one round trip (see _lock_and_number).
-        return _take_locked(stream, driver_sql.rows(db.session(), _lock_and_number(), {"stream": stream}))
+        return _take_locked(driver_sql.rows(db.session(), _lock_and_number(), {"stream": stream}))
     head = _read_head_on_sqlite(stream)
     if head is not None:
         heads[stream] = head
@@ -198,18 +201,37 @@ def lock_ahead(stream: str) -> None:
     """
     if stream in _tx()["heads"] or db.session.get_bind().dialect.name != "postgresql":
         return
-    driver_sql.later(
-        db.session(), _lock_and_number(), {"stream": stream}, then=lambda found: _take_locked(stream, found)
-    )
+    driver_sql.later(db.session(), _lock_and_number(), {"stream": stream}, then=_take_locked)
 
 
-def _take_locked(stream: str, found: list[tuple[Any, ...]]) -> AuditHead | None:
-    """PostgreSQL: adopt a head row `_lock_and_number` read, with its block of global numbers."""
+def lock_case_stream_ahead(instance_id: Any, params: dict[str, Any]) -> None:
+    """`lock_ahead` for the stream of the case whose id the SQL expression `instance_id` gives, with `params` for
+    its bound values (built once per process: pass the same object each time), when the id is not known yet."""
+    if db.session.get_bind().dialect.name != "postgresql":
+        return
+    driver_sql.later(db.session(), _lock_and_number(_case_stream_sql(instance_id)), params, then=_take_locked)
+
+
+@functools.cache
+def _case_stream_sql(instance_id: Any) -> Any:
+    """`case_stream` as an SQL expression of the case's id (built once per expression)."""
+    return literal(CASE_STREAM_PREFIX) + cast(instance_id, String)
+
+
+def _take_locked(found: list[tuple[Any, ...]]) -> AuditHead | None:
+    """PostgreSQL: adopt a head row `_lock_and_number` read, with its block of global numbers.
+
+    A head this transaction already holds is kept as it is (it may hold appends not written yet); the numbers
+    drawn with the second read are left unused (a gap in the global sequence, as a rollback leaves)."""
     row = next(iter(found), None)
     if row is None:
         return None
+    stream = row[0]
+    heads = _tx()["heads"]
+    if heads.get(stream) is not None and heads[stream] in db.session:
+        return heads[stream]  # type: ignore[no-any-return]
     head = _adopt(*row[:4])
-    _tx()["heads"][stream] = head
+    heads[stream] = head
     # Numbers fetched before this lock may be lower than the stream's last: only those fetched under it count.
     _tx()["block"] = sorted(int(n) for n in row[4])
     return head
@@ -246,16 +268,17 @@ def _read_head(numbered: bool = False) -> Select[Any]:
 
 
 @functools.cache
-def _lock_and_number() -> Select[Any]:
+def _lock_and_number(stream: Any = None) -> Select[Any]:
     """PostgreSQL: lock a stream's head and take GSEQ_BLOCK global numbers while holding it, in one statement.
 
     The locking read is a MATERIALIZED CTE and the numbers a subquery correlated with its row, so they are
     drawn when the locked row comes out of the CTE: after the lock is granted (a query whose own select list
-    called nextval would draw them before waiting for the lock). Built once per process.
+    called nextval would draw them before waiting for the lock). `stream`: an SQL expression naming the stream
+    (default: the bound `stream`). Built once per process (and per expression).
     """
     locked = (
         select(AuditHead)
-        .where(AuditHead.stream == bindparam("stream"))
+        .where(AuditHead.stream == (bindparam("stream") if stream is None else stream))
         .with_for_update()
         .cte("locked_head")
         .prefix_with("MATERIALIZED")

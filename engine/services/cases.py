@@ -306,8 +306,7 @@ def complete_task(
     # The case and the inbox row are locked first (case, then task: one lock order everywhere), then the accounts
     # the checks need and the case's rows are read under the lock, so a claim or another completion that raced
     # this one is seen here, and the checks below hold until this transaction commits.
-    case, task = advance.lock_task(task_id)
-    rows = advance.read_under_lock(case, user)
+    case, task, rows = advance.lock_task(task_id, user)
     _check_task(task, user, completed_roles=rows.completed_roles(user))
     if case.status != "running":
         raise Conflict("Kasus ini sudah selesai.")

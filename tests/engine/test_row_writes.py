@@ -125,8 +125,7 @@ def test_case_rows_are_plain_rows_and_a_cancelled_one_is_written_by_id(app: Flas
         )
         db.session.commit()
         transactions.begin_write()
-        case, task = advance.lock_task(task_id)
-        rows = advance.read_under_lock(case, atasan)
+        case, task, rows = advance.lock_task(task_id, atasan)
         assert sorted(r.task_uuid for r in rows.open_rows()) == sorted([task.task_uuid, "baris-lain"])
         assert all(isinstance(r, advance.RowState) for r in rows.open_rows())
         task.status = "completed"  # the step's own task, an ORM object: its status in the session counts
