@@ -11,11 +11,11 @@ from typing import Any, Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import delete, select, update
+from sqlalchemy import Integer, bindparam, delete, select, update
 
 from engine.cli import audit_verify as verify_command
 from engine.models import AuditEvent, AuditHead, db
-from engine.services import audit, audit_keys, audit_verify
+from engine.services import audit, audit_keys, audit_verify, driver_sql
 from engine.services.audit_verify import Finding
 from tests.sops.builders import registration
 from tests.sops.test_issuance_ams import only_task, recommend
@@ -308,3 +308,47 @@ def test_a_head_first_read_for_an_append_joins_the_session_clean(app: Flask, api
         assert db.session.is_modified(head)  # moved by the append: the only change, written at the flush
         db.session.commit()
         assert audit_verify.verify(stream) == []
+
+
+# A case's id as an SQL expression, as a step names its case's stream before it knows the id (built once: the
+# statement that locks ahead is built once per expression).
+_CASE_ID = bindparam("case_id", type_=Integer)
+
+
+def test_a_head_the_transaction_holds_is_kept_when_its_stream_is_locked_ahead_again(app: Flask) -> None:
+    """A second locking read of a held head (here by the case's id in SQL) must not replace the head the
+    transaction appends to: it may carry appends not written yet, and the chain would fork."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("the head is locked ahead on PostgreSQL only")
+    stream = audit.case_stream(424242)
+    with app.app_context():
+        audit.append(stream, "stream_test", "tester", {"n": 0})
+        db.session.commit()
+        audit.append(stream, "step_completed", "tester", {"n": 1})  # not written yet
+        head = db.session.get(AuditHead, stream)
+        assert head is not None
+        seq = head.seq
+        with driver_sql.batch(db.session()):
+            audit.lock_case_stream_ahead(_CASE_ID, {"case_id": 424242})
+        assert db.session.get(AuditHead, stream) is head and head.seq == seq
+        audit.append(stream, "step_completed", "tester", {"n": 2})
+        db.session.commit()
+        assert audit_verify.verify() == []
+        seqs = db.session.execute(select(AuditEvent.seq).where(AuditEvent.stream == stream).order_by(AuditEvent.seq))
+        assert list(seqs.scalars()) == [1, 2, 3]
+
+
+def test_a_case_stream_locked_ahead_by_the_case_id_in_sql_is_the_one_appended_to(app: Flask) -> None:
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("the head is locked ahead on PostgreSQL only")
+    stream = audit.case_stream(434343)
+    with app.app_context():
+        audit.append(stream, "stream_test", "tester", {"n": 0})
+        db.session.commit()
+        with driver_sql.batch(db.session()):
+            audit.lock_case_stream_ahead(_CASE_ID, {"case_id": 434343})
+        head = db.session.get(AuditHead, stream)
+        assert head is not None and head.seq == 1  # locked and adopted, as the first append would
+        audit.append(stream, "step_completed", "tester", {"n": 1})
+        db.session.commit()
+        assert audit_verify.verify() == []
