@@ -39,9 +39,9 @@ _SHAPE = RowShape(
 
 
 @cache
-def _statement(first: Any = None) -> Any:
-    """One or two accounts (`first`, `second`; the same id twice for one), a row per role; `first` may be an SQL
-    expression instead of a bound id. Built once per `first`."""
+def _statement(first: Any) -> Any:
+    """The account whose id the SQL expression `first` gives and the account `second` (bound; None for none), a
+    row per role. Built once per `first`."""
     joined = (
         _USERS.outerjoin(_PERSONS, _PERSONS.c.id == _USERS.c.person_id)
         .outerjoin(_USER_AGENCY, _USER_AGENCY.c.id == _USERS.c.agency_id)
@@ -54,7 +54,7 @@ def _statement(first: Any = None) -> Any:
         .select_from(joined)
         .where(
             or_(
-                _USERS.c.id == (bindparam("first") if first is None else first),
+                _USERS.c.id == first,
                 _USERS.c.id == bindparam("second"),
             )
         )
@@ -70,15 +70,10 @@ class Accounts:
         self._dialect = dialect
 
     @classmethod
-    def read(cls, session: Session, user_id: int, other_id: int | None = None) -> Accounts:
-        """Read the account `user_id` (and `other_id`) with its roles, person record and agencies."""
-        params = {"first": user_id, "second": user_id if other_id is None else other_id}
-        return cls(driver_sql.later(session, _statement(), params), session.get_bind().dialect)
-
-    @classmethod
     def read_where(cls, session: Session, first: Any, params: dict[str, Any], other_id: int | None = None) -> Accounts:
         """Read the account whose id the SQL expression `first` gives (built once per process: pass the same
-        object each time), with `params` for its bound values (and the account `other_id`)."""
+        object each time), with `params` for its bound values (and the account `other_id`), with roles, person
+        records and agencies."""
         return cls(
             driver_sql.later(session, _statement(first), {**params, "second": other_id}), session.get_bind().dialect
         )

@@ -191,22 +191,16 @@ def _locked_head(stream: str) -> AuditHead | None:
     return head
 
 
-def lock_ahead(stream: str) -> None:
-    """Lock `stream`'s head now, ahead of this transaction's first append to it: in an open driver_sql batch,
-    with the batch's other statements (one round trip for all on PostgreSQL). The lock is the one the first
-    append takes; the caller's lock order must allow taking it here (a case's stream after the case's rows).
+def lock_case_stream_ahead(instance_id: Any, params: dict[str, Any]) -> None:
+    """Lock the head of the stream of the case whose id the SQL expression `instance_id` gives (with `params` for
+    its bound values; built once per process: pass the same object each time), ahead of this transaction's first
+    append to it: in an open driver_sql batch, with the batch's other statements (one round trip for all on
+    PostgreSQL). The lock is the one the first append takes; the caller's lock order must allow taking it here
+    (a case's stream after the case's rows). A head this transaction already holds is kept (`_take_locked`).
 
     PostgreSQL only: SQLite's head is read at the first append, as without this (its writers hold the whole
     database's lock). A stream without a head yet is opened at its first append, as always.
     """
-    if stream in _tx()["heads"] or db.session.get_bind().dialect.name != "postgresql":
-        return
-    driver_sql.later(db.session(), _lock_and_number(), {"stream": stream}, then=_take_locked)
-
-
-def lock_case_stream_ahead(instance_id: Any, params: dict[str, Any]) -> None:
-    """`lock_ahead` for the stream of the case whose id the SQL expression `instance_id` gives, with `params` for
-    its bound values (built once per process: pass the same object each time), when the id is not known yet."""
     if db.session.get_bind().dialect.name != "postgresql":
         return
     driver_sql.later(db.session(), _lock_and_number(_case_stream_sql(instance_id)), params, then=_take_locked)

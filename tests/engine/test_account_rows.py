@@ -7,18 +7,21 @@ from datetime import datetime
 from typing import Any
 
 from flask import Flask
-from sqlalchemy import event, select, text
+from sqlalchemy import Integer, bindparam, event, select, text
 from sqlalchemy import inspect as sa_inspect
 
 from engine.models import User, db
 from engine.services import driver_sql
 from engine.services.account_rows import Accounts
 
+# An account's id, bound (built once: the statement is built once per expression).
+_USER_ID = bindparam("user_id", type_=Integer)
+
 
 def _read(user_id: int, other_id: int | None = None) -> dict[int, User]:
     session = db.session()
     with driver_sql.batch(session):
-        accounts = Accounts.read(session, user_id, other_id)
+        accounts = Accounts.read_where(session, _USER_ID, {"user_id": user_id}, other_id)
     return accounts.adopt(session)
 
 

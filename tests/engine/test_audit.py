@@ -315,15 +315,22 @@ def test_a_head_first_read_for_an_append_joins_the_session_clean(app: Flask, api
 _CASE_ID = bindparam("case_id", type_=Integer)
 
 
+def _opened_case_stream(app: Flask, case_id: int) -> str:
+    """PostgreSQL only (the head is locked ahead there): the stream of case `case_id` with one event, committed;
+    in the app context."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        pytest.skip("the head is locked ahead on PostgreSQL only")
+    stream = audit.case_stream(case_id)
+    audit.append(stream, "stream_test", "tester", {"n": 0})
+    db.session.commit()
+    return stream
+
+
 def test_a_head_the_transaction_holds_is_kept_when_its_stream_is_locked_ahead_again(app: Flask) -> None:
     """A second locking read of a held head (here by the case's id in SQL) must not replace the head the
     transaction appends to: it may carry appends not written yet, and the chain would fork."""
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("the head is locked ahead on PostgreSQL only")
-    stream = audit.case_stream(424242)
     with app.app_context():
-        audit.append(stream, "stream_test", "tester", {"n": 0})
-        db.session.commit()
+        stream = _opened_case_stream(app, 424242)
         audit.append(stream, "step_completed", "tester", {"n": 1})  # not written yet
         head = db.session.get(AuditHead, stream)
         assert head is not None
@@ -339,12 +346,8 @@ def test_a_head_the_transaction_holds_is_kept_when_its_stream_is_locked_ahead_ag
 
 
 def test_a_case_stream_locked_ahead_by_the_case_id_in_sql_is_the_one_appended_to(app: Flask) -> None:
-    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
-        pytest.skip("the head is locked ahead on PostgreSQL only")
-    stream = audit.case_stream(434343)
     with app.app_context():
-        audit.append(stream, "stream_test", "tester", {"n": 0})
-        db.session.commit()
+        stream = _opened_case_stream(app, 434343)
         with driver_sql.batch(db.session()):
             audit.lock_case_stream_ahead(_CASE_ID, {"case_id": 434343})
         head = db.session.get(AuditHead, stream)
