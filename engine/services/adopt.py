@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import Dialect
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm.attributes import instance_state, set_committed_value
 
 
 def adopt(session: Session, entity: type, values: dict[str, Any]) -> Any:
@@ -26,7 +26,10 @@ def adopt(session: Session, entity: type, values: dict[str, Any]) -> Any:
     key = session.identity_key(entity, tuple(values[column.key] for column in mapper.primary_key))
     held = session.identity_map.get(key)
     if held is None:
-        instance = entity(**values)
+        # As the ORM's loading builds an instance: no constructor and no attribute events (each costs more than
+        # the row's read), the values placed in its state and committed by make_transient_to_detached.
+        instance = mapper.class_manager.new_instance()
+        instance_state(instance).dict.update(values)
         make_transient_to_detached(instance)
         session.add(instance)
         return instance
