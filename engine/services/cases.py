@@ -344,7 +344,7 @@ def complete_task(
     advance.run_step(step)
     advance.save_case(case, workflow, rows)
     try:
-        db.session.commit()
+        transactions.commit_as_written()
     except Exception as exc:
         db.session.rollback()
         conflict = transactions.race_error(exc)

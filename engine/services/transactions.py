@@ -46,6 +46,23 @@ def begin_write(keep: Any = None) -> None:
             session.expire(item)
 
 
+def commit_as_written() -> None:
+    """Commit a step, leaving the session's objects as the transaction wrote and read them instead of expired.
+
+    The rows a step writes (case, inbox rows, audit head) are locked until this commit, so the objects hold the
+    committed values; what it read is as current as a read made a moment ago (READ COMMITTED). Expired, the
+    caller's next use of the case (the answer, the redirect) would read the whole row again, state included.
+    Columns the database fills in are expired by the flush itself and still load on first use.
+    """
+    session = db.session()
+    expiring = session.expire_on_commit
+    session.expire_on_commit = False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expiring
+
+
 def _account_graph(account: Any) -> list[Any]:
     """The account and what of its roles, person record and agencies is loaded (read without loading more)."""
     loaded = sa_inspect(account).dict

@@ -193,6 +193,35 @@ def test_a_write_keeps_the_acting_account_as_read_and_expires_the_rest(app: Flas
         db.session.rollback()
 
 
+def test_after_a_step_the_case_and_the_acting_account_are_used_as_written_without_reading_them_again(
+    app: Flask, api: Any
+) -> None:
+    """The answer to a click reads the case and the account after the commit: they hold the committed values."""
+    _pemohon, case_id = start_and_register(api)
+    with app.app_context():
+        task = db.session.execute(
+            select(HumanTask).where(HumanTask.instance_id == case_id, HumanTask.status == "open")
+        ).scalar_one()
+        atasan = accounts.acting_user(db.session.execute(select(User.id).where(User.username == "atasan")).scalar_one())
+        assert atasan is not None
+        case = cases.complete_task(task.id, atasan, dict(RECOMMEND))
+        with counted(app) as seen:
+            used = (case.id, case.status, case.state_json, case.row_version, case.current_steps, atasan.id)
+            roles = atasan.role_names
+        assert seen == [], seen
+        stored = db.session.execute(
+            select(
+                ProcessInstance.id,
+                ProcessInstance.status,
+                ProcessInstance.state_json,
+                ProcessInstance.row_version,
+                ProcessInstance.current_steps,
+            ).where(ProcessInstance.id == case_id)
+        ).one()
+        assert used[:5] == tuple(stored) and used[5] == atasan.id and "Atasan" in roles
+        assert db.session().expire_on_commit  # only the step's commit keeps its objects
+
+
 # Statements of one recommendation step (SOP 088.9) with no-op handlers, pinned so that they cannot grow
 # unnoticed. SQLite: BEGIN IMMEDIATE; the case with its deployment (no XML, no definition JSON) and the task,
 # locked, in one; the case's open rows and those the user completed (duty check and inbox projection); the
