@@ -14,7 +14,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from engine import runtime
 from engine.models import HumanTask, ProcessDeployment, ProcessInstance, User, db
 from engine.models.base import utcnow
-from engine.services import account_rows, audit, driver_sql, held, row_writes
+from engine.services import account_rows, audit, driver_sql, held, row_writes, transactions
 from engine.services.access import LANE_ROLES
 from engine.services.adopt import RowShape, adopt
 from engine.services.duties import recommending_agency_id
@@ -295,10 +295,9 @@ def _account_loaded(user: User) -> bool:
     step then reads nothing of it): the request's login read it (`accounts.acting_user`) and `begin_write(keep=)`
     kept it. Unlocked, a second read in this transaction would be no more current than the login's."""
     state = sa_inspect(user)
-    if state.session_id is None or state.expired_attributes or not {"roles", "person"} <= state.dict.keys():
+    if state.session_id is None or not {"roles", "person"} <= state.dict.keys():
         return False
-    related = [*state.dict["roles"], *([state.dict["person"]] if state.dict["person"] is not None else [])]
-    return not any(sa_inspect(item).expired_attributes for item in related)
+    return not any(sa_inspect(item).expired_attributes for item in transactions.account_graph(user))
 
 
 def _user_id(user: User) -> int:

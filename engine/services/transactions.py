@@ -39,7 +39,7 @@ def begin_write(keep: Any = None) -> None:
     if keep is None:
         db.session.expire_all()
         return
-    kept = {id(item) for item in _account_graph(keep)}
+    kept = {id(item) for item in account_graph(keep)}
     session = db.session()
     for item in list(session.identity_map.values()):
         if id(item) not in kept:
@@ -63,7 +63,7 @@ def commit_as_written() -> None:
         session.expire_on_commit = expiring
 
 
-def _account_graph(account: Any) -> list[Any]:
+def account_graph(account: Any) -> list[Any]:
     """The account and what of its roles, person record and agencies is loaded (read without loading more)."""
     loaded = sa_inspect(account).dict
     person = loaded.get("person")
